@@ -1,0 +1,3 @@
+from charvoice.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""Execute a plan: synthesise (or take from the cache), process, encode and publish each line.
+
+Lines run concurrently (`jobs` at a time). Each finished line is complete on disk before it
+is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
+end) the manifest, each written atomically. A build killed at any point therefore loses at
+most the lines in flight; the next build takes everything else from the cache or the manifest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from charvoice.cache import AudioCache
+from charvoice.engines import Engines
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.manifest import Manifest
+from charvoice.plan import Job, Plan
+from charvoice.project import Project
+
+MANIFEST_FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class LineResult:
+    job: Job
+    synthesized: bool
+    duration_s: float
+    lufs: float
+
+
+@dataclass
+class Failure:
+    job: Job
+    message: str
+
+
+@dataclass
+class BuildReport:
+    engine: str
+    total: int
+    up_to_date: int
+    built: list[LineResult] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    not_started: list[Job] = field(default_factory=list)  # left when a fatal engine error stopped the build
+    seconds: float = 0.0
+
+    @property
+    def synthesized(self) -> int:
+        return sum(1 for result in self.built if result.synthesized)
+
+    @property
+    def from_cache(self) -> int:
+        return sum(1 for result in self.built if not result.synthesized)
+
+
+def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache) -> LineResult:
+    from charvoice import audio  # numpy and scipy load only when there is audio to process
+
+    raw = cache.get(job.cache_key)
+    synthesized = raw is None
+    if raw is None:
+        character = project.characters[job.line.character]
+        raw = engines.for_character(character).synthesize(job.request)
+    processed = audio.process(raw, project.config.audio)
+    if synthesized:  # only audio that decoded is worth keeping
+        cache.put(job.cache_key, raw)
+    audio.encode(processed, job.asset_path, project.config.audio)
+    return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs)
+
+
+def record(manifest: Manifest, result: LineResult) -> None:
+    job = result.job
+    manifest.set_entry(
+        job.line.id,
+        job.line.character,
+        job.line.source,
+        job.line.locale,
+        {
+            "path": job.manifest_path,
+            "text": job.line.text,
+            "duration_s": result.duration_s,
+            "lufs": result.lufs,
+            "key": job.asset_key,
+            "source_key": job.cache_key,
+            "engine": job.request.engine,
+        },
+    )
+
+
+def run_build(
+    project: Project,
+    plan: Plan,
+    engines: Engines,
+    manifest: Manifest,
+    cache: AudioCache,
+    *,
+    jobs: int,
+    on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
+) -> BuildReport:
+    started = time.monotonic()
+    report = BuildReport(engine=engines.primary.name, total=plan.total, up_to_date=len(plan.fresh))
+    manifest.default_locale = project.config.default_locale
+    manifest.locales = list(project.config.locales)
+    manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
+    changed: list[str] = []
+    last_flush = time.monotonic()
+
+    def flush() -> None:
+        nonlocal last_flush, changed
+        if changed:
+            manifest.publish(changed)
+            changed = []
+        last_flush = time.monotonic()
+
+    pending = list(reversed(plan.todo))  # pop() takes them in script order
+    running: dict[Future, Job] = {}
+    fatal: FatalEngineError | None = None
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
+        while pending or running:
+            while pending and len(running) < jobs and fatal is None:
+                job = pending.pop()
+                running[pool.submit(_voice_line, job, engines, project, cache)] = job
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                try:
+                    result = future.result()
+                except FatalEngineError as error:
+                    fatal = fatal or error
+                    report.not_started.append(job)
+                    continue
+                except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                    failure = Failure(job, str(error))
+                    report.failures.append(failure)
+                    on_progress(failure)
+                    continue
+                record(manifest, result)
+                changed.append(job.line.id)
+                report.built.append(result)
+                on_progress(result)
+            if fatal is not None:
+                report.not_started.extend(reversed(pending))
+                pending.clear()
+            if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
+                flush()
+    flush()
+    if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
+        manifest.publish([])
+    report.seconds = time.monotonic() - started
+    if fatal is not None:
+        left = len(report.not_started)
+        raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
+    return report

@@ -1,0 +1,208 @@
+"""The command line: parse options, call the core, print the results. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from charvoice import __version__
+from charvoice.build import BuildReport, Failure, LineResult, run_build
+from charvoice.clean import clean as clean_project
+from charvoice.errors import FatalEngineError
+from charvoice.plan import Plan
+from charvoice.scaffold import init_project
+from charvoice.workspace import Workspace
+
+project_option = click.option(
+    "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Project folder (default: the nearest folder with charvoice.toml, from here upwards).",
+)  # fmt: skip
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+
+
+def _emit_json(data: dict) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
+    workspace = Workspace.open(project_dir, engine)
+    if not quiet:
+        for warning in workspace.project.warnings:
+            click.secho(f"warning: {warning}", err=True, fg="yellow")
+        if workspace.engines.notice:
+            click.secho(workspace.engines.notice, err=True, fg="cyan")
+    return workspace
+
+
+def _locked(workspace: Workspace):
+    def waiting() -> None:
+        click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
+
+    return workspace.lock(on_wait=waiting)
+
+
+def _stale_rows(plan: Plan) -> list[dict]:
+    return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="charvoice")
+def cli() -> None:
+    """Give game characters voices and keep their dialogue audio in step with the scripts."""
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--output", help="Where assets go, relative to FOLDER (default: voice/ in a Godot project, else game/voice).")
+def init(folder: Path, output: str | None) -> None:
+    """Start a project in FOLDER: charvoice.toml, an example character and script.
+
+    Existing files are never overwritten.
+    """
+    report = init_project(folder, output)
+    for path in report.created:
+        click.echo(f"created  {path.as_posix()}")
+    for path in report.kept:
+        click.echo(f"kept     {path.as_posix()} (already there)")
+    if report.created:
+        click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be built and why; build nothing.")
+@click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@json_option
+def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, as_json: bool) -> None:
+    """Voice every line that is new or changed, then write the manifest.
+
+    TARGETS limit the build to line ids or script files.
+    """
+    workspace = _open(project_dir, engine, quiet=as_json)
+    try:
+        plan = workspace.plan(workspace.select(targets), force=force)
+        if dry_run:
+            _print_dry_run(workspace, plan, as_json)
+            return
+        with _locked(workspace):
+            report = _run_with_progress(workspace, plan, jobs or workspace.project.config.jobs, show=not as_json)
+    finally:
+        workspace.close()
+    _print_build(workspace, plan, report, as_json)
+    if report.failures:
+        sys.exit(1)
+
+
+def _run_with_progress(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> BuildReport:
+    args = (workspace.project, plan, workspace.engines, workspace.manifest, workspace.cache)
+    if not show or not plan.todo:
+        return run_build(*args, jobs=jobs)
+    failures: list[Failure] = []
+
+    def label(_item) -> str:
+        return f"{len(failures)} failed" if failures else ""
+
+    with click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label) as bar:
+
+        def advance(result: LineResult | Failure) -> None:
+            if isinstance(result, Failure):
+                failures.append(result)
+                click.secho(f"\nfailed: {result.job.line.source} {result.job.label}: {result.message}", err=True, fg="red")
+            bar.update(1, result)
+
+        try:
+            return run_build(*args, jobs=jobs, on_progress=advance)
+        except FatalEngineError:
+            bar.render_finish()
+            raise
+
+
+def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
+    synth = plan.to_synthesize
+    if as_json:
+        _emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth)})
+        return
+    for job in plan.todo:
+        how = "from cache" if job.cached else "synthesise"
+        click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
+    click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+
+
+def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
+    orphans = plan.orphans
+    if as_json:
+        _emit_json(
+            {
+                "engine": report.engine,
+                "total": report.total,
+                "up_to_date": report.up_to_date,
+                "built": len(report.built),
+                "synthesized": report.synthesized,
+                "from_cache": report.from_cache,
+                "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
+                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
+                "warnings": workspace.project.warnings,
+                "seconds": round(report.seconds, 3),
+                "manifest": workspace.project.config.relative(workspace.manifest.path),
+            }
+        )
+        return
+    if not report.built and not report.failures:
+        click.echo(f"{report.up_to_date} lines up to date.")
+    else:
+        click.echo(
+            f"Built {len(report.built)} lines in {report.seconds:.1f} s "
+            f"({report.synthesized} synthesised, {report.from_cache} from cache); {report.up_to_date} up to date."
+        )
+    for failure in report.failures:
+        click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
+    if orphans:
+        click.secho(f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+
+
+@cli.command()
+@project_option
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@json_option
+def check(project_dir: Path | None, engine: str | None, as_json: bool) -> None:
+    """Exit 1 when any line's audio is missing or stale (synthesises nothing; for CI)."""
+    workspace = _open(project_dir, engine, quiet=as_json)
+    plan = workspace.plan()
+    if as_json:
+        _emit_json({"ok": not plan.todo, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan)})
+    else:
+        for job in plan.todo:
+            click.echo(f"{job.line.source}: {job.label}: {job.reason}")
+        if plan.todo:
+            click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
+        else:
+            click.echo(f"All {plan.total} lines up to date.")
+    if plan.todo:
+        sys.exit(1)
+
+
+@cli.command()
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def clean(project_dir: Path | None, dry_run: bool) -> None:
+    """Remove assets and manifest entries of lines no script has any more."""
+    workspace = _open(project_dir)
+    with _locked(workspace):
+        report = clean_project(workspace, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for line_id, locale in report.entries:
+        click.echo(f"{verb} manifest entry {line_id} [{locale}]")
+    for path in report.files:
+        click.echo(f"{verb} {workspace.project.config.relative(path)}")
+    if not report.entries and not report.files:
+        click.echo("Nothing to clean.")
+
+
+def main() -> None:
+    cli(prog_name="charvoice")

@@ -1,0 +1,165 @@
+"""charvoice.toml -> ProjectConfig, validated all at once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charvoice.errors import InputError, Problem, ProjectNotFound
+from charvoice.schema import Field, MapOf, Table, TomlFile, validate
+
+CONFIG_NAME = "charvoice.toml"
+AUDIO_FORMATS = ("ogg", "wav", "mp3")
+
+SCHEMA = Table(
+    {
+        "project": Table(
+            {
+                "characters": Field(str, "characters"),
+                "dialogue": Field((list, str), ["dialogue"], items=None),
+                "output": Field(str, "voice"),
+                "godot_project": Field(str, ""),
+                "locales": Field(list, ["en"], items=str),
+                "default_locale": Field(str, "en"),
+                "player_character": Field(str, "player"),
+            }
+        ),
+        "engine": Table(
+            {
+                "name": Field(str, "auto", choices=("auto", "fish", "offline")),
+                "jobs": Field(int, 5, minimum=1, maximum=64),
+                "fish": Table(
+                    {
+                        "base_url": Field(str, "https://api.fish.audio"),
+                        "model": Field(str, "s1"),
+                        "price_per_million_bytes": Field(float, 15.0, minimum=0),
+                    }
+                ),
+            }
+        ),
+        "audio": Table(
+            {
+                "format": Field(str, "ogg", choices=AUDIO_FORMATS),
+                "sample_rate": Field(int, 44100, choices=(22050, 32000, 44100, 48000)),
+                "loudness_lufs": Field(float, -18.0, minimum=-40.0, maximum=-5.0),
+                "true_peak_db": Field(float, -1.5, minimum=-12.0, maximum=0.0),
+                "trim_silence": Field(bool, True),
+                "pad_ms": Field(int, 100, minimum=0, maximum=2000),
+                "quality": Field(int, 5, minimum=0, maximum=10),
+            }
+        ),
+        "lexicon": MapOf(Field(str)),
+    }
+)
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    format: str = "ogg"
+    sample_rate: int = 44100
+    loudness_lufs: float = -18.0
+    true_peak_db: float = -1.5
+    trim_silence: bool = True
+    pad_ms: int = 100
+    quality: int = 5  # Vorbis -q / LAME VBR quality
+
+
+@dataclass(frozen=True)
+class FishSettings:
+    base_url: str = "https://api.fish.audio"
+    model: str = "s1"
+    price_per_million_bytes: float = 15.0
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    characters_dir: Path
+    dialogue: tuple[str, ...]
+    output_dir: Path
+    godot_project: Path | None
+    locales: tuple[str, ...]
+    default_locale: str
+    player_character: str
+    engine: str
+    jobs: int
+    fish: FishSettings
+    audio: AudioSettings
+    lexicon: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".charvoice" / "cache"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".charvoice"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.output_dir / "voice_manifest.json"
+
+    def relative(self, path: Path) -> str:
+        """A path as the user sees it: relative to the project root, with forward slashes."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds charvoice.toml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise ProjectNotFound(start)
+
+
+def load_config(root: Path) -> ProjectConfig:
+    problems: list[Problem] = []
+    doc = TomlFile.load(root / CONFIG_NAME, CONFIG_NAME, problems)
+    if doc is None:
+        raise InputError(problems)
+    values = validate(doc, SCHEMA, problems)
+    project, engine, audio = values["project"], values["engine"], values["audio"]
+
+    dialogue = project["dialogue"]
+    if isinstance(dialogue, str):
+        dialogue = [dialogue]
+    if any(not isinstance(item, str) for item in dialogue):
+        problems.append(doc.problem(("project",), "dialogue", "project.dialogue must be a list of folders or globs"))
+        dialogue = []
+    locales = project["locales"] or ["en"]
+    if project["default_locale"] not in locales:
+        problems.append(
+            doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
+        )
+    for key in ("characters", "output", "godot_project"):
+        value = project[key]
+        if value and (Path(value).is_absolute() or ".." in Path(value).parts):
+            problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
+    if problems:
+        raise InputError(problems)
+
+    return ProjectConfig(
+        root=root,
+        characters_dir=root / project["characters"],
+        dialogue=tuple(dialogue),
+        output_dir=root / project["output"],
+        godot_project=root / project["godot_project"] if project["godot_project"] else None,
+        locales=tuple(locales),
+        default_locale=project["default_locale"],
+        player_character=project["player_character"],
+        engine=engine["name"],
+        jobs=engine["jobs"],
+        fish=FishSettings(**engine["fish"]),
+        audio=AudioSettings(**audio),
+        lexicon=dict(values["lexicon"]),
+    )
+
+
+def api_key() -> str | None:
+    """The Fish Audio key, only ever from the environment."""
+    return os.environ.get("FISH_API_KEY") or None

@@ -1,0 +1,44 @@
+"""Speech engines: each turns a SpeechRequest into audio bytes (see base.py).
+
+`select_engines` decides which engine voices each character: the configured one, except that
+characters with `[voice] scratch = true` always use the offline voice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from charvoice.characters import Character
+from charvoice.config import ProjectConfig, api_key
+from charvoice.engines.base import Engine
+from charvoice.engines.offline import OfflineEngine
+from charvoice.errors import CharvoiceError
+
+
+@dataclass
+class Engines:
+    primary: Engine
+    offline: Engine
+    notice: str = ""  # one line to show the user about the choice
+    _closed: bool = field(default=False, repr=False)
+
+    def for_character(self, character: Character) -> Engine:
+        return self.offline if character.voice.scratch else self.primary
+
+    def close(self) -> None:
+        if not self._closed:
+            self.primary.close()
+            self._closed = True
+
+
+def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Engines:
+    name = engine_name or config.engine
+    offline = OfflineEngine()
+    if name == "auto":
+        if api_key():
+            name = "fish"
+        else:
+            return Engines(offline, offline, "FISH_API_KEY is not set: using the offline scratch voice (espeak-ng)")
+    if name == "offline":
+        return Engines(offline, offline)
+    raise CharvoiceError("the Fish Audio engine is not available in this version of charvoice; use engine.name = \"offline\"")

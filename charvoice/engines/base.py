@@ -1,0 +1,52 @@
+"""What every engine provides, and the request whose hash is the cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from charvoice.characters import Character
+from charvoice.lines import Line
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """Everything that changes the sound an engine makes for one line.
+
+    The cache key is the hash of this whole object, so anything added here is automatically
+    part of the key; anything that does not change the sound (the API key, timeouts) must
+    stay out of it.
+    """
+
+    engine: str
+    text: str  # exactly the text sent to the engine
+    locale: str
+    voice: dict[str, Any] = field(default_factory=dict)  # the voice fingerprint
+    params: dict[str, Any] = field(default_factory=dict)  # model and sampling parameters
+
+    @property
+    def cache_key(self) -> str:
+        return sha256_hex(canonical_json(asdict(self)))
+
+
+class Engine(Protocol):
+    name: str
+
+    def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
+        """The request that would voice `text` (already prepared) as `character`."""
+
+    def synthesize(self, request: SpeechRequest) -> bytes:
+        """Audio file bytes (WAV preferred) for the request; raise EngineError on failure."""
+
+    def close(self) -> None:
+        """Release connections and libraries."""

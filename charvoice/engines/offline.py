@@ -1,0 +1,145 @@
+"""The offline scratch voice: espeak-ng in-process through the espeakng-loader wheel.
+
+It needs no key and no network, so writers hear every line from the first day. Each
+character gets its own voice: the `[scratch]` table's voice, pitch and rate, or values
+derived from the character id so the same character always sounds the same.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import io
+import os
+import threading
+import wave
+
+import espeakng_loader
+
+from charvoice.characters import Character
+from charvoice.engines.base import SpeechRequest
+from charvoice.errors import EngineError
+from charvoice.lines import Line
+
+NAME = "offline"
+# espeak-ng voice variants (espeak-ng-data/voices/!v) that sound clearly different.
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3", "whisper")
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_ESPEAK_CHARS_UTF8 = 1
+_PARAM_RATE, _PARAM_PITCH = 1, 3
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+
+class _Espeak:
+    """The espeak-ng library: global state inside, so one synthesis at a time."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lib = ctypes.cdll.LoadLibrary(espeakng_loader.get_library_path())
+        data_parent = os.path.dirname(espeakng_loader.get_data_path())
+        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+        ]  # fmt: skip
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), 0)
+        if self.sample_rate <= 0:
+            raise EngineError("espeak-ng failed to initialise (its data files are missing from espeakng-loader)")
+        self._chunks: list[bytes] = []
+        self._callback = _SynthCallback(self._collect)  # kept on self so ctypes does not free it
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    def _collect(self, samples, count, events) -> int:
+        if count > 0:
+            self._chunks.append(ctypes.string_at(samples, count * 2))
+        return 0
+
+    def speak(self, text: str, voice: str, pitch: int, rate: int) -> bytes:
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise EngineError(f"espeak-ng has no voice {voice!r}")
+            self.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
+            self.lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
+            self._chunks = []
+            encoded = text.encode("utf-8")
+            status = self.lib.espeak_Synth(encoded, len(encoded) + 1, 0, 0, 0, _ESPEAK_CHARS_UTF8, None, None)
+            pcm = b"".join(self._chunks)
+        if status != 0 or not pcm:
+            raise EngineError(f"espeak-ng produced no audio (status {status})")
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(self.sample_rate)
+            out.writeframes(pcm)
+        return buffer.getvalue()
+
+    def has_voice(self, voice: str) -> bool:
+        with self.lock:
+            return self.lib.espeak_SetVoiceByName(voice.encode()) == 0
+
+
+_instance: _Espeak | None = None
+_instance_lock = threading.Lock()
+
+
+def _espeak() -> _Espeak:
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = _Espeak()
+        return _instance
+
+
+def espeak_language(locale: str) -> str:
+    """`fr_CA` -> `fr-ca`: espeak names languages in lower case with a hyphen."""
+    return locale.replace("_", "-").lower()
+
+
+def scratch_voice(character: Character) -> tuple[str, int, int]:
+    """(variant, pitch, rate) for a character: from its [scratch] table, else from its id."""
+    digest = int(hashlib.sha256(character.id.encode()).hexdigest(), 16)
+    variant = VARIANTS[digest % len(VARIANTS)]
+    language = ""
+    if character.scratch.voice:
+        language, _, chosen = character.scratch.voice.rpartition("+")
+        if not language and chosen not in VARIANTS:  # a bare language such as "en-us"
+            language, chosen = chosen, ""
+        variant = chosen or variant
+    pitch = character.scratch.pitch if character.scratch.pitch >= 0 else 30 + (digest >> 8) % 40
+    rate = character.scratch.rate or 155 + (digest >> 16) % 30
+    return (f"{language}+{variant}" if language else variant), pitch, rate
+
+
+class OfflineEngine:
+    name = NAME
+
+    def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
+        voice, pitch, rate = scratch_voice(character)
+        language, _, variant = voice.rpartition("+")
+        locale_language = espeak_language(line.locale)
+        # The script's locale decides the language; a regional choice in [scratch] wins when it
+        # is the same language ("en-us" for locale "en").
+        if not language or language.split("-")[0] != locale_language.split("-")[0]:
+            language = locale_language
+        return SpeechRequest(
+            engine=NAME,
+            text=text,
+            locale=line.locale,
+            voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
+        )
+
+    def synthesize(self, request: SpeechRequest) -> bytes:
+        espeak = _espeak()
+        language = request.voice["language"]
+        candidates = [language, language.split("-")[0]]
+        for candidate in candidates:
+            voice = f"{candidate}+{request.voice['variant']}"
+            if espeak.has_voice(voice):
+                return espeak.speak(request.text, voice, request.voice["pitch"], request.voice["rate"])
+        raise EngineError(f"espeak-ng has no voice for language {language!r}")
+
+    def close(self) -> None:
+        pass

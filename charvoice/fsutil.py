@@ -1,0 +1,110 @@
+"""Atomic file writes and the project lock.
+
+Every file charvoice publishes is written to a hidden temporary name in the same folder and
+then renamed over the target, so a build killed at any moment leaves either the old file or
+the new one, never half of one, and the Godot editor never imports a partial file (it skips
+hidden files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}")
+
+
+@contextlib.contextmanager
+def atomic_target(target: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `target`, on failure it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_path(target)
+    try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    with atomic_target(target) as temp:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temporary files a killed process left behind (call only while holding the lock)."""
+    removed = 0
+    if folder.is_dir():
+        for temp in folder.rglob(f".*{TEMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                temp.unlink()
+                removed += 1
+    return removed
+
+
+class ProjectLock:
+    """An exclusive lock on the project (.charvoice/lock) so two builds never interleave writes."""
+
+    def __init__(self, path: Path, on_wait=None) -> None:
+        self.path = path
+        self.on_wait = on_wait
+        self._handle = None
+
+    def _try(self) -> bool:
+        if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+            import msvcrt
+
+            try:
+                msvcrt.locking(self._handle.fileno(), msvcrt.LK_NBLCK, 1)
+                return True
+            except OSError:
+                return False
+        import fcntl
+
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+    def acquire(self, on_wait=None, timeout: float | None = None) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = open(self.path, "a+")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        waited = False
+        while not self._try():
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
+            if deadline is not None and time.monotonic() > deadline:
+                self._handle.close()
+                self._handle = None
+                raise TimeoutError
+            time.sleep(0.1)
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing drops the lock
+            self._handle = None
+
+    def __enter__(self) -> "ProjectLock":
+        self.acquire(self.on_wait)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -1,0 +1,65 @@
+"""Everything a command works on, opened once: project, engines, manifest and cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from charvoice.cache import AudioCache
+from charvoice.engines import Engines, select_engines
+from charvoice.errors import CharvoiceError
+from charvoice.fsutil import ProjectLock
+from charvoice.lines import Line
+from charvoice.manifest import Manifest
+from charvoice.plan import Plan, make_plan
+from charvoice.project import Project, load_project
+
+
+@dataclass
+class Workspace:
+    project: Project
+    engines: Engines
+    manifest: Manifest
+    cache: AudioCache
+
+    @classmethod
+    def open(cls, start: Path | None = None, engine: str | None = None) -> "Workspace":
+        project = load_project(start)
+        config = project.config
+        return cls(
+            project=project,
+            engines=select_engines(config, engine),
+            manifest=Manifest.load(config.manifest_path, config.relative(config.manifest_path)),
+            cache=AudioCache(config.cache_dir),
+        )
+
+    def lock(self, on_wait=None) -> ProjectLock:
+        return ProjectLock(self.project.config.state_dir / "lock", on_wait)
+
+    def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
+        return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
+
+    def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
+        """The lines named by ids or script paths (None when no target is given: every line)."""
+        if not targets:
+            return None
+        cwd = cwd or Path.cwd()
+        by_id: dict[str, list[Line]] = {}
+        for line in self.project.lines:
+            by_id.setdefault(line.id.lower(), []).append(line)
+        chosen: dict[tuple[str, str], Line] = {}
+        for target in targets:
+            lines = by_id.get(target.lower())
+            if lines is None:
+                path = next((p for p in (cwd / target, self.project.config.root / target) if p.is_file()), None)
+                if path is None:
+                    raise CharvoiceError(f"{target!r} is neither a line id nor a script of this project")
+                lines = self.project.lines_from(path.resolve())
+                if not lines and path.resolve() not in self.project.scripts:
+                    raise CharvoiceError(f"{target} is not one of the project's scripts (see project.dialogue in charvoice.toml)")
+            for line in lines:
+                chosen[(line.id, line.locale)] = line
+        return list(chosen.values())
+
+    def close(self) -> None:
+        self.engines.close()
