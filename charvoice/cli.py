@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 
 from charvoice import __version__
-from charvoice.build import BuildReport, Failure, LineResult, run_build
+from charvoice.build import BuildReport, Failure, LineResult
 from charvoice.clean import clean as clean_project
-from charvoice.errors import FatalEngineError
 from charvoice.plan import Plan
 from charvoice.scaffold import init_project
 from charvoice.workspace import Workspace
@@ -37,11 +36,8 @@ def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = Fal
     return workspace
 
 
-def _locked(workspace: Workspace):
-    def waiting() -> None:
-        click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
-
-    return workspace.lock(on_wait=waiting)
+def _waiting() -> None:
+    click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
 
 
 def _stale_rows(plan: Plan) -> list[dict]:
@@ -90,8 +86,7 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
         if dry_run:
             _print_dry_run(workspace, plan, as_json)
             return
-        with _locked(workspace):
-            report = _run_with_progress(workspace, plan, jobs or workspace.project.config.jobs, show=not as_json)
+        report = _run_with_progress(workspace, plan, jobs or workspace.project.config.jobs, show=not as_json)
     finally:
         workspace.close()
     _print_build(workspace, plan, report, as_json)
@@ -100,9 +95,8 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
 
 
 def _run_with_progress(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> BuildReport:
-    args = (workspace.project, plan, workspace.engines, workspace.manifest, workspace.cache)
     if not show or not plan.todo:
-        return run_build(*args, jobs=jobs)
+        return workspace.build(plan, jobs, on_wait=_waiting)
     failures: list[Failure] = []
 
     def label(_item) -> str:
@@ -113,14 +107,9 @@ def _run_with_progress(workspace: Workspace, plan: Plan, jobs: int, show: bool) 
         def advance(result: LineResult | Failure) -> None:
             if isinstance(result, Failure):
                 failures.append(result)
-                click.secho(f"\nfailed: {result.job.line.source} {result.job.label}: {result.message}", err=True, fg="red")
             bar.update(1, result)
 
-        try:
-            return run_build(*args, jobs=jobs, on_progress=advance)
-        except FatalEngineError:
-            bar.render_finish()
-            raise
+        return workspace.build(plan, jobs, on_progress=advance, on_wait=_waiting)
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
@@ -193,7 +182,7 @@ def check(project_dir: Path | None, engine: str | None, as_json: bool) -> None:
 def clean(project_dir: Path | None, dry_run: bool) -> None:
     """Remove assets and manifest entries of lines no script has any more."""
     workspace = _open(project_dir)
-    with _locked(workspace):
+    with workspace.lock(on_wait=_waiting):
         report = clean_project(workspace, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for line_id, locale in report.entries:

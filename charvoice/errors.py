@@ -47,7 +47,8 @@ class InputError(CharvoiceError):
     """One or more problems in the project's files (config, characters, scripts)."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
+        # Grouped by file, top to bottom, so fixing them is one pass through each file.
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
         if len(self.problems) == 1:
             text = str(self.problems[0])
         else:

@@ -60,16 +60,16 @@ def _reason(job: Job, entry: dict | None, force: bool) -> str:
         return "forced"
     if entry is None:
         return "new line"
-    if not job.asset_path.is_file():
-        return "audio file missing"
     if entry.get("text") != job.line.text:
         return "text changed"
-    if entry.get("path") != job.manifest_path:
-        return "moved (character or format changed)"
     if entry.get("source_key") != job.cache_key:
         return "voice or engine settings changed"
     if entry.get("key") != job.asset_key:
         return "audio settings changed"
+    if entry.get("path") != job.manifest_path:
+        return "character changed"
+    if not job.asset_path.is_file():
+        return "audio file missing"
     return ""
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from charvoice.cache import AudioCache
 from charvoice.engines import Engines, select_engines
 from charvoice.errors import CharvoiceError
-from charvoice.fsutil import ProjectLock
+from charvoice.build import BuildReport, run_build
+from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.lines import Line
 from charvoice.manifest import Manifest
 from charvoice.plan import Plan, make_plan
@@ -38,6 +39,15 @@ class Workspace:
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
         return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
+
+    def build(self, plan: Plan, jobs: int, on_progress=lambda result: None, on_wait=None) -> BuildReport:
+        """Run a plan while holding the project lock (another build waits for this one)."""
+        config = self.project.config
+        with self.lock(on_wait):
+            # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
+            remove_stale_temps(config.output_dir)
+            remove_stale_temps(config.cache_dir)
+            return run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress)
 
     def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
         """The lines named by ids or script paths (None when no target is given: every line)."""
