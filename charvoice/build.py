@@ -8,6 +8,7 @@ most the lines in flight; the next build takes everything else from the cache or
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -44,7 +45,7 @@ class BuildReport:
     up_to_date: int
     built: list[LineResult] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    not_started: list[Job] = field(default_factory=list)  # left when a fatal engine error stopped the build
+    not_started: list[Job] = field(default_factory=list)  # left when a fatal error or a stop ended the build early
     seconds: float = 0.0
 
     @property
@@ -56,7 +57,11 @@ class BuildReport:
         return sum(1 for result in self.built if not result.synthesized)
 
 
-def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache) -> LineResult:
+class Superseded(Exception):
+    """The build was stopped (a newer edit arrived) before this line was published."""
+
+
+def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
     from charvoice import audio  # numpy and scipy load only when there is audio to process
 
     raw = cache.get(job.cache_key)
@@ -67,6 +72,8 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache)
     processed = audio.process(raw, project.config.audio)
     if synthesized:  # only audio that decoded is worth keeping
         cache.put(job.cache_key, raw)
+    if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
+        raise Superseded
     audio.encode(processed, job.asset_path, project.config.audio)
     return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs)
 
@@ -99,7 +106,11 @@ def run_build(
     *,
     jobs: int,
     on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
+    stop: threading.Event | None = None,
 ) -> BuildReport:
+    """Build every job of the plan; `stop` (set by `watch` when a newer edit arrives) ends the
+    build early: no new line starts and lines still in flight are not published."""
+    stop = stop or threading.Event()
     started = time.monotonic()
     report = BuildReport(engine=engines.primary.name, total=plan.total, up_to_date=len(plan.fresh))
     manifest.default_locale = project.config.default_locale
@@ -107,6 +118,11 @@ def run_build(
     manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
     changed: list[str] = []
     last_flush = time.monotonic()
+    for job in plan.fresh:  # a moved or renamed script: same audio, new source
+        line = manifest.lines.get(job.line.id)
+        if line is not None and line.get("source") != job.line.source:
+            line["source"] = job.line.source
+            changed.append(job.line.id)
 
     def flush() -> None:
         nonlocal last_flush, changed
@@ -120,9 +136,14 @@ def run_build(
     fatal: FatalEngineError | None = None
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
         while pending or running:
-            while pending and len(running) < jobs and fatal is None:
+            if fatal is not None or stop.is_set():
+                report.not_started.extend(reversed(pending))
+                pending.clear()
+            while pending and len(running) < jobs:
                 job = pending.pop()
-                running[pool.submit(_voice_line, job, engines, project, cache)] = job
+                running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
+            if not running:
+                break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 job = running.pop(future)
@@ -130,6 +151,9 @@ def run_build(
                     result = future.result()
                 except FatalEngineError as error:
                     fatal = fatal or error
+                    report.not_started.append(job)
+                    continue
+                except Superseded:
                     report.not_started.append(job)
                     continue
                 except (EngineError, AudioError, CharvoiceError, OSError) as error:
@@ -141,9 +165,6 @@ def run_build(
                 changed.append(job.line.id)
                 report.built.append(result)
                 on_progress(result)
-            if fatal is not None:
-                report.not_started.extend(reversed(pending))
-                pending.clear()
             if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
                 flush()
     flush()

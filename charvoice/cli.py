@@ -193,5 +193,59 @@ def clean(project_dir: Path | None, dry_run: bool) -> None:
         click.echo("Nothing to clean.")
 
 
+@cli.command()
+@project_option
+@click.option("--debounce", type=click.FloatRange(0.05, 10.0), default=0.3, show_default=True, help="Seconds of quiet after a save before rebuilding.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
+def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: str | None, as_json: bool) -> None:
+    """Rebuild changed lines whenever a script, character or charvoice.toml is saved.
+
+    Runs until Ctrl-C. Errors are reported and the watcher keeps going.
+    """
+    import threading
+
+    from charvoice.watch import Watcher
+
+    watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,), name="charvoice-watch")
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(timeout=0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        watcher.interrupt()
+        thread.join()
+
+
+def _print_watch_event_json(event) -> None:
+    click.echo(json.dumps({"event": event.kind, **event.to_json()}, ensure_ascii=False), nl=True)
+    sys.stdout.flush()
+
+
+def _print_watch_event(event) -> None:
+    import time as _time
+
+    stamp = _time.strftime("%H:%M:%S", _time.localtime(event.time))
+    files = ", ".join(event.files[:3]) + (f" (+{len(event.files) - 3})" if len(event.files) > 3 else "")
+    if event.kind == "ready":
+        built = f", {len(event.regenerated)} built" if event.regenerated else ""
+        click.echo(f"{stamp}  watching {event.lines} lines{built}; Ctrl-C to stop")
+    elif event.kind == "rebuild":
+        parts = [f"{len(event.regenerated)} lines regenerated in {event.seconds:.1f} s"]
+        if event.removed:
+            parts.append(f"{len(event.removed)} removed")
+        click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
+        for failure in event.failed:
+            click.secho(f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red")
+    elif event.kind == "error":
+        click.secho(f"{stamp}  {event.message}", fg="red")
+    elif event.kind == "stopped":
+        click.echo(f"{stamp}  stopped")
+
+
 def main() -> None:
     cli(prog_name="charvoice")

@@ -10,7 +10,7 @@ from charvoice.characters import Character, CharacterIndex, load_characters
 from charvoice.config import ProjectConfig, find_root, load_config
 from charvoice.errors import InputError, Problem
 from charvoice.formats import ParseContext, parse_file, supported_extensions
-from charvoice.lines import Line, id_problem
+from charvoice.lines import Line, ParsedScript, id_problem
 
 
 @dataclass
@@ -51,7 +51,27 @@ def find_scripts(config: ProjectConfig) -> list[Path]:
     return list(found)
 
 
-def load_project(start: Path | None = None, root: Path | None = None) -> Project:
+class ScriptCache:
+    """Parsed scripts by path and content, so `watch` re-parses only the scripts that changed."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[tuple[Path, str], tuple[bytes, ParsedScript]] = {}
+
+    def parse(self, context: ParseContext) -> ParsedScript:
+        key = (context.path, context.locale)
+        try:
+            content = context.path.read_bytes()
+        except OSError:
+            return parse_file(context)  # which reports the problem with the file's name
+        hit = self._parsed.get(key)
+        if hit is not None and hit[0] == content:
+            return hit[1]
+        parsed = parse_file(context)
+        self._parsed[key] = (content, parsed)
+        return parsed
+
+
+def load_project(start: Path | None = None, root: Path | None = None, scripts_cache: ScriptCache | None = None) -> Project:
     """Read and validate everything; InputError lists every problem found across all files."""
     root = root or find_root(start or Path.cwd())
     config = load_config(root)
@@ -66,7 +86,7 @@ def load_project(start: Path | None = None, root: Path | None = None) -> Project
     for script in scripts:
         context = ParseContext(script, config.relative(script), config.default_locale, config.player_character)
         try:
-            parsed = parse_file(context)
+            parsed = scripts_cache.parse(context) if scripts_cache else parse_file(context)
         except InputError as error:
             problems.extend(error.problems)
             continue

@@ -13,7 +13,7 @@ from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.lines import Line
 from charvoice.manifest import Manifest
 from charvoice.plan import Plan, make_plan
-from charvoice.project import Project, load_project
+from charvoice.project import Project, ScriptCache, load_project
 
 
 @dataclass
@@ -24,8 +24,8 @@ class Workspace:
     cache: AudioCache
 
     @classmethod
-    def open(cls, start: Path | None = None, engine: str | None = None) -> "Workspace":
-        project = load_project(start)
+    def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
+        project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
         return cls(
             project=project,
@@ -40,14 +40,14 @@ class Workspace:
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
         return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
 
-    def build(self, plan: Plan, jobs: int, on_progress=lambda result: None, on_wait=None) -> BuildReport:
+    def build(self, plan: Plan, jobs: int, on_progress=lambda result: None, on_wait=None, stop=None) -> BuildReport:
         """Run a plan while holding the project lock (another build waits for this one)."""
         config = self.project.config
         with self.lock(on_wait):
             # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
             remove_stale_temps(config.output_dir)
             remove_stale_temps(config.cache_dir)
-            return run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress)
+            return run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
 
     def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
         """The lines named by ids or script paths (None when no target is given: every line)."""

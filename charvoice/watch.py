@@ -1,0 +1,223 @@
+"""`charvoice watch`: rebuild the lines writers change, as they save.
+
+A watchdog observer collects changed paths into a set; once the project has been quiet for
+the debounce interval, one rebuild handles them all. A rebuild re-reads the project
+(unchanged scripts come from a ScriptCache, not the parser), plans, and builds only lines
+whose keys changed. If more edits arrive while a rebuild runs, the rebuild stops starting
+lines, discards lines still in flight (their audio stays cached) and the next rebuild starts
+at once from the newest files, so an older take is never published over a newer one.
+
+Nothing stops the watcher but Ctrl-C: a script with a syntax error is reported and the assets
+stay as they are until it is fixed; an engine failure is reported and the unbuilt lines are
+retried later with a growing delay.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from charvoice.clean import clean
+from charvoice.config import CONFIG_NAME, find_root, load_config
+from charvoice.errors import CharvoiceError
+from charvoice.project import ScriptCache
+from charvoice.workspace import Workspace
+
+# Files editors write next to the real one while saving.
+IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", "*.bak", "*.orig", ".DS_Store")
+RETRY_DELAYS = (2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass
+class WatchEvent:
+    """What the watcher tells its user: one per rebuild, error or state change."""
+
+    kind: str  # ready | rebuild | error | stopped
+    time: float
+    files: list[str] = field(default_factory=list)
+    regenerated: list[str] = field(default_factory=list)
+    from_cache: int = 0
+    failed: list[dict] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    superseded: int = 0
+    seconds: float = 0.0
+    lines: int = 0
+    revision: int = 0
+    message: str = ""
+
+    def to_json(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if value not in ([], "", 0, 0.0) or key in ("kind", "time")}
+
+
+class _Collector(FileSystemEventHandler):
+    def __init__(self, watcher: "Watcher") -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write") or (event.is_directory and event.event_type == "modified"):
+            return  # reads, and a folder's own timestamp changing when a file inside does
+        for path in (event.src_path, getattr(event, "dest_path", "")):
+            if path:
+                self.watcher.notice(Path(path if isinstance(path, str) else path.decode()))
+
+
+class Watcher:
+    def __init__(
+        self,
+        start: Path,
+        on_event: Callable[[WatchEvent], None],
+        debounce: float = 0.3,
+        engine: str | None = None,
+        jobs: int | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
+    ) -> None:
+        self.root = find_root(start)
+        self.on_event = on_event
+        self.debounce = debounce
+        self.engine = engine
+        self.jobs = jobs
+        self.retry_delays = retry_delays
+        self.scripts = ScriptCache()
+        self._changed: set[Path] = set()
+        self._last_change = 0.0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._building = threading.Event()
+        self._supersede = threading.Event()
+        self._ignored_dirs: tuple[Path, ...] = (self.root / ".charvoice",)
+        try:  # known before the first build, so its own writes are not taken for edits
+            self._ignored_dirs += (load_config(self.root).output_dir,)
+        except CharvoiceError:
+            pass  # reported by the first rebuild
+        self._retry_at: float | None = None
+        self._failures_in_a_row = 0
+
+    # --- events from the observer thread ---------------------------------------------------
+
+    def _ignored(self, path: Path) -> bool:
+        if any(fnmatch.fnmatch(path.name, pattern) for pattern in IGNORED_NAMES):
+            return True
+        # Inside the output or state folder, or a folder on the way to one (made by the build).
+        return any(path == folder or folder in path.parents or path in folder.parents for folder in self._ignored_dirs)
+
+    def notice(self, path: Path) -> None:
+        if self._ignored(path):
+            return
+        with self._lock:
+            self._changed.add(path)
+            self._last_change = time.monotonic()
+        if self._building.is_set():
+            self._supersede.set()
+        self._wake.set()
+
+    # --- the rebuild loop -----------------------------------------------------------------
+
+    def _take_changes(self) -> set[Path]:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+            return changed
+
+    def _quiet_for(self) -> float:
+        with self._lock:
+            return time.monotonic() - self._last_change
+
+    def rebuild(self, changed: set[Path]) -> WatchEvent:
+        """One rebuild; reports problems as an error event instead of raising."""
+        started = time.monotonic()
+        files = sorted(self._display(path) for path in changed)
+        try:
+            workspace = Workspace.open(self.root, self.engine, scripts_cache=self.scripts)
+        except CharvoiceError as error:
+            return WatchEvent("error", time.time(), files=files, message=error.format_message())
+        self._ignored_dirs = (self.root / ".charvoice", workspace.project.config.output_dir)
+        try:
+            plan = workspace.plan()
+            self._supersede.clear()
+            self._building.set()
+            try:
+                report = workspace.build(plan, self.jobs or workspace.project.config.jobs, stop=self._supersede)
+            finally:
+                self._building.clear()
+            removed = []
+            if not self._supersede.is_set():
+                removed = [f"{line_id} [{locale}]" for line_id, locale in clean(workspace, dry_run=False).entries]
+        except CharvoiceError as error:  # a fatal engine error (bad key, no credit): report, retry later
+            self._schedule_retry()
+            return WatchEvent("error", time.time(), files=files, message=error.format_message())
+        finally:
+            workspace.close()
+        failed = [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures]
+        if failed:
+            self._schedule_retry()
+        else:
+            self._failures_in_a_row, self._retry_at = 0, None
+        return WatchEvent(
+            "rebuild",
+            time.time(),
+            files=files,
+            regenerated=[result.job.line.id for result in report.built],
+            from_cache=report.from_cache,
+            failed=failed,
+            removed=removed,
+            superseded=len(report.not_started),
+            seconds=round(time.monotonic() - started, 3),
+            lines=report.total,
+            revision=workspace.manifest.revision,
+        )
+
+    def _safe_rebuild(self, changed: set[Path]) -> WatchEvent:
+        """A bug or an unexpected OS error in one rebuild must not end the watcher."""
+        try:
+            return self.rebuild(changed)
+        except Exception as error:  # noqa: BLE001 - reported, then we keep watching
+            self._schedule_retry()
+            return WatchEvent("error", time.time(), message=f"rebuild failed: {type(error).__name__}: {error}")
+
+    def _schedule_retry(self) -> None:
+        delay = self.retry_delays[min(self._failures_in_a_row, len(self.retry_delays) - 1)]
+        self._failures_in_a_row += 1
+        self._retry_at = time.monotonic() + delay
+
+    def _display(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: lines in flight are discarded rather than published."""
+        self._supersede.set()
+        self._wake.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until `stop` is set. Builds once at the start so the assets are current."""
+        observer = Observer()
+        observer.schedule(_Collector(self), str(self.root), recursive=True)
+        observer.start()
+        try:
+            first = self._safe_rebuild({self.root / CONFIG_NAME})
+            first.kind = "ready" if first.kind == "rebuild" else first.kind
+            self.on_event(first)
+            while not stop.is_set():
+                self._wake.wait(timeout=0.1)
+                self._wake.clear()
+                retry_due = self._retry_at is not None and time.monotonic() >= self._retry_at
+                with self._lock:
+                    pending = bool(self._changed)
+                if pending and self._quiet_for() < self.debounce:
+                    continue  # still saving: wait for the burst to end
+                if not pending and not retry_due:
+                    continue
+                self._retry_at = None
+                self.on_event(self._safe_rebuild(self._take_changes()))
+        finally:
+            observer.stop()
+            observer.join()
+            self.on_event(WatchEvent("stopped", time.time()))
