@@ -12,7 +12,9 @@ from charvoice import __version__
 from charvoice.build import BuildReport, Failure, LineResult
 from charvoice.clean import clean as clean_project
 from charvoice.plan import Plan
+from charvoice.config import find_root
 from charvoice.scaffold import init_project
+from charvoice.tagging import tag_project
 from charvoice.workspace import Workspace
 
 project_option = click.option(
@@ -31,6 +33,8 @@ def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = Fal
     if not quiet:
         for warning in workspace.project.warnings:
             click.secho(f"warning: {warning}", err=True, fg="yellow")
+        for skipped in workspace.project.skipped:
+            click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
         if workspace.engines.notice:
             click.secho(workspace.engines.notice, err=True, fg="cyan")
     return workspace
@@ -204,21 +208,22 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
 
     Runs until Ctrl-C. Errors are reported and the watcher keeps going.
     """
+    import signal
     import threading
 
     from charvoice.watch import Watcher
 
     watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
     stop = threading.Event()
-    thread = threading.Thread(target=watcher.run, args=(stop,), name="charvoice-watch")
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(timeout=0.2)
-    except KeyboardInterrupt:
+
+    def interrupted(*_args) -> None:
         stop.set()
         watcher.interrupt()
-        thread.join()
+
+    # Ctrl-C and a polite kill both end the watcher between writes, leaving no temporary file.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    watcher.run(stop)
 
 
 def _print_watch_event_json(event) -> None:
@@ -235,7 +240,8 @@ def _print_watch_event(event) -> None:
         built = f", {len(event.regenerated)} built" if event.regenerated else ""
         click.echo(f"{stamp}  watching {event.lines} lines{built}; Ctrl-C to stop")
     elif event.kind == "rebuild":
-        parts = [f"{len(event.regenerated)} lines regenerated in {event.seconds:.1f} s"]
+        count = len(event.regenerated)
+        parts = [f"{count} {'line' if count == 1 else 'lines'} regenerated in {event.seconds:.1f} s"]
         if event.removed:
             parts.append(f"{len(event.removed)} removed")
         click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
@@ -245,6 +251,30 @@ def _print_watch_event(event) -> None:
         click.secho(f"{stamp}  {event.message}", fg="red")
     elif event.kind == "stopped":
         click.echo(f"{stamp}  stopped")
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@project_option
+@click.option("--dry-run", is_flag=True, help="List the ids that would be written; change no file.")
+@click.option("--check", "check_only", is_flag=True, help="Change no file; exit 1 when any line has no id (for CI).")
+def tag(scripts: tuple[Path, ...], project_dir: Path | None, dry_run: bool, check_only: bool) -> None:
+    """Write an id into every line that has none, in place (all scripts, or SCRIPTS).
+
+    Yarn gets `#line:<id>`, Dialogue Manager `[ID:<id>]`, CSV/TSV the id cell. Ids never change
+    afterwards, even when the text does; nothing else in the files changes.
+    """
+    report = tag_project(find_root(project_dir or Path.cwd()), list(scripts) or None, dry_run=dry_run or check_only)
+    for script in report.files:
+        for number, line_id in script.added:
+            click.echo(f"{script.display}:{number}: {line_id}")
+    if not report.count:
+        click.echo("Every line has an id.")
+    else:
+        verb = "tagged" if not (dry_run or check_only) else "would tag"
+        click.echo(f"{verb} {report.count} line(s) in {len(report.files)} script(s)")
+    if check_only and report.count:
+        sys.exit(1)
 
 
 def main() -> None:

@@ -24,15 +24,19 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from charvoice.characters import SAMPLE_EXTENSIONS
 from charvoice.clean import clean
-from charvoice.config import CONFIG_NAME, find_root, load_config
+from charvoice.config import find_root, load_config
 from charvoice.errors import CharvoiceError
+from charvoice.formats import supported_extensions
 from charvoice.project import ScriptCache
 from charvoice.workspace import Workspace
 
 # Files editors write next to the real one while saving.
 IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", "*.bak", "*.orig", ".DS_Store")
 RETRY_DELAYS = (2.0, 5.0, 10.0, 30.0, 60.0)
+# What a rebuild may depend on; other files (an editor's temporary copy) are not worth naming.
+WATCHED_SUFFIXES = (*supported_extensions(), ".toml", ".lock", *SAMPLE_EXTENSIONS)
 
 
 @dataclass
@@ -65,7 +69,7 @@ class _Collector(FileSystemEventHandler):
             return  # reads, and a folder's own timestamp changing when a file inside does
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
-                self.watcher.notice(Path(path if isinstance(path, str) else path.decode()))
+                self.watcher.notice(Path(path if isinstance(path, str) else path.decode()), event.is_directory)
 
 
 class Watcher:
@@ -101,14 +105,21 @@ class Watcher:
 
     # --- events from the observer thread ---------------------------------------------------
 
-    def _ignored(self, path: Path) -> bool:
+    def _ignored(self, path: Path, is_directory: bool) -> bool:
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in IGNORED_NAMES):
             return True
-        # Inside the output or state folder, or a folder on the way to one (made by the build).
+        try:  # hidden folders (.git, .godot, .charvoice) are tools' business, not the writers'
+            if any(part.startswith(".") for part in path.relative_to(self.root).parts):
+                return True
+        except ValueError:
+            return True
+        if not is_directory and path.suffix.lower() not in WATCHED_SUFFIXES:
+            return True
+        # Inside the output folder, or a folder on the way to it (made by the build).
         return any(path == folder or folder in path.parents or path in folder.parents for folder in self._ignored_dirs)
 
-    def notice(self, path: Path) -> None:
-        if self._ignored(path):
+    def notice(self, path: Path, is_directory: bool = False) -> None:
+        if self._ignored(path, is_directory):
             return
         with self._lock:
             self._changed.add(path)
@@ -202,7 +213,7 @@ class Watcher:
         observer.schedule(_Collector(self), str(self.root), recursive=True)
         observer.start()
         try:
-            first = self._safe_rebuild({self.root / CONFIG_NAME})
+            first = self._safe_rebuild(set())
             first.kind = "ready" if first.kind == "rebuild" else first.kind
             self.on_event(first)
             while not stop.is_set():

@@ -166,3 +166,32 @@ def test_ignores_its_own_output_and_editor_files(project):
         (project.output / "en/notes.txt").write_text("in the output folder")
         time.sleep(1.0)
         assert [e for e in watch.events[before:] if e.kind != "stopped"] == []
+
+
+def test_cli_json_events_and_ctrl_c(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "charvoice", "watch", "--project", str(project.root), "--json", "--debounce", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "FISH_API_KEY": ""},
+    )  # fmt: skip
+    try:
+        ready = json.loads(process.stdout.readline())
+        assert ready["event"] == "ready" and ready["lines"] == len(LINES)
+        time.sleep(0.3)
+        edited = [list(row) for row in LINES]
+        edited[0][2] = "Hello there. Mind the nets."
+        project.write("dialogue/intro.csv", csv_text(edited))
+        rebuild = json.loads(process.stdout.readline())
+        assert rebuild["event"] == "rebuild" and rebuild["regenerated"] == ["intro.greet"] and rebuild["files"] == ["dialogue/intro.csv"]
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["event"] == "stopped"
+    assert "Traceback" not in err
+    assert not list(project.root.rglob("*.tmp"))
