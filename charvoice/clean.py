@@ -8,7 +8,6 @@ from pathlib import Path
 
 from charvoice.config import AUDIO_FORMATS
 from charvoice.fsutil import remove_stale_temps
-from charvoice.workspace import Workspace
 
 
 @dataclass
@@ -29,7 +28,8 @@ def _asset_files(output: Path, locales: set[str]) -> list[Path]:
     return sorted(found)
 
 
-def clean(workspace: Workspace, *, dry_run: bool) -> CleanReport:
+def clean(workspace, *, dry_run: bool) -> CleanReport:
+    """Find (and unless `dry_run`, remove) orphans; call through Workspace.clean for the lock."""
     project, manifest = workspace.project, workspace.manifest
     config = project.config
     report = CleanReport(entries=workspace.plan().orphans)

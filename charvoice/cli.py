@@ -10,7 +10,6 @@ import click
 
 from charvoice import __version__
 from charvoice.build import BuildReport, Failure, LineResult
-from charvoice.clean import clean as clean_project
 from charvoice.plan import Plan
 from charvoice.config import find_root
 from charvoice.scaffold import init_project
@@ -86,11 +85,11 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
     """
     workspace = _open(project_dir, engine, quiet=as_json)
     try:
-        plan = workspace.plan(workspace.select(targets), force=force)
+        lines = workspace.select(targets)
         if dry_run:
-            _print_dry_run(workspace, plan, as_json)
+            _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
-        report = _run_with_progress(workspace, plan, jobs or workspace.project.config.jobs, show=not as_json)
+        plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
     finally:
         workspace.close()
     _print_build(workspace, plan, report, as_json)
@@ -98,22 +97,28 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
         sys.exit(1)
 
 
-def _run_with_progress(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> BuildReport:
-    if not show or not plan.todo:
-        return workspace.build(plan, jobs, on_wait=_waiting)
+def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
+    bar = None
     failures: list[Failure] = []
 
-    def label(_item) -> str:
-        return f"{len(failures)} failed" if failures else ""
+    def start(plan: Plan) -> None:
+        nonlocal bar
+        if show and plan.todo:
+            label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
+            bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
+            bar.__enter__()
 
-    with click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label) as bar:
-
-        def advance(result: LineResult | Failure) -> None:
-            if isinstance(result, Failure):
-                failures.append(result)
+    def advance(result: LineResult | Failure) -> None:
+        if isinstance(result, Failure):
+            failures.append(result)
+        if bar is not None:
             bar.update(1, result)
 
-        return workspace.build(plan, jobs, on_progress=advance, on_wait=_waiting)
+    try:
+        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
@@ -186,8 +191,7 @@ def check(project_dir: Path | None, engine: str | None, as_json: bool) -> None:
 def clean(project_dir: Path | None, dry_run: bool) -> None:
     """Remove assets and manifest entries of lines no script has any more."""
     workspace = _open(project_dir)
-    with workspace.lock(on_wait=_waiting):
-        report = clean_project(workspace, dry_run=dry_run)
+    report = workspace.clean(dry_run, on_wait=_waiting)
     verb = "would remove" if dry_run else "removed"
     for line_id, locale in report.entries:
         click.echo(f"{verb} manifest entry {line_id} [{locale}]")

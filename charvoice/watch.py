@@ -25,7 +25,6 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from charvoice.characters import SAMPLE_EXTENSIONS
-from charvoice.clean import clean
 from charvoice.config import find_root, load_config
 from charvoice.errors import CharvoiceError
 from charvoice.formats import supported_extensions
@@ -149,16 +148,15 @@ class Watcher:
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
         self._ignored_dirs = (self.root / ".charvoice", workspace.project.config.output_dir)
         try:
-            plan = workspace.plan()
             self._supersede.clear()
             self._building.set()
             try:
-                report = workspace.build(plan, self.jobs or workspace.project.config.jobs, stop=self._supersede)
+                _, report = workspace.build(jobs=self.jobs or workspace.project.config.jobs, stop=self._supersede)
             finally:
                 self._building.clear()
             removed = []
             if not self._supersede.is_set():
-                removed = [f"{line_id} [{locale}]" for line_id, locale in clean(workspace, dry_run=False).entries]
+                removed = [f"{line_id} [{locale}]" for line_id, locale in workspace.clean(dry_run=False).entries]
         except CharvoiceError as error:  # a fatal engine error (bad key, no credit): report, retry later
             self._schedule_retry()
             return WatchEvent("error", time.time(), files=files, message=error.format_message())

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from charvoice.cache import AudioCache
 from charvoice.engines import Engines, select_engines
-from charvoice.errors import CharvoiceError
 from charvoice.build import BuildReport, run_build
+from charvoice.clean import CleanReport, clean
+from charvoice.errors import CharvoiceError
 from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.lines import Line
 from charvoice.manifest import Manifest
@@ -34,20 +35,50 @@ class Workspace:
             cache=AudioCache(config.cache_dir),
         )
 
+    def reload_manifest(self) -> None:
+        config = self.project.config
+        self.manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+
+    def clean(self, dry_run: bool, on_wait=None) -> CleanReport:
+        """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
+        if dry_run:
+            return clean(self, dry_run=True)
+        with self.lock(on_wait):
+            self.reload_manifest()
+            return clean(self, dry_run=False)
+
     def lock(self, on_wait=None) -> ProjectLock:
         return ProjectLock(self.project.config.state_dir / "lock", on_wait)
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
         return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
 
-    def build(self, plan: Plan, jobs: int, on_progress=lambda result: None, on_wait=None, stop=None) -> BuildReport:
-        """Run a plan while holding the project lock (another build waits for this one)."""
+    def build(
+        self,
+        lines: list[Line] | None = None,
+        *,
+        jobs: int,
+        force: bool = False,
+        on_start=lambda plan: None,
+        on_progress=lambda result: None,
+        on_wait=None,
+        stop=None,
+    ) -> tuple[Plan, BuildReport]:
+        """Plan and build while holding the project lock.
+
+        The plan is made after the lock is taken, from the manifest as it is then: a build that
+        waited for another one builds only what that one left to do.
+        """
         config = self.project.config
         with self.lock(on_wait):
             # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
             remove_stale_temps(config.output_dir)
             remove_stale_temps(config.cache_dir)
-            return run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            self.reload_manifest()
+            plan = self.plan(lines, force=force)
+            on_start(plan)
+            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            return plan, report
 
     def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
         """The lines named by ids or script paths (None when no target is given: every line)."""

@@ -53,3 +53,21 @@ def test_sigkill_mid_build_then_resume(project):
     assert not list(project.root.rglob("*.tmp")), "temporary files of the killed build are swept"
     check = subprocess.run([sys.executable, "-m", "charvoice", "check", "--project", str(project.root)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_second_build_waits_for_the_first(project):
+    rows = [(f"queue.line{i:02d}", "Aria" if i % 2 else "Bram", f"Line {i} of a build that takes a moment.") for i in range(16)]
+    project.write("dialogue/intro.csv", csv_text(rows))
+    command = [sys.executable, "-m", "charvoice", "build", "--project", str(project.root), "--jobs", "1", "--json"]
+    env = {**os.environ, "FISH_API_KEY": ""}
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not project.assets() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    first_out, _ = first.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert "Another charvoice process is writing to this project; waiting" in second.stderr
+    assert json.loads(first_out)["synthesized"] == len(rows)
+    report = json.loads(second.stdout)
+    assert report["synthesized"] == 0 and report["up_to_date"] == len(rows)  # it saw the first build's result
