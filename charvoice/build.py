@@ -167,6 +167,7 @@ def run_build(
                 on_progress(result)
             if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
                 flush()
+    changed.extend(manifest.set_fallbacks(project.fallbacks))
     flush()
     if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
         manifest.publish([])

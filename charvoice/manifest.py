@@ -7,7 +7,8 @@ Layout (version 1):
      "audio": {"en": {"path": "en/aria/intro.greet.ogg", "text": "Hello.", "duration_s": 1.42,
                       "lufs": -18.0, "key": "…", "source_key": "…", "engine": "offline"}}}}}
 
-`path` is relative to the manifest. `key` is the asset key (engine audio + processing),
+A line with no text in some locale carries `"fallback": {"fr": "en"}`: the game plays the
+`en` audio for `fr`. `path` is relative to the manifest. `key` is the asset key (engine audio + processing),
 `source_key` the cache key of the raw engine audio. `revision` grows by one with every
 publish and `changed` lists the line ids that publish touched, so a running game can reload
 just those.
@@ -64,6 +65,19 @@ class Manifest:
         line = self.lines.setdefault(line_id, {"character": character, "source": source, "audio": {}})
         line.update(character=character, source=source, **extra)
         line["audio"][locale] = audio
+
+    def set_fallbacks(self, fallbacks: dict[str, dict[str, str]]) -> list[str]:
+        """Mark the locales each line borrows from another locale; the ids whose mark changed."""
+        changed = []
+        for line_id, line in self.lines.items():
+            wanted = fallbacks.get(line_id)
+            if line.get("fallback") != wanted:
+                if wanted:
+                    line["fallback"] = dict(wanted)
+                else:
+                    line.pop("fallback", None)
+                changed.append(line_id)
+        return changed
 
     def remove_entry(self, line_id: str, locale: str) -> None:
         line = self.lines.get(line_id)

@@ -81,7 +81,8 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
         character = project.characters[line.character]
-        request = engines.for_character(character).request(line, character, prepare(line.text, character, config))
+        engine = engines.for_character(character)
+        request = engine.request(line, character, prepare(line.text, character, config, direction=line.direction, engine=engine.name))
         key = request.cache_key
         relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
         job = Job(line, request, key, asset_key(key, project), config.output_dir / relative, relative, "", cache.has(key))

@@ -69,7 +69,7 @@ def test_duplicate_line_id_differing_only_in_case(project):
 @pytest.mark.parametrize("bad_id", ["intro/greet", "../escape", "a..b", "CON", "x" * 129, "with space"])
 def test_unsafe_line_ids(project, bad_id):
     project.write("dialogue/intro.csv", csv_text([*LINES, (bad_id, "Aria", "This id is not safe.")]))
-    assert_rejected(project, "dialogue/intro.csv:6: line id")
+    assert_rejected(project, "dialogue/intro.csv:6:1: line id")
 
 
 def test_empty_text(project):
@@ -106,7 +106,7 @@ def test_csv_without_required_columns(project):
 
 def test_script_that_is_not_utf8(project):
     (project.root / "dialogue/intro.csv").write_bytes(b"id,character,text\nintro.a,Aria,caf\xe9\n")
-    assert_rejected(project, "dialogue/intro.csv:2: not UTF-8 text")
+    assert_rejected(project, "dialogue/intro.csv:2:17: not UTF-8 text")
 
 
 def test_no_project_found(tmp_path):

@@ -1,0 +1,113 @@
+"""Direction tags become the configured Fish model's cues; the lexicon rewrites invented names."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from helpers_formats import make_project
+
+from charvoice.cache import AudioCache
+from charvoice.characters import Character, Voice
+from charvoice.engines import Engines
+from charvoice.engines.base import SpeechRequest
+from charvoice.engines.offline import OfflineEngine
+from charvoice.manifest import Manifest
+from charvoice.plan import make_plan
+from charvoice.project import load_project
+from charvoice.speech_text import apply_lexicon, prepare, unknown_direction_warnings
+
+SCENE = "title: Dock\n---\nMara: Get off my boat. #line:dock.1 #angry #shout\nMara: Quietly now. #line:dock.2 #whisper #mood=sad\nMara: Fine. #line:dock.3 #grumpy\nTobin: Grumble. #line:dock.4 #grumpy #neutral\n===\n"
+
+
+class FakeFish:
+    """Stands in for the Fish engine: the plan only needs its name and its request."""
+
+    name = "fish"
+
+    def request(self, line, character, text):
+        return SpeechRequest(engine="fish", text=text, locale=line.locale, voice={"model_id": character.id})
+
+    def close(self):
+        pass
+
+
+def _plan_texts(project_root):
+    for name in ("Mara", "Tobin"):  # a real voice, so the (fake) Fish engine voices them
+        (project_root / f"characters/{name.lower()}.toml").write_text(f'name = "{name}"\n[voice]\nmodel_id = "m-{name}"\n')
+    project = load_project(root=project_root)
+    engines = Engines(FakeFish(), OfflineEngine())
+    plan = make_plan(project, engines, Manifest(project_root / "m.json"), AudioCache(project_root / "cache"))
+    return project, {job.line.id: job.request.text for job in plan.todo}
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("s1", {"dock.1": "(angry)(shouting) Get off my boat.", "dock.2": "(whispering)(sad) Quietly now.", "dock.3": "Fine.", "dock.4": "Grumble."}),
+        ("s2-pro", {"dock.1": "[angry][shouting] Get off my boat.", "dock.2": "[whispering][sad] Quietly now.", "dock.3": "Fine.", "dock.4": "Grumble."}),
+    ],
+)
+def test_cues_in_the_models_syntax_are_part_of_the_text_sent(tmp_path, model, expected):
+    project_dir = make_project(tmp_path / "p", {"dock.yarn": SCENE}, extra=f'\n[engine.fish]\nmodel = "{model}"\n')
+    project, texts = _plan_texts(project_dir.root)
+    assert texts == expected
+    # Unknown tags are spoken by no one and reported once, however many lines use them.
+    grumpy = [w for w in project.warnings if "grumpy" in w]
+    assert grumpy == [
+        "direction tag 'grumpy' (2 lines, first at dialogue/dock.yarn:5) has no cue and is not voiced; "
+        'map it in charvoice.toml: [direction] grumpy = "angry" (or "" to silence it)'
+    ]
+
+
+def test_project_direction_table_adds_and_overrides(tmp_path):
+    extra = '\n[engine.fish]\nmodel = "s2-pro"\n\n[direction]\ngrumpy = "grumbling, annoyed"\nangry = "furious"\nshout = ""\n'
+    project_dir = make_project(tmp_path / "p", {"dock.yarn": SCENE}, extra=extra)
+    project, texts = _plan_texts(project_dir.root)
+    assert texts["dock.1"] == "[furious] Get off my boat."
+    assert texts["dock.3"] == "[grumbling, annoyed] Fine."
+    assert not [w for w in project.warnings if "direction tag" in w]
+
+
+def test_the_offline_voice_gets_no_cues(tmp_path, engine_calls):
+    project = make_project(tmp_path / "p", {"dock.yarn": SCENE})
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    assert sorted(engine_calls) == sorted(["Get off my boat.", "Quietly now.", "Fine.", "Grumble."])
+    assert result.output.count("direction tag 'grumpy'") == 1
+
+
+def test_the_demo_scripts_tags_all_have_cues(demo):
+    from charvoice.project import load_project
+
+    project = load_project(root=demo.root)
+    assert unknown_direction_warnings(project.lines, project.config) == []
+
+
+CHARACTER = Character("mara", "Mara", "characters/mara.toml", Voice(scratch=True))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Welcome to Kerrowan.", "Welcome to Kerro-wan."),
+        ("KERROWAN! Kerrowan's lamp.", "KERRO-WAN! Kerro-wan's lamp."),
+        ("Kerrowanish folk, kerrowan.", "Kerrowanish folk, kerrowan."),  # whole words; a capitalised entry skips lower case
+        ("The US ferry waits for us.", "The U.S. ferry waits for us."),  # "US" is not "us"
+        ("Gorp! gorp. GORP", "Gorrp! gorrp. GORRP"),  # a lower-case entry matches any case, keeping it
+        ("Xal'thar Prime and Xal'thar.", "Zal-tar Prime station and Zal-tar."),  # longest entry first
+        ("我们去东京吧。", "我们去Tokyo吧。"),  # no word boundaries in Chinese
+    ],
+)
+def test_lexicon_is_whole_word_and_case_aware(text, expected):
+    lexicon = {"Kerrowan": "Kerro-wan", "US": "U.S.", "gorp": "gorrp", "Xal'thar": "Zal-tar", "Xal'thar Prime": "Zal-tar Prime station", "东京": "Tokyo"}
+    assert apply_lexicon(text, lexicon) == expected
+
+
+def test_character_lexicon_wins_over_the_projects(tmp_path):
+    project_dir = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: Kerrowan. #line:a\n===\n"}, extra='\n[lexicon]\nKerrowan = "Kerro-wan"\n')
+    config = load_project(root=project_dir.root).config
+    assert prepare("Kerrowan.", CHARACTER, config) == "Kerro-wan."
+    local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
+    assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
+    assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "(sad) Care-oh-wan."
