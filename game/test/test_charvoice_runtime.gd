@@ -1,0 +1,152 @@
+extends GutTest
+## The CharVoice runtime (the autoload script), on the fixture manifest and, when
+## `charvoice build` has run, on the demo's voice.
+
+const Runtime := preload("res://addons/charvoice/runtime/charvoice.gd")
+const FIXTURE_PATH := "res://test/data/fixture_manifest.json"
+const DEMO_MANIFEST := "res://voice/voice_manifest.json"
+const DEMO_LINE := "lighthouse.intro"
+const DEMO_AUDIO := "res://voice/en/narrator/lighthouse.intro.ogg"
+const HOT_DIR := "user://charvoice_hot_reload_test"
+
+
+func _voice(manifest_path: String) -> Runtime:
+	var voice: Runtime = Runtime.new()
+	voice.manifest_path = manifest_path
+	voice.warn_on_missing_lines = false
+	add_child_autofree(voice)
+	return voice
+
+
+func _demo_voice() -> Runtime:
+	var voice := _voice(DEMO_MANIFEST)
+	if not voice.has_line(DEMO_LINE) or not ResourceLoader.exists(DEMO_AUDIO):
+		pending("run `charvoice build` and import the project first (godot --headless --import)")
+		return null
+	return voice
+
+
+func test_text_and_duration_follow_the_locale() -> void:
+	var voice := _voice(FIXTURE_PATH)
+	voice.locale_override = "fr_CA"
+	assert_eq(voice.get_text("greet"), "Allô.")
+	voice.locale_override = "fr_BE"
+	assert_eq(voice.get_text("greet"), "Bonjour.")
+	assert_eq(voice.get_text("greet", "de"), "Hello.")
+	assert_almost_eq(voice.get_duration("greet", "en"), 1.25, 0.001)
+	assert_eq(voice.get_character_name("greet"), "Aria")
+
+
+func test_missing_line_returns_null_and_still_finishes() -> void:
+	var voice := _voice(FIXTURE_PATH)
+	watch_signals(voice)
+	assert_false(voice.has_line("nope"))
+	assert_null(voice.get_stream("nope"))
+	assert_null(voice.play("nope"))
+	assert_eq(voice.get_text("nope"), "")
+	await wait_frames(2)
+	assert_signal_emitted_with_parameters(voice, "line_finished", ["nope"])
+	assert_signal_not_emitted(voice, "line_started")
+
+
+func test_missing_file_returns_null() -> void:
+	var voice := _voice(FIXTURE_PATH)
+	assert_true(voice.has_line("greet"))
+	assert_null(voice.get_stream("greet", "en"))
+	assert_null(voice.play("greet"))
+
+
+func test_missing_manifest_never_crashes() -> void:
+	var voice := _voice("res://test/data/missing.json")
+	assert_false(voice.has_line(DEMO_LINE))
+	assert_null(voice.play(DEMO_LINE))
+
+
+func test_play_uses_a_pooled_player_and_reports_start_and_stop() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	watch_signals(voice)
+	var player := voice.play(DEMO_LINE)
+	assert_not_null(player)
+	assert_true(player.get_parent() == voice, "a pooled player is a child of CharVoice")
+	assert_signal_emitted_with_parameters(voice, "line_started", [DEMO_LINE])
+	assert_true(voice.is_playing(DEMO_LINE))
+	voice.stop()
+	assert_signal_emitted_with_parameters(voice, "line_stopped", [DEMO_LINE])
+	assert_false(voice.is_playing())
+
+
+func test_play_on_a_given_player_and_cut_the_oldest_pooled_voice() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	var own := AudioStreamPlayer.new()
+	add_child_autofree(own)
+	assert_eq(voice.play(DEMO_LINE, own), own)
+	voice.max_voices = 1
+	watch_signals(voice)
+	var first := voice.play(DEMO_LINE)
+	var second := voice.play(DEMO_LINE)
+	assert_eq(first, second, "with max_voices = 1 the second line takes the first one's player")
+	assert_signal_emitted(voice, "line_stopped")
+	voice.stop()
+
+
+func test_preload_lines_emits_when_loaded() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	watch_signals(voice)
+	voice.preload_lines(PackedStringArray([DEMO_LINE]))
+	await wait_for_signal(voice.lines_preloaded, 5.0)
+	assert_signal_emitted(voice, "lines_preloaded")
+	assert_not_null(voice.get_stream(DEMO_LINE))
+
+
+func test_hot_reload_plays_the_new_file_after_a_publish() -> void:
+	if not FileAccess.file_exists(DEMO_AUDIO):
+		pending("run `charvoice build` first")
+		return
+	DirAccess.make_dir_recursive_absolute(HOT_DIR + "/en")
+	var audio := FileAccess.get_file_as_bytes(DEMO_AUDIO)
+	_write(HOT_DIR + "/en/hot.ogg", audio)
+	_write_manifest(1, "a".repeat(64))
+	var voice := _voice(HOT_DIR + "/voice_manifest.json")
+	watch_signals(voice)
+	_write_manifest(2, "b".repeat(64))
+	await wait_for_signal(voice.manifest_reloaded, 3.0)
+	assert_signal_emitted_with_parameters(
+		voice, "manifest_reloaded", [2, PackedStringArray(["hot"])]
+	)
+	var stream := voice.get_stream("hot")
+	assert_true(stream is AudioStreamOggVorbis, "read straight from the file (Godot 4.2+)")
+
+
+func _write_manifest(revision: int, key: String) -> void:
+	var data := {
+		"format": "charvoice-manifest",
+		"version": 1,
+		"revision": revision,
+		"changed": [],
+		"default_locale": "en",
+		"locales": ["en"],
+		"characters": {"n": {"name": "N"}},
+		"lines":
+		{
+			"hot":
+			{
+				"character": "n",
+				"source": "x.csv:2",
+				"audio":
+				{"en": {"path": "en/hot.ogg", "text": "Hot.", "duration_s": 1.0, "key": key}},
+			},
+		},
+	}
+	_write(HOT_DIR + "/voice_manifest.json", JSON.stringify(data, " ").to_utf8_buffer())
+
+
+func _write(path: String, bytes: PackedByteArray) -> void:
+	var file := FileAccess.open(path, FileAccess.WRITE)
+	file.store_buffer(bytes)
+	file.close()
