@@ -42,7 +42,7 @@ def timed(command: list[str]) -> tuple[float, str]:
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
-    if result.returncode not in (0, 1):
+    if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
     return elapsed, result.stdout
 

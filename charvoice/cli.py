@@ -12,8 +12,10 @@ from charvoice import __version__
 from charvoice.build import BuildReport, Failure, LineResult
 from charvoice.plan import Plan
 from charvoice.config import find_root
+from charvoice.godot_cli import godot as godot_group
 from charvoice.scaffold import init_project
 from charvoice.tagging import tag_project
+from charvoice.voices_cli import voices as voices_group
 from charvoice.workspace import Workspace
 
 project_option = click.option(
@@ -103,6 +105,7 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
 
     def start(plan: Plan) -> None:
         nonlocal bar
+        _prepare_voices(workspace, plan, jobs, show)
         if show and plan.todo:
             label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
             bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
@@ -121,15 +124,33 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
             bar.__exit__(None, None, None)
 
 
+def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> None:
+    """Clone (or check) the voices the build needs before any line is sent."""
+    from charvoice.voices import prepare_build
+
+    echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
+    warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")  # noqa: E731
+    prepare_build(workspace.project.characters, workspace.engines.primary, plan.to_synthesize, jobs, echo, warn)
+
+
+def _cost_preview(workspace: Workspace, plan: Plan):
+    from charvoice.cost import preview
+
+    config = workspace.project.config
+    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+
+
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
     if as_json:
-        _emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth)})
+        _emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
         return
     for job in plan.todo:
         how = "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+    for row in _cost_preview(workspace, plan).text():
+        click.echo(row)
 
 
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
@@ -146,6 +167,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
                 "warnings": workspace.project.warnings,
+                "skipped": workspace.project.skipped,
                 "seconds": round(report.seconds, 3),
                 "manifest": workspace.project.config.relative(workspace.manifest.path),
             }
@@ -279,6 +301,10 @@ def tag(scripts: tuple[Path, ...], project_dir: Path | None, dry_run: bool, chec
         click.echo(f"{verb} {report.count} line(s) in {len(report.files)} script(s)")
     if check_only and report.count:
         sys.exit(1)
+
+
+cli.add_command(voices_group)
+cli.add_command(godot_group)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ SCHEMA = Table(
                 "locales": Field(list, ["en"], items=str),
                 "default_locale": Field(str, "en"),
                 "player_character": Field(str, "player"),
+                "narrator": Field(str, "narrator"),
             }
         ),
         "engine": Table(
@@ -34,6 +35,10 @@ SCHEMA = Table(
                         "base_url": Field(str, "https://api.fish.audio"),
                         "model": Field(str, "s1"),
                         "price_per_million_bytes": Field(float, 15.0, minimum=0),
+                        "latency": Field(str, "normal", choices=("normal", "balanced")),
+                        "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
+                        "retries": Field(int, 6, minimum=0, maximum=20),
+                        "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
                     }
                 ),
             }
@@ -50,6 +55,7 @@ SCHEMA = Table(
             }
         ),
         "lexicon": MapOf(Field(str)),
+        "direction": MapOf(Field(str)),
     }
 )
 
@@ -70,6 +76,10 @@ class FishSettings:
     base_url: str = "https://api.fish.audio"
     model: str = "s1"
     price_per_million_bytes: float = 15.0
+    latency: str = "normal"  # "normal" sounds best; "balanced" answers sooner
+    timeout: float = 120.0  # seconds to wait for one response
+    retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
+    train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ class ProjectConfig:
     fish: FishSettings
     audio: AudioSettings
     lexicon: dict[str, str] = field(default_factory=dict)
+    narrator: str = "narrator"  # who speaks script lines that name no speaker
+    direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
 
     @property
     def cache_dir(self) -> Path:
@@ -157,6 +169,8 @@ def load_config(root: Path) -> ProjectConfig:
         fish=FishSettings(**engine["fish"]),
         audio=AudioSettings(**audio),
         lexicon=dict(values["lexicon"]),
+        narrator=project["narrator"],
+        direction={tag.lower(): cue for tag, cue in values["direction"].items()},
     )
 
 

@@ -1,7 +1,8 @@
 """Speech engines: each turns a SpeechRequest into audio bytes (see base.py).
 
-`select_engines` decides which engine voices each character: the configured one, except that
-characters with `[voice] scratch = true` always use the offline voice.
+`select_engines` decides which engine voices each character: the configured one (`auto`: Fish
+Audio when FISH_API_KEY is set, else offline), except that characters with `[voice] scratch =
+true` always use the offline voice.
 """
 
 from __future__ import annotations
@@ -41,4 +42,8 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
             return Engines(offline, offline, "FISH_API_KEY is not set: using the offline scratch voice (espeak-ng)")
     if name == "offline":
         return Engines(offline, offline)
-    raise CharvoiceError("the Fish Audio engine is not available in this version of charvoice; use engine.name = \"offline\"")
+    if name == "fish":
+        from charvoice.engines.fish import FishEngine  # httpx loads only when Fish is used
+
+        return Engines(FishEngine.from_config(config, api_key()), offline)
+    raise CharvoiceError(f"unknown engine {name!r}; use \"auto\", \"fish\" or \"offline\"")

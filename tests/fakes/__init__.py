@@ -1,0 +1,1 @@
+"""Test doubles for external services (only loopback addresses, never the real network)."""

@@ -1,0 +1,699 @@
+"""A loopback fake of the Fish Audio API, strict the way the real service is.
+
+It serves what docs.fish.audio documents (and what the official `fishaudio` SDK sends, see
+../shared/fish-wire/): Bearer auth, `POST /v1/tts` with a msgpack body and a `model` header,
+`POST /model` as multipart with repeated `voices` files and `texts`, `GET/PATCH/DELETE
+/model/{id}`, `GET /model?self=true` with paging, and errors as JSON `{status, message}` (a body
+that cannot be parsed gets a plain-text error, as the docs say). Models go created -> training ->
+trained (or failed) over `training_seconds`. The audio is real: espeak-ng speech (or a fast
+syllable-like tone) in the requested format.
+
+Everything a test needs to provoke is a plain attribute that may be changed while it runs:
+latency, a cap on requests in flight (answered with 429), no credit (402), a random fault rate
+(5xx, 429, dropped connections, truncated bodies, stalls), and one-shot faults queued with
+`inject`. Every request is recorded (the Authorization header reduced to whether it matched)
+so tests can count API calls. Only 127.0.0.1 is ever bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import random
+import re
+import socket
+import subprocess
+import threading
+import time
+import traceback
+import uuid
+import wave
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgpack
+import numpy as np
+
+KNOWN_MODELS = ("s1", "s2-pro", "speech-1.5", "speech-1.6")
+MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
+FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall")
+_VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
+
+
+@dataclass
+class Recorded:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names; no key: authorization is "Bearer <redacted>" or "<invalid>"
+    body: Any = None  # dict (msgpack/JSON), Form (multipart/urlencoded), bytes (unparsed) or None
+    status: int = 0  # what the fake answered; 0 when it dropped the connection
+    fault: str = ""  # the fault injected into this request, if any
+
+    @property
+    def authorized(self) -> bool:
+        return self.headers.get("authorization") == "Bearer <redacted>"
+
+
+@dataclass
+class Form:
+    """A multipart or urlencoded body: repeated fields keep their order."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)
+
+    def one(self, name: str, default: str | None = None) -> str | None:
+        values = self.fields.get(name)
+        return values[-1] if values else default
+
+
+class ApiError(Exception):
+    """An error answer: JSON {status, message}, or plain text for a body that cannot be parsed."""
+
+    def __init__(self, status: int, message: str, *, plain: bool = False, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.plain, self.headers = status, message, plain, headers or {}
+
+    def response(self) -> "_Response":
+        if self.plain:
+            return _Response(self.status, {"Content-Type": "text/plain; charset=utf-8", **self.headers}, self.message.encode())
+        return _json(self.status, {"status": self.status, "message": self.message}, self.headers)
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    chunked: bool = False
+    fault: str = ""
+
+
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> _Response:
+    return _Response(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class FakeFishServer:
+    """Start with `with FakeFishServer(...) as fake:`; point clients at `fake.url`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = "test-key",
+        latency: float = 0.0,
+        max_in_flight: int | None = None,
+        retry_after: str | None = None,
+        fault_rate: float = 0.0,
+        faults: tuple[str, ...] = ("500", "503", "drop", "truncate"),
+        fault_paths: tuple[str, ...] = ("/v1/tts",),
+        stall_seconds: float = 2.0,
+        training_seconds: float = 0.0,
+        fail_titles: tuple[str, ...] = (),
+        no_credit: bool = False,
+        self_hosted: bool = False,
+        audio: str = "speech",
+        known_models: tuple[str, ...] = KNOWN_MODELS,
+        seed: int = 1,
+    ) -> None:
+        self.api_key = api_key  # None: no auth at all (a self-hosted Fish Speech server)
+        self.latency = latency  # seconds every routed request takes at least
+        self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
+        self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
+        self.fault_rate = fault_rate
+        self.faults = faults
+        self.fault_paths = fault_paths
+        self.stall_seconds = stall_seconds
+        self.training_seconds = training_seconds
+        self.fail_titles = set(fail_titles)
+        self.no_credit = no_credit
+        self.self_hosted = self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
+        self.audio = audio  # "speech" (espeak-ng) or "tone"
+        self.known_models = known_models
+        self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
+
+        self.requests: list[Recorded] = []
+        self.models: dict[str, dict[str, Any]] = {}
+        self.max_in_flight_seen = 0
+        self._in_flight = 0
+        self._queued: list[list[Any]] = []  # [kind, path or None, remaining]
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._httpd: _HTTPServer | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> "FakeFishServer":
+        self._httpd = _HTTPServer(self)
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "FakeFishServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start the server first"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    # --- what tests use ----------------------------------------------------------------------
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+        """Recorded requests, optionally only one method and/or path (a path ending in / is a prefix)."""
+        with self._lock:
+            found = list(self.requests)
+        if method:
+            found = [r for r in found if r.method == method]
+        if path:
+            found = [r for r in found if (r.path.startswith(path) if path.endswith("/") else r.path == path)]
+        return found
+
+    def tts_texts(self) -> list[str]:
+        return [r.body["text"] for r in self.calls("POST", "/v1/tts") if isinstance(r.body, dict) and "text" in r.body]
+
+    def reset_calls(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.max_in_flight_seen = 0
+
+    def inject(self, kind: str, path: str | None = None, count: int = 1) -> None:
+        """Make the next `count` requests to `path` (any path when None) fail with `kind`."""
+        assert kind in FAULT_KINDS, kind
+        with self._lock:
+            self._queued.append([kind, path, count])
+
+    def add_model(self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained") -> str:
+        """A model that already exists (someone else's when `owner` is given); returns its id."""
+        model = self._new_model(title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id)
+        model["_forced_state"] = state
+        return model["_id"]
+
+    def state_of(self, model_id: str) -> str:
+        return self._state(self.models[model_id])
+
+    # --- request handling --------------------------------------------------------------------
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        body = _read_body(handler)
+        url = urlsplit(handler.path)
+        record = Recorded(handler.command, url.path, parse_qs(url.query), self._safe_headers(handler))
+        try:  # recorded even when the request is refused, so tests can tell which line it was
+            record.body = _parse_body(handler.headers.get("Content-Type", ""), body)
+        except ApiError:
+            record.body = body
+        with self._lock:
+            self.requests.append(record)
+            self._in_flight += 1
+            in_flight = self._in_flight
+            self.max_in_flight_seen = max(self.max_in_flight_seen, in_flight)
+        try:
+            response = self._respond(handler, record, body, in_flight)
+        except ApiError as error:
+            response = error.response()
+        except Exception as exc:  # a bug in the fake must show up as a 500, never as a hang
+            traceback.print_exc()
+            response = _json(500, {"status": 500, "message": f"fake server bug: {exc!r}"})
+        finally:
+            # Leave the in-flight count before answering: once a client holds the answer, the
+            # request is over for it too, so a new one it sends is never counted twice.
+            with self._lock:
+                self._in_flight -= 1
+        record.status = 0 if response.fault == "drop" else response.status
+        _write(handler, response)
+
+    def _safe_headers(self, handler: BaseHTTPRequestHandler) -> dict[str, str]:
+        headers = {name.lower(): value for name, value in handler.headers.items()}
+        if "authorization" in headers:
+            good = self.api_key is not None and headers["authorization"] == f"Bearer {self.api_key}"
+            headers["authorization"] = "Bearer <redacted>" if good else "<invalid>"
+        return headers
+
+    def _respond(self, handler: BaseHTTPRequestHandler, record: Recorded, body: bytes, in_flight: int) -> _Response:
+        if self.api_key is not None and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
+            raise ApiError(401, "Invalid Token")
+        if self.max_in_flight is not None and in_flight > self.max_in_flight:
+            record.fault = "over-cap"
+            raise ApiError(429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after())
+        fault = self._pick_fault(record.path)
+        record.fault = fault
+        if fault in ("500", "502", "503", "429"):
+            headers = self._retry_after() if fault in ("429", "503") else {}
+            reason = {"429": "Rate limit exceeded", "502": "Bad gateway", "503": "Service unavailable"}.get(fault, "Internal server error")
+            raise ApiError(int(fault), reason, headers=headers)
+        if fault == "stall":
+            time.sleep(self.stall_seconds)
+        started = time.monotonic()
+        parsed = _parse_body(handler.headers.get("Content-Type", ""), body)
+        response = self._route(handler.command, record.path, record.query, parsed, handler.headers)
+        remaining = self.latency - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+        response.fault = fault if fault in ("drop", "truncate") else ""
+        return response
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after} if self.retry_after is not None else {}
+
+    def _pick_fault(self, path: str) -> str:
+        with self._lock:
+            for queued in self._queued:
+                if queued[1] is None or queued[1] == path:
+                    queued[2] -= 1
+                    if queued[2] <= 0:
+                        self._queued.remove(queued)
+                    return queued[0]
+            if self.fault_rate and path in self.fault_paths and self._rng.random() < self.fault_rate:
+                return self._rng.choice(self.faults)
+        return ""
+
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers) -> _Response:
+        if path == "/v1/tts":
+            if method != "POST":
+                raise ApiError(405, "Method Not Allowed")
+            return self._tts(body, headers.get("model"))
+        if self.self_hosted:  # Fish Speech's API server has no model management
+            raise ApiError(404, "Not Found", plain=True)
+        if path == "/model":
+            if method == "POST":
+                return self._create(body)
+            if method == "GET":
+                return self._list(query)
+            raise ApiError(405, "Method Not Allowed")
+        match = re.fullmatch(r"/model/([^/]+)", path)
+        if match:
+            handler = {"GET": self._get, "PATCH": self._patch, "DELETE": self._delete}.get(method)
+            if handler is None:
+                raise ApiError(405, "Method Not Allowed")
+            return handler(match.group(1), body)
+        raise ApiError(404, "Not Found")
+
+    # --- /v1/tts -----------------------------------------------------------------------------
+
+    def _tts(self, body: Any, model: str | None) -> _Response:
+        if not isinstance(body, dict):
+            raise ApiError(422, "the request body must be a msgpack (or JSON) map")
+        if model is not None and model not in self.known_models:
+            raise ApiError(422, f"model header: unknown model {model!r} (one of {', '.join(self.known_models)})")
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(422, "text: field required (a non-empty string)")
+        fmt = body.get("format", "mp3")
+        if fmt not in MIME:
+            raise ApiError(422, f"format: must be one of {', '.join(MIME)}, not {fmt!r}")
+        _check_number(body, "temperature", 0.0, 1.0)
+        _check_number(body, "top_p", 0.0, 1.0)
+        _check_number(body, "chunk_length", 100, 300, integer=True)
+        _check_number(body, "sample_rate", 8000, 96000, integer=True)
+        _check_choice(body, "latency", ("normal", "balanced", "low"))
+        _check_choice(body, "mp3_bitrate", (64, 128, 192))
+        _check_choice(body, "opus_bitrate", (-1000, 24, 32, 48, 64))
+        if "normalize" in body and not isinstance(body["normalize"], bool):
+            raise ApiError(422, "normalize: must be a boolean")
+        prosody = body.get("prosody")
+        speed = 1.0
+        if prosody is not None:
+            if not isinstance(prosody, dict):
+                raise ApiError(422, "prosody: must be a map with speed and volume")
+            _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
+            _check_number(prosody, "volume", -20.0, 20.0, where="prosody.")
+            speed = float(prosody.get("speed", 1.0))
+        references = body.get("references") or []
+        if not isinstance(references, list):
+            raise ApiError(422, "references: must be a list")
+        for index, reference in enumerate(references):
+            if not isinstance(reference, dict) or not isinstance(reference.get("audio"), bytes) or not isinstance(reference.get("text"), str):
+                raise ApiError(422, f"references[{index}]: must be a map with audio (bytes) and text (string)")
+        reference_id = body.get("reference_id")
+        if reference_id is not None and not isinstance(reference_id, str):
+            raise ApiError(422, "reference_id: must be a string")
+        if self.no_credit:
+            raise ApiError(402, "Insufficient credits")
+        voice = "default"
+        if reference_id:
+            self._usable_model(reference_id)
+            voice = reference_id
+        elif references:
+            voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
+        sample_rate = body.get("sample_rate") or 44100
+        audio = _encode(self._speak(text, voice, speed, sample_rate), sample_rate, fmt)
+        return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
+
+    def _usable_model(self, reference_id: str) -> dict[str, Any]:
+        model = self.models.get(reference_id)
+        if self.self_hosted:
+            if model is None:  # Fish Speech looks for references/<id>/ on the server
+                raise ApiError(400, f"reference_id {reference_id!r}: no such reference folder on the server")
+            return model
+        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
+            raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")
+        state = self._state(model)
+        if state != "trained":
+            raise ApiError(400, f"reference_id {reference_id!r}: voice model is {state}, not trained")
+        model["task_count"] += 1
+        return model
+
+    def _speak(self, text: str, voice: str, speed: float, sample_rate: int) -> np.ndarray:
+        digest = int(hashlib.sha256(voice.encode()).hexdigest(), 16)
+        if self.audio == "speech":
+            from charvoice.engines.base import SpeechRequest
+            from charvoice.engines.offline import OfflineEngine
+
+            request = SpeechRequest(
+                engine="offline", text=text, locale="en",
+                voice={"language": "en", "variant": _VARIANTS[digest % len(_VARIANTS)], "pitch": 30 + (digest >> 8) % 40, "rate": int(170 * speed)},
+            )  # fmt: skip
+            with wave.open(io.BytesIO(OfflineEngine().synthesize(request))) as reader:
+                rate = reader.getframerate()
+                pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
+        else:
+            rate = 16000
+            pcm = _tone(len(text), 110 + digest % 120, rate, speed)
+        if rate != sample_rate:  # linear interpolation is plenty for a fake
+            positions = np.arange(int(len(pcm) * sample_rate / rate)) * rate / sample_rate
+            pcm = np.interp(positions, np.arange(len(pcm)), pcm).astype(np.float32)
+        return pcm
+
+    # --- /model ------------------------------------------------------------------------------
+
+    def _create(self, form: Any) -> _Response:
+        if not isinstance(form, Form):
+            raise ApiError(422, "POST /model takes multipart/form-data")
+        kind = form.one("type")
+        if kind != "tts":
+            raise ApiError(422, "type: field required and must be 'tts'" if kind is None else f"type: must be 'tts', not {kind!r}")
+        title = form.one("title")
+        if not title:
+            raise ApiError(422, "title: field required")
+        train_mode = form.one("train_mode")
+        if train_mode != "fast":
+            raise ApiError(422, "train_mode: field required and must be 'fast'")
+        visibility = form.one("visibility", "public")
+        if visibility not in ("public", "unlist", "private"):
+            raise ApiError(422, f"visibility: must be public, unlist or private, not {visibility!r}")
+        enhance = form.one("enhance_audio_quality", "false")
+        if enhance.lower() not in ("true", "false"):
+            raise ApiError(422, f"enhance_audio_quality: must be true or false, not {enhance!r}")
+        voices = form.files.get("voices", [])
+        if not voices:
+            raise ApiError(422, "voices: at least one audio file is required")
+        if any(not data for _, data in voices):
+            raise ApiError(422, "voices: empty file")
+        texts = form.fields.get("texts", [])
+        if texts and len(texts) != len(voices):
+            raise ApiError(422, f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none")
+        model = self._new_model(title, form.one("description", "") or "", visibility, form.fields.get("tags", []), voices, texts, self.user_id)
+        return _json(201, self._public(model, state="created"))  # a new model always starts here
+
+    def _new_model(self, title, description, visibility, tags, voices, texts, owner) -> dict[str, Any]:
+        model_id = uuid.uuid4().hex
+        now = _now_iso()
+        model = {
+            "_id": model_id, "type": "tts", "title": title, "description": description, "cover_image": "",
+            "train_mode": "fast", "tags": list(tags), "created_at": now, "updated_at": now, "languages": ["en"],
+            "visibility": visibility, "lock_visibility": False, "like_count": 0, "mark_count": 0, "shared_count": 0,
+            "task_count": 0, "liked": False, "marked": False,
+            "author": {"_id": owner, "nickname": "fake-user", "avatar": ""},
+            "samples": [
+                {"title": name, "text": texts[i] if i < len(texts) else "", "task_id": uuid.uuid4().hex, "audio": f"/fake/{model_id}/{i}"}
+                for i, (name, _) in enumerate(voices)
+            ],
+            "_owner": owner, "_created": time.monotonic(), "_fail": title in self.fail_titles, "_forced_state": None,
+            "_voice_sha256": [hashlib.sha256(data).hexdigest() for _, data in voices],
+        }  # fmt: skip
+        with self._lock:
+            self.models[model_id] = model
+        return model
+
+    def _state(self, model: dict[str, Any]) -> str:
+        if model["_forced_state"]:
+            return model["_forced_state"]
+        elapsed = time.monotonic() - model["_created"]
+        if elapsed < self.training_seconds / 3:
+            return "created"
+        if elapsed < self.training_seconds:
+            return "training"
+        return "failed" if model["_fail"] else "trained"
+
+    def _public(self, model: dict[str, Any], state: str | None = None) -> dict[str, Any]:
+        public = {key: value for key, value in model.items() if not key.startswith("_") or key == "_id"}
+        public["state"] = state or self._state(model)
+        return public
+
+    def _owned(self, model_id: str) -> dict[str, Any]:
+        model = self.models.get(model_id)
+        if model is None:
+            raise ApiError(404, "Model not found")
+        if model["_owner"] != self.user_id:
+            raise ApiError(403, "Permission denied: this model belongs to another user")
+        return model
+
+    def _get(self, model_id: str, _body: Any) -> _Response:
+        model = self.models.get(model_id)
+        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
+            raise ApiError(404, "Model not found")
+        return _json(200, self._public(model))
+
+    def _patch(self, model_id: str, body: Any) -> _Response:
+        model = self._owned(model_id)
+        if isinstance(body, Form):
+            changes: dict[str, Any] = {key: values[-1] for key, values in body.fields.items() if key != "tags"}
+            if "tags" in body.fields:
+                changes["tags"] = body.fields["tags"]
+        elif isinstance(body, dict):
+            changes = dict(body)
+        elif body is None:
+            changes = {}
+        else:
+            raise ApiError(422, "PATCH /model/{id} takes form fields or JSON")
+        unknown = set(changes) - {"title", "description", "visibility", "tags", "cover_image"}
+        if unknown:
+            raise ApiError(422, f"unknown fields: {', '.join(sorted(unknown))}")
+        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private"):
+            raise ApiError(422, f"visibility: must be public, unlist or private, not {changes['visibility']!r}")
+        if "title" in changes and not changes["title"]:
+            raise ApiError(422, "title: must not be empty")
+        if "tags" in changes and isinstance(changes["tags"], str):
+            changes["tags"] = [changes["tags"]]
+        changes.pop("cover_image", None)
+        model.update(changes)
+        model["updated_at"] = _now_iso()
+        return _Response(200, {}, b"")
+
+    def _delete(self, model_id: str, _body: Any) -> _Response:
+        self._owned(model_id)
+        with self._lock:
+            del self.models[model_id]
+        return _Response(200, {}, b"")
+
+    def _list(self, query: dict[str, list[str]]) -> _Response:
+        def one(name: str, default: str) -> str:
+            return query.get(name, [default])[-1]
+
+        try:
+            page_size, page_number = int(one("page_size", "10")), int(one("page_number", "1"))
+        except ValueError:
+            raise ApiError(422, "page_size and page_number must be integers") from None
+        if not 1 <= page_size <= 100 or page_number < 1:
+            raise ApiError(422, "page_size must be 1..100 and page_number >= 1")
+        own = one("self", "false").lower() == "true"
+        models = [m for m in list(self.models.values()) if (m["_owner"] == self.user_id if own else m["visibility"] == "public")]
+        if "title" in query:
+            models = [m for m in models if one("title", "").lower() in m["title"].lower()]
+        for tag in query.get("tag", []):
+            models = [m for m in models if tag in m["tags"]]
+        order = one("sort_by", "task_count")
+        models.sort(key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],), reverse=True)
+        page = models[(page_number - 1) * page_size : page_number * page_size]
+        return _json(200, {"total": len(models), "items": [self._public(m) for m in page]})
+
+
+# --- HTTP plumbing ---------------------------------------------------------------------------
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a burst of new connections must not be refused by the backlog
+
+    def __init__(self, fake: FakeFishServer) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client hanging up mid-request is not news
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real service and httpx's pool expect
+    server_version = "FakeFish/1.0"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.server.fake._serve(self)  # type: ignore[attr-defined]
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+def _parse_body(content_type: str, body: bytes) -> Any:
+    kind = content_type.split(";")[0].strip().lower()
+    if not body and kind != "multipart/form-data":
+        return None
+    if kind == "application/msgpack":
+        try:
+            return msgpack.unpackb(body, raw=False)
+        except Exception as exc:  # msgpack raises several unrelated types
+            raise ApiError(422, f"Failed to parse msgpack body: {exc}", plain=True) from None
+    if kind == "application/json":
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise ApiError(422, f"Failed to parse JSON body: {exc}", plain=True) from None
+    if kind == "multipart/form-data":
+        return _parse_multipart(content_type, body)
+    if kind == "application/x-www-form-urlencoded":
+        return Form(parse_qs(body.decode("utf-8"), keep_blank_values=True))
+    return body
+
+
+def _parse_multipart(content_type: str, body: bytes) -> Form:
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        raise ApiError(422, "Failed to parse multipart body: no boundary", plain=True)
+    parts = body.split(b"--" + match.group(1).encode())
+    if len(parts) < 2 or not parts[-1].startswith(b"--"):
+        raise ApiError(422, "Failed to parse multipart body: missing closing boundary", plain=True)
+    form = Form()
+    for part in parts[1:-1]:
+        head, separator, content = part.partition(b"\r\n\r\n")
+        if not separator or not head.startswith(b"\r\n") or not content.endswith(b"\r\n"):
+            raise ApiError(422, "Failed to parse multipart body: malformed part", plain=True)
+        content = content[:-2]
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-disposition":
+                disposition = value
+        name_match = re.search(r'(?:^|;)\s*name="([^"]*)"', disposition)
+        if not name_match:
+            raise ApiError(422, "Failed to parse multipart body: part without a name", plain=True)
+        filename = re.search(r'filename="([^"]*)"', disposition)
+        if filename:
+            form.files.setdefault(name_match.group(1), []).append((filename.group(1), content))
+        else:
+            form.fields.setdefault(name_match.group(1), []).append(content.decode("utf-8"))
+    return form
+
+
+def _check_number(body: dict, key: str, low: float, high: float, *, integer: bool = False, where: str = "") -> None:
+    value = body.get(key)
+    if value is None:
+        return
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+        raise ApiError(422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}")
+
+
+def _check_choice(body: dict, key: str, choices: tuple) -> None:
+    if key in body and body[key] not in choices:
+        raise ApiError(422, f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}")
+
+
+def _tone(characters: int, pitch_hz: float, rate: int, speed: float) -> np.ndarray:
+    """A voice-like stand-in: a harmonic tone in 4 Hz 'syllables', longer for longer text."""
+    seconds = min(10.0, 0.4 + 0.06 * characters) / speed
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 0.5
+    wave_ = sum(np.sin(2 * np.pi * pitch_hz * k * t) / k for k in (1, 2, 3))
+    return (0.3 * envelope * wave_).astype(np.float32)
+
+
+def _encode(pcm: np.ndarray, rate: int, fmt: str) -> bytes:
+    ints = np.clip(pcm * 32767, -32768, 32767).astype("<i2").tobytes()
+    if fmt == "pcm":
+        return ints
+    if fmt == "wav":
+        buffer = io.BytesIO()
+        with wave.open(buffer, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(rate)
+            out.writeframes(ints)
+        return buffer.getvalue()
+    import imageio_ffmpeg
+
+    codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"], "opus": ["-c:a", "libopus", "-f", "ogg"]}[fmt]
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *codec, "pipe:1"]
+    return subprocess.run(command, input=ints, capture_output=True, check=True).stdout
+
+
+def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
+    try:
+        if response.fault == "drop":
+            _hang_up(handler)
+            return
+        handler.send_response(response.status)
+        for name, value in response.headers.items():
+            handler.send_header(name, value)
+        if response.chunked:
+            handler.send_header("Transfer-Encoding", "chunked")
+        else:
+            handler.send_header("Content-Length", str(len(response.body)))
+        handler.end_headers()
+        body = response.body
+        if response.fault == "truncate":
+            body = body[: max(1, len(body) // 2)]
+        if response.chunked:
+            for start in range(0, len(body), 16384):
+                chunk = body[start : start + 16384]
+                handler.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            if response.fault != "truncate":
+                handler.wfile.write(b"0\r\n\r\n")
+        else:
+            handler.wfile.write(body)
+        handler.wfile.flush()
+        if response.fault == "truncate":
+            _hang_up(handler)
+    except OSError:
+        handler.close_connection = True
+
+
+def _hang_up(handler: BaseHTTPRequestHandler) -> None:
+    handler.close_connection = True
+    try:
+        handler.connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
