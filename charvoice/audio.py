@@ -208,10 +208,10 @@ def trim(samples: np.ndarray, sample_rate: int, pad_ms: int) -> np.ndarray:
     return samples[start:end]
 
 
-def process(data: bytes, settings: AudioSettings) -> Processed:
-    """Decode, trim and normalise raw engine audio as the settings say."""
+def process(data: bytes | Path, settings: AudioSettings) -> Processed:
+    """Decode, trim and normalise raw engine audio (bytes) or a recording (a path)."""
     rate = settings.sample_rate
-    samples = decode(data, rate)
+    samples = decode_file(data, rate) if isinstance(data, Path) else decode(data, rate)
     if settings.trim_silence:
         samples = trim(samples, rate, settings.pad_ms)
     loudness = integrated_loudness(samples, rate)

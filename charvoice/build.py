@@ -64,11 +64,16 @@ class Superseded(Exception):
 def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
     from charvoice import audio  # numpy and scipy load only when there is audio to process
 
-    raw = cache.get(job.cache_key)
-    synthesized = raw is None
-    if raw is None:
-        character = project.characters[job.line.character]
-        raw = engines.for_character(character).synthesize(job.request)
+    if job.pinned is not None:  # an approved take or an actor's recording: no engine call
+        if not job.pinned.is_file():
+            raise EngineError(f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)")
+        raw, synthesized = job.pinned, False
+    else:
+        raw = cache.get(job.cache_key)
+        synthesized = raw is None
+        if raw is None:
+            character = project.characters[job.line.character]
+            raw = engines.for_character(character).synthesize(job.request)
     processed = audio.process(raw, project.config.audio)
     if synthesized:  # only audio that decoded is worth keeping
         cache.put(job.cache_key, raw)
@@ -92,7 +97,9 @@ def record(manifest: Manifest, result: LineResult) -> None:
             "lufs": result.lufs,
             "key": job.asset_key,
             "source_key": job.cache_key,
-            "engine": job.request.engine,
+            "engine": "recording" if job.origin == "recorded" else job.request.engine,
+            "origin": job.origin,
+            **job.marks,
         },
     )
 

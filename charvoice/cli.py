@@ -307,5 +307,56 @@ cli.add_command(voices_group)
 cli.add_command(godot_group)
 
 
+@cli.command()
+@click.argument("line_id")
+@project_option
+@click.option("-n", "--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many new takes.")
+@click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+def take(line_id: str, project_dir: Path | None, count: int, locale: str | None, engine: str | None) -> None:
+    """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
+    from charvoice.takes import find_line, make_takes
+
+    workspace = _open(project_dir, engine)
+    try:
+        line = find_line(workspace, line_id, locale)
+        for result in make_takes(workspace, line, count):
+            how = "synthesised" if result.synthesized else "from cache"
+            click.echo(f"take {result.number}  {workspace.project.config.relative(result.path)}  {result.duration_s:.2f} s  ({how})")
+    finally:
+        workspace.close()
+    click.echo(f"Listen, then: charvoice approve {line.id} --take N")
+
+
+@cli.command()
+@click.argument("line_id")
+@project_option
+@click.option("--take", "take_number", type=click.IntRange(0, None), default=None, help="Take to approve (default: the one published now).")
+@click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+def approve(line_id: str, project_dir: Path | None, take_number: int | None, locale: str | None, engine: str | None) -> None:
+    """Approve a take of LINE_ID: it ships until the line's text changes.
+
+    Settings changes (model, temperature) no longer regenerate it; audio processing is still
+    re-applied. The take's audio goes to the approved/ folder: commit it with
+    charvoice.approvals.toml so every machine ships the same take.
+    """
+    from charvoice.takes import approve as approve_take
+    from charvoice.takes import find_line
+
+    workspace = _open(project_dir, engine)
+    try:
+        line = find_line(workspace, line_id, locale)
+        number, path = approve_take(workspace, line, take_number)
+        _, report = workspace.build([line], jobs=1, on_wait=_waiting)
+    finally:
+        workspace.close()
+    click.echo(f"approved take {number} of {line.id} [{line.locale}]: {workspace.project.config.relative(path)}")
+    if report.failures:
+        for failure in report.failures:
+            click.secho(f"failed to publish: {failure.message}", err=True, fg="red")
+        sys.exit(1)
+
+
 def main() -> None:
     cli(prog_name="charvoice")

@@ -24,6 +24,8 @@ SCHEMA = Table(
                 "default_locale": Field(str, "en"),
                 "player_character": Field(str, "player"),
                 "narrator": Field(str, "narrator"),
+                "recordings": Field(str, "recordings"),
+                "approved": Field(str, "approved"),
             }
         ),
         "engine": Table(
@@ -56,6 +58,18 @@ SCHEMA = Table(
         ),
         "lexicon": MapOf(Field(str)),
         "direction": MapOf(Field(str)),
+        "qa": Table(  # `charvoice qa`: what counts as a bad asset
+            {
+                "loudness_tolerance_lu": Field(float, 1.0, minimum=0.1, maximum=20.0),
+                "true_peak_tolerance_db": Field(float, 0.5, minimum=0.0, maximum=6.0),
+                "clip_level_db": Field(float, -0.1, minimum=-6.0, maximum=0.0),
+                "clip_samples": Field(int, 3, minimum=1, maximum=100000),
+                "max_silence_ms": Field(int, 500, minimum=10, maximum=60000),
+                "asr": Field(str, "auto", choices=("auto", "on", "off")),
+                "max_wer": Field(float, 0.25, minimum=0.0, maximum=1.0),
+                "chars_per_second": MapOf(Field(list)),  # locale -> [slowest, fastest]
+            }
+        ),
     }
 )
 
@@ -69,6 +83,20 @@ class AudioSettings:
     trim_silence: bool = True
     pad_ms: int = 100
     quality: int = 5  # Vorbis -q / LAME VBR quality
+
+
+@dataclass(frozen=True)
+class QASettings:
+    """Thresholds of `charvoice qa` (see charvoice/qa.py)."""
+
+    loudness_tolerance_lu: float = 1.0  # +- around audio.loudness_lufs
+    true_peak_tolerance_db: float = 0.5  # above audio.true_peak_db (lossy encoders overshoot a little)
+    clip_level_db: float = -0.1  # a sample this close to full scale counts as clipped
+    clip_samples: int = 3  # this many clipped samples flag a line
+    max_silence_ms: int = 500  # leading or trailing silence
+    asr: str = "auto"  # auto: ASR round trip when the engine is Fish | on | off
+    max_wer: float = 0.25  # word error rate of the transcript against the line's text
+    chars_per_second: dict[str, tuple[float, float]] = field(default_factory=dict)  # locale -> (slowest, fastest)
 
 
 @dataclass(frozen=True)
@@ -98,7 +126,10 @@ class ProjectConfig:
     audio: AudioSettings
     lexicon: dict[str, str] = field(default_factory=dict)
     narrator: str = "narrator"  # who speaks script lines that name no speaker
+    recordings_dir: Path | None = None  # actors' recordings that replace synthesis, by line id
+    approved_dir: Path | None = None  # raw audio of approved takes (committed, so CI reproduces them)
     direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
+    qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
 
     @property
     def cache_dir(self) -> Path:
@@ -148,10 +179,11 @@ def load_config(root: Path) -> ProjectConfig:
         problems.append(
             doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
         )
-    for key in ("characters", "output", "godot_project"):
+    for key in ("characters", "output", "godot_project", "recordings", "approved"):
         value = project[key]
         if value and (Path(value).is_absolute() or ".." in Path(value).parts):
             problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
+    qa = _qa_settings(doc, values["qa"], problems)
     if problems:
         raise InputError(problems)
 
@@ -170,8 +202,23 @@ def load_config(root: Path) -> ProjectConfig:
         audio=AudioSettings(**audio),
         lexicon=dict(values["lexicon"]),
         narrator=project["narrator"],
+        recordings_dir=root / project["recordings"],
+        approved_dir=root / project["approved"],
         direction={tag.lower(): cue for tag, cue in values["direction"].items()},
+        qa=qa,
     )
+
+
+def _qa_settings(doc: TomlFile, values: dict, problems: list[Problem]) -> QASettings:
+    rates: dict[str, tuple[float, float]] = {}
+    for locale, pair in values.pop("chars_per_second").items():
+        numbers = [x for x in pair if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        if len(pair) != 2 or len(numbers) != 2 or not 0 < numbers[0] < numbers[1]:
+            message = f"qa.chars_per_second.{locale} must be [slowest, fastest] (two numbers, 0 < slowest < fastest), not {pair!r}"
+            problems.append(doc.problem(("qa", "chars_per_second"), locale, message))
+            continue
+        rates[locale] = (float(numbers[0]), float(numbers[1]))
+    return QASettings(**values, chars_per_second=rates)
 
 
 def api_key() -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from charvoice.approvals import Approvals, FileHashes, find_recordings, text_sha256
 from charvoice.cache import AudioCache
 from charvoice.engines import Engines
 from charvoice.engines.base import SpeechRequest, canonical_json, sha256_hex
@@ -29,7 +30,11 @@ class Job:
     asset_path: Path  # absolute
     manifest_path: str  # relative to the manifest
     reason: str  # why it must be built ("" when fresh)
-    cached: bool  # the raw engine audio is already in the cache
+    cached: bool  # the raw engine audio is already in the cache (or pinned: no engine call)
+    origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
+    pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
+    marks: dict = field(default_factory=dict)  # review state for the manifest (take, needs_approval, ...)
+    recording_sha: str = ""
 
     @property
     def label(self) -> str:
@@ -55,13 +60,21 @@ def asset_key(cache_key: str, project: Project) -> str:
     return sha256_hex(canonical_json({"source": cache_key, "audio": asdict(project.config.audio)}))
 
 
+MARKS = ("take", "needs_approval", "text_changed_since_recording")
+_ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
+
+
 def _reason(job: Job, entry: dict | None, force: bool) -> str:
     if force:
         return "forced"
     if entry is None:
         return "new line"
     if entry.get("text") != job.line.text:
-        return "text changed"
+        return "text changed (needs approval)" if job.marks.get("needs_approval") else "text changed"
+    if entry.get("origin", "engine") != job.origin:
+        return _ORIGIN_CHANGED[job.origin]
+    if {mark: entry.get(mark) for mark in MARKS if mark in entry or mark in job.marks} != job.marks:
+        return "review status changed"
     if entry.get("source_key") != job.cache_key:
         return "voice or engine settings changed"
     if entry.get("key") != job.asset_key:
@@ -73,24 +86,63 @@ def _reason(job: Job, entry: dict | None, force: bool) -> str:
     return ""
 
 
+def speech_request(project: Project, engines: Engines, line: Line, take: int = 0) -> SpeechRequest:
+    """What the engine is asked for this line (the cache key is its hash)."""
+    character = project.characters[line.character]
+    engine = engines.for_character(character)
+    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
+    return replace(request, take=take) if take else request
+
+
+class _Pins:
+    """Approved takes and recordings, looked up once per plan."""
+
+    def __init__(self, project: Project) -> None:
+        config = project.config
+        self.approvals = Approvals.load(config)
+        self.recordings = find_recordings(config)
+        self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
+        self.root = config.root
+
+    def pin(self, line: Line) -> dict:
+        """Job fields for a line that a recording or an approval overrides (none for others)."""
+        recording = self.recordings.get((line.id, line.locale))
+        if recording is not None:
+            sha = self.hashes.sha256(recording)
+            marks = {"text_changed_since_recording": True} if self.approvals.recording_text_changed(line.id, line.locale, sha, line.text) else {}
+            return {"origin": "recorded", "pinned": recording, "cache_key": sha256_hex(f"recording:{sha}"), "marks": marks, "recording_sha": sha}
+        approval = self.approvals.approval(line.id, line.locale)
+        if approval is None:
+            return {}
+        if approval.get("text_sha256") != text_sha256(line.text):
+            return {"marks": {"needs_approval": True}}  # the approved take says something else: voice it again
+        return {"origin": "approved", "pinned": self.root / approval["file"], "cache_key": approval["source_key"], "marks": {"take": approval["take"]}}
+
+    def close(self) -> None:
+        if self.hashes is not None:
+            self.hashes.save()
+
+
 def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
     config = project.config
     plan = Plan()
     extension = config.audio.format
+    pins = _Pins(project)
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
-        character = project.characters[line.character]
-        engine = engines.for_character(character)
-        request = engine.request(line, character, prepare(line.text, character, config, direction=line.direction, engine=engine.name))
-        key = request.cache_key
+        request = speech_request(project, engines, line)
         relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
-        job = Job(line, request, key, asset_key(key, project), config.output_dir / relative, relative, "", cache.has(key))
+        fields = {"cache_key": request.cache_key, **pins.pin(line)}
+        key = fields["cache_key"]
+        cached = fields.get("pinned") is not None or cache.has(key)
+        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=cached, asset_key=asset_key(key, project), **fields)
         reason = _reason(job, manifest.entry(line.id, line.locale), force)
         if reason:
             plan.todo.append(replace(job, reason=reason))
         else:
             plan.fresh.append(job)
+    pins.close()
     current = {(line.id, line.locale) for line in project.lines}
     plan.orphans = [
         (line_id, locale)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from charvoice.cache import AudioCache
 from charvoice.engines import Engines, select_engines
+from charvoice.approvals import Approvals
 from charvoice.build import BuildReport, run_build
 from charvoice.clean import CleanReport, clean
 from charvoice.errors import CharvoiceError
@@ -78,7 +79,17 @@ class Workspace:
             plan = self.plan(lines, force=force)
             on_start(plan)
             report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            self._note_recordings(report)
             return plan, report
+
+    def _note_recordings(self, report: BuildReport) -> None:
+        """Remember which text each newly published recording was made for."""
+        recorded = [result.job for result in report.built if result.job.origin == "recorded"]
+        if not recorded:
+            return
+        approvals = Approvals.load(self.project.config)
+        if any([approvals.note_recording(job.line.id, job.line.locale, job.recording_sha, job.line.text) for job in recorded]):
+            approvals.save()
 
     def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
         """The lines named by ids or script paths (None when no target is given: every line)."""

@@ -33,10 +33,14 @@ class SpeechRequest:
     locale: str
     voice: dict[str, Any] = field(default_factory=dict)  # the voice fingerprint
     params: dict[str, Any] = field(default_factory=dict)  # model and sampling parameters
+    take: int = 0  # 0: the line's regular take; `charvoice take` asks for 1, 2, ... (another seed)
 
     @property
     def cache_key(self) -> str:
-        return sha256_hex(canonical_json(asdict(self)))
+        fields = asdict(self)
+        if not self.take:
+            del fields["take"]  # keys of regular takes stay as they were before takes existed
+        return sha256_hex(canonical_json(fields))
 
 
 class Engine(Protocol):

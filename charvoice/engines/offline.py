@@ -113,6 +113,18 @@ def scratch_voice(character: Character) -> tuple[str, int, int]:
     return (f"{language}+{variant}" if language else variant), pitch, rate
 
 
+# espeak-ng is deterministic, so another take is another reading: a step in pitch and/or rate.
+_TAKE_STEPS = ((-4, 0), (4, 0), (0, 12), (0, -12), (-6, 8), (6, -8), (-8, -6), (8, 6))
+
+
+def _take_reading(pitch: int, rate: int, take: int) -> tuple[int, int]:
+    if take <= 0:
+        return pitch, rate
+    pitch_step, rate_step = _TAKE_STEPS[(take - 1) % len(_TAKE_STEPS)]
+    scale = 1 + (take - 1) // len(_TAKE_STEPS)
+    return min(99, max(0, pitch + pitch_step * scale)), max(80, rate + rate_step * scale)
+
+
 class OfflineEngine:
     name = NAME
 
@@ -138,7 +150,8 @@ class OfflineEngine:
         for candidate in candidates:
             voice = f"{candidate}+{request.voice['variant']}"
             if espeak.has_voice(voice):
-                return espeak.speak(request.text, voice, request.voice["pitch"], request.voice["rate"])
+                pitch, rate = _take_reading(request.voice["pitch"], request.voice["rate"], request.take)
+                return espeak.speak(request.text, voice, pitch, rate)
         raise EngineError(f"espeak-ng has no voice for language {language!r}")
 
     def close(self) -> None:
