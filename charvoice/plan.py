@@ -12,7 +12,7 @@ from pathlib import Path
 from charvoice.approvals import Approvals, FileHashes, find_recordings, text_sha256
 from charvoice.cache import AudioCache
 from charvoice.engines import Engines
-from charvoice.engines.base import SpeechRequest, canonical_json, sha256_hex
+from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
 from charvoice.lines import Line
 from charvoice.manifest import Manifest
 from charvoice.project import Project
@@ -86,10 +86,10 @@ def _reason(job: Job, entry: dict | None, force: bool) -> str:
     return ""
 
 
-def speech_request(project: Project, engines: Engines, line: Line, take: int = 0) -> SpeechRequest:
+def speech_request(project: Project, engines: Engines, line: Line, take: int = 0, engine: Engine | None = None) -> SpeechRequest:
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
-    engine = engines.for_character(character)
+    engine = engine or engines.for_character(character)
     request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
     return replace(request, take=take) if take else request
 
@@ -123,6 +123,19 @@ class _Pins:
             self.hashes.save()
 
 
+def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Job, entry: dict | None, reason: str) -> tuple[Job, str]:
+    """A line another accepted engine voiced (Fish, while this machine has no key) stays as it is."""
+    made_by = (entry or {}).get("engine")
+    character = project.characters[job.line.character]
+    for engine in engines.kept:
+        if engine.name == made_by and not character.voice.scratch:
+            request = speech_request(project, engines, job.line, engine=engine)
+            kept = replace(job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project), cached=cache.has(request.cache_key))
+            if not _reason(kept, entry, False):
+                return kept, ""
+    return job, reason
+
+
 def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
     config = project.config
     plan = Plan()
@@ -137,7 +150,10 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         key = fields["cache_key"]
         cached = fields.get("pinned") is not None or cache.has(key)
         job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=cached, asset_key=asset_key(key, project), **fields)
-        reason = _reason(job, manifest.entry(line.id, line.locale), force)
+        entry = manifest.entry(line.id, line.locale)
+        reason = _reason(job, entry, force)
+        if reason and not force and job.pinned is None:
+            job, reason = _kept_instead(project, engines, cache, job, entry, reason)
         if reason:
             plan.todo.append(replace(job, reason=reason))
         else:

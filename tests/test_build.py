@@ -217,5 +217,5 @@ def test_no_key_means_offline_with_a_notice(project):
     config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
     result = project.run("build")
     assert result.exit_code == 0
-    assert result.output.count("FISH_API_KEY is not set: using the offline scratch voice") == 1
+    assert result.output.count("FISH_API_KEY is not set: new and changed lines get the offline scratch voice") == 1
     assert os.environ.get("FISH_API_KEY") is None

@@ -11,7 +11,7 @@ import soundfile
 
 from audio_check import loudness
 from conftest import LINES, csv_text
-from fakes.fixtures import fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
 
 
 def manifest_entry(project, line_id: str) -> dict:
@@ -131,3 +131,26 @@ def test_approved_line_survives_a_temperature_change_with_zero_fish_calls(tmp_pa
     result = project.run("build", "--json")
     assert result.exit_code == 0, result.output
     assert fish.tts_texts() == ["Tide's turning."]
+
+
+def test_without_a_key_fish_lines_are_kept_and_new_lines_get_scratch(tmp_path, fish, fish_env, monkeypatch):
+    lines = [("dock.1", "Bram", "Mind the ropes."), ("dock.2", "Bram", "Tide's turning.")]
+    project = make_project(tmp_path / "p", fish, engine="auto", characters={"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}, lines=lines)
+    assert project.run("build").exit_code == 0
+    assert len(fish.tts_texts()) == 2
+
+    monkeypatch.delenv("FISH_API_KEY")  # a writer's machine, or CI without the secret
+    result = project.run("build", "--json")
+    assert json.loads(result.stdout)["built"] == 0  # the Fish voices are not replaced by scratch
+    assert project.run("check").exit_code == 0
+
+    project.write_lines([lines[0], ("dock.2", "Bram", "The tide is turning, lads.")])
+    assert json.loads(project.run("build", "--json").stdout)["synthesized"] == 1
+    manifest = json.loads((project.root / "game/voice/voice_manifest.json").read_text())["lines"]
+    assert (manifest["dock.1"]["audio"]["en"]["engine"], manifest["dock.2"]["audio"]["en"]["engine"]) == ("fish", "offline")
+
+    monkeypatch.setenv("FISH_API_KEY", API_KEY)
+    fish.reset_calls()
+    report = json.loads(project.run("build", "--json").stdout)
+    assert report["synthesized"] == 1 and fish.tts_texts() == ["The tide is turning, lads."]  # the scratch line gets its real voice
+

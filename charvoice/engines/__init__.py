@@ -21,6 +21,9 @@ class Engines:
     primary: Engine
     offline: Engine
     notice: str = ""  # one line to show the user about the choice
+    # Engines whose audio, once built, still counts as up to date though new audio comes from
+    # `primary`: without a key, lines Fish already voiced are kept, not replaced by scratch.
+    kept: tuple[Engine, ...] = ()
     _closed: bool = field(default=False, repr=False)
 
     def for_character(self, character: Character) -> Engine:
@@ -39,7 +42,10 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
         if api_key():
             name = "fish"
         else:
-            return Engines(offline, offline, "FISH_API_KEY is not set: using the offline scratch voice (espeak-ng)")
+            from charvoice.engines.fish import FishEngine
+
+            notice = "FISH_API_KEY is not set: new and changed lines get the offline scratch voice (espeak-ng); lines Fish Audio already voiced are kept"
+            return Engines(offline, offline, notice, kept=(FishEngine.from_config(config, None),))
     if name == "offline":
         return Engines(offline, offline)
     if name == "fish":
