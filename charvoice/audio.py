@@ -47,6 +47,11 @@ class Processed:
         return len(self.samples) / self.sample_rate
 
 
+def warm_up() -> None:
+    """Import scipy now (about a second), so the first line to process does not wait for it."""
+    from scipy import ndimage, signal  # noqa: F401
+
+
 @cache
 def ffmpeg() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()

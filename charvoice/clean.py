@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,16 +33,18 @@ def clean(workspace, *, dry_run: bool) -> CleanReport:
     """Find (and unless `dry_run`, remove) orphans; call through Workspace.clean for the lock."""
     project, manifest = workspace.project, workspace.manifest
     config = project.config
-    report = CleanReport(entries=workspace.plan().orphans)
+    current = {(line.id, line.locale) for line in project.lines}
+    orphans = [(line_id, locale) for line_id, entry in manifest.lines.items() for locale in entry.get("audio", {}) if (line_id, locale) not in current]
+    report = CleanReport(entries=orphans)
     for line_id, locale in report.entries:
         manifest.remove_entry(line_id, locale)
     referenced = {
-        (config.output_dir / audio["path"]).resolve()
+        os.path.normpath(config.output_dir / audio["path"])
         for entry in manifest.lines.values()
         for audio in entry.get("audio", {}).values()
     }
     locales = set(config.locales) | {locale for _, locale in report.entries}
-    report.files = [path for path in _asset_files(config.output_dir, locales) if path.resolve() not in referenced]
+    report.files = [path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced]
     if dry_run:
         return report
     for path in report.files:

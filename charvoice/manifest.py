@@ -9,9 +9,11 @@ Layout (version 1):
 
 A line with no text in some locale carries `"fallback": {"fr": "en"}`: the game plays the
 `en` audio for `fr`. `path` is relative to the manifest. `key` is the asset key (engine audio + processing),
-`source_key` the cache key of the raw engine audio. `revision` grows by one with every
-publish and `changed` lists the line ids that publish touched, so a running game can reload
-just those.
+`source_key` the cache key of the raw engine audio. `charvoice qa` adds a `qa` object to
+an audio entry (charvoice/qa.py: flags and measurements, tied to the asset key it checked); a
+rebuild replaces the entry, so a verdict never outlives the audio it was about.
+`revision` grows by one with every publish and `changed` lists the line ids that publish
+touched, so a running game can reload just those.
 """
 
 from __future__ import annotations
@@ -88,7 +90,9 @@ class Manifest:
             del self.lines[line_id]
 
     def to_json(self, changed: list[str]) -> str:
-        data = {
+        """Indented at the top, one line per voice line below: readable, diff-friendly, and fast
+        (json's indenting encoder is pure Python; one compact dump per line uses the C one)."""
+        head = {
             "format": FORMAT,
             "version": VERSION,
             "revision": self.revision,
@@ -96,9 +100,11 @@ class Manifest:
             "default_locale": self.default_locale,
             "locales": self.locales,
             "characters": dict(sorted(self.characters.items())),
-            "lines": dict(sorted(self.lines.items())),
         }
-        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+        parts = [f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()]
+        lines = [f"  {json.dumps(line_id, ensure_ascii=False)}: {json.dumps(entry, ensure_ascii=False, separators=(',', ':'))}" for line_id, entry in sorted(self.lines.items())]
+        body = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
+        return "{\n" + ",\n".join([*parts, f' "lines": {body}']) + "\n}\n"
 
     def publish(self, changed: list[str]) -> None:
         """Write atomically as the next revision."""

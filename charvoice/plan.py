@@ -7,6 +7,7 @@ Nothing here synthesises or writes: `build` executes a plan, `check` reports one
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from charvoice.approvals import Approvals, FileHashes, find_recordings, text_sha256
@@ -30,7 +31,7 @@ class Job:
     asset_path: Path  # absolute
     manifest_path: str  # relative to the manifest
     reason: str  # why it must be built ("" when fresh)
-    cached: bool  # the raw engine audio is already in the cache (or pinned: no engine call)
+    cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
     marks: dict = field(default_factory=dict)  # review state for the manifest (take, needs_approval, ...)
@@ -57,7 +58,12 @@ class Plan:
 
 
 def asset_key(cache_key: str, project: Project) -> str:
-    return sha256_hex(canonical_json({"source": cache_key, "audio": asdict(project.config.audio)}))
+    return sha256_hex(canonical_json({"source": cache_key, "audio": _audio_settings(project.config.audio)}))
+
+
+@lru_cache(maxsize=8)
+def _audio_settings(settings) -> dict:
+    return asdict(settings)
 
 
 MARKS = ("take", "needs_approval", "text_changed_since_recording")
@@ -130,7 +136,7 @@ def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Jo
     for engine in engines.kept:
         if engine.name == made_by and not character.voice.scratch:
             request = speech_request(project, engines, job.line, engine=engine)
-            kept = replace(job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project), cached=cache.has(request.cache_key))
+            kept = replace(job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project))
             if not _reason(kept, entry, False):
                 return kept, ""
     return job, reason
@@ -148,14 +154,13 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
         fields = {"cache_key": request.cache_key, **pins.pin(line)}
         key = fields["cache_key"]
-        cached = fields.get("pinned") is not None or cache.has(key)
-        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=cached, asset_key=asset_key(key, project), **fields)
+        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)
         entry = manifest.entry(line.id, line.locale)
         reason = _reason(job, entry, force)
         if reason and not force and job.pinned is None:
             job, reason = _kept_instead(project, engines, cache, job, entry, reason)
-        if reason:
-            plan.todo.append(replace(job, reason=reason))
+        if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
+            plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
         else:
             plan.fresh.append(job)
     pins.close()

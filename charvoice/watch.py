@@ -59,6 +59,12 @@ class WatchEvent:
         return {key: value for key, value in self.__dict__.items() if value not in ([], "", 0, 0.0) or key in ("kind", "time")}
 
 
+def _warm_up() -> None:
+    from charvoice import audio
+
+    audio.warm_up()
+
+
 class _Collector(FileSystemEventHandler):
     def __init__(self, watcher: "Watcher") -> None:
         self.watcher = watcher
@@ -151,11 +157,11 @@ class Watcher:
             self._supersede.clear()
             self._building.set()
             try:
-                _, report = workspace.build(jobs=self.jobs or workspace.project.config.jobs, stop=self._supersede)
+                plan, report = workspace.build(jobs=self.jobs or workspace.project.config.jobs, stop=self._supersede)
             finally:
                 self._building.clear()
             removed = []
-            if not self._supersede.is_set():
+            if plan.orphans and not self._supersede.is_set():  # lines gone from the scripts: as `clean` would
                 removed = [f"{line_id} [{locale}]" for line_id, locale in workspace.clean(dry_run=False).entries]
         except CharvoiceError as error:  # a fatal engine error (bad key, no credit): report, retry later
             self._schedule_retry()
@@ -207,6 +213,8 @@ class Watcher:
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Builds once at the start so the assets are current."""
+        # numpy and scipy take a second to import: do it now, not on the writer's first save.
+        threading.Thread(target=_warm_up, daemon=True).start()
         observer = Observer()
         observer.schedule(_Collector(self), str(self.root), recursive=True)
         observer.start()
