@@ -189,21 +189,42 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
 @cli.command()
 @project_option
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--require-engine", type=click.Choice(["fish", "offline"]), default=None, help="Also fail on lines another engine voiced (scratch voices, with fish).")
+@click.option("--qa", "require_qa", is_flag=True, help="Also fail on lines `charvoice qa` flagged or has not checked since their audio changed.")
+@click.option("--missing-locales", is_flag=True, help="Also fail on lines with no text in some locale (they play another locale's audio).")
+@click.option("--require-approval", is_flag=True, help="Also fail on lines that need approval (text changed since a take was approved).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a JUnit XML report: one test case per line and locale.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the same results as JSON.")
 @json_option
-def check(project_dir: Path | None, engine: str | None, as_json: bool) -> None:
-    """Exit 1 when any line's audio is missing or stale (synthesises nothing; for CI)."""
+def check(project_dir: Path | None, engine: str | None, require_engine: str | None, require_qa: bool, missing_locales: bool, require_approval: bool, junit_path: Path | None, report_path: Path | None, as_json: bool) -> None:
+    """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
+    nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
+    from charvoice.gate import GateOptions, run_gate
+
     workspace = _open(project_dir, engine, quiet=as_json)
     plan = workspace.plan()
+    gate = run_gate(workspace, GateOptions(require_engine, require_qa, missing_locales, require_approval), plan)
+    if junit_path is not None:
+        gate.write_junit(junit_path)
+    if report_path is not None:
+        gate.write_json(report_path)
     if as_json:
-        _emit_json({"ok": not plan.todo, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan)})
+        _emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan), "gate": gate.to_json()})
     else:
         for job in plan.todo:
             click.echo(f"{job.line.source}: {job.label}: {job.reason}")
+        failures = gate.gate_failures
+        for case, problem in failures:
+            click.echo(f"{case.source}: {case.label}: {problem.message}")
         if plan.todo:
             click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
-        else:
-            click.echo(f"All {plan.total} lines up to date.")
-    if plan.todo:
+        if failures:
+            count = len({id(case) for case, _ in failures})
+            click.secho(f"{count} line(s) fail the release checks ({', '.join(gate.gates)}).", fg="red")
+        if gate.ok:
+            passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
+            click.echo(f"All {plan.total} lines up to date{passed}.")
+    if not gate.ok:
         sys.exit(1)
 
 
@@ -356,6 +377,133 @@ def approve(line_id: str, project_dir: Path | None, take_number: int | None, loc
         for failure in report.failures:
             click.secho(f"failed to publish: {failure.message}", err=True, fg="red")
         sys.exit(1)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@project_option
+@click.option("--asr/--no-asr", default=None, help="Run the speech-to-text round trip, or not (default: qa.asr; auto = when the engine is Fish).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Assets checked at once (default: engine.jobs).")
+@json_option
+def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, engine: str | None, jobs: int | None, as_json: bool) -> None:
+    """Check every published asset: clipping, loudness, silence at the ends, a duration that
+    fits the text and, with Fish Audio, a speech-to-text round trip against the line's text.
+
+    TARGETS limit it to line ids or script files. The results go into the manifest (`qa` in
+    each audio entry; `charvoice check --qa` and `charvoice review` show them). Exit 1 when
+    any line is flagged (or could not be transcribed).
+    """
+    from charvoice.qa import run_qa
+
+    workspace = _open(project_dir, engine, quiet=as_json)
+    try:
+        lines = workspace.select(targets)
+        only = None if lines is None else {(line.id, line.locale) for line in lines}
+        report = run_qa(workspace, asr=None if asr is None else ("on" if asr else "off"), only=only, on_wait=_waiting, jobs=jobs)
+    finally:
+        workspace.close()
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        _print_qa(report)
+    if report.flagged or report.asr_errors:
+        sys.exit(1)
+
+
+def _print_qa(report) -> None:
+    def number(value, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    width = max([24, *(len(result.label) for result in report.results)])
+    click.echo(f"{'line':<{width}}  {'LUFS':>6}  {'peak':>6}  {'start':>5}  {'end':>5}  {'chars/s':>7}  {'WER':>5}  result")
+    for result in report.results:
+        values = result.values
+        wer = "-" if result.wer is None else f"{result.wer:.0%}"
+        verdict = ", ".join(flag.code for flag in result.flags) or ("ok" if not result.asr_error else "ASR failed")
+        row = (
+            f"{result.label:<{width}}  {number(values.get('lufs')):>6}  {number(values.get('true_peak_db')):>6}  "
+            f"{number(values.get('leading_silence_s'), 2):>5}  {number(values.get('trailing_silence_s'), 2):>5}  "
+            f"{number(values.get('chars_per_second')):>7}  {wer:>5}  {verdict}"
+        )
+        click.secho(row, fg="red" if result.flags else None)
+        for flag in result.flags:
+            click.echo(f"{'':<{width}}  {result.source}: {flag.message}")
+        if result.asr_error:
+            click.secho(f"{'':<{width}}  speech-to-text failed: {result.asr_note}", fg="yellow")
+    asr = f"ASR round trip: {report.asr_calls} transcribed" if report.asr else "ASR round trip: not run"
+    if report.asr_note:
+        asr += f" ({report.asr_note})"
+    summary = f"{len(report.results)} assets checked, {len(report.flagged)} flagged. {asr}."
+    click.secho(summary, fg="red" if report.flagged else None)
+
+
+def _split(values: tuple[str, ...]) -> set[str]:
+    return {part.strip() for value in values for part in value.split(",") if part.strip()}
+
+
+def _statuses_for(workspace: Workspace, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...]):
+    from charvoice.errors import CharvoiceError
+    from charvoice.export import select
+    from charvoice.status import KEYWORDS, line_statuses
+
+    keywords = _split(statuses)
+    unknown = sorted(keywords - set(KEYWORDS))
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} (choose from {', '.join(KEYWORDS)})", param_hint="--status")
+    project = workspace.project
+    names = {cid: character.name for cid, character in project.characters.items()}
+    wanted = _split(characters)
+    known = {cid.lower() for cid in names} | {name.lower() for name in names.values()}
+    missing = sorted(c for c in wanted if c.lower() not in known)
+    if missing:
+        raise CharvoiceError(f"unknown character {', '.join(map(repr, missing))} (characters: {', '.join(sorted(names))})")
+    chosen = select(line_statuses(workspace), wanted or None, keywords or None, _split(locales) or None, names)
+    return chosen, names
+
+
+@cli.command("export-script")
+@project_option
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the CSV to this file (atomically) instead of standard output.")
+@click.option("--character", "characters", multiple=True, help="Only these characters (id or name; repeat or comma-separate).")
+@click.option("--status", "statuses", multiple=True, help="Only lines with these statuses: fresh, stale, missing, scratch, qa, unchecked, needs-approval, approved, recorded, text-changed.")
+@click.option("--locale", "locales", multiple=True, help="Only these locales.")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
+def export_script(project_dir: Path | None, output: Path | None, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...], engine: str | None) -> None:
+    """Write the recording script a voice director works from, as CSV: id, character, text,
+    direction, notes, source, status, locale, one row per line and locale in script order."""
+    from charvoice.export import to_csv, write
+
+    workspace = _open(project_dir, engine)  # warnings go to stderr: the CSV on stdout stays clean
+    try:
+        chosen, names = _statuses_for(workspace, characters, statuses, locales)
+    finally:
+        workspace.close()
+    text = to_csv(chosen, names)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write(text, output)
+    click.echo(f"wrote {len(chosen)} lines to {output.as_posix()}", err=True)
+
+
+@cli.command()
+@project_option
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page (default: review.html beside the manifest).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
+def review(project_dir: Path | None, output: Path | None, engine: str | None) -> None:
+    """Write a static HTML page to listen through every line (by character and scene), with
+    waveforms, status and QA flags, filters and search. Open it from disk: no server needed."""
+    from charvoice.review import write_review
+    from charvoice.status import line_statuses
+
+    workspace = _open(project_dir, engine)
+    try:
+        statuses = line_statuses(workspace)
+        target = write_review(workspace, statuses, output, jobs=workspace.project.config.jobs)
+    finally:
+        workspace.close()
+    click.echo(f"wrote {workspace.project.config.relative(target)} ({len(statuses)} lines); open {target.resolve().as_uri()}")
 
 
 def main() -> None:

@@ -3,14 +3,17 @@
 It serves what docs.fish.audio documents (and what the official `fishaudio` SDK sends, see
 ../shared/fish-wire/): Bearer auth, `POST /v1/tts` with a msgpack body and a `model` header,
 `POST /model` as multipart with repeated `voices` files and `texts`, `GET/PATCH/DELETE
-/model/{id}`, `GET /model?self=true` with paging, and errors as JSON `{status, message}` (a body
+/model/{id}`, `GET /model?self=true` with paging, `POST /v1/asr` (speech to text: msgpack or multipart with
+`audio`, `language`, `ignore_timestamps`; answers `{text, duration, segments}`; it "hears" the
+text it spoke for that audio), and errors as JSON `{status, message}` (a body
 that cannot be parsed gets a plain-text error, as the docs say). Models go created -> training ->
 trained (or failed) over `training_seconds`. The audio is real: espeak-ng speech (or a fast
 syllable-like tone) in the requested format.
 
 Everything a test needs to provoke is a plain attribute that may be changed while it runs:
 latency, a cap on requests in flight (answered with 429), no credit (402), a random fault rate
-(5xx, 429, dropped connections, truncated bodies, stalls), and one-shot faults queued with
+(5xx, 429, dropped connections, truncated bodies, stalls, and "garbage": a 200 whose body is
+not the audio asked for), and one-shot faults queued with
 `inject`. Every request is recorded (the Authorization header reduced to whether it matched)
 so tests can count API calls. Only 127.0.0.1 is ever bound.
 """
@@ -40,7 +43,9 @@ import numpy as np
 
 KNOWN_MODELS = ("s1", "s2-pro", "speech-1.5", "speech-1.6")
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
-FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall")
+FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
+ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
+_LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
 
 
@@ -140,6 +145,13 @@ class FakeFishServer:
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
         self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
+        # Speech to text: the fake hears the text it spoke in that audio, recognised by the bytes
+        # it served or, once the audio was processed (trimmed, normalised, re-encoded), by its
+        # loudness contour. `asr_mishear` maps a spoken text to what is heard instead (a garbled
+        # take); `asr_unknown` is what it hears in audio it never spoke.
+        self.asr_mishear: dict[str, str] = {}
+        self.asr_unknown = ""
+        self._spoken: list[tuple[str, str, np.ndarray]] = []  # (sha256 of the bytes served, text, contour)
 
         self.requests: list[Recorded] = []
         self.models: dict[str, dict[str, Any]] = {}
@@ -185,6 +197,9 @@ class FakeFishServer:
         if path:
             found = [r for r in found if (r.path.startswith(path) if path.endswith("/") else r.path == path)]
         return found
+
+    def asr_calls(self) -> list[Recorded]:
+        return self.calls("POST", "/v1/asr")
 
     def tts_texts(self) -> list[str]:
         return [r.body["text"] for r in self.calls("POST", "/v1/tts") if isinstance(r.body, dict) and "text" in r.body]
@@ -267,6 +282,10 @@ class FakeFishServer:
         if remaining > 0:
             time.sleep(remaining)
         response.fault = fault if fault in ("drop", "truncate") else ""
+        if fault == "garbage" and response.status == 200:
+            with self._lock:
+                variant = self._rng.randrange(len(GARBAGE))
+            response.body = GARBAGE[variant](response.body)
         return response
 
     def _retry_after(self) -> dict[str, str]:
@@ -289,7 +308,7 @@ class FakeFishServer:
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")
             return self._tts(body, headers.get("model"))
-        if self.self_hosted:  # Fish Speech's API server has no model management
+        if self.self_hosted:  # Fish Speech's API server has no model management (nor speech to text)
             raise ApiError(404, "Not Found", plain=True)
         if path == "/model":
             if method == "POST":
@@ -297,6 +316,10 @@ class FakeFishServer:
             if method == "GET":
                 return self._list(query)
             raise ApiError(405, "Method Not Allowed")
+        if path == "/v1/asr":
+            if method != "POST":
+                raise ApiError(405, "Method Not Allowed")
+            return self._asr(body)
         match = re.fullmatch(r"/model/([^/]+)", path)
         if match:
             handler = {"GET": self._get, "PATCH": self._patch, "DELETE": self._delete}.get(method)
@@ -353,8 +376,55 @@ class FakeFishServer:
         elif references:
             voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
         sample_rate = body.get("sample_rate") or 44100
-        audio = _encode(self._speak(text, voice, speed, sample_rate), sample_rate, fmt)
+        pcm = self._speak(text, voice, speed, sample_rate)
+        audio = _encode(pcm, sample_rate, fmt)
+        with self._lock:
+            self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate)))
         return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
+
+    # --- /v1/asr -----------------------------------------------------------------------------
+
+    def _asr(self, body: Any) -> _Response:
+        if isinstance(body, Form):  # multipart: audio as a file part, the rest as fields
+            files = body.files.get("audio") or []
+            audio = files[-1][1] if files else None
+            language = body.one("language")
+            flag = (body.one("ignore_timestamps") or "true").lower()
+            if flag not in ("true", "false"):
+                raise ApiError(422, f"ignore_timestamps: must be true or false, not {flag!r}")
+            ignore_timestamps = flag == "true"
+        elif isinstance(body, dict):
+            audio, language, ignore_timestamps = body.get("audio"), body.get("language"), body.get("ignore_timestamps", True)
+            if not isinstance(ignore_timestamps, bool):
+                raise ApiError(422, "ignore_timestamps: must be a boolean")
+        else:
+            raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
+        if not isinstance(audio, bytes) or not audio:
+            raise ApiError(422, "audio: field required (the audio file's bytes)")
+        if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)):
+            raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
+        if self.no_credit:
+            raise ApiError(402, "Insufficient credits")
+        pcm, rate = _decode(audio)
+        text = self._heard(audio, pcm, rate)
+        duration = round(len(pcm) / rate, 3)
+        segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
+        return _json(200, {"text": text, "duration": duration, "segments": segments})
+
+    def _heard(self, audio: bytes, pcm: np.ndarray, rate: int) -> str:
+        digest = hashlib.sha256(audio).hexdigest()
+        with self._lock:
+            spoken = list(self._spoken)
+        text = next((said for sha, said, _ in spoken if sha == digest), None)
+        if text is None:
+            contour = _contour(pcm, rate)
+            scores = [(_similarity(contour, other), said) for _, said, other in spoken]
+            best = max(scores, default=(0.0, ""))
+            text = best[1] if best[0] >= ASR_MATCH else None
+        if text is None:
+            return self.asr_unknown
+        text = self.asr_mishear.get(text, text)
+        return _LEADING_CUES.sub("", text).strip()  # emotion cues steer the voice; they are not spoken
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
@@ -632,6 +702,17 @@ def _check_choice(body: dict, key: str, choices: tuple) -> None:
         raise ApiError(422, f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}")
 
 
+# What a 200 may carry instead of the audio (a proxy's error page, a JSON status, noise, a file
+# cut short under intact framing, nothing): the "garbage" fault picks one.
+GARBAGE = (
+    lambda audio: b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+    lambda audio: b'{"status": 200, "message": "ok"}',
+    lambda audio: bytes(random.Random(len(audio)).randrange(256) for _ in range(2048)),
+    lambda audio: audio[: len(audio) // 2],
+    lambda audio: b"",
+)
+
+
 def _tone(characters: int, pitch_hz: float, rate: int, speed: float) -> np.ndarray:
     """A voice-like stand-in: a harmonic tone in 4 Hz 'syllables', longer for longer text."""
     seconds = min(10.0, 0.4 + 0.06 * characters) / speed
@@ -658,6 +739,54 @@ def _encode(pcm: np.ndarray, rate: int, fmt: str) -> bytes:
     codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"], "opus": ["-c:a", "libopus", "-f", "ogg"]}[fmt]
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *codec, "pipe:1"]
     return subprocess.run(command, input=ints, capture_output=True, check=True).stdout
+
+
+def _decode(audio: bytes) -> tuple[np.ndarray, int]:
+    """Any audio file -> (float mono samples, rate): 16-bit WAV directly, the rest with ffmpeg."""
+    if audio[:4] == b"RIFF":
+        try:
+            with wave.open(io.BytesIO(audio)) as reader:
+                if reader.getsampwidth() == 2:
+                    channels, rate = reader.getnchannels(), reader.getframerate()
+                    pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
+                    return pcm.reshape(-1, channels).mean(axis=1) if channels > 1 else pcm, rate
+        except (wave.Error, EOFError):
+            pass
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", "-ar", "16000", "-f", "s16le", "pipe:1"]
+    result = subprocess.run(command, input=audio, capture_output=True, check=False)
+    if result.returncode != 0 or not result.stdout:
+        raise ApiError(422, "audio: not an audio file the server can decode")
+    return np.frombuffer(result.stdout, dtype="<i2").astype(np.float32) / 32768, 16000
+
+
+def _contour(pcm: np.ndarray, rate: int) -> np.ndarray:
+    """Loudness in dB per 10 ms, floored 50 dB under the loudest frame (gain and rate do not matter)."""
+    frame = max(1, rate // 100)
+    count = len(pcm) // frame
+    if count == 0:
+        return np.zeros(0)
+    rms = np.sqrt(np.mean(pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
+    level = 20 * np.log10(np.maximum(rms, 1e-9))
+    return np.maximum(level, level.max() - 50.0)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Best correlation of the shorter contour against every stretch of the longer one."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) < 5 or len(short) < 0.6 * len(long):
+        return 0.0
+    best = 0.0
+    centred = short - short.mean()
+    norm = np.sqrt((centred**2).sum())
+    for offset in range(len(long) - len(short) + 1):
+        window = long[offset : offset + len(short)]
+        other = window - window.mean()
+        denominator = norm * np.sqrt((other**2).sum())
+        if denominator > 0:
+            best = max(best, float((centred * other).sum() / denominator))
+    return best
 
 
 def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
