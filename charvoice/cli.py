@@ -10,23 +10,14 @@ import click
 
 from charvoice import __version__
 from charvoice.build import BuildReport, Failure, LineResult
-from charvoice.plan import Plan
+from charvoice.cli_common import emit_json, json_option, project_option
 from charvoice.config import find_root
 from charvoice.godot_cli import godot as godot_group
+from charvoice.plan import Plan
 from charvoice.scaffold import init_project
 from charvoice.tagging import tag_project
 from charvoice.voices_cli import voices as voices_group
 from charvoice.workspace import Workspace
-
-project_option = click.option(
-    "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Project folder (default: the nearest folder with charvoice.toml, from here upwards).",
-)  # fmt: skip
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-
-
-def _emit_json(data: dict) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
@@ -143,7 +134,7 @@ def _cost_preview(workspace: Workspace, plan: Plan):
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
     if as_json:
-        _emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
+        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
         return
     for job in plan.todo:
         how = "from cache" if job.cached else "synthesise"
@@ -156,7 +147,7 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
     orphans = plan.orphans
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 "engine": report.engine,
                 "total": report.total,
@@ -209,7 +200,7 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
     if report_path is not None:
         gate.write_json(report_path)
     if as_json:
-        _emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan), "gate": gate.to_json()})
+        emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan), "gate": gate.to_json()})
     else:
         for job in plan.todo:
             click.echo(f"{job.line.source}: {job.label}: {job.reason}")
@@ -404,7 +395,7 @@ def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, eng
     finally:
         workspace.close()
     if as_json:
-        _emit_json(report.to_json())
+        emit_json(report.to_json())
     else:
         _print_qa(report)
     if report.flagged or report.asr_errors:

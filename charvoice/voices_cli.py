@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from charvoice.cli_common import emit_json, json_option, project_option
 from charvoice.errors import CharvoiceError
-
-project_option = click.option(
-    "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Project folder (default: the nearest folder with charvoice.toml, from here upwards).",
-)  # fmt: skip
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-
-
-def _emit_json(data: dict) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _echo(message: str) -> None:
@@ -29,7 +19,9 @@ def _warn(message: str) -> None:
 
 
 def _open(project_dir: Path | None):
-    from charvoice.voices import VoicesProject  # httpx loads only for the voices commands
+    from charvoice.voices import (
+        VoicesProject,  # httpx loads only for the voices commands
+    )
 
     return VoicesProject.open(project_dir)
 
@@ -52,7 +44,7 @@ def sync(project_dir: Path | None, verify: bool, prune: bool, as_json: bool) -> 
     finally:
         project.close()
     if as_json:
-        _emit_json({"voices": [{"character": r.character, "action": r.action, "id": r.entry.model_id, "state": r.entry.state, "notes": r.notes} for r in results], "errors": problems})
+        emit_json({"voices": [{"character": r.character, "action": r.action, "id": r.entry.model_id, "state": r.entry.state, "notes": r.notes} for r in results], "errors": problems})
     else:
         for result in results:
             replaced = f" (replaces {result.replaced.model_id})" if result.replaced else ""
@@ -76,7 +68,7 @@ def list_(project_dir: Path | None, as_json: bool) -> None:
     finally:
         project.close()
     if as_json:
-        _emit_json(data)
+        emit_json(data)
         return
     for model in data["models"]:
         click.echo(f"{model['id']:<34} {model['state']:<9} {model['visibility']:<8} {model['character'] or '-':<16} {model['title']}")
@@ -98,7 +90,7 @@ def show(character: str, project_dir: Path | None, as_json: bool) -> None:
     finally:
         project.close()
     if as_json:
-        _emit_json(info)
+        emit_json(info)
         return
     click.echo(f"{info['name']} ({info['character']}, {info['file']}): {info['source']} voice")
     for sample in info["samples"]:
