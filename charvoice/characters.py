@@ -12,6 +12,7 @@ from charvoice.lines import id_problem
 from charvoice.schema import Field, MapOf, Table, TomlFile, validate
 
 SAMPLE_EXTENSIONS = (".wav", ".mp3", ".m4a", ".opus", ".ogg", ".flac")
+MAX_SAMPLE_MB = 50  # minutes of studio-quality WAV; instant clones send every sample with every line
 
 SCHEMA = Table(
     {
@@ -121,11 +122,17 @@ def _load_one(path: Path, config: ProjectConfig, problems: list[Problem]) -> Cha
         found.append(doc.problem(("voice",), None, f"{what}: set exactly one of [voice] model_id, samples, or scratch = true"))
     samples: list[Path] = []
     for index, sample in enumerate(voice["samples"]):
+        if "\x00" in sample:
+            found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is not a file name (it holds a NUL character)"))
+            continue
         sample_path = (path.parent / sample).resolve()
         if sample_path.suffix.lower() not in SAMPLE_EXTENSIONS:
             found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is not a supported audio file ({', '.join(SAMPLE_EXTENSIONS)})"))
         elif not sample_path.is_file():
             found.append(doc.problem(("voice",), "samples", f"sample file {sample!r} not found (looked in {config.relative(sample_path.parent)})"))
+        elif sample_path.stat().st_size > MAX_SAMPLE_MB * 1_000_000:
+            size = sample_path.stat().st_size / 1_000_000
+            found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is {size:.0f} MB; a voice sample is a clip of speech (10 to 45 s), at most {MAX_SAMPLE_MB} MB"))
         samples.append(sample_path)
     if voice["texts"] and len(voice["texts"]) != len(voice["samples"]):
         found.append(doc.problem(("voice",), "texts", f"texts has {len(voice['texts'])} transcripts for {len(voice['samples'])} samples; give one per sample or none"))

@@ -315,10 +315,6 @@ def tag(scripts: tuple[Path, ...], project_dir: Path | None, dry_run: bool, chec
         sys.exit(1)
 
 
-cli.add_command(voices_group)
-cli.add_command(godot_group)
-
-
 @cli.command()
 @click.argument("line_id")
 @project_option
@@ -495,6 +491,10 @@ def review(project_dir: Path | None, output: Path | None, engine: str | None) ->
     finally:
         workspace.close()
     click.echo(f"wrote {workspace.project.config.relative(target)} ({len(statuses)} lines); open {target.resolve().as_uri()}")
+
+
+cli.add_command(voices_group)
+cli.add_command(godot_group)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,8 +182,11 @@ def load_config(root: Path) -> ProjectConfig:
         )
     for key in ("characters", "output", "godot_project", "recordings", "approved"):
         value = project[key]
-        if value and (Path(value).is_absolute() or ".." in Path(value).parts):
+        if value and ("\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts):
             problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
+    model = engine["fish"]["model"]
+    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
+        problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
     qa = _qa_settings(doc, values["qa"], problems)
     if problems:
         raise InputError(problems)

@@ -20,6 +20,7 @@ from charvoice.characters import Character
 from charvoice.errors import AudioError, CharvoiceError
 
 MIN_SECONDS = 10.0  # Fish Audio advises at least 10 s of speech per sample
+MIN_SAMPLE_RATE = 16000  # below this (telephone audio) a clone loses the voice's detail
 _ANALYSIS_RATE = 16000
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -62,27 +63,27 @@ def voice_fingerprint(character: Character) -> dict[str, Any]:
     return fingerprint
 
 
-def channel_count(path: Path) -> int | None:
-    """How many channels a file has (None when it cannot tell)."""
+def stream_format(path: Path) -> tuple[int | None, int | None]:
+    """(channels, sample rate) of a file; None for what it cannot tell."""
     if path.suffix.lower() == ".wav":
         try:
             with wave.open(str(path)) as reader:
-                return reader.getnchannels()
+                return reader.getnchannels(), reader.getframerate()
         except (wave.Error, EOFError, OSError):
             pass  # not plain PCM: ask ffmpeg
     from charvoice.audio import ffmpeg
 
     # `ffmpeg -i` with no output describes the input on stderr and exits 1; that is all we need.
     result = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, check=False)
-    match = re.search(r"Audio: [^\n]*?, \d+ Hz, ([^,\n]+)", result.stderr.decode("utf-8", "replace"))
+    match = re.search(r"Audio: [^\n]*?, (\d+) Hz, ([^,\n]+)", result.stderr.decode("utf-8", "replace"))
     if not match:
-        return None
-    layout = match.group(1).strip()
+        return None, None
+    rate, layout = int(match.group(1)), match.group(2).strip()
     named = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
     if layout.split("(")[0] in named:
-        return named[layout.split("(")[0]]
+        return named[layout.split("(")[0]], rate
     count = re.match(r"(\d+) channels", layout)
-    return int(count.group(1)) if count else None
+    return (int(count.group(1)) if count else None), rate
 
 
 def sample_warnings(path: Path) -> list[str]:
@@ -97,9 +98,11 @@ def sample_warnings(path: Path) -> list[str]:
     seconds = len(pcm) / _ANALYSIS_RATE
     if seconds < MIN_SECONDS:
         notes.append(f"is only {seconds:.1f} s long; Fish Audio advises at least {MIN_SECONDS:.0f} s of clear speech")
-    channels = channel_count(path)
+    channels, rate = stream_format(path)
     if channels is not None and channels > 1:
         notes.append(f"has {channels} channels; a mono recording of one voice clones best")
+    if rate is not None and rate < MIN_SAMPLE_RATE:
+        notes.append(f"is recorded at {rate} Hz; {MIN_SAMPLE_RATE // 1000} kHz or more keeps the voice's detail")
     notes.extend(_speech_notes(pcm))
     return notes
 

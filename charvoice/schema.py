@@ -82,9 +82,10 @@ class TomlFile:
         return doc
 
     def line_of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
-        """The line where `key` is set inside `[table]` (or the table's header when key is None)."""
+        """The line where `key` is set inside `[table]`, or its own `[table.key]` header (the
+        table's header when key is None or not found)."""
         current: tuple[str, ...] = ()
-        header_line = None
+        header_line = sub_table_line = None
         key_pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=") if key else None
         for number, raw in enumerate(self.text.splitlines(), start=1):
             match = _HEADER.match(raw)
@@ -94,10 +95,12 @@ class TomlFile:
                     header_line = number
                     if key is None:
                         return number
+                elif key is not None and current == (*table, key) and sub_table_line is None:
+                    sub_table_line = number  # the key is a table of its own: `[table.key]`
                 continue
             if key_pattern and current == table and key_pattern.match(raw):
                 return number
-        return header_line
+        return sub_table_line or header_line
 
     def problem(self, table: tuple[str, ...], key: str | None, message: str) -> Problem:
         return Problem(self.display, message, self.line_of(table, key))

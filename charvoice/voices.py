@@ -164,6 +164,7 @@ class VoiceSync:
         # Threads of one build (the thread lock) and other processes (the file lock) clone in turn.
         self._thread_lock = threading.Lock()
         self._file_lock = ProjectLock(config.state_dir / "voices.lock")
+        self._checked: set[tuple[Path, str]] = set()  # samples (path, sha256) already checked and warned about
 
     def wanted(self, character: Character) -> LockEntry:
         """The lock entry the character's samples call for (no model yet)."""
@@ -225,11 +226,24 @@ class VoiceSync:
                 problems.append(error.format_message())
         return results, problems
 
+    def needs_clone(self, character: Character) -> bool:
+        """Would `ensure` make a new model (no model in the lock for these samples)?"""
+        entry = VoiceLock.load(self.config).entries.get(character.id)
+        return entry is None or not entry.same_voice(self.wanted(character))
+
+    def check_samples(self, character: Character) -> None:
+        """Warn about samples that may clone badly (once per file); CharvoiceError for one that
+        is not audio."""
+        for path in character.voice.samples:
+            checked = (path, file_sha256(path))
+            if checked not in self._checked:
+                for note in sample_warnings_for(character, path):
+                    self.warn(note)
+                self._checked.add(checked)
+
     def _create(self, character: Character, wanted: LockEntry) -> LockEntry:
         voice = character.voice
-        for path in voice.samples:
-            for note in sample_warnings_for(character, path):
-                self.warn(note)
+        self.check_samples(character)
         self.echo(f"{character.name}: cloning a voice model from {len(voice.samples)} sample(s)...")
         marker = "charvoice-" + sha256_hex(canonical_json([wanted.sample_sha256, wanted.text_sha256, wanted.enhance_audio_quality]))[:16]
         try:
@@ -337,19 +351,20 @@ def prepare_build(characters: dict[str, Character], engine: Any, jobs_to_synthes
     if not isinstance(engine, FishEngine):
         return
     engine.set_jobs(jobs)
-    needed = {job.line.character for job in jobs_to_synthesize if job.request.engine == FISH}
+    needed = [characters[cid] for cid in sorted({job.line.character for job in jobs_to_synthesize if job.request.engine == FISH})]
     sync = engine.voice_sync(echo)
     sync.warn = warn
-    for character_id in sorted(needed):
-        character = characters[character_id]
+    # Every sample this build will upload is checked first: one that is not audio stops the
+    # build before any voice is cloned or any line is paid for.
+    for character in needed:
+        persistent = is_persistent(character)
+        if character.voice.samples and (not persistent or sync.needs_clone(character)):
+            sync.check_samples(character)
+            if not persistent and not character.voice.texts:
+                warn(f"{character.file}: an instant clone clones best with a transcript of each sample ([voice] texts)")
+    for character in needed:
         if is_persistent(character):
             engine.model_for(character)
-        elif character.voice.samples:
-            for path in character.voice.samples:
-                for note in sample_warnings_for(character, path):
-                    warn(note)
-            if not character.voice.texts:
-                warn(f"{character.file}: an instant clone clones best with a transcript of each sample ([voice] texts)")
 
 
 # --- the `voices` commands -----------------------------------------------------------------------

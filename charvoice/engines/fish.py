@@ -208,14 +208,15 @@ class FishClient:
     # --- the endpoints -------------------------------------------------------------------------
 
     def tts(self, payload: dict[str, Any], model: str) -> bytes:
-        """Audio bytes for one `POST /v1/tts` (payload as the API documents it)."""
+        """Audio bytes for one `POST /v1/tts` (payload as the API documents it). A 200 whose body
+        is not audio in the format asked for (an error page, a file cut short) is retried like a 5xx."""
+        fmt = payload.get("format", "mp3")
         response = self._send(
             "POST", "/v1/tts", "text-to-speech",
             content=msgpack.packb(payload, use_bin_type=True),
             headers={"Content-Type": "application/msgpack", "model": model},
+            check=lambda body: audio_problem(body, fmt),
         )  # fmt: skip
-        if not response.content:
-            raise FishError("text-to-speech: the server answered with no audio")
         return response.content
 
     def create_model(
@@ -291,9 +292,10 @@ class FishClient:
 
     # --- one call, with retries ----------------------------------------------------------------
 
-    def _send(self, method: str, path: str, what: str, *, replayable: bool = True, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, what: str, *, replayable: bool = True, check: Callable[[bytes], str | None] | None = None, **kwargs: Any) -> httpx.Response:
         """Send with retries. `replayable=False`: retry only failures the server cannot have acted
-        on (no connection, 429); anything else raises FishError(uncertain=True)."""
+        on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
+        what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
         problem = ""
         for attempt in range(self.retries + 1):
             self._check_stopped()
@@ -309,20 +311,25 @@ class FishClient:
                 problem = self._describe(exc)
                 retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
             else:
-                if response.is_success:
-                    self.limit.succeeded()
-                    return response
                 status = response.status_code
-                message = self._message(response)
-                if status in (401, 402):
-                    raise self._fatal_error(status, message)
-                if status == 429:
-                    self.limit.overloaded(epoch)
-                elif status < 500:
-                    raise FishError(f"{what}: {self.server_name} answered {status}: {message}", status)
-                problem = f"{status} {message}"
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                retryable = replayable or status == 429
+                if response.is_success:
+                    bad_body = check(response.content) if check is not None else None
+                    if bad_body is None:
+                        self.limit.succeeded()
+                        return response
+                    problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
+                    retryable = replayable
+                else:
+                    message = self._message(response)
+                    if status in (401, 402):
+                        raise self._fatal_error(status, message)
+                    if status == 429:
+                        self.limit.overloaded(epoch)
+                    elif status < 500:
+                        raise FishError(f"{what}: {self.server_name} answered {status}: {message}", status)
+                    problem = f"{status} {message}"
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    retryable = replayable or status == 429
             finally:
                 self.limit.release()
             if not retryable:
@@ -381,6 +388,39 @@ class FishClient:
             return response.json()
         except ValueError:
             raise FishError(f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}") from None
+
+
+def audio_problem(body: bytes, fmt: str) -> str | None:
+    """What is wrong with a text-to-speech answer that should be audio in `fmt` (None: it looks
+    like it). WAV is checked in depth, the other formats by their signature."""
+    if not body:
+        return "no audio"
+    if fmt == "wav":
+        return _wav_problem(body)
+    signatures = {"mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), "opus": (b"OggS",)}
+    if fmt in signatures and not body.startswith(signatures[fmt]):
+        return f"something that is not {fmt.upper()} audio"
+    return None
+
+
+def _wav_problem(body: bytes) -> str | None:
+    """A RIFF/WAVE header, a fmt chunk, then samples; a header that states the file's length
+    (rather than a streaming placeholder) must have all of it."""
+    if body[:4] != b"RIFF" or body[8:12] != b"WAVE":
+        return "something that is not WAV audio"
+    riff_end = 8 + int.from_bytes(body[4:8], "little")
+    offset, chunks = 12, set()
+    while offset + 8 <= len(body):
+        name, size = body[offset : offset + 4], int.from_bytes(body[offset + 4 : offset + 8], "little")
+        if name == b"data":
+            start = offset + 8
+            states_length = start + size <= riff_end
+            if b"fmt " in chunks and len(body) > start and not (states_length and len(body) < start + size):
+                return None
+            break
+        chunks.add(name)
+        offset += 8 + size + (size & 1)
+    return "WAV audio that is cut short or malformed"
 
 
 def _mime(name: str) -> str:
@@ -447,9 +487,7 @@ class FishEngine:
             if error.status in (400, 404) and "reference_id" in payload:
                 raise FishError(f"{error} (is voice model {payload['reference_id']} still on the server? `charvoice voices sync --verify` checks)", error.status) from None
             raise
-        if audio[:4] != b"RIFF":
-            raise FishError(f"{self.client.server_name} answered text-to-speech with something that is not WAV audio")
-        return audio
+        return audio  # checked by the client: WAV with every byte it declares
 
     def model_for(self, character: Character) -> str:
         """The trained model id of a persistent clone, cloning it first if charvoice.lock has none."""
