@@ -25,6 +25,7 @@ def test_first_build_of_the_demo_makes_engine_ready_audio(demo, engine_calls):
     assert set(manifest["characters"]) == {"mara", "tobin", "wren", "narrator"}
     for path in assets:
         assert path.suffix == ".ogg" and path.read_bytes()[:4] == b"OggS"
+        assert "Audio: vorbis, 44100 Hz, mono" in ffmpeg_probe(path)  # a second, independent decoder
         samples, rate, channels = read(path)
         assert (rate, channels) == (44100, 1)
         assert abs(loudness(path) - (-18.0)) <= 1.0, path.name
@@ -36,6 +37,14 @@ def test_first_build_of_the_demo_makes_engine_ready_audio(demo, engine_calls):
     assert f"Built {len(lines)} lines" in result.output
     # Nothing half-written is left behind.
     assert not [p for p in demo.root.rglob("*.tmp")]
+
+
+def ffmpeg_probe(path) -> str:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
 
 
 def test_silence_is_trimmed_to_a_short_pad(project):
