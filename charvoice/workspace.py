@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ class Workspace:
     engines: Engines
     manifest: Manifest
     cache: AudioCache
+    engine_name: str | None = None  # as asked for at open (None: engine.name)
+    scripts_cache: ScriptCache | None = None
 
     @classmethod
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
@@ -34,18 +38,35 @@ class Workspace:
             engines=select_engines(config, engine),
             manifest=Manifest.load(config.manifest_path, config.relative(config.manifest_path)),
             cache=AudioCache(config.cache_dir),
+            engine_name=engine,
+            scripts_cache=scripts_cache,
         )
 
     def reload_manifest(self) -> None:
         config = self.project.config
         self.manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
 
+    @contextlib.contextmanager
+    def _locked(self, on_wait=None) -> Iterator[bool]:
+        """Hold the project lock, with the manifest as it is now. If another process published
+        since this workspace read the project, it may have built newer scripts: read them again
+        (and yield True), so older text is never published over newer audio, nor a line this
+        workspace never saw cleaned away."""
+        with self.lock(on_wait):
+            known = self.manifest.revision
+            self.reload_manifest()
+            reopened = self.manifest.revision != known
+            if reopened:
+                fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache)
+                self.engines.close()
+                self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
+            yield reopened
+
     def clean(self, dry_run: bool, on_wait=None) -> CleanReport:
         """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
         if dry_run:
             return clean(self, dry_run=True)
-        with self.lock(on_wait):
-            self.reload_manifest()
+        with self._locked(on_wait):
             return clean(self, dry_run=False)
 
     def lock(self, on_wait=None) -> ProjectLock:
@@ -67,15 +88,18 @@ class Workspace:
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
-        The plan is made after the lock is taken, from the manifest as it is then: a build that
-        waited for another one builds only what that one left to do.
+        The plan is made after the lock is taken, from the manifest as it is then (and the
+        scripts, read again if another process published meanwhile): a build that waited for
+        another one builds only what that one left to do, and never older text over newer.
         """
-        config = self.project.config
-        with self.lock(on_wait):
+        with self._locked(on_wait) as reopened:
+            config = self.project.config
             # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
             remove_stale_temps(config.output_dir)
             remove_stale_temps(config.cache_dir)
-            self.reload_manifest()
+            if reopened and lines is not None:  # the same lines, as the project reads now
+                chosen = {(line.id, line.locale) for line in lines}
+                lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
             report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
