@@ -194,23 +194,32 @@ def _limit(samples: np.ndarray, ceiling_db: float, sample_rate: int) -> np.ndarr
 # --- the whole chain ------------------------------------------------------------------------
 
 
-def trim(samples: np.ndarray, sample_rate: int, pad_ms: int) -> np.ndarray:
-    """Cut leading and trailing silence down to `pad_ms`."""
-    frame = max(1, sample_rate // 100)  # 10 ms
+def voiced_span(samples: np.ndarray, sample_rate: int, floor_db: float = _SILENCE_FLOOR_DB, below_loudest_db: float = _SILENCE_BELOW_PEAK_DB) -> tuple[int, int] | None:
+    """(first, end) sample of the sound between leading and trailing silence, in 10 ms frames;
+    None when it is all silence. A frame is silence under `floor_db`, or `below_loudest_db`
+    under the loudest frame."""
+    frame = max(1, sample_rate // 100)
     count = len(samples) // frame
     if count == 0:
-        return samples
+        return None
     rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
     with np.errstate(divide="ignore"):
         level = 20 * np.log10(np.maximum(rms, 1e-10))
-    threshold = max(_SILENCE_FLOOR_DB, level.max() - _SILENCE_BELOW_PEAK_DB)
-    voiced = np.flatnonzero(level > threshold)
+    voiced = np.flatnonzero(level > max(floor_db, float(level.max()) - below_loudest_db))
     if len(voiced) == 0:
+        return None
+    return int(voiced[0]) * frame, (int(voiced[-1]) + 1) * frame
+
+
+def trim(samples: np.ndarray, sample_rate: int, pad_ms: int) -> np.ndarray:
+    """Cut leading and trailing silence down to `pad_ms`."""
+    if len(samples) < sample_rate // 100:
+        return samples
+    span = voiced_span(samples, sample_rate)
+    if span is None:
         return samples[:0]
     pad = int(sample_rate * pad_ms / 1000)
-    start = max(0, voiced[0] * frame - pad)
-    end = min(len(samples), (voiced[-1] + 1) * frame + pad)
-    return samples[start:end]
+    return samples[max(0, span[0] - pad) : min(len(samples), span[1] + pad)]
 
 
 def process(data: bytes | Path, settings: AudioSettings) -> Processed:

@@ -39,7 +39,6 @@ from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
 
 FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr")
 
-_FRAME_S = 0.01
 _SILENCE_FLOOR_DB = -60.0  # a frame quieter than this is silence, however quiet the line
 _SILENCE_BELOW_LOUDEST_DB = 40.0  # ... and so is one this far under the line's loudest frame
 _ASR_RATE = 16000  # speech recognisers work at 16 kHz; a WAV at that rate is small and universal
@@ -160,20 +159,12 @@ def spoken_characters(text: str) -> int:
 
 def edge_silence(samples: np.ndarray, rate: int) -> tuple[float, float] | None:
     """Seconds of silence before the first and after the last sound; None when all is silence."""
-    frame = max(1, int(rate * _FRAME_S))
-    count = len(samples) // frame
-    if count == 0:
+    from charvoice import audio as dsp
+
+    span = dsp.voiced_span(samples, rate, _SILENCE_FLOOR_DB, _SILENCE_BELOW_LOUDEST_DB)
+    if span is None:
         return None
-    rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
-    with np.errstate(divide="ignore"):
-        level = 20 * np.log10(np.maximum(rms, 1e-10))
-    threshold = max(_SILENCE_FLOOR_DB, float(level.max()) - _SILENCE_BELOW_LOUDEST_DB)
-    voiced = np.flatnonzero(level > threshold)
-    if len(voiced) == 0:
-        return None
-    lead = voiced[0] * frame / rate
-    trail = max(0.0, (len(samples) - (voiced[-1] + 1) * frame) / rate)
-    return lead, trail
+    return span[0] / rate, max(0.0, (len(samples) - span[1]) / rate)
 
 
 def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: AudioSettings, settings: QASettings) -> tuple[dict[str, Any], list[Flag]]:
