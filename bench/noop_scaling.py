@@ -6,10 +6,10 @@ more lines (a ratio of 10 means linear; the memory ratio is also given above the
 bare `charvoice --version`). The project is bench/noop_rebuild.py's: offline scratch voices,
 CSV scripts of 500 lines, WAV output.
 
-The built state. A real initial build costs about 35 ms per line on a 2-core machine (espeak-ng
-synthesis, loudness processing, encoding; the Fish engine with the fake's tone audio is not
-much cheaper, the processing dominates), plus a few seconds of start-up: about half an hour for
-50,000 lines. So only sizes up to --real-up-to (1,000) are built for real, and each real size
+The built state. A real initial build costs about 25-35 ms per line on a 2-core machine
+(espeak-ng synthesis, loudness processing, encoding; the Fish engine with the fake's tone audio
+is not much cheaper, the processing dominates), plus a few seconds of start-up: 20-30 minutes
+for 50,000 lines. So only sizes up to --real-up-to (1,000) are built for real, and each real size
 reports what 50,000 lines would take at its rate. Larger states are generated, exactly so:
   1. the project is loaded and planned by charvoice itself (Workspace.open().plan()), which
      gives every line's cache key, asset key, asset path and manifest path;
