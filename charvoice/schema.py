@@ -60,7 +60,7 @@ class TomlFile:
     @classmethod
     def load(cls, path: Path, display: str, problems: list[Problem]) -> "TomlFile | None":
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # Windows editors may add a byte-order mark
         except FileNotFoundError:
             problems.append(Problem(display, "file not found"))
             return None

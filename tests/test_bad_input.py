@@ -127,3 +127,12 @@ def test_corrupt_manifest_is_named(project):
     project.manifest.write_text('{"format": "charvoice-manifest", "version": 1,,}')
     result = project.run("build")
     assert result.exit_code == 2 and "game/voice/voice_manifest.json:1:" in result.output and "not valid JSON" in result.output
+
+
+def test_toml_with_a_byte_order_mark_is_fine(project):
+    """Notepad on Windows saves UTF-8 with a BOM; that is not a mistake."""
+    for name in ("charvoice.toml", "characters/aria.toml"):
+        path = project.root / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
