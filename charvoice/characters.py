@@ -23,7 +23,7 @@ SCHEMA = Table(
                 "model_id": Field(str, ""),
                 "samples": Field(list, [], items=str),
                 "texts": Field(list, [], items=str),
-                "scratch": Field(bool, False, help="no real voice yet: always use the offline scratch voice"),
+                "scratch": Field(bool, False),  # no real voice yet: always the offline scratch voice
                 "clone": Field(str, "persistent", choices=("persistent", "instant")),
                 "title": Field(str, ""),
                 "description": Field(str, ""),

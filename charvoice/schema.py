@@ -32,7 +32,6 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     items: type | None = None  # element type of a list
-    help: str = ""
 
 
 @dataclass(frozen=True)

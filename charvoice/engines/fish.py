@@ -173,8 +173,7 @@ class FishClient:
         self.limit = AdaptiveLimit(jobs)
         self.retries = retries
         self.timeout = timeout
-        self.attempts = 0  # requests sent, retries included
-        self.retried = 0
+        self.retried = 0  # retries made (the benchmark reports them)
         self._fatal: FishFatalError | None = None
         self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
         if not api_key and self.official:  # fail at the first request, without sending it
@@ -302,8 +301,6 @@ class FishClient:
             retry_after = None
             epoch = self.limit.acquire()
             try:
-                with self._lock:
-                    self.attempts += 1
                 response = self._http.request(method, path, **kwargs)
             except httpx.UnsupportedProtocol:
                 raise CharvoiceError(f"engine.fish.base_url {self.base_url!r} must start with http:// or https://") from None
