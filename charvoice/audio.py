@@ -257,7 +257,12 @@ def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
             # the other way from Vorbis quality (0.0 is the best).
             import soundfile
 
-            soundfile.write(temp, processed.samples, processed.sample_rate, format="OGG", subtype="VORBIS", compression_level=1 - settings.quality / 10)
+            with soundfile.SoundFile(temp, "w", processed.sample_rate, 1, format="OGG", subtype="VORBIS", compression_level=1 - settings.quality / 10) as out:
+                # One large buffer crashes libsndfile's Vorbis writer (about a minute of audio;
+                # python-soundfile #426, libsndfile #1095): feed it a second at a time.
+                step = processed.sample_rate
+                for start in range(0, len(processed.samples), step):
+                    out.write(processed.samples[start : start + step])
             return
         codec = ["-c:a", "libmp3lame", "-q:a", str(9 - min(settings.quality, 9)), "-f", "mp3"]
         source = ["-f", "f32le", "-ar", str(processed.sample_rate), "-ac", "1", "-i", "pipe:0"]
