@@ -3,7 +3,7 @@
 The addon's one source is plugin_godot/addons/charvoice, where Godot developers expect it.
 setuptools packages only files inside a package, so build_py copies the addon into the build tree
 as charvoice/godot_addon. A source checkout or an editable install reads the repository folder
-instead (charvoice.godot.addon_source), so there is never a second copy to keep in step.
+instead (charvoice.godot.install.addon_source), so there is never a second copy to keep in step.
 """
 
 import shutil

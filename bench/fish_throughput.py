@@ -67,10 +67,10 @@ def write_project(folder: Path, url: str, model_id: str, texts: list[str], jobs:
 
 
 def run_engine(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
-    from charvoice.characters import load_characters
-    from charvoice.config import load_config
-    from charvoice.engines.fish import FishEngine
-    from charvoice.lines import Line
+    from charvoice.engines.fish.engine import FishEngine
+    from charvoice.project.characters import load_characters
+    from charvoice.project.config import load_config
+    from charvoice.project.lines import Line
 
     with tempfile.TemporaryDirectory() as folder:
         write_project(Path(folder), url, model_id, texts, jobs)

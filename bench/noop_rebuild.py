@@ -50,9 +50,9 @@ def timed(command: list[str]) -> tuple[float, str]:
 def per_line_processing(runs: int) -> dict:
     """Median time to process and encode one typical line (about 3 s of speech) to Ogg Vorbis."""
     from charvoice.audio import encode, process
-    from charvoice.config import AudioSettings
     from charvoice.engines.base import SpeechRequest
     from charvoice.engines.offline import OfflineEngine
+    from charvoice.project.config import AudioSettings
 
     raw = OfflineEngine().synthesize(
         SpeechRequest("offline", "The lamp's gone dark on the north side again, and the ladder is in the sea.", "en", {"language": "en", "variant": "m3", "pitch": 50, "rate": 170})

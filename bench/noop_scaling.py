@@ -14,7 +14,7 @@ reports what 50,000 lines would take at its rate. Larger states are generated, e
   1. the project is loaded and planned by charvoice itself (Workspace.open().plan()), which
      gives every line's cache key, asset key, asset path and manifest path;
   2. every asset is written as the same 20 ms WAV, and every line is recorded in the manifest
-     with charvoice.build.record (the build's own function) and published with the manifest's
+     with charvoice.pipeline.build.record (the build's own function) and published with the manifest's
      own publish (characters, locales, fallbacks set as run_build sets them). The audio cache
      is left empty: a no-op build never reads it for a fresh line;
   3. verified: `charvoice check` must report every line up to date, and once per run the
@@ -77,8 +77,8 @@ def tiny_wav() -> bytes:
 
 def generate_built_state(root: Path) -> float:
     """Write the assets and manifest a finished build would leave (see the module docstring)."""
-    from charvoice.build import LineResult, record
-    from charvoice.workspace import Workspace
+    from charvoice.pipeline.build import LineResult, record
+    from charvoice.pipeline.workspace import Workspace
 
     started = time.perf_counter()
     workspace = Workspace.open(root)

@@ -45,7 +45,7 @@ def main() -> None:
 
     from fakes.fish_server import FakeFishServer
 
-    from charvoice.engines.fish import FishEngine
+    from charvoice.engines.fish.engine import FishEngine
     from charvoice.watch import Watcher
 
     engine_seconds = [0.0]

@@ -1,3 +1,3 @@
-from charvoice.cli import main
+from charvoice.cli.main import main
 
 main()

@@ -26,9 +26,9 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 
-from charvoice.config import AudioSettings
 from charvoice.errors import AudioError
 from charvoice.fsutil import atomic_target
+from charvoice.project.config import AudioSettings
 
 _SILENCE_FLOOR_DB = -65.0  # below this a frame is silence whatever the line's level
 _SILENCE_BELOW_PEAK_DB = 45.0  # ... and so is anything this far under the loudest frame

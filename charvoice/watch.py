@@ -24,12 +24,12 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from charvoice.characters import SAMPLE_EXTENSIONS
-from charvoice.config import find_root, load_config
 from charvoice.errors import CharvoiceError
-from charvoice.formats import supported_extensions
-from charvoice.project import ScriptCache
-from charvoice.workspace import Workspace
+from charvoice.pipeline.workspace import Workspace
+from charvoice.project.characters import SAMPLE_EXTENSIONS
+from charvoice.project.config import find_root, load_config
+from charvoice.project.formats import supported_extensions
+from charvoice.project.loader import ScriptCache
 
 # Files editors write next to the real one while saving.
 IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", "*.bak", "*.orig", ".DS_Store")

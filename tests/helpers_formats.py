@@ -7,9 +7,9 @@ from pathlib import Path
 
 from conftest import CORPUS, ProjectDir
 
-from charvoice.formats import scan_file, script_locale
-from charvoice.formats.common import ParseContext, Scan
-from charvoice.lines import Line
+from charvoice.project.formats import scan_file, script_locale
+from charvoice.project.formats.common import ParseContext, Scan
+from charvoice.project.lines import Line
 
 DATA = Path(__file__).resolve().parent / "data"
 __all__ = ["CORPUS", "DATA", "L", "assert_rejected", "make_project", "scan"]  # CORPUS: re-exported for the tests

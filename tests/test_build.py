@@ -14,7 +14,7 @@ def test_first_build_of_the_demo_makes_engine_ready_audio(demo, engine_calls):
     result = demo.run("build")
     assert result.exit_code == 0, result.output
 
-    from charvoice.workspace import Workspace
+    from charvoice.pipeline.workspace import Workspace
 
     lines = Workspace.open(demo.root).project.lines
     assert {Path(line.file).suffix for line in lines} == {".csv", ".yarn", ".dialogue"}  # one script per format
@@ -167,7 +167,7 @@ def test_jobs_option_and_no_temp_files(project):
 
 
 def test_each_character_has_its_own_scratch_voice(project):
-    from charvoice.workspace import Workspace
+    from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(project.root)
     plan = workspace.plan()

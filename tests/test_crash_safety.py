@@ -10,7 +10,6 @@ import sys
 import time
 
 import soundfile
-
 from conftest import csv_text
 
 

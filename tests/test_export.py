@@ -6,9 +6,17 @@ import csv
 import io
 
 import pytest
-from helpers_release import BASIC_CONFIG, asset, clipped, copy_project, decoded, new_project, write_ogg
+from helpers_release import (
+    BASIC_CONFIG,
+    asset,
+    clipped,
+    copy_project,
+    decoded,
+    new_project,
+    write_ogg,
+)
 
-from charvoice.export import COLUMNS
+from charvoice.release.export import COLUMNS
 
 SCRIPT = (
     "id,character,text,direction,notes\n"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, LINES, fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
 

@@ -6,19 +6,27 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
-
-from charvoice.characters import load_characters
-from charvoice.config import load_config
-from charvoice.engines import fish as fish_module
-from charvoice.engines.fish import AdaptiveLimit, FishClient, FishEngine, FishError, FishFatalError, backoff_delay, parse_retry_after
-from charvoice.errors import FatalEngineError
-from charvoice.lines import Line
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, fast_retries, fish, make_project, write_sample  # noqa: F401 - fixtures
+
+from charvoice.engines.fish import engine as fish_module
+from charvoice.engines.fish.engine import (
+    AdaptiveLimit,
+    FishClient,
+    FishEngine,
+    FishError,
+    FishFatalError,
+    backoff_delay,
+    parse_retry_after,
+)
+from charvoice.errors import FatalEngineError
+from charvoice.project.characters import load_characters
+from charvoice.project.config import load_config
+from charvoice.project.lines import Line
 
 
 def line(character: str, text: str = "Hello there.", line_id: str = "l1") -> Line:

@@ -16,12 +16,11 @@ from pathlib import Path
 import httpx
 import msgpack
 import pytest
+from fakes.fish_server import FakeFishServer
+from fakes.fixtures import API_KEY, fish, write_sample  # noqa: F401 - fixtures
 from fishaudio import FishAudio
 from fishaudio.exceptions import AuthenticationError, NotFoundError
 from fishaudio.types import ReferenceAudio
-
-from fakes.fish_server import FakeFishServer
-from fakes.fixtures import API_KEY, fish, write_sample  # noqa: F401 - fixtures
 
 WIRE_FILE = Path(__file__).resolve().parents[2] / "shared" / "fish-wire" / "sdk-requests.json"
 

@@ -7,15 +7,19 @@ from dataclasses import replace
 import pytest
 from helpers_formats import make_project
 
-from charvoice.cache import AudioCache
-from charvoice.characters import Character, Voice
 from charvoice.engines import Engines
 from charvoice.engines.base import SpeechRequest
 from charvoice.engines.offline import OfflineEngine
-from charvoice.manifest import Manifest
-from charvoice.plan import make_plan
-from charvoice.project import load_project
-from charvoice.speech_text import apply_lexicon, prepare, unknown_direction_warnings
+from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.plan import make_plan
+from charvoice.project.characters import Character, Voice
+from charvoice.project.loader import load_project
+from charvoice.project.speech_text import (
+    apply_lexicon,
+    prepare,
+    unknown_direction_warnings,
+)
 
 SCENE = "title: Dock\n---\nMara: Get off my boat. #line:dock.1 #angry #shout\nMara: Quietly now. #line:dock.2 #whisper #mood=sad\nMara: Fine. #line:dock.3 #grumpy\nTobin: Grumble. #line:dock.4 #grumpy #neutral\n===\n"
 
@@ -78,7 +82,7 @@ def test_the_offline_voice_gets_no_cues(tmp_path, engine_calls):
 
 
 def test_the_demo_scripts_tags_all_have_cues(demo):
-    from charvoice.project import load_project
+    from charvoice.project.loader import load_project
 
     project = load_project(root=demo.root)
     assert unknown_direction_warnings(project.lines, project.config) == []

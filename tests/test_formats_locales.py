@@ -6,7 +6,7 @@ import json
 
 from helpers_formats import DATA, make_project
 
-from charvoice.workspace import Workspace
+from charvoice.pipeline.workspace import Workspace
 
 EN = "title: Quay\n---\nMara: The tide is turning. #line:quay.tide\nTobin: Then we row. #line:quay.row\n-> Wait for me! #line:quay.wait\n===\n"
 FR = "title: Quay\r\n---\r\nMara: La marée tourne. #line:quay.tide\r\n-> Attendez-moi\u00a0! #line:quay.wait\r\n===\r\n"

@@ -8,7 +8,17 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from fakes.fixtures import fast_retries, fish, fish_env, make_project, write_sample  # noqa: F401 - fixtures
-from helpers_release import BASIC_CONFIG, LINES, asset, clipped, copy_project, csv_text, decoded, new_project, write_ogg
+from helpers_release import (
+    BASIC_CONFIG,
+    LINES,
+    asset,
+    clipped,
+    copy_project,
+    csv_text,
+    decoded,
+    new_project,
+    write_ogg,
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from charvoice import godot
 from charvoice.cli import cli
-from charvoice.config import load_config
+from charvoice.godot import install as godot
+from charvoice.project.config import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 GAME = REPO / "game"

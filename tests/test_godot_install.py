@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import BASIC_CONFIG
 
-from charvoice import godot
 from charvoice.cli import cli
+from charvoice.godot import install as godot
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "plugin_godot/addons/charvoice"

@@ -18,7 +18,7 @@ import pytest
 from gdtoolkit.parser import parser
 from lark import Token, Tree
 
-from charvoice import godot
+from charvoice.godot import install as godot
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = json.loads((REPO / "game/test/data/manifest_rules_cases.json").read_text(encoding="utf-8"))

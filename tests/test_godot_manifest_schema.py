@@ -13,8 +13,9 @@ from gdtoolkit.parser import parser
 from helpers_formats import make_project
 from lark import Tree
 
-from charvoice import godot, manifest as manifest_module
-from charvoice.lines import ID_PATTERN
+from charvoice.godot import install as godot
+from charvoice.pipeline import manifest as manifest_module
+from charvoice.project.lines import ID_PATTERN
 
 REPO = Path(__file__).resolve().parent.parent
 ADDON = REPO / "plugin_godot/addons/charvoice"

@@ -11,7 +11,6 @@ import pytest
 from audio_check import duration, loudness
 from conftest import csv_text
 
-
 MONOLOGUE = " ".join(
     ["The lighthouse keeper climbed the stairs every evening, counting each step aloud, "
      "because his father had counted them before him and his grandfather before that."] * 8
@@ -36,7 +35,7 @@ def test_a_ten_minute_line_encodes_and_decodes_back_whole(tmp_path, fmt):
     # In a child process: before the fix this was a segmentation fault that would kill pytest itself.
     code = (
         "import numpy as np, sys; from pathlib import Path\n"
-        "from charvoice.audio import Processed, encode\nfrom charvoice.config import AudioSettings\n"
+        "from charvoice.audio import Processed, encode\nfrom charvoice.project.config import AudioSettings\n"
         f"s = np.load({str(tmp_path / 'tone.npy')!r})\n"
         f"encode(Processed(samples=s, sample_rate=44100, lufs=-18.0), Path({str(target)!r}), AudioSettings(format={fmt!r}))\n"
     )

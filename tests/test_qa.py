@@ -13,10 +13,24 @@ import pytest
 import soundfile
 from conftest import REPO
 from fakes.fish_server import FakeFishServer
-from fakes.fixtures import API_KEY, LINES as FISH_LINES, make_project
-from helpers_release import LINES, asset, clipped, copy_project, decoded, entry, manifest, new_project, quieter, silence, write_ogg
+from fakes.fixtures import API_KEY, make_project
+from fakes.fixtures import LINES as FISH_LINES
+from helpers_release import (
+    LINES,
+    asset,
+    clipped,
+    copy_project,
+    decoded,
+    entry,
+    manifest,
+    new_project,
+    quieter,
+    silence,
+    write_ogg,
+)
 
-from charvoice import asr, qa
+from charvoice.engines.fish import asr
+from charvoice.release import qa
 
 SCHEMA = json.loads((REPO / "charvoice/manifest.schema.json").read_text(encoding="utf-8"))
 
@@ -165,7 +179,7 @@ def test_word_error_rate_ignores_case_punctuation_and_cues():
 
 
 def test_speaking_rates_per_locale():
-    from charvoice.config import QASettings
+    from charvoice.project.config import QASettings
 
     settings = QASettings(chars_per_second={"fr": (6.0, 20.0), "pt_BR": (5.0, 21.0)})
     assert qa.rate_range("fr_CA", settings) == (6.0, 20.0)
@@ -180,7 +194,7 @@ def test_speaking_rates_per_locale():
 @pytest.fixture(scope="module")
 def fish_built(tmp_path_factory):
     """A Fish project (five Fish lines, one scratch line) built once against one fake server."""
-    from charvoice.engines import fish as fish_engine
+    from charvoice.engines.fish import engine as fish_engine
 
     with FakeFishServer(api_key=API_KEY) as fake, pytest.MonkeyPatch.context() as patch:
         patch.setenv("FISH_API_KEY", API_KEY)
@@ -195,7 +209,7 @@ def fish_built(tmp_path_factory):
 
 @pytest.fixture
 def fish_copy(fish_built, tmp_path, monkeypatch):
-    from charvoice.engines import fish as fish_engine
+    from charvoice.engines.fish import engine as fish_engine
 
     fake, project = fish_built
     monkeypatch.setenv("FISH_API_KEY", API_KEY)

@@ -20,7 +20,14 @@ import time
 
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project
-from helpers_reliability import SecretScan, cli_command, decodes, read_spy_log, spy_command, subprocess_env
+from helpers_reliability import (
+    SecretScan,
+    cli_command,
+    decodes,
+    read_spy_log,
+    spy_command,
+    subprocess_env,
+)
 
 VOICES = {
     "bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n',
@@ -148,7 +155,7 @@ def test_a_build_that_opened_the_project_before_another_published_never_publishe
     remove lines it never saw): under the lock it reads the project again."""
     from conftest import LINES, csv_text
 
-    from charvoice.workspace import Workspace
+    from charvoice.pipeline.workspace import Workspace
 
     assert project.run("build").exit_code == 0
     stale = Workspace.open(project.root)  # reads the scripts as they are now...

@@ -21,7 +21,13 @@ import tomllib
 
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project
-from helpers_reliability import SecretScan, cli_command, decodes, quiesce, subprocess_env
+from helpers_reliability import (
+    SecretScan,
+    cli_command,
+    decodes,
+    quiesce,
+    subprocess_env,
+)
 
 KILLS = 20
 LINES = [(f"pier.{i:03d}", "Aria" if i % 2 else "Bram", f"Line {i} of the night shift at the pier.") for i in range(300)]
@@ -33,7 +39,7 @@ VOICES = {  # a persistent clone (charvoice.lock) and an existing model
 
 def keys_to_texts(root) -> dict[str, str]:
     """Every line's cache key -> the text the engine is sent (planned offline, no API call)."""
-    from charvoice.workspace import Workspace
+    from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(root)
     try:

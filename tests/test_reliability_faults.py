@@ -16,7 +16,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from fakes.fish_server import FAULT_KINDS, FakeFishServer
 from fakes.fixtures import API_KEY, fast_retries, fish_env, make_project  # noqa: F401 - fixtures
 from helpers_reliability import SecretScan, cli_command, decodes, subprocess_env

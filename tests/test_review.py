@@ -9,9 +9,17 @@ from urllib.parse import unquote
 
 import pytest
 from browser import chromium, console_errors  # noqa: F401 - fixture
-from helpers_release import LINES, asset, clipped, csv_text, decoded, new_project, write_ogg
+from helpers_release import (
+    LINES,
+    asset,
+    clipped,
+    csv_text,
+    decoded,
+    new_project,
+    write_ogg,
+)
 
-from charvoice.review import WAVE_POINTS
+from charvoice.release.review import WAVE_POINTS
 
 HOSTILE = 'Mind the <b>tide</b> & the "lamp" <img src=x onerror=window.pwned=1></td><script>window.pwned=2</script>'
 DOCK = [("dock.warn", "Bram", HOSTILE), ("dock.sealed", "Aria", "The crates are sealed, all of them.")]

@@ -7,7 +7,7 @@ import json
 import pytest
 from helpers_formats import CORPUS, DATA, assert_rejected, make_project, scan
 
-from charvoice.tagging import tag_project
+from charvoice.project.tagging import tag_project
 
 # (script, the exact text `tag` inserts, the line it goes on, that line afterwards)
 CASES = {

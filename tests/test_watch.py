@@ -6,8 +6,6 @@ import json
 import threading
 import time
 
-import pytest
-
 from conftest import LINES, csv_text
 
 from charvoice.watch import Watcher

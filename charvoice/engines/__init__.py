@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from charvoice.characters import Character
-from charvoice.config import ProjectConfig, api_key
 from charvoice.engines.base import Engine
 from charvoice.engines.offline import OfflineEngine
 from charvoice.errors import CharvoiceError
+from charvoice.project.characters import Character
+from charvoice.project.config import ProjectConfig, api_key
 
 
 @dataclass
@@ -42,14 +42,16 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
         if api_key():
             name = "fish"
         else:
-            from charvoice.engines.fish import FishEngine
+            from charvoice.engines.fish.engine import FishEngine
 
             notice = "FISH_API_KEY is not set: new and changed lines get the offline scratch voice (espeak-ng); lines Fish Audio already voiced are kept"
             return Engines(offline, offline, notice, kept=(FishEngine.from_config(config, None),))
     if name == "offline":
         return Engines(offline, offline)
     if name == "fish":
-        from charvoice.engines.fish import FishEngine  # httpx loads only when Fish is used
+        from charvoice.engines.fish.engine import (
+            FishEngine,  # httpx loads only when Fish is used
+        )
 
         return Engines(FishEngine.from_config(config, api_key()), offline)
     raise CharvoiceError(f"unknown engine {name!r}; use \"auto\", \"fish\" or \"offline\"")

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from charvoice.characters import Character
-from charvoice.lines import Line
+from charvoice.project.characters import Character
+from charvoice.project.lines import Line
 
 
 def canonical_json(value: Any) -> str:

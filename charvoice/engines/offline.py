@@ -16,10 +16,10 @@ import wave
 
 import espeakng_loader
 
-from charvoice.characters import Character
 from charvoice.engines.base import SpeechRequest
 from charvoice.errors import EngineError
-from charvoice.lines import Line
+from charvoice.project.characters import Character
+from charvoice.project.lines import Line
 
 NAME = "offline"
 # espeak-ng voice variants (espeak-ng-data/voices/!v) that sound clearly different.

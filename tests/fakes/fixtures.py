@@ -29,8 +29,8 @@ def fish():
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Backoff and polling in milliseconds instead of seconds (same logic, shorter waits)."""
-    from charvoice import voices
-    from charvoice.engines import fish as fish_engine
+    from charvoice.engines.fish import engine as fish_engine
+    from charvoice.engines.fish import voices
 
     monkeypatch.setattr(fish_engine, "BACKOFF_BASE_S", 0.005)
     monkeypatch.setattr(fish_engine, "BACKOFF_CAP_S", 0.04)

@@ -1,0 +1,501 @@
+"""The command line: parse options, call the core, print the results. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from charvoice import __version__
+from charvoice.cli.common import emit_json, json_option, project_option
+from charvoice.cli.godot import godot as godot_group
+from charvoice.cli.voices import voices as voices_group
+from charvoice.pipeline.build import BuildReport, Failure, LineResult
+from charvoice.pipeline.plan import Plan
+from charvoice.pipeline.workspace import Workspace
+from charvoice.project.config import find_root
+from charvoice.project.scaffold import init_project
+from charvoice.project.tagging import tag_project
+
+
+def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
+    workspace = Workspace.open(project_dir, engine)
+    if not quiet:
+        for warning in workspace.project.warnings:
+            click.secho(f"warning: {warning}", err=True, fg="yellow")
+        for skipped in workspace.project.skipped:
+            click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
+        if workspace.engines.notice:
+            click.secho(workspace.engines.notice, err=True, fg="cyan")
+    return workspace
+
+
+def _waiting() -> None:
+    click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
+
+
+def _stale_rows(plan: Plan) -> list[dict]:
+    return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="charvoice")
+def cli() -> None:
+    """Give game characters voices and keep their dialogue audio in step with the scripts."""
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--output", help="Where assets go, relative to FOLDER (default: voice/ in a Godot project, else game/voice).")
+def init(folder: Path, output: str | None) -> None:
+    """Start a project in FOLDER: charvoice.toml, an example character and script.
+
+    Existing files are never overwritten.
+    """
+    report = init_project(folder, output)
+    for path in report.created:
+        click.echo(f"created  {path.as_posix()}")
+    for path in report.kept:
+        click.echo(f"kept     {path.as_posix()} (already there)")
+    if report.created:
+        click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be built and why; build nothing.")
+@click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@json_option
+def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, as_json: bool) -> None:
+    """Voice every line that is new or changed, then write the manifest.
+
+    TARGETS limit the build to line ids or script files.
+    """
+    workspace = _open(project_dir, engine, quiet=as_json)
+    try:
+        lines = workspace.select(targets)
+        if dry_run:
+            _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
+            return
+        plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+    finally:
+        workspace.close()
+    _print_build(workspace, plan, report, as_json)
+    if report.failures:
+        sys.exit(1)
+
+
+def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
+    bar = None
+    failures: list[Failure] = []
+
+    def start(plan: Plan) -> None:
+        nonlocal bar
+        _prepare_voices(workspace, plan, jobs, show)
+        if show and plan.todo:
+            label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
+            bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
+            bar.__enter__()
+
+    def advance(result: LineResult | Failure) -> None:
+        if isinstance(result, Failure):
+            failures.append(result)
+        if bar is not None:
+            bar.update(1, result)
+
+    try:
+        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> None:
+    """Clone (or check) the voices the build needs before any line is sent."""
+    from charvoice.engines.fish.voices import prepare_build
+
+    echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
+    warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")  # noqa: E731
+    prepare_build(workspace.project.characters, workspace.engines.primary, plan.to_synthesize, jobs, echo, warn)
+
+
+def _cost_preview(workspace: Workspace, plan: Plan):
+    from charvoice.engines.fish.cost import preview
+
+    config = workspace.project.config
+    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+
+
+def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
+    synth = plan.to_synthesize
+    if as_json:
+        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
+        return
+    for job in plan.todo:
+        how = "from cache" if job.cached else "synthesise"
+        click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
+    click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+    for row in _cost_preview(workspace, plan).text():
+        click.echo(row)
+
+
+def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
+    orphans = plan.orphans
+    if as_json:
+        emit_json(
+            {
+                "engine": report.engine,
+                "total": report.total,
+                "up_to_date": report.up_to_date,
+                "built": len(report.built),
+                "synthesized": report.synthesized,
+                "from_cache": report.from_cache,
+                "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
+                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
+                "warnings": workspace.project.warnings,
+                "skipped": workspace.project.skipped,
+                "seconds": round(report.seconds, 3),
+                "manifest": workspace.project.config.relative(workspace.manifest.path),
+            }
+        )
+        return
+    if not report.built and not report.failures:
+        click.echo(f"{report.up_to_date} lines up to date.")
+    else:
+        click.echo(
+            f"Built {len(report.built)} lines in {report.seconds:.1f} s "
+            f"({report.synthesized} synthesised, {report.from_cache} from cache); {report.up_to_date} up to date."
+        )
+    for failure in report.failures:
+        click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
+    if orphans:
+        click.secho(f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+
+
+@cli.command()
+@project_option
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--require-engine", type=click.Choice(["fish", "offline"]), default=None, help="Also fail on lines another engine voiced (scratch voices, with fish).")
+@click.option("--qa", "require_qa", is_flag=True, help="Also fail on lines `charvoice qa` flagged or has not checked since their audio changed.")
+@click.option("--missing-locales", is_flag=True, help="Also fail on lines with no text in some locale (they play another locale's audio).")
+@click.option("--require-approval", is_flag=True, help="Also fail on lines that need approval (text changed since a take was approved).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a JUnit XML report: one test case per line and locale.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the same results as JSON.")
+@json_option
+def check(project_dir: Path | None, engine: str | None, require_engine: str | None, require_qa: bool, missing_locales: bool, require_approval: bool, junit_path: Path | None, report_path: Path | None, as_json: bool) -> None:
+    """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
+    nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
+    from charvoice.release.gate import GateOptions, run_gate
+
+    workspace = _open(project_dir, engine, quiet=as_json)
+    plan = workspace.plan()
+    gate = run_gate(workspace, GateOptions(require_engine, require_qa, missing_locales, require_approval), plan)
+    if junit_path is not None:
+        gate.write_junit(junit_path)
+    if report_path is not None:
+        gate.write_json(report_path)
+    if as_json:
+        emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": _stale_rows(plan), "gate": gate.to_json()})
+    else:
+        for job in plan.todo:
+            click.echo(f"{job.line.source}: {job.label}: {job.reason}")
+        failures = gate.gate_failures
+        for case, problem in failures:
+            click.echo(f"{case.source}: {case.label}: {problem.message}")
+        if plan.todo:
+            click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
+        if failures:
+            count = len({id(case) for case, _ in failures})
+            click.secho(f"{count} line(s) fail the release checks ({', '.join(gate.gates)}).", fg="red")
+        if gate.ok:
+            passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
+            click.echo(f"All {plan.total} lines up to date{passed}.")
+    if not gate.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def clean(project_dir: Path | None, dry_run: bool) -> None:
+    """Remove assets and manifest entries of lines no script has any more."""
+    workspace = _open(project_dir)
+    report = workspace.clean(dry_run, on_wait=_waiting)
+    verb = "would remove" if dry_run else "removed"
+    for line_id, locale in report.entries:
+        click.echo(f"{verb} manifest entry {line_id} [{locale}]")
+    for path in report.files:
+        click.echo(f"{verb} {workspace.project.config.relative(path)}")
+    if not report.entries and not report.files:
+        click.echo("Nothing to clean.")
+
+
+@cli.command()
+@project_option
+@click.option("--debounce", type=click.FloatRange(0.05, 10.0), default=0.3, show_default=True, help="Seconds of quiet after a save before rebuilding.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
+def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: str | None, as_json: bool) -> None:
+    """Rebuild changed lines whenever a script, character or charvoice.toml is saved.
+
+    Runs until Ctrl-C. Errors are reported and the watcher keeps going.
+    """
+    import signal
+    import threading
+
+    from charvoice.watch import Watcher
+
+    watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
+    stop = threading.Event()
+
+    def interrupted(*_args) -> None:
+        stop.set()
+        watcher.interrupt()
+
+    # Ctrl-C and a polite kill both end the watcher between writes, leaving no temporary file.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    watcher.run(stop)
+
+
+def _print_watch_event_json(event) -> None:
+    click.echo(json.dumps({"event": event.kind, **event.to_json()}, ensure_ascii=False), nl=True)
+    sys.stdout.flush()
+
+
+def _print_watch_event(event) -> None:
+    import time as _time
+
+    stamp = _time.strftime("%H:%M:%S", _time.localtime(event.time))
+    files = ", ".join(event.files[:3]) + (f" (+{len(event.files) - 3})" if len(event.files) > 3 else "")
+    if event.kind == "ready":
+        built = f", {len(event.regenerated)} built" if event.regenerated else ""
+        click.echo(f"{stamp}  watching {event.lines} lines{built}; Ctrl-C to stop")
+    elif event.kind == "rebuild":
+        count = len(event.regenerated)
+        parts = [f"{count} {'line' if count == 1 else 'lines'} regenerated in {event.seconds:.1f} s"]
+        if event.removed:
+            parts.append(f"{len(event.removed)} removed")
+        click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
+        for failure in event.failed:
+            click.secho(f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red")
+    elif event.kind == "error":
+        click.secho(f"{stamp}  {event.message}", fg="red")
+    elif event.kind == "stopped":
+        click.echo(f"{stamp}  stopped")
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@project_option
+@click.option("--dry-run", is_flag=True, help="List the ids that would be written; change no file.")
+@click.option("--check", "check_only", is_flag=True, help="Change no file; exit 1 when any line has no id (for CI).")
+def tag(scripts: tuple[Path, ...], project_dir: Path | None, dry_run: bool, check_only: bool) -> None:
+    """Write an id into every line that has none, in place (all scripts, or SCRIPTS).
+
+    Yarn gets `#line:<id>`, Dialogue Manager `[ID:<id>]`, CSV/TSV the id cell. Ids never change
+    afterwards, even when the text does; nothing else in the files changes.
+    """
+    report = tag_project(find_root(project_dir or Path.cwd()), list(scripts) or None, dry_run=dry_run or check_only)
+    for script in report.files:
+        for number, line_id in script.added:
+            click.echo(f"{script.display}:{number}: {line_id}")
+    if not report.count:
+        click.echo("Every line has an id.")
+    else:
+        verb = "tagged" if not (dry_run or check_only) else "would tag"
+        click.echo(f"{verb} {report.count} line(s) in {len(report.files)} script(s)")
+    if check_only and report.count:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("line_id")
+@project_option
+@click.option("-n", "--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many new takes.")
+@click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+def take(line_id: str, project_dir: Path | None, count: int, locale: str | None, engine: str | None) -> None:
+    """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
+    from charvoice.release.takes import find_line, make_takes
+
+    workspace = _open(project_dir, engine)
+    try:
+        line = find_line(workspace, line_id, locale)
+        for result in make_takes(workspace, line, count):
+            how = "synthesised" if result.synthesized else "from cache"
+            click.echo(f"take {result.number}  {workspace.project.config.relative(result.path)}  {result.duration_s:.2f} s  ({how})")
+    finally:
+        workspace.close()
+    click.echo(f"Listen, then: charvoice approve {line.id} --take N")
+
+
+@cli.command()
+@click.argument("line_id")
+@project_option
+@click.option("--take", "take_number", type=click.IntRange(0, None), default=None, help="Take to approve (default: the one published now).")
+@click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+def approve(line_id: str, project_dir: Path | None, take_number: int | None, locale: str | None, engine: str | None) -> None:
+    """Approve a take of LINE_ID: it ships until the line's text changes.
+
+    Settings changes (model, temperature) no longer regenerate it; audio processing is still
+    re-applied. The take's audio goes to the approved/ folder: commit it with
+    charvoice.approvals.toml so every machine ships the same take.
+    """
+    from charvoice.release.takes import approve as approve_take
+    from charvoice.release.takes import find_line
+
+    workspace = _open(project_dir, engine)
+    try:
+        line = find_line(workspace, line_id, locale)
+        number, path = approve_take(workspace, line, take_number)
+        _, report = workspace.build([line], jobs=1, on_wait=_waiting)
+    finally:
+        workspace.close()
+    click.echo(f"approved take {number} of {line.id} [{line.locale}]: {workspace.project.config.relative(path)}")
+    if report.failures:
+        for failure in report.failures:
+            click.secho(f"failed to publish: {failure.message}", err=True, fg="red")
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1)
+@project_option
+@click.option("--asr/--no-asr", default=None, help="Run the speech-to-text round trip, or not (default: qa.asr; auto = when the engine is Fish).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Assets checked at once (default: engine.jobs).")
+@json_option
+def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, engine: str | None, jobs: int | None, as_json: bool) -> None:
+    """Check every published asset: clipping, loudness, silence at the ends, a duration that
+    fits the text and, with Fish Audio, a speech-to-text round trip against the line's text.
+
+    TARGETS limit it to line ids or script files. The results go into the manifest (`qa` in
+    each audio entry; `charvoice check --qa` and `charvoice review` show them). Exit 1 when
+    any line is flagged (or could not be transcribed).
+    """
+    from charvoice.release.qa import run_qa
+
+    workspace = _open(project_dir, engine, quiet=as_json)
+    try:
+        lines = workspace.select(targets)
+        only = None if lines is None else {(line.id, line.locale) for line in lines}
+        report = run_qa(workspace, asr=None if asr is None else ("on" if asr else "off"), only=only, on_wait=_waiting, jobs=jobs)
+    finally:
+        workspace.close()
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_qa(report)
+    if report.flagged or report.asr_errors:
+        sys.exit(1)
+
+
+def _print_qa(report) -> None:
+    def number(value, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    width = max([24, *(len(result.label) for result in report.results)])
+    click.echo(f"{'line':<{width}}  {'LUFS':>6}  {'peak':>6}  {'start':>5}  {'end':>5}  {'chars/s':>7}  {'WER':>5}  result")
+    for result in report.results:
+        values = result.values
+        wer = "-" if result.wer is None else f"{result.wer:.0%}"
+        verdict = ", ".join(flag.code for flag in result.flags) or ("ok" if not result.asr_error else "ASR failed")
+        row = (
+            f"{result.label:<{width}}  {number(values.get('lufs')):>6}  {number(values.get('true_peak_db')):>6}  "
+            f"{number(values.get('leading_silence_s'), 2):>5}  {number(values.get('trailing_silence_s'), 2):>5}  "
+            f"{number(values.get('chars_per_second')):>7}  {wer:>5}  {verdict}"
+        )
+        click.secho(row, fg="red" if result.flags else None)
+        for flag in result.flags:
+            click.echo(f"{'':<{width}}  {result.source}: {flag.message}")
+        if result.asr_error:
+            click.secho(f"{'':<{width}}  speech-to-text failed: {result.asr_note}", fg="yellow")
+    asr = f"ASR round trip: {report.asr_calls} transcribed" if report.asr else "ASR round trip: not run"
+    if report.asr_note:
+        asr += f" ({report.asr_note})"
+    summary = f"{len(report.results)} assets checked, {len(report.flagged)} flagged. {asr}."
+    click.secho(summary, fg="red" if report.flagged else None)
+
+
+def _split(values: tuple[str, ...]) -> set[str]:
+    return {part.strip() for value in values for part in value.split(",") if part.strip()}
+
+
+def _statuses_for(workspace: Workspace, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...]):
+    from charvoice.errors import CharvoiceError
+    from charvoice.release.export import select
+    from charvoice.release.status import KEYWORDS, line_statuses
+
+    keywords = _split(statuses)
+    unknown = sorted(keywords - set(KEYWORDS))
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)} (choose from {', '.join(KEYWORDS)})", param_hint="--status")
+    project = workspace.project
+    names = {cid: character.name for cid, character in project.characters.items()}
+    wanted = _split(characters)
+    known = {cid.lower() for cid in names} | {name.lower() for name in names.values()}
+    missing = sorted(c for c in wanted if c.lower() not in known)
+    if missing:
+        raise CharvoiceError(f"unknown character {', '.join(map(repr, missing))} (characters: {', '.join(sorted(names))})")
+    chosen = select(line_statuses(workspace), wanted or None, keywords or None, _split(locales) or None, names)
+    return chosen, names
+
+
+@cli.command("export-script")
+@project_option
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the CSV to this file (atomically) instead of standard output.")
+@click.option("--character", "characters", multiple=True, help="Only these characters (id or name; repeat or comma-separate).")
+@click.option("--status", "statuses", multiple=True, help="Only lines with these statuses: fresh, stale, missing, scratch, qa, unchecked, needs-approval, approved, recorded, text-changed.")
+@click.option("--locale", "locales", multiple=True, help="Only these locales.")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
+def export_script(project_dir: Path | None, output: Path | None, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...], engine: str | None) -> None:
+    """Write the recording script a voice director works from, as CSV: id, character, text,
+    direction, notes, source, status, locale, one row per line and locale in script order."""
+    from charvoice.release.export import to_csv, write
+
+    workspace = _open(project_dir, engine)  # warnings go to stderr: the CSV on stdout stays clean
+    try:
+        chosen, names = _statuses_for(workspace, characters, statuses, locales)
+    finally:
+        workspace.close()
+    text = to_csv(chosen, names)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write(text, output)
+    click.echo(f"wrote {len(chosen)} lines to {output.as_posix()}", err=True)
+
+
+@cli.command()
+@project_option
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page (default: review.html beside the manifest).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
+def review(project_dir: Path | None, output: Path | None, engine: str | None) -> None:
+    """Write a static HTML page to listen through every line (by character and scene), with
+    waveforms, status and QA flags, filters and search. Open it from disk: no server needed."""
+    from charvoice.release.review import write_review
+    from charvoice.release.status import line_statuses
+
+    workspace = _open(project_dir, engine)
+    try:
+        statuses = line_statuses(workspace)
+        target = write_review(workspace, statuses, output, jobs=workspace.project.config.jobs)
+    finally:
+        workspace.close()
+    click.echo(f"wrote {workspace.project.config.relative(target)} ({len(statuses)} lines); open {target.resolve().as_uri()}")
+
+
+cli.add_command(voices_group)
+cli.add_command(godot_group)
+
+
+def main() -> None:
+    cli(prog_name="charvoice")

@@ -1,0 +1,75 @@
+"""What a build would cost on Fish Audio: lines and UTF-8 bytes to synthesise, per character.
+
+Fish Audio bills the UTF-8 bytes of the text it speaks. Only lines that really reach the API
+count: not those up to date, not those whose audio is already in the cache, and not scratch
+characters (always offline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from charvoice.engines.fish.engine import NAME as FISH
+from charvoice.project.characters import Character
+
+
+@dataclass
+class CharacterCost:
+    character: str
+    name: str
+    lines: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class CostPreview:
+    price_per_million_bytes: float
+    billed: bool  # False: the engine in use is free (offline); the figures say what Fish would cost
+    characters: list[CharacterCost] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return sum(row.lines for row in self.characters)
+
+    @property
+    def bytes(self) -> int:
+        return sum(row.bytes for row in self.characters)
+
+    def price(self, byte_count: int) -> float:
+        return byte_count * self.price_per_million_bytes / 1_000_000
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "billed": self.billed,
+            "price_per_million_bytes": self.price_per_million_bytes,
+            "lines": self.lines,
+            "bytes": self.bytes,
+            "usd": round(self.price(self.bytes), 4),
+            "characters": {row.character: {"lines": row.lines, "bytes": row.bytes, "usd": round(self.price(row.bytes), 4)} for row in self.characters},
+        }
+
+    def text(self) -> list[str]:
+        rate = f"${self.price_per_million_bytes:g} per million UTF-8 bytes"
+        if not self.lines:
+            return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate})."]
+        head = f"Cost preview ({rate}):" if self.billed else f"Cost preview: $0.00 now (offline engine); on Fish Audio ({rate}) these would cost:"
+        rows = [head]
+        for row in self.characters:
+            rows.append(f"  {row.name:<20} {row.lines:>6} lines {row.bytes:>10} bytes  ${self.price(row.bytes):.4f}")
+        rows.append(f"  {'total':<20} {self.lines:>6} lines {self.bytes:>10} bytes  ${self.price(self.bytes):.4f}")
+        return rows
+
+
+def preview(jobs_to_synthesize: list[Any], characters: dict[str, Character], engine_name: str, price_per_million_bytes: float) -> CostPreview:
+    """The cost of the plan's lines that would be synthesised (`plan.to_synthesize`)."""
+    billed = engine_name == FISH
+    rows: dict[str, CharacterCost] = {}
+    for job in jobs_to_synthesize:
+        character = characters[job.line.character]
+        if character.voice.scratch or (billed and job.request.engine != FISH):
+            continue
+        row = rows.setdefault(character.id, CharacterCost(character.id, character.name))
+        row.lines += 1
+        row.bytes += len(job.request.text.encode("utf-8"))
+    return CostPreview(price_per_million_bytes, billed, [rows[key] for key in sorted(rows)])

@@ -1,0 +1,127 @@
+"""A character's voice samples: what identifies them, and whether they will clone well.
+
+The identity (sha256 of every sample file and transcript) keys both the audio cache and
+charvoice.lock, so it is computed from local files only: `check` and `build --dry-run` never
+need the network. Hashes are cached by (path, size, mtime) because every line of a character
+asks for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import threading
+import wave
+from pathlib import Path
+from typing import Any
+
+from charvoice.errors import AudioError, CharvoiceError
+from charvoice.project.characters import Character
+
+MIN_SECONDS = 10.0  # Fish Audio advises at least 10 s of speech per sample
+MIN_SAMPLE_RATE = 16000  # below this (telephone audio) a clone loses the voice's detail
+_ANALYSIS_RATE = 16000
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+_hash_lock = threading.Lock()
+
+
+def file_sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _hash_lock:
+        cached = _hash_cache.get(key)
+    if cached is None:
+        cached = hashlib.sha256(path.read_bytes()).hexdigest()
+        with _hash_lock:
+            _hash_cache[key] = cached
+    return cached
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def voice_fingerprint(character: Character) -> dict[str, Any]:
+    """What makes a character's voice sound as it does (part of every line's cache key).
+
+    A persistent clone is identified by its samples, not by its model id: changed samples show
+    up as stale lines at once (even before `voices sync`), and re-creating a model from the same
+    samples does not throw the audio cache away.
+    """
+    voice = character.voice
+    if voice.model_id:
+        return {"model_id": voice.model_id}
+    try:
+        hashes = [file_sha256(path) for path in voice.samples]
+    except OSError as exc:
+        raise CharvoiceError(f"{character.file}: cannot read voice sample {exc.filename}: {exc.strerror}") from None
+    fingerprint: dict[str, Any] = {"clone": voice.clone, "samples": hashes, "texts": list(voice.texts)}
+    if voice.clone == "persistent":
+        fingerprint["enhance_audio_quality"] = voice.enhance_audio_quality
+    return fingerprint
+
+
+def stream_format(path: Path) -> tuple[int | None, int | None]:
+    """(channels, sample rate) of a file; None for what it cannot tell."""
+    if path.suffix.lower() == ".wav":
+        try:
+            with wave.open(str(path)) as reader:
+                return reader.getnchannels(), reader.getframerate()
+        except (wave.Error, EOFError, OSError):
+            pass  # not plain PCM: ask ffmpeg
+    from charvoice.audio import ffmpeg
+
+    # `ffmpeg -i` with no output describes the input on stderr and exits 1; that is all we need.
+    result = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, check=False)
+    match = re.search(r"Audio: [^\n]*?, (\d+) Hz, ([^,\n]+)", result.stderr.decode("utf-8", "replace"))
+    if not match:
+        return None, None
+    rate, layout = int(match.group(1)), match.group(2).strip()
+    named = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+    if layout.split("(")[0] in named:
+        return named[layout.split("(")[0]], rate
+    count = re.match(r"(\d+) channels", layout)
+    return (int(count.group(1)) if count else None), rate
+
+
+def sample_warnings(path: Path) -> list[str]:
+    """Why a sample may clone badly (empty when it looks fine); CharvoiceError if it is not audio."""
+    from charvoice.audio import decode_file
+
+    try:
+        pcm = decode_file(path, _ANALYSIS_RATE)
+    except AudioError as exc:
+        raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
+    notes = []
+    seconds = len(pcm) / _ANALYSIS_RATE
+    if seconds < MIN_SECONDS:
+        notes.append(f"is only {seconds:.1f} s long; Fish Audio advises at least {MIN_SECONDS:.0f} s of clear speech")
+    channels, rate = stream_format(path)
+    if channels is not None and channels > 1:
+        notes.append(f"has {channels} channels; a mono recording of one voice clones best")
+    if rate is not None and rate < MIN_SAMPLE_RATE:
+        notes.append(f"is recorded at {rate} Hz; {MIN_SAMPLE_RATE // 1000} kHz or more keeps the voice's detail")
+    notes.extend(_speech_notes(pcm))
+    return notes
+
+
+def _speech_notes(pcm) -> list[str]:
+    """Speech is loud in bursts with pauses between; silence or a steady drone is not."""
+    import numpy as np
+
+    frame = _ANALYSIS_RATE * 30 // 1000
+    count = len(pcm) // frame
+    if count == 0:
+        return ["holds no audio"]
+    rms = np.sqrt(np.mean(pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
+    level = 20 * np.log10(np.maximum(rms, 1e-10))
+    if level.max() < -50:
+        return ["is silent or nearly so"]
+    voiced = level > max(-50.0, level.max() - 35.0)
+    if voiced.mean() < 0.3:
+        return [f"is mostly silence ({voiced.mean():.0%} of it has sound)"]
+    if np.std(level[voiced]) < 1.5:
+        return ["sounds like a steady tone or noise rather than speech"]
+    return []

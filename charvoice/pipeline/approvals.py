@@ -1,0 +1,137 @@
+"""What a person has signed off: approved takes and actors' recordings.
+
+`charvoice.approvals.toml` (committed, written with tomli-w, atomically):
+
+    [approved."intro.greet".en]
+    take = 2
+    text_sha256 = "…"        # the text that was approved
+    source_key = "…"         # cache key of the approved raw audio
+    file = "approved/en/intro.greet.wav"
+    approved_at = 2026-11-24T02:10:00Z
+
+    [recorded."intro.greet".en]
+    sha256 = "…"             # the recording's bytes when first published
+    text_sha256 = "…"        # the line's text at that time
+
+An approved line keeps its take through model and parameter changes (its raw audio is copied
+into the committed `approved/` folder, so a fresh CI machine ships exactly that take); only
+the audio processing is re-applied. When its text changes it is voiced again and marked
+"needs approval". A recording dropped into `recordings/` (`<locale>/<id>.<ext>`, or
+`<id>.<ext>` for the default locale) replaces synthesis; when the script's text moves on it is
+flagged "text changed since recording".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import tomli_w
+
+from charvoice.errors import InputError, Problem
+from charvoice.fsutil import atomic_write_text
+from charvoice.project.config import ProjectConfig
+
+APPROVALS_NAME = "charvoice.approvals.toml"
+RECORDING_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Approvals:
+    path: Path
+    approved: dict[str, dict[str, dict]] = field(default_factory=dict)  # id -> locale -> entry
+    recorded: dict[str, dict[str, dict]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, config: ProjectConfig) -> "Approvals":
+        path = config.root / APPROVALS_NAME
+        if not path.is_file():
+            return cls(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError([Problem(APPROVALS_NAME, f"cannot read: {exc}")]) from None
+        return cls(path, dict(data.get("approved", {})), dict(data.get("recorded", {})))
+
+    def approval(self, line_id: str, locale: str) -> dict | None:
+        return self.approved.get(line_id, {}).get(locale)
+
+    def save(self) -> None:
+        data = {name: table for name, table in (("approved", self.approved), ("recorded", self.recorded)) if table}
+        header = "# Approved takes and recordings (charvoice approve / build). Commit this file.\n"
+        atomic_write_text(self.path, header + tomli_w.dumps(data))
+
+    def approve(self, line_id: str, locale: str, take: int, text: str, source_key: str, file: str) -> None:
+        self.approved.setdefault(line_id, {})[locale] = {
+            "take": take,
+            "text_sha256": text_sha256(text),
+            "source_key": source_key,
+            "file": file,
+            "approved_at": datetime.now(timezone.utc).replace(microsecond=0),
+        }
+
+    def note_recording(self, line_id: str, locale: str, sha256: str, text: str) -> bool:
+        """Remember the text a recording was made for (on its first publish); True if changed."""
+        entry = self.recorded.get(line_id, {}).get(locale)
+        if entry is not None and entry.get("sha256") == sha256:
+            return False
+        self.recorded.setdefault(line_id, {})[locale] = {"sha256": sha256, "text_sha256": text_sha256(text)}
+        return True
+
+    def recording_text_changed(self, line_id: str, locale: str, sha256: str, text: str) -> bool:
+        entry = self.recorded.get(line_id, {}).get(locale)
+        return entry is not None and entry.get("sha256") == sha256 and entry.get("text_sha256") != text_sha256(text)
+
+
+class FileHashes:
+    """sha256 of files, remembered by size and mtime so unchanged recordings are not re-read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._known: dict[str, list] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self._known = {}
+        self._dirty = False
+
+    def sha256(self, file: Path) -> str:
+        stat = file.stat()
+        key = str(file)
+        known = self._known.get(key)
+        if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
+            return known[2]
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        self._known[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        if self._dirty:
+            atomic_write_text(self.path, json.dumps(self._known))
+            self._dirty = False
+
+
+def find_recordings(config: ProjectConfig) -> dict[tuple[str, str], Path]:
+    """(line id, locale) -> the recording that replaces synthesis."""
+    folder = config.recordings_dir
+    found: dict[tuple[str, str], Path] = {}
+    if folder is None or not folder.is_dir():
+        return found
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in RECORDING_EXTENSIONS:
+            found[(path.stem, config.default_locale)] = path
+    for locale in config.locales:
+        locale_dir = folder / locale
+        if locale_dir.is_dir():
+            for path in sorted(locale_dir.iterdir()):
+                if path.is_file() and path.suffix.lower() in RECORDING_EXTENSIONS:
+                    found[(path.stem, locale)] = path
+    return found

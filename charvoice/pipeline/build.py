@@ -1,0 +1,187 @@
+"""Execute a plan: synthesise (or take from the cache), process, encode and publish each line.
+
+Lines run concurrently (`jobs` at a time). Each finished line is complete on disk before it
+is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
+end) the manifest, each written atomically. A build killed at any point therefore loses at
+most the lines in flight; the next build takes everything else from the cache or the manifest.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from charvoice.engines import Engines
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.plan import Job, Plan
+from charvoice.project.loader import Project
+
+MANIFEST_FLUSH_SECONDS = 1.0
+
+
+@dataclass
+class LineResult:
+    job: Job
+    synthesized: bool
+    duration_s: float
+    lufs: float
+
+
+@dataclass
+class Failure:
+    job: Job
+    message: str
+
+
+@dataclass
+class BuildReport:
+    engine: str
+    total: int
+    up_to_date: int
+    built: list[LineResult] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    not_started: list[Job] = field(default_factory=list)  # left when a fatal error or a stop ended the build early
+    seconds: float = 0.0
+
+    @property
+    def synthesized(self) -> int:
+        return sum(1 for result in self.built if result.synthesized)
+
+    @property
+    def from_cache(self) -> int:
+        return sum(1 for result in self.built if not result.synthesized)
+
+
+class Superseded(Exception):
+    """The build was stopped (a newer edit arrived) before this line was published."""
+
+
+def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
+    from charvoice import (
+        audio,  # numpy and scipy load only when there is audio to process
+    )
+
+    if job.pinned is not None:  # an approved take or an actor's recording: no engine call
+        if not job.pinned.is_file():
+            raise EngineError(f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)")
+        raw, synthesized = job.pinned, False
+    else:
+        raw = cache.get(job.cache_key)
+        synthesized = raw is None
+        if raw is None:
+            character = project.characters[job.line.character]
+            raw = engines.for_character(character).synthesize(job.request)
+    processed = audio.process(raw, project.config.audio)
+    if synthesized:  # only audio that decoded is worth keeping
+        cache.put(job.cache_key, raw)
+    if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
+        raise Superseded
+    audio.encode(processed, job.asset_path, project.config.audio)
+    return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs)
+
+
+def record(manifest: Manifest, result: LineResult) -> None:
+    job = result.job
+    manifest.set_entry(
+        job.line.id,
+        job.line.character,
+        job.line.source,
+        job.line.locale,
+        {
+            "path": job.manifest_path,
+            "text": job.line.text,
+            "duration_s": result.duration_s,
+            "lufs": result.lufs,
+            "key": job.asset_key,
+            "source_key": job.cache_key,
+            "engine": "recording" if job.origin == "recorded" else job.request.engine,
+            "origin": job.origin,
+            **job.marks,
+        },
+    )
+
+
+def run_build(
+    project: Project,
+    plan: Plan,
+    engines: Engines,
+    manifest: Manifest,
+    cache: AudioCache,
+    *,
+    jobs: int,
+    on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
+    stop: threading.Event | None = None,
+) -> BuildReport:
+    """Build every job of the plan; `stop` (set by `watch` when a newer edit arrives) ends the
+    build early: no new line starts and lines still in flight are not published."""
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    report = BuildReport(engine=engines.primary.name, total=plan.total, up_to_date=len(plan.fresh))
+    manifest.default_locale = project.config.default_locale
+    manifest.locales = list(project.config.locales)
+    manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
+    changed: list[str] = []
+    last_flush = time.monotonic()
+    for job in plan.fresh:  # a moved or renamed script: same audio, new source
+        line = manifest.lines.get(job.line.id)
+        if line is not None and line.get("source") != job.line.source:
+            line["source"] = job.line.source
+            changed.append(job.line.id)
+
+    def flush() -> None:
+        nonlocal last_flush, changed
+        if changed:
+            manifest.publish(changed)
+            changed = []
+        last_flush = time.monotonic()
+
+    pending = list(reversed(plan.todo))  # pop() takes them in script order
+    running: dict[Future, Job] = {}
+    fatal: FatalEngineError | None = None
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
+        while pending or running:
+            if fatal is not None or stop.is_set():
+                report.not_started.extend(reversed(pending))
+                pending.clear()
+            while pending and len(running) < jobs:
+                job = pending.pop()
+                running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                try:
+                    result = future.result()
+                except FatalEngineError as error:
+                    fatal = fatal or error
+                    report.not_started.append(job)
+                    continue
+                except Superseded:
+                    report.not_started.append(job)
+                    continue
+                except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                    failure = Failure(job, str(error))
+                    report.failures.append(failure)
+                    on_progress(failure)
+                    continue
+                record(manifest, result)
+                changed.append(job.line.id)
+                report.built.append(result)
+                on_progress(result)
+            if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
+                flush()
+    changed.extend(manifest.set_fallbacks(project.fallbacks))
+    flush()
+    if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
+        manifest.publish([])
+    report.seconds = time.monotonic() - started
+    if fatal is not None:
+        left = len(report.not_started)
+        raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
+    return report

@@ -1,0 +1,179 @@
+"""Lines + manifest + cache -> what must be done for each line, and why.
+
+Nothing here synthesises or writes: `build` executes a plan, `check` reports one, and
+`build --dry-run` prints one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+from charvoice.engines import Engines
+from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
+from charvoice.pipeline.approvals import (
+    Approvals,
+    FileHashes,
+    find_recordings,
+    text_sha256,
+)
+from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.manifest import Manifest
+from charvoice.project.lines import Line
+from charvoice.project.loader import Project
+from charvoice.project.speech_text import prepare
+
+
+@dataclass(frozen=True)
+class Job:
+    """One line in one locale, with everything needed to voice it."""
+
+    line: Line
+    request: SpeechRequest
+    cache_key: str
+    asset_key: str
+    asset_path: Path  # absolute
+    manifest_path: str  # relative to the manifest
+    reason: str  # why it must be built ("" when fresh)
+    cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
+    origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
+    pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
+    marks: dict = field(default_factory=dict)  # review state for the manifest (take, needs_approval, ...)
+    recording_sha: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.line.id} [{self.line.locale}]"
+
+
+@dataclass
+class Plan:
+    todo: list[Job] = field(default_factory=list)  # missing or stale, in script order
+    fresh: list[Job] = field(default_factory=list)  # up to date
+    orphans: list[tuple[str, str]] = field(default_factory=list)  # (id, locale) in the manifest, not in any script
+
+    @property
+    def total(self) -> int:
+        return len(self.todo) + len(self.fresh)
+
+    @property
+    def to_synthesize(self) -> list[Job]:
+        return [job for job in self.todo if not job.cached]
+
+
+def asset_key(cache_key: str, project: Project) -> str:
+    return sha256_hex(canonical_json({"source": cache_key, "audio": _audio_settings(project.config.audio)}))
+
+
+@lru_cache(maxsize=8)
+def _audio_settings(settings) -> dict:
+    return asdict(settings)
+
+
+MARKS = ("take", "needs_approval", "text_changed_since_recording")
+_ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
+
+
+def _reason(job: Job, entry: dict | None, force: bool) -> str:
+    if force:
+        return "forced"
+    if entry is None:
+        return "new line"
+    if entry.get("text") != job.line.text:
+        return "text changed (needs approval)" if job.marks.get("needs_approval") else "text changed"
+    if entry.get("origin", "engine") != job.origin:
+        return _ORIGIN_CHANGED[job.origin]
+    if {mark: entry.get(mark) for mark in MARKS if mark in entry or mark in job.marks} != job.marks:
+        return "review status changed"
+    if entry.get("source_key") != job.cache_key:
+        return "voice or engine settings changed"
+    if entry.get("key") != job.asset_key:
+        return "audio settings changed"
+    if entry.get("path") != job.manifest_path:
+        return "character changed"
+    if not job.asset_path.is_file():
+        return "audio file missing"
+    return ""
+
+
+def speech_request(project: Project, engines: Engines, line: Line, take: int = 0, engine: Engine | None = None) -> SpeechRequest:
+    """What the engine is asked for this line (the cache key is its hash)."""
+    character = project.characters[line.character]
+    engine = engine or engines.for_character(character)
+    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
+    return replace(request, take=take) if take else request
+
+
+class _Pins:
+    """Approved takes and recordings, looked up once per plan."""
+
+    def __init__(self, project: Project) -> None:
+        config = project.config
+        self.approvals = Approvals.load(config)
+        self.recordings = find_recordings(config)
+        self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
+        self.root = config.root
+
+    def pin(self, line: Line) -> dict:
+        """Job fields for a line that a recording or an approval overrides (none for others)."""
+        recording = self.recordings.get((line.id, line.locale))
+        if recording is not None:
+            sha = self.hashes.sha256(recording)
+            marks = {"text_changed_since_recording": True} if self.approvals.recording_text_changed(line.id, line.locale, sha, line.text) else {}
+            return {"origin": "recorded", "pinned": recording, "cache_key": sha256_hex(f"recording:{sha}"), "marks": marks, "recording_sha": sha}
+        approval = self.approvals.approval(line.id, line.locale)
+        if approval is None:
+            return {}
+        if approval.get("text_sha256") != text_sha256(line.text):
+            return {"marks": {"needs_approval": True}}  # the approved take says something else: voice it again
+        return {"origin": "approved", "pinned": self.root / approval["file"], "cache_key": approval["source_key"], "marks": {"take": approval["take"]}}
+
+    def close(self) -> None:
+        if self.hashes is not None:
+            self.hashes.save()
+
+
+def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Job, entry: dict | None, reason: str) -> tuple[Job, str]:
+    """A line another accepted engine voiced (Fish, while this machine has no key) stays as it is."""
+    made_by = (entry or {}).get("engine")
+    character = project.characters[job.line.character]
+    for engine in engines.kept:
+        if engine.name == made_by and not character.voice.scratch:
+            request = speech_request(project, engines, job.line, engine=engine)
+            kept = replace(job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project))
+            if not _reason(kept, entry, False):
+                return kept, ""
+    return job, reason
+
+
+def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
+    config = project.config
+    plan = Plan()
+    extension = config.audio.format
+    pins = _Pins(project)
+    for line in project.lines if lines is None else lines:
+        if line.audio_of is not None:
+            continue  # voiced by the line it shadows
+        request = speech_request(project, engines, line)
+        relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
+        fields = {"cache_key": request.cache_key, **pins.pin(line)}
+        key = fields["cache_key"]
+        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)
+        entry = manifest.entry(line.id, line.locale)
+        reason = _reason(job, entry, force)
+        if reason and not force and job.pinned is None:
+            job, reason = _kept_instead(project, engines, cache, job, entry, reason)
+        if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
+            plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
+        else:
+            plan.fresh.append(job)
+    pins.close()
+    current = {(line.id, line.locale) for line in project.lines}
+    plan.orphans = [
+        (line_id, locale)
+        for line_id, entry in manifest.lines.items()
+        for locale in entry.get("audio", {})
+        if (line_id, locale) not in current
+    ]
+    return plan

@@ -1,0 +1,141 @@
+"""Everything a command works on, opened once: project, engines, manifest and cache."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from charvoice.engines import Engines, select_engines
+from charvoice.errors import CharvoiceError
+from charvoice.fsutil import ProjectLock, remove_stale_temps
+from charvoice.pipeline.approvals import Approvals
+from charvoice.pipeline.build import BuildReport, run_build
+from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.clean import CleanReport, clean
+from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.plan import Plan, make_plan
+from charvoice.project.lines import Line
+from charvoice.project.loader import Project, ScriptCache, load_project
+
+
+@dataclass
+class Workspace:
+    project: Project
+    engines: Engines
+    manifest: Manifest
+    cache: AudioCache
+    engine_name: str | None = None  # as asked for at open (None: engine.name)
+    scripts_cache: ScriptCache | None = None
+
+    @classmethod
+    def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
+        project = load_project(start, scripts_cache=scripts_cache)
+        config = project.config
+        return cls(
+            project=project,
+            engines=select_engines(config, engine),
+            manifest=Manifest.load(config.manifest_path, config.relative(config.manifest_path)),
+            cache=AudioCache(config.cache_dir),
+            engine_name=engine,
+            scripts_cache=scripts_cache,
+        )
+
+    def reload_manifest(self) -> None:
+        config = self.project.config
+        self.manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+
+    @contextlib.contextmanager
+    def _locked(self, on_wait=None) -> Iterator[bool]:
+        """Hold the project lock, with the manifest as it is now. If another process published
+        since this workspace read the project, it may have built newer scripts: read them again
+        (and yield True), so older text is never published over newer audio, nor a line this
+        workspace never saw cleaned away."""
+        with self.lock(on_wait):
+            known = self.manifest.revision
+            self.reload_manifest()
+            reopened = self.manifest.revision != known
+            if reopened:
+                fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache)
+                self.engines.close()
+                self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
+            yield reopened
+
+    def clean(self, dry_run: bool, on_wait=None) -> CleanReport:
+        """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
+        if dry_run:
+            return clean(self, dry_run=True)
+        with self._locked(on_wait):
+            return clean(self, dry_run=False)
+
+    def lock(self, on_wait=None) -> ProjectLock:
+        return ProjectLock(self.project.config.state_dir / "lock", on_wait)
+
+    def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
+        return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
+
+    def build(
+        self,
+        lines: list[Line] | None = None,
+        *,
+        jobs: int,
+        force: bool = False,
+        on_start=lambda plan: None,
+        on_progress=lambda result: None,
+        on_wait=None,
+        stop=None,
+    ) -> tuple[Plan, BuildReport]:
+        """Plan and build while holding the project lock.
+
+        The plan is made after the lock is taken, from the manifest as it is then (and the
+        scripts, read again if another process published meanwhile): a build that waited for
+        another one builds only what that one left to do, and never older text over newer.
+        """
+        with self._locked(on_wait) as reopened:
+            config = self.project.config
+            # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
+            remove_stale_temps(config.output_dir)
+            remove_stale_temps(config.cache_dir)
+            if reopened and lines is not None:  # the same lines, as the project reads now
+                chosen = {(line.id, line.locale) for line in lines}
+                lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
+            plan = self.plan(lines, force=force)
+            on_start(plan)
+            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            self._note_recordings(report)
+            return plan, report
+
+    def _note_recordings(self, report: BuildReport) -> None:
+        """Remember which text each newly published recording was made for."""
+        recorded = [result.job for result in report.built if result.job.origin == "recorded"]
+        if not recorded:
+            return
+        approvals = Approvals.load(self.project.config)
+        if any([approvals.note_recording(job.line.id, job.line.locale, job.recording_sha, job.line.text) for job in recorded]):
+            approvals.save()
+
+    def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
+        """The lines named by ids or script paths (None when no target is given: every line)."""
+        if not targets:
+            return None
+        cwd = cwd or Path.cwd()
+        by_id: dict[str, list[Line]] = {}
+        for line in self.project.lines:
+            by_id.setdefault(line.id.lower(), []).append(line)
+        chosen: dict[tuple[str, str], Line] = {}
+        for target in targets:
+            lines = by_id.get(target.lower())
+            if lines is None:
+                path = next((p for p in (cwd / target, self.project.config.root / target) if p.is_file()), None)
+                if path is None:
+                    raise CharvoiceError(f"{target!r} is neither a line id nor a script of this project")
+                lines = self.project.lines_from(path.resolve())
+                if not lines and path.resolve() not in self.project.scripts:
+                    raise CharvoiceError(f"{target} is not one of the project's scripts (see project.dialogue in charvoice.toml)")
+            for line in lines:
+                chosen[(line.id, line.locale)] = line
+        return list(chosen.values())
+
+    def close(self) -> None:
+        self.engines.close()

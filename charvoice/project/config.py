@@ -1,0 +1,230 @@
+"""charvoice.toml -> ProjectConfig, validated all at once."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charvoice.errors import InputError, Problem, ProjectNotFound
+from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
+
+CONFIG_NAME = "charvoice.toml"
+AUDIO_FORMATS = ("ogg", "wav", "mp3")
+
+SCHEMA = Table(
+    {
+        "project": Table(
+            {
+                "characters": Field(str, "characters"),
+                "dialogue": Field((list, str), ["dialogue"], items=None),
+                "output": Field(str, "voice"),
+                "godot_project": Field(str, ""),
+                "locales": Field(list, ["en"], items=str),
+                "default_locale": Field(str, "en"),
+                "player_character": Field(str, "player"),
+                "narrator": Field(str, "narrator"),
+                "recordings": Field(str, "recordings"),
+                "approved": Field(str, "approved"),
+            }
+        ),
+        "engine": Table(
+            {
+                "name": Field(str, "auto", choices=("auto", "fish", "offline")),
+                "jobs": Field(int, 5, minimum=1, maximum=64),
+                "fish": Table(
+                    {
+                        "base_url": Field(str, "https://api.fish.audio"),
+                        "model": Field(str, "s1"),
+                        "price_per_million_bytes": Field(float, 15.0, minimum=0),
+                        "latency": Field(str, "normal", choices=("normal", "balanced")),
+                        "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
+                        "retries": Field(int, 6, minimum=0, maximum=20),
+                        "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
+                    }
+                ),
+            }
+        ),
+        "audio": Table(
+            {
+                "format": Field(str, "ogg", choices=AUDIO_FORMATS),
+                "sample_rate": Field(int, 44100, choices=(22050, 32000, 44100, 48000)),
+                "loudness_lufs": Field(float, -18.0, minimum=-40.0, maximum=-5.0),
+                "true_peak_db": Field(float, -1.5, minimum=-12.0, maximum=0.0),
+                "trim_silence": Field(bool, True),
+                "pad_ms": Field(int, 100, minimum=0, maximum=2000),
+                "quality": Field(int, 5, minimum=0, maximum=10),
+            }
+        ),
+        "lexicon": MapOf(Field(str)),
+        "direction": MapOf(Field(str)),
+        "qa": Table(  # `charvoice qa`: what counts as a bad asset
+            {
+                "loudness_tolerance_lu": Field(float, 1.0, minimum=0.1, maximum=20.0),
+                "true_peak_tolerance_db": Field(float, 0.5, minimum=0.0, maximum=6.0),
+                "clip_level_db": Field(float, -0.1, minimum=-6.0, maximum=0.0),
+                "clip_samples": Field(int, 3, minimum=1, maximum=100000),
+                "max_silence_ms": Field(int, 500, minimum=10, maximum=60000),
+                "asr": Field(str, "auto", choices=("auto", "on", "off")),
+                "max_wer": Field(float, 0.25, minimum=0.0, maximum=1.0),
+                "chars_per_second": MapOf(Field(list)),  # locale -> [slowest, fastest]
+            }
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    format: str = "ogg"
+    sample_rate: int = 44100
+    loudness_lufs: float = -18.0
+    true_peak_db: float = -1.5
+    trim_silence: bool = True
+    pad_ms: int = 100
+    quality: int = 5  # Vorbis -q / LAME VBR quality
+
+
+@dataclass(frozen=True)
+class QASettings:
+    """Thresholds of `charvoice qa` (see charvoice/qa.py)."""
+
+    loudness_tolerance_lu: float = 1.0  # +- around audio.loudness_lufs
+    true_peak_tolerance_db: float = 0.5  # above audio.true_peak_db (lossy encoders overshoot a little)
+    clip_level_db: float = -0.1  # a sample this close to full scale counts as clipped
+    clip_samples: int = 3  # this many clipped samples flag a line
+    max_silence_ms: int = 500  # leading or trailing silence
+    asr: str = "auto"  # auto: ASR round trip when the engine is Fish | on | off
+    max_wer: float = 0.25  # word error rate of the transcript against the line's text
+    chars_per_second: dict[str, tuple[float, float]] = field(default_factory=dict)  # locale -> (slowest, fastest)
+
+
+@dataclass(frozen=True)
+class FishSettings:
+    base_url: str = "https://api.fish.audio"
+    model: str = "s1"
+    price_per_million_bytes: float = 15.0
+    latency: str = "normal"  # "normal" sounds best; "balanced" answers sooner
+    timeout: float = 120.0  # seconds to wait for one response
+    retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
+    train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    characters_dir: Path
+    dialogue: tuple[str, ...]
+    output_dir: Path
+    godot_project: Path | None
+    locales: tuple[str, ...]
+    default_locale: str
+    player_character: str
+    engine: str
+    jobs: int
+    fish: FishSettings
+    audio: AudioSettings
+    lexicon: dict[str, str] = field(default_factory=dict)
+    narrator: str = "narrator"  # who speaks script lines that name no speaker
+    recordings_dir: Path | None = None  # actors' recordings that replace synthesis, by line id
+    approved_dir: Path | None = None  # raw audio of approved takes (committed, so CI reproduces them)
+    direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
+    qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / ".charvoice" / "cache"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".charvoice"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.output_dir / "voice_manifest.json"
+
+    def relative(self, path: Path) -> str:
+        """A path as the user sees it: relative to the project root, with forward slashes."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds charvoice.toml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise ProjectNotFound(start)
+
+
+def load_config(root: Path) -> ProjectConfig:
+    problems: list[Problem] = []
+    doc = TomlFile.load(root / CONFIG_NAME, CONFIG_NAME, problems)
+    if doc is None:
+        raise InputError(problems)
+    values = validate(doc, SCHEMA, problems)
+    project, engine, audio = values["project"], values["engine"], values["audio"]
+
+    dialogue = project["dialogue"]
+    if isinstance(dialogue, str):
+        dialogue = [dialogue]
+    if any(not isinstance(item, str) for item in dialogue):
+        problems.append(doc.problem(("project",), "dialogue", "project.dialogue must be a list of folders or globs"))
+        dialogue = []
+    locales = project["locales"] or ["en"]
+    if project["default_locale"] not in locales:
+        problems.append(
+            doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
+        )
+    for key in ("characters", "output", "godot_project", "recordings", "approved"):
+        value = project[key]
+        if value and ("\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts):
+            problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
+    model = engine["fish"]["model"]
+    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
+        problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
+    qa = _qa_settings(doc, values["qa"], problems)
+    if problems:
+        raise InputError(problems)
+
+    return ProjectConfig(
+        root=root,
+        characters_dir=root / project["characters"],
+        dialogue=tuple(dialogue),
+        output_dir=root / project["output"],
+        godot_project=root / project["godot_project"] if project["godot_project"] else None,
+        locales=tuple(locales),
+        default_locale=project["default_locale"],
+        player_character=project["player_character"],
+        engine=engine["name"],
+        jobs=engine["jobs"],
+        fish=FishSettings(**engine["fish"]),
+        audio=AudioSettings(**audio),
+        lexicon=dict(values["lexicon"]),
+        narrator=project["narrator"],
+        recordings_dir=root / project["recordings"],
+        approved_dir=root / project["approved"],
+        direction={tag.lower(): cue for tag, cue in values["direction"].items()},
+        qa=qa,
+    )
+
+
+def _qa_settings(doc: TomlFile, values: dict, problems: list[Problem]) -> QASettings:
+    rates: dict[str, tuple[float, float]] = {}
+    for locale, pair in values.pop("chars_per_second").items():
+        numbers = [x for x in pair if isinstance(x, (int, float)) and not isinstance(x, bool)]
+        if len(pair) != 2 or len(numbers) != 2 or not 0 < numbers[0] < numbers[1]:
+            message = f"qa.chars_per_second.{locale} must be [slowest, fastest] (two numbers, 0 < slowest < fastest), not {pair!r}"
+            problems.append(doc.problem(("qa", "chars_per_second"), locale, message))
+            continue
+        rates[locale] = (float(numbers[0]), float(numbers[1]))
+    return QASettings(**values, chars_per_second=rates)
+
+
+def api_key() -> str | None:
+    """The Fish Audio key, only ever from the environment."""
+    return os.environ.get("FISH_API_KEY") or None

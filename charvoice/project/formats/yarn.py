@@ -1,0 +1,255 @@
+"""Yarn Spinner 2 scripts (`.yarn`).
+
+A file holds nodes: header lines (`title: Start`, `tags: ...`), `---`, the body, `===`.
+In a body:
+  `Name: text #line:id #tag`   a line; without `Name:` the project's narrator speaks it
+  `-> text #line:id`           an option, spoken by the player character (`[project]
+                               player_character`) unless it names a speaker (`-> Name: text`)
+  `=> text #line:id`           a line-group item (Yarn Spinner 3), voiced like a line
+  `<<command>>`                commands (if/else/set/jump/...), and trailing `<<if ...>>`
+                               conditions on lines and options: not spoken
+  `// comment`                 ignored, on its own or after whitespace
+  `#shadow:id`                 the line reuses the audio of line `id` (no asset of its own)
+Markup (`[b]..[/b]`, `[wave]`, `[pause/]`) is removed, `\\` escapes are honoured, hashtags
+other than `#line:`/`#shadow:`/`#lastline` become direction. A line whose text depends on the
+game's state (`{$gold}`, `[select]`, `[plural]`) cannot be recorded in advance: it is listed
+as skipped. Indentation never matters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from charvoice.errors import Problem
+from charvoice.project.formats.common import (
+    IdSite,
+    ParseContext,
+    ProvisionalIds,
+    Scan,
+    check_id,
+    collapse,
+    find_closing,
+    parser,
+    physical_lines,
+    skip,
+    warn_untagged,
+)
+from charvoice.project.lines import Line, id_problem
+
+EXTENSIONS = (".yarn",)
+TAG_TEMPLATE = " #line:{id}"
+
+_HEADER = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
+_SPEAKER = re.compile(r"([^:\[\]{}<>#\\/\s][^:\[\]{}<>#\\]{0,63}?)\s*:")
+_RUNTIME_SPEAKER = re.compile(r"\{[^}]*\}\s*:")
+_COMMENT = re.compile(r"(?:^|(?<=\s))//")
+_RUNTIME_MARKUP = ("select", "plural", "ordinal")
+_IGNORED_TAGS = ("lastline",)
+
+
+class _Text:
+    """One line's text, split into what is spoken, its hashtags and where an id tag would go."""
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+        self.raw_end = 0  # end of text + hashtags, before trailing space and comments
+        self.tags: list[tuple[str, int]] = []  # (tag without '#', 0-based column)
+        self.runtime = ""  # why the text is only known at run time
+
+
+def _read_text(content: str, start: int, line: int, context: ParseContext, scan: Scan) -> _Text | None:
+    """Read a line's text from `content[start:]`; None (after recording a Problem) if malformed."""
+    out = _Text()
+    i = start
+    tags_from = -1
+    while i < len(content):
+        ch = content[i]
+        if ch == "/" and _COMMENT.match(content, i):
+            break
+        if ch == "\\" and i + 1 < len(content):
+            out.spoken.append(content[i + 1])
+            i += 2
+            continue
+        if ch == "#":
+            tags_from = i
+            break
+        if ch == "{":
+            end = content.find("}", i)
+            if end < 0:
+                scan.problems.append(Problem(context.display, "'{' is never closed with '}'", line, i + 1))
+                return None
+            out.runtime = out.runtime or f"text depends on a runtime value {content[i : end + 1]}"
+            out.spoken.append(content[i : end + 1])
+            i = end + 1
+            continue
+        if content.startswith("<<", i):
+            end = content.find(">>", i)
+            if end < 0:
+                scan.problems.append(Problem(context.display, "'<<' is never closed with '>>'", line, i + 1))
+                return None
+            i = end + 2  # a condition on the line or option: decides whether it runs, not what it says
+            continue
+        if ch == "[":
+            end = find_closing(content, i, "[", "]")
+            if end < 0:
+                scan.problems.append(Problem(context.display, "markup '[' is never closed with ']' (write \\[ for a literal bracket)", line, i + 1))
+                return None
+            inner = content[i + 1 : end].strip()
+            name = inner.lstrip("/").split(" ", 1)[0].split("=", 1)[0].rstrip("/").strip().lower()
+            if name == "nomarkup" and not inner.startswith("/"):
+                close = content.find("[/nomarkup]", end)
+                stop = close if close >= 0 else len(content)
+                out.spoken.append(content[end + 1 : stop])
+                i = stop + len("[/nomarkup]") if close >= 0 else stop
+                continue
+            if name in _RUNTIME_MARKUP or "{" in inner:
+                out.runtime = out.runtime or f"text depends on a runtime value [{inner}]"
+            i = end + 1
+            continue
+        out.spoken.append(ch)
+        i += 1
+    if tags_from >= 0:
+        i = tags_from
+        while i < len(content):
+            if _COMMENT.match(content, i):
+                break
+            if content[i].isspace():
+                i += 1
+                continue
+            end = i
+            while end < len(content) and not content[end].isspace():
+                end += 1
+            token = content[i:end]
+            if token.startswith("#") and len(token) > 1:
+                out.tags.append((token[1:], i))
+            i = end
+    out.raw_end = len(content[:i].rstrip())
+    return out
+
+
+def scan(text: str, context: ParseContext) -> Scan:
+    result = Scan()
+    provisional = ProvisionalIds(context)
+    node = ""  # the current node's title
+    headers: dict[str, str] | None = None  # while reading a node's headers
+    node_line = 0
+    in_body = False
+
+    for physical in physical_lines(text):
+        number, content = physical.number, physical.content
+        stripped = content.strip()
+        if in_body:
+            if stripped == "===":
+                in_body = False
+                node = ""
+                continue
+            if not stripped or stripped.startswith("//") or stripped.startswith("<<"):
+                if stripped.startswith("<<") and ">>" not in stripped:
+                    result.problems.append(Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1))
+                continue
+            _body_line(physical.start, content, number, node, context, result, provisional)
+            continue
+        if not stripped or stripped.startswith("//"):
+            continue
+        if headers is None:
+            if stripped.startswith("#"):  # file-level hashtags
+                continue
+            match = _HEADER.fullmatch(content)
+            if not match:
+                result.problems.append(Problem(context.display, "expected a node header such as 'title: Start' (a node starts with headers, then ---)", number, len(content) - len(content.lstrip()) + 1))
+                continue
+            headers, node_line = {}, number
+        if stripped == "---":
+            title = headers.get("title", "")
+            if not title:
+                result.problems.append(Problem(context.display, "node has no 'title:' header before ---", number, 1))
+            node, headers, in_body = title, None, True
+            continue
+        match = _HEADER.fullmatch(content)
+        if not match:
+            column = len(content) - len(content.lstrip()) + 1
+            result.problems.append(Problem(context.display, "expected a header ('key: value') or --- to start the node's body", number, column))
+            continue
+        headers[match.group(1).lower()] = match.group(2).strip()
+
+    if in_body:
+        result.problems.append(Problem(context.display, f"node {node!r} is never closed with ===", node_line or 1, 1))
+    elif headers is not None:
+        result.problems.append(Problem(context.display, "node headers are not followed by ---", node_line or 1, 1))
+    warn_untagged(result, context)
+    return result
+
+
+def _body_line(offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds) -> None:
+    """Read one line or option of a node's body."""
+    i = len(content) - len(content.lstrip())
+    is_option = content.startswith("->", i)
+    if is_option or content.startswith("=>", i):
+        i += 2
+        while i < len(content) and content[i] in " \t":
+            i += 1
+    speaker = ""
+    comment = _COMMENT.search(content, i)
+    code_end = comment.start() if comment else len(content)
+    if _RUNTIME_SPEAKER.match(content, i, code_end):
+        result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value"))
+        return
+    match = _SPEAKER.match(content, i, code_end)
+    if match:
+        speaker = match.group(1).strip()
+        i = match.end()
+    parts = _read_text(content, i, number, context, result)
+    if parts is None:
+        return
+    character = speaker or (context.player_character if is_option else context.narrator)
+    spoken = collapse("".join(parts.spoken))
+
+    line_id = audio_of = None
+    direction: list[str] = []
+    for tag, column in parts.tags:
+        key, _, value = tag.partition(":")
+        if key == "line" and value:
+            if line_id is not None:
+                result.problems.append(Problem(context.display, "a line may have only one #line: tag", number, column + 1))
+            elif check_id(value, context, number, column + 1 + len("#line:"), result):
+                line_id = value
+        elif key == "shadow" and value:
+            bad = id_problem(value, "shadowed line id")
+            if bad:
+                result.problems.append(Problem(context.display, bad, number, column + 1 + len("#shadow:")))
+                return
+            audio_of = value
+        elif tag.lower() not in _IGNORED_TAGS:
+            direction.append(tag)
+    if audio_of and line_id:
+        result.problems.append(Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1))
+        return
+
+    if not spoken:
+        if not parts.runtime:
+            result.parsed.skipped.append(skip(context, number, "no text to speak"))
+        return
+    is_provisional = audio_of is None and line_id is None
+    if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner expects
+        line_id = provisional.next(node, character, spoken)
+        result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
+    if parts.runtime:
+        result.parsed.skipped.append(skip(context, number, f"{parts.runtime}; not voiced"))
+        return
+    if audio_of:  # an id of its own, never used for audio: `<source>~shadow<n>` (n-th shadow line in the file)
+        line_id = f"{audio_of}~shadow{1 + sum(1 for line in result.parsed.lines if line.audio_of)}"
+    result.parsed.lines.append(
+        Line(
+            id=line_id,
+            character=character,
+            text=spoken,
+            locale=context.locale,
+            source=f"{context.display}:{number}",
+            direction=tuple(direction),
+            provisional=is_provisional,
+            audio_of=audio_of,
+        )
+    )
+
+
+parse = parser(scan)

@@ -1,0 +1,186 @@
+"""The release gate behind `charvoice check`: is every line's audio shippable?
+
+Always: a line whose audio is missing or stale fails. On request:
+
+- `require_engine` (`--require-engine fish`): a line voiced by another engine fails (scratch
+  voices, typically). Actors' recordings (origin "recorded") are always accepted.
+- `qa` (`--qa`): a line whose current audio QA flagged fails, and so does one `charvoice qa`
+  has not checked since the audio last changed (an unchecked release is not a clean one).
+- `missing_locales` (`--missing-locales`): a line with no text in some locale, which plays
+  another locale's audio there (the manifest's `fallback`), fails for that locale.
+- `require_approval` (`--require-approval`): a line marked "needs approval" (its text changed
+  after a take was approved, see charvoice/approvals.py) fails until a take is approved again,
+  and so does an actor's recording made for older text than the script's.
+
+Each line and locale is one test case in the reports: JUnit XML (CI systems show it as a
+test run) and JSON. Nothing is synthesised and no audio is read.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+from charvoice.fsutil import atomic_write_text
+from charvoice.pipeline.plan import Plan
+from charvoice.release.status import LineStatus, line_statuses
+
+ACCEPTED_ORIGINS = ("recorded",)  # pass --require-engine whatever made them
+BUILD_CHECKS = ("stale", "missing")  # what `check` has always failed on
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    require_engine: str | None = None
+    qa: bool = False
+    missing_locales: bool = False
+    require_approval: bool = False
+
+    @property
+    def checks(self) -> list[str]:
+        names = ["up_to_date"]
+        if self.require_engine:
+            names.append(f"engine={self.require_engine}")
+        if self.qa:
+            names.append("qa")
+        if self.missing_locales:
+            names.append("locales")
+        if self.require_approval:
+            names.append("approval")
+        return names
+
+
+@dataclass
+class Problem:
+    check: str  # stale | missing | engine | qa | locale
+    message: str
+
+
+@dataclass
+class Case:
+    """One line in one locale."""
+
+    line_id: str
+    locale: str
+    character: str
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def label(self) -> str:
+        return f"{self.line_id} [{self.locale}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.line_id, "locale": self.locale, "character": self.character, "source": self.source, "ok": self.ok,
+            "failures": [{"check": problem.check, "message": problem.message} for problem in self.problems],
+        }  # fmt: skip
+
+
+@dataclass
+class GateReport:
+    options: GateOptions
+    cases: list[Case]
+    plan: Plan
+
+    @property
+    def failed(self) -> list[Case]:
+        return [case for case in self.cases if not case.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def gates(self) -> list[str]:
+        """The checks asked for beyond "up to date"."""
+        return self.options.checks[1:]
+
+    @property
+    def gate_failures(self) -> list[tuple[Case, Problem]]:
+        """Failures of those checks (stale and missing lines are the plan's to report)."""
+        return [(case, problem) for case in self.failed for problem in case.problems if problem.check not in BUILD_CHECKS]
+
+    def to_json(self) -> dict[str, Any]:
+        by_check: dict[str, int] = {}
+        for case in self.failed:
+            for problem in case.problems:
+                by_check[problem.check] = by_check.get(problem.check, 0) + 1
+        return {
+            "ok": self.ok,
+            "checks": self.options.checks,
+            "total": len(self.cases),
+            "passed": len(self.cases) - len(self.failed),
+            "failed": len(self.failed),
+            "failures_by_check": by_check,
+            "cases": [case.to_json() for case in self.cases],
+        }
+
+    def junit_xml(self) -> str:
+        suite = ET.Element("testsuite", name="charvoice", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0", skipped="0")
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="checks", value=" ".join(self.options.checks))
+        for case in self.cases:
+            file, _, number = case.source.rpartition(":")
+            attributes = {"classname": f"charvoice.{case.character}", "name": case.label, "file": file or case.source}
+            if number.isdigit():
+                attributes["line"] = number
+            element = ET.SubElement(suite, "testcase", attributes)
+            if case.problems:
+                message = "; ".join(problem.message for problem in case.problems)
+                failure = ET.SubElement(element, "failure", message=message, type=",".join(dict.fromkeys(p.check for p in case.problems)))
+                failure.text = "\n".join(f"{problem.check}: {problem.message}" for problem in case.problems) + f"\n(at {case.source})"
+        root = ET.Element("testsuites", name="charvoice check", tests=suite.get("tests"), failures=suite.get("failures"), errors="0")
+        root.append(suite)
+        ET.indent(root)
+        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+    def write_junit(self, path) -> None:
+        atomic_write_text(path, self.junit_xml())
+
+    def write_json(self, path) -> None:
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _problems(status: LineStatus, options: GateOptions) -> list[Problem]:
+    problems: list[Problem] = []
+    if status.state != "fresh":
+        problems.append(Problem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
+    entry = status.entry
+    if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
+        engine = entry.get("engine", "?")
+        if engine != options.require_engine:
+            what = "the offline scratch voice" if engine == "offline" else f"the {engine} engine"
+            problems.append(Problem("engine", f"voiced by {what}, not {options.require_engine}"))
+    if options.require_approval and status.marks.get("needs_approval"):
+        problems.append(Problem("approval", "needs approval: the text changed since a take was approved (`charvoice approve`)"))
+    if options.require_approval and status.marks.get("text_changed_since_recording"):
+        problems.append(Problem("approval", "the recording was made for older text: record it again (or remove it to synthesise)"))
+    if options.qa and entry is not None:
+        if status.qa is None:
+            problems.append(Problem("qa", "not checked by `charvoice qa` since the audio last changed"))
+        for flag in status.qa_flags:
+            problems.append(Problem("qa", f"QA {flag.get('code', '?')}: {flag.get('message', '')}"))
+    return problems
+
+
+def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
+    plan = plan or workspace.plan()
+    cases: list[Case] = []
+    for status in line_statuses(workspace, plan):
+        line = status.line
+        cases.append(Case(line.id, line.locale, line.character, line.source, _problems(status, options)))
+    if options.missing_locales:
+        sources = {line.id: line for line in workspace.project.lines if line.audio_of is None and line.locale == workspace.project.config.default_locale}
+        for line_id, borrowed in sorted(workspace.project.fallbacks.items()):
+            line = sources.get(line_id)
+            for locale, used in sorted(borrowed.items()):
+                message = f"no {locale!r} text: the game plays the {used!r} audio instead"
+                cases.append(Case(line_id, locale, line.character if line else "", line.source if line else "", [Problem("locale", message)]))
+    return GateReport(options, cases, plan)

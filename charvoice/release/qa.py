@@ -1,0 +1,409 @@
+"""`charvoice qa`: listen to every published asset the way an audio lead would, with numbers.
+
+For each asset in the manifest (each line, each locale) it measures the decoded file and flags:
+
+- `silent`       nothing above the noise floor at all
+- `clipping`     at least `qa.clip_samples` samples at or above `qa.clip_level_db` (full scale)
+- `true_peak`    a true peak more than `qa.true_peak_tolerance_db` over `audio.true_peak_db`
+- `loudness`     integrated loudness further than `qa.loudness_tolerance_lu` from `audio.loudness_lufs`
+- `leading_silence` / `trailing_silence`  more than `qa.max_silence_ms` of silence at an end
+- `duration`     a speaking rate (letters and digits per second of speech) outside the plausible
+                 range for the locale (`[qa.chars_per_second]`, with defaults per language)
+- `asr`          with Fish configured, the transcript of a `POST /v1/asr` round trip differs from
+                 the line's text by more than `qa.max_wer` (word error rate)
+- `missing`      the manifest lists a file that is not there (`unreadable`: one that does not decode)
+
+The results are written into the manifest (an additive `qa` object in each audio entry, tied to
+the asset key and the file's hash, so a rebuilt line never shows an old verdict) and returned
+as a QAReport for the command's table or JSON. Measuring needs no lock; the manifest is updated
+under the project lock, and only for entries whose asset is still the one measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import threading
+import time
+import wave
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
+from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
+
+FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr")
+
+_SILENCE_FLOOR_DB = -60.0  # a frame quieter than this is silence, however quiet the line
+_SILENCE_BELOW_LOUDEST_DB = 40.0  # ... and so is one this far under the line's loudest frame
+_ASR_RATE = 16000  # speech recognisers work at 16 kHz; a WAV at that rate is small and universal
+_SHORT_SLACK_S = 0.3  # a short line may be this much quicker than the fastest rate allows
+_LONG_SLACK_S = 0.6  # ... or this much slower than the slowest (breaths, a dramatic pause)
+
+# Plausible speaking rates, letters and digits per second of speech, for languages whose
+# writing differs a lot from the alphabetic default. `[qa.chars_per_second]` overrides them.
+DEFAULT_RATES: dict[str, tuple[float, float]] = {
+    "*": (4.0, 25.0),
+    "ja": (2.0, 14.0),
+    "zh": (1.5, 10.0),
+    "yue": (1.5, 10.0),
+    "ko": (2.0, 14.0),
+    "th": (4.0, 25.0),
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass
+class LineQA:
+    """The verdict on one asset."""
+
+    line_id: str
+    locale: str
+    character: str
+    source: str
+    path: str  # relative to the manifest
+    key: str  # the asset key measured (from the manifest entry)
+    engine: str
+    text: str
+    sha256: str = ""
+    flags: list[Flag] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # measurements
+    transcript: str | None = None
+    wer: float | None = None
+    asr_note: str = ""  # why there is no transcript (scratch voice, ...), or the ASR error
+    asr_error: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.line_id} [{self.locale}]"
+
+    def to_manifest(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "sha256": self.sha256, "flags": [flag.to_json() for flag in self.flags], **self.values}
+        if self.transcript is not None:
+            data["transcript"] = self.transcript
+            data["wer"] = self.wer
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.line_id, "locale": self.locale, "character": self.character, "source": self.source,
+            "path": self.path, "engine": self.engine, "ok": not self.flags,
+            "flags": [flag.to_json() for flag in self.flags], **self.values,
+            "transcript": self.transcript, "wer": self.wer, "asr_note": self.asr_note or None,
+        }  # fmt: skip
+
+
+@dataclass
+class QAReport:
+    results: list[LineQA] = field(default_factory=list)
+    asr: bool = False  # whether the ASR round trip ran
+    asr_note: str = ""  # why it did not, or what stopped it
+    asr_calls: int = 0
+    written: int = 0  # manifest entries whose `qa` changed
+    seconds: float = 0.0
+
+    @property
+    def flagged(self) -> list[LineQA]:
+        return [result for result in self.results if result.flags]
+
+    @property
+    def asr_errors(self) -> list[LineQA]:
+        return [result for result in self.results if result.asr_error]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": not self.flagged and not self.asr_errors,
+            "checked": len(self.results),
+            "flagged": len(self.flagged),
+            "asr": self.asr,
+            "asr_note": self.asr_note or None,
+            "asr_calls": self.asr_calls,
+            "seconds": round(self.seconds, 3),
+            "lines": [result.to_json() for result in self.results],
+        }
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def _finite(value: float, digits: int = 2) -> float | None:
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def rate_range(locale: str, settings: QASettings) -> tuple[float, float]:
+    """The plausible (slowest, fastest) letters-and-digits per second for a locale."""
+    language = locale.replace("-", "_").split("_")[0].lower()
+    for table in (settings.chars_per_second, DEFAULT_RATES):
+        for name in (locale, language):
+            if name in table:
+                return table[name]
+    return settings.chars_per_second.get("*", DEFAULT_RATES["*"])
+
+
+def spoken_characters(text: str) -> int:
+    return sum(1 for char in text if char.isalnum())
+
+
+def edge_silence(samples: np.ndarray, rate: int) -> tuple[float, float] | None:
+    """Seconds of silence before the first and after the last sound; None when all is silence."""
+    from charvoice import audio as dsp
+
+    span = dsp.voiced_span(samples, rate, _SILENCE_FLOOR_DB, _SILENCE_BELOW_LOUDEST_DB)
+    if span is None:
+        return None
+    return span[0] / rate, max(0.0, (len(samples) - span[1]) / rate)
+
+
+def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: AudioSettings, settings: QASettings) -> tuple[dict[str, Any], list[Flag]]:
+    """Every signal check on decoded mono samples: (measurements, flags)."""
+    from charvoice import audio as dsp
+
+    duration = len(samples) / rate
+    values: dict[str, Any] = {"duration_s": round(duration, 3)}
+    peak = float(np.abs(samples).max(initial=0.0))
+    edges = edge_silence(samples, rate) if peak > 0 else None
+    lufs = dsp.integrated_loudness(samples, rate) if len(samples) else -math.inf
+    values["lufs"] = _finite(lufs)
+    if edges is None or not math.isfinite(lufs) or 20 * math.log10(max(peak, 1e-12)) < _SILENCE_FLOOR_DB:
+        values.update(true_peak_db=None, clipped_samples=0, leading_silence_s=round(duration, 3), trailing_silence_s=0.0, speech_s=0.0, chars_per_second=None)
+        return values, [Flag("silent", f"the audio is silent ({duration:.2f} s with nothing above {_SILENCE_FLOOR_DB:g} dBFS)")]
+
+    flags: list[Flag] = []
+    clip_level = 10 ** (settings.clip_level_db / 20)
+    clipped = int(np.count_nonzero(np.abs(samples) >= clip_level))
+    true_peak = dsp.true_peak_db(samples)
+    values.update(true_peak_db=_finite(true_peak), clipped_samples=clipped)
+    if clipped >= settings.clip_samples:
+        flags.append(Flag("clipping", f"{clipped} samples at full scale (at or above {settings.clip_level_db:g} dBFS): the audio is clipped"))
+    ceiling = audio.true_peak_db + settings.true_peak_tolerance_db
+    if true_peak > ceiling:
+        flags.append(Flag("true_peak", f"true peak {true_peak:.2f} dBTP is over the {audio.true_peak_db:g} dBTP ceiling (tolerance {settings.true_peak_tolerance_db:g} dB)"))
+
+    off = lufs - audio.loudness_lufs
+    if abs(off) > settings.loudness_tolerance_lu:
+        how = "too quiet" if off < 0 else "too loud"
+        flags.append(Flag("loudness", f"{how}: {lufs:.1f} LUFS is {abs(off):.1f} LU from the {audio.loudness_lufs:g} LUFS target (tolerance ±{settings.loudness_tolerance_lu:g} LU)"))
+
+    lead, trail = edges
+    values.update(leading_silence_s=round(lead, 3), trailing_silence_s=round(trail, 3))
+    limit_s = settings.max_silence_ms / 1000
+    if lead > limit_s:
+        flags.append(Flag("leading_silence", f"{lead * 1000:.0f} ms of silence before the speech (more than {settings.max_silence_ms} ms)"))
+    if trail > limit_s:
+        flags.append(Flag("trailing_silence", f"{trail * 1000:.0f} ms of silence after the speech (more than {settings.max_silence_ms} ms)"))
+
+    speech = max(0.0, duration - lead - trail)
+    characters = spoken_characters(text)
+    values["speech_s"] = round(speech, 3)
+    values["chars_per_second"] = round(characters / speech, 2) if speech > 0 and characters else None
+    if characters:
+        slowest, fastest = rate_range(locale, settings)
+        shortest, longest = characters / fastest - _SHORT_SLACK_S, characters / slowest + _LONG_SLACK_S
+        if speech < shortest or speech > longest:
+            what = "too short" if speech < shortest else "too long"
+            flags.append(
+                Flag("duration", f"{what} for the text: {speech:.2f} s of speech for {characters} letters ({characters / max(speech, 1e-3):.1f}/s; plausible for {locale}: {slowest:g} to {fastest:g}/s)")
+            )
+    return values, flags
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Mono 16-bit PCM WAV at the ASR rate."""
+    from scipy import signal
+
+    if rate != _ASR_RATE:
+        divisor = math.gcd(rate, _ASR_RATE)
+        samples = signal.resample_poly(samples, _ASR_RATE // divisor, rate // divisor)
+    pcm = np.clip(samples * 32767.0, -32768, 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(_ASR_RATE)
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Asr:
+    """The ASR side of a run: the client, and what stopped it if anything did."""
+
+    client: Any
+    owned: bool  # made here (closed here), not the engine's
+    required: bool = False  # asked for explicitly: a server without ASR is an error, not a note
+    calls: int = 0
+    stopped: str = ""
+    fatal: FatalEngineError | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _asr_client(workspace, mode: str) -> tuple[_Asr | None, str]:
+    """The client to transcribe with, or None and why not."""
+    if mode == "off":
+        return None, "ASR is off (qa.asr = \"off\" or --no-asr)"
+    primary = workspace.engines.primary
+    if primary.name == "fish":
+        return _Asr(primary.client, owned=False, required=mode == "on"), ""
+    if mode == "auto":
+        return None, "ASR needs the Fish engine (set FISH_API_KEY, or engine.name = \"fish\")"
+    from charvoice.engines.fish.engine import FishClient
+
+    config: ProjectConfig = workspace.project.config
+    return _Asr(FishClient.from_config(config, api_key(), require_key=True), owned=True, required=True), ""
+
+
+def run_qa(
+    workspace,
+    *,
+    asr: str | None = None,
+    only: set[tuple[str, str]] | None = None,
+    on_progress: Callable[[LineQA], None] = lambda result: None,
+    on_wait=None,
+    jobs: int | None = None,
+) -> QAReport:
+    """Check every asset of the manifest (or the (id, locale) pairs in `only`) and record the results.
+
+    `asr` overrides qa.asr ("auto", "on", "off").
+    """
+    from charvoice.engines.fish import asr as asr_module
+
+    started = time.monotonic()
+    config: ProjectConfig = workspace.project.config
+    settings = config.qa
+    workspace.reload_manifest()
+    manifest = workspace.manifest
+    entries = [
+        (line_id, locale, line, entry)
+        for line_id, line in sorted(manifest.lines.items())
+        for locale, entry in sorted(line.get("audio", {}).items())
+        if only is None or (line_id, locale) in only
+    ]
+    report = QAReport()
+    recognizer, report.asr_note = _asr_client(workspace, asr or settings.asr)
+    report.asr = recognizer is not None
+
+    def check(item) -> LineQA:
+        line_id, locale, line, entry = item
+        result = LineQA(line_id, locale, line.get("character", ""), line.get("source", ""), entry.get("path", ""), entry.get("key", ""), entry.get("engine", ""), entry.get("text", ""))
+        path = manifest.path.parent / result.path
+        try:
+            data = path.read_bytes()
+        except OSError:
+            result.flags.append(Flag("missing", f"{config.relative(path)} is missing (run `charvoice build`)"))
+            return result
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            samples = _decode(data, config.audio.sample_rate)
+        except AudioError as error:
+            result.flags.append(Flag("unreadable", f"{config.relative(path)} cannot be decoded: {error}"))
+            return result
+        result.values, result.flags = measure(samples, config.audio.sample_rate, result.text, locale, config.audio, settings)
+        if recognizer is not None:
+            _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, asr_module)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs or config.jobs), thread_name_prefix="charvoice-qa") as pool:
+        for result in pool.map(check, entries):
+            report.results.append(result)
+            on_progress(result)
+
+    if recognizer is not None:
+        report.asr_calls = recognizer.calls
+        if recognizer.stopped:
+            report.asr_note = recognizer.stopped
+        if recognizer.owned:
+            recognizer.client.close()
+    report.written = _record(workspace, report, on_wait)
+    report.seconds = time.monotonic() - started
+    if recognizer is not None and recognizer.fatal is not None:
+        raise recognizer.fatal  # bad key or no credit: every measurement is saved, then say so
+    return report
+
+
+def _decode(data: bytes, rate: int) -> np.ndarray:
+    from charvoice import audio as dsp
+
+    return dsp.decode(data, rate)
+
+
+def _recognise(result: LineQA, samples: np.ndarray, rate: int, entry: dict, recognizer: _Asr, settings: QASettings, asr_module) -> None:
+    if result.engine == "offline":
+        result.asr_note = "scratch voice: not sent for ASR"
+        return
+    if any(flag.code == "silent" for flag in result.flags):
+        result.asr_note = "silent: not sent for ASR"
+        return
+    previous = entry.get("qa") or {}
+    if previous.get("sha256") == result.sha256 and isinstance(previous.get("transcript"), str):
+        transcript = previous["transcript"]  # the same file was transcribed before: no second charge
+    else:
+        with recognizer.lock:
+            stopped, failed = recognizer.stopped, recognizer.fatal is not None or recognizer.required
+        if stopped:
+            result.asr_note, result.asr_error = stopped, failed
+            return
+        try:
+            transcript = asr_module.transcribe(recognizer.client, wav_bytes(samples, rate), result.locale).text
+        except asr_module.AsrUnavailable as error:
+            with recognizer.lock:
+                recognizer.stopped = recognizer.stopped or str(error)
+            result.asr_note, result.asr_error = str(error), recognizer.required
+            return
+        except FatalEngineError as error:
+            with recognizer.lock:
+                recognizer.fatal = recognizer.fatal or error
+                recognizer.stopped = recognizer.stopped or error.format_message()
+            result.asr_note, result.asr_error = error.format_message(), True
+            return
+        except (asr_module.FishError, CharvoiceError) as error:
+            result.asr_note, result.asr_error = str(error), True
+            return
+        with recognizer.lock:
+            recognizer.calls += 1
+    result.transcript = transcript
+    result.wer = round(asr_module.word_error_rate(result.text, transcript, result.locale), 3)
+    if result.wer > settings.max_wer:
+        result.flags.append(Flag("asr", f"the speech recogniser heard {transcript!r}: word error rate {result.wer:.0%} (more than {settings.max_wer:.0%})"))
+
+
+def _record(workspace, report: QAReport, on_wait) -> int:
+    """Write each verdict into the manifest entry it was measured for (under the project lock)."""
+    written = 0
+    with workspace.lock(on_wait):
+        workspace.reload_manifest()
+        manifest = workspace.manifest
+        for result in report.results:
+            entry = manifest.entry(result.line_id, result.locale)
+            if entry is None or entry.get("key") != result.key or entry.get("path") != result.path:
+                continue  # rebuilt (or removed) while we listened: this verdict is not about it
+            if result.sha256:
+                try:
+                    now = hashlib.sha256((manifest.path.parent / result.path).read_bytes()).hexdigest()
+                except OSError:
+                    now = ""
+                if now != result.sha256:
+                    continue
+            verdict = result.to_manifest()
+            if entry.get("qa") != verdict:
+                entry["qa"] = verdict
+                written += 1
+        if written:
+            manifest.publish([])
+    return written
+
