@@ -41,6 +41,7 @@ class Processed:
     samples: np.ndarray  # float32 mono in [-1, 1]
     sample_rate: int
     lufs: float
+    offset_s: float = 0.0  # seconds trimmed from the start: raw time - offset_s = published time
 
     @property
     def duration_s(self) -> float:
@@ -213,21 +214,29 @@ def voiced_span(samples: np.ndarray, sample_rate: int, floor_db: float = _SILENC
 
 def trim(samples: np.ndarray, sample_rate: int, pad_ms: int) -> np.ndarray:
     """Cut leading and trailing silence down to `pad_ms`."""
+    start, end = trim_bounds(samples, sample_rate, pad_ms)
+    return samples[start:end]
+
+
+def trim_bounds(samples: np.ndarray, sample_rate: int, pad_ms: int) -> tuple[int, int]:
+    """The (start, end) samples `trim` keeps (word timings shift by `start`)."""
     if len(samples) < sample_rate // 100:
-        return samples
+        return 0, len(samples)
     span = voiced_span(samples, sample_rate)
     if span is None:
-        return samples[:0]
+        return 0, 0
     pad = int(sample_rate * pad_ms / 1000)
-    return samples[max(0, span[0] - pad) : min(len(samples), span[1] + pad)]
+    return max(0, span[0] - pad), min(len(samples), span[1] + pad)
 
 
 def process(data: bytes | Path, settings: AudioSettings) -> Processed:
     """Decode, trim and normalise raw engine audio (bytes) or a recording (a path)."""
     rate = settings.sample_rate
     samples = decode_file(data, rate) if isinstance(data, Path) else decode(data, rate)
+    start = 0
     if settings.trim_silence:
-        samples = trim(samples, rate, settings.pad_ms)
+        start, end = trim_bounds(samples, rate, settings.pad_ms)
+        samples = samples[start:end]
     loudness = integrated_loudness(samples, rate)
     if not math.isfinite(loudness):
         raise AudioError("the audio is silent")
@@ -237,7 +246,7 @@ def process(data: bytes | Path, settings: AudioSettings) -> Processed:
         loudness = integrated_loudness(samples, rate)
         if abs(loudness - settings.loudness_lufs) < 0.2:
             break
-    return Processed(samples=samples, sample_rate=rate, lufs=round(loudness, 2))
+    return Processed(samples=samples, sample_rate=rate, lufs=round(loudness, 2), offset_s=start / rate)
 
 
 def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,6 +45,58 @@ class SpeechRequest:
         return sha256_hex(canonical_json(fields))
 
 
+@dataclass(frozen=True)
+class SpokenWord:
+    """A word as an engine or recogniser timed it, in seconds on the raw audio's timeline.
+    `char_from`/`char_to` index the request's text when the source knows them (else -1)."""
+
+    start_s: float
+    end_s: float
+    text: str
+    char_from: int = -1
+    char_to: int = -1
+
+
+@dataclass(frozen=True)
+class EngineTimings:
+    """Word (and, where the engine says, phoneme) timings that came with the raw audio."""
+
+    source: str  # "engine" (the synthesiser's own events) or "asr" (a recogniser's timestamps)
+    words: list[SpokenWord] = field(default_factory=list)
+    phonemes: list[tuple[float, str]] = field(default_factory=list)  # (start_s, IPA), "" = pause
+
+
+@dataclass(frozen=True)
+class TimedAudio:
+    audio: bytes
+    timings: EngineTimings | None = None
+
+
+class TimingsMemo:
+    """What an engine's `synthesize` heard about word timings, until the build takes it.
+
+    `synthesize` stays the one way to get audio (everything that wraps or counts engine calls
+    keeps working); the timings it learnt on the way wait here, by cache key."""
+
+    LIMIT = 256  # lines in flight are far fewer; anything older was never asked for
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, EngineTimings] = {}
+
+    def remember(self, request: SpeechRequest, timings: EngineTimings | None) -> None:
+        if timings is None:
+            return
+        with self._lock:
+            if len(self._items) >= self.LIMIT:
+                self._items.pop(next(iter(self._items)))
+            self._items[request.cache_key] = timings
+
+    def take(self, request: SpeechRequest) -> EngineTimings | None:
+        with self._lock:
+            return self._items.pop(request.cache_key, None)
+
+
 class Engine(Protocol):
     name: str
 
@@ -51,7 +104,10 @@ class Engine(Protocol):
         """The request that would voice `text` (already prepared) as `character`."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
-        """Audio file bytes (WAV preferred) for the request; raise EngineError on failure."""
+        """Audio file bytes (WAV preferred) for the request; raise EngineError on failure.
+
+        An engine that knows when each word is spoken keeps those timings in a TimingsMemo
+        and offers `take_timings(request) -> EngineTimings | None` right after."""
 
     def close(self) -> None:
         """Release connections and libraries."""

@@ -16,10 +16,11 @@ import wave
 
 import espeakng_loader
 
-from charvoice.engines.base import SpeechRequest
+from charvoice.engines.base import EngineTimings, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
 from charvoice.errors import EngineError
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
+from charvoice.text_words import word_spans
 
 NAME = "offline"
 # espeak-ng voice variants (espeak-ng-data/voices/!v) that sound clearly different.
@@ -28,7 +29,27 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "k
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _ESPEAK_CHARS_UTF8 = 1
 _PARAM_RATE, _PARAM_PITCH = 1, 3
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+# espeak_Initialize options: report a PHONEME event per phoneme, named in IPA (language-neutral).
+_INITIALIZE_PHONEME_EVENTS, _INITIALIZE_PHONEME_IPA = 0x0001, 0x0002
+_EVENT_END_OF_LIST, _EVENT_WORD, _EVENT_PHONEME = 0, 1, 7
+_PHONEMES_IPA = 0x02
+
+
+class _EventId(ctypes.Union):
+    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
+
+
+class _Event(ctypes.Structure):
+    """espeak_EVENT (speak_lib.h). `sample` is the event's position in samples of the output."""
+
+    _fields_ = [
+        ("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p), ("id", _EventId),
+    ]  # fmt: skip
+
+
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
 
 
 class _Espeak:
@@ -44,28 +65,47 @@ class _Espeak:
             ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
         ]  # fmt: skip
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), 0)
+        self.lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
+        self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        options = _INITIALIZE_PHONEME_EVENTS | _INITIALIZE_PHONEME_IPA
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_parent.encode(), options)
         if self.sample_rate <= 0:
             raise EngineError("espeak-ng failed to initialise (its data files are missing from espeakng-loader)")
         self._chunks: list[bytes] = []
+        self._words: list[tuple[int, int]] = []  # (sample, 0-based character position in the text)
+        self._phonemes: list[tuple[int, str]] = []  # (sample, IPA name; "" for a pause)
         self._callback = _SynthCallback(self._collect)  # kept on self so ctypes does not free it
         self.lib.espeak_SetSynthCallback(self._callback)
 
     def _collect(self, samples, count, events) -> int:
         if count > 0:
             self._chunks.append(ctypes.string_at(samples, count * 2))
+        index = 0
+        while events and events[index].type != _EVENT_END_OF_LIST:
+            event = events[index]
+            if event.type == _EVENT_WORD:
+                self._words.append((event.sample, event.text_position - 1))  # espeak counts from 1
+            elif event.type == _EVENT_PHONEME:
+                name = bytes(event.id.string).split(b"\0", 1)[0].decode("utf-8", "replace")
+                self._phonemes.append((event.sample, name))
+            index += 1
         return 0
 
     def speak(self, text: str, voice: str, pitch: int, rate: int) -> bytes:
+        return self.speak_timed(text, voice, pitch, rate)[0]
+
+    def speak_timed(self, text: str, voice: str, pitch: int, rate: int) -> tuple[bytes, list[tuple[int, int]], list[tuple[int, str]]]:
+        """WAV bytes, word events (sample, character index) and phoneme events (sample, IPA)."""
         with self.lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise EngineError(f"espeak-ng has no voice {voice!r}")
             self.lib.espeak_SetParameter(_PARAM_PITCH, pitch, 0)
             self.lib.espeak_SetParameter(_PARAM_RATE, rate, 0)
-            self._chunks = []
+            self._chunks, self._words, self._phonemes = [], [], []
             encoded = text.encode("utf-8")
             status = self.lib.espeak_Synth(encoded, len(encoded) + 1, 0, 0, 0, _ESPEAK_CHARS_UTF8, None, None)
             pcm = b"".join(self._chunks)
+            words, phonemes = self._words, self._phonemes
         if status != 0 or not pcm:
             raise EngineError(f"espeak-ng produced no audio (status {status})")
         buffer = io.BytesIO()
@@ -74,7 +114,21 @@ class _Espeak:
             out.setsampwidth(2)
             out.setframerate(self.sample_rate)
             out.writeframes(pcm)
-        return buffer.getvalue()
+        return buffer.getvalue(), words, phonemes
+
+    def phonemes(self, text: str, voice: str) -> list[str]:
+        """The IPA phonemes espeak-ng would speak for `text` (one word or a few)."""
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                return []
+            buffer = ctypes.create_string_buffer(text.encode("utf-8"))
+            pointer = ctypes.c_void_p(ctypes.addressof(buffer))
+            out: list[str] = []
+            while pointer.value:  # one clause per call; espeak advances the pointer
+                result = self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _ESPEAK_CHARS_UTF8, _PHONEMES_IPA | (ord("_") << 8))
+                if result:
+                    out.extend(name for name in result.decode("utf-8", "replace").replace(" ", "_").split("_") if name)
+            return out
 
     def has_voice(self, voice: str) -> bool:
         with self.lock:
@@ -113,6 +167,39 @@ def scratch_voice(character: Character) -> tuple[str, int, int]:
     return (f"{language}+{variant}" if language else variant), pitch, rate
 
 
+def engine_timings(text: str, words: list[tuple[int, int]], phonemes: list[tuple[int, str]], total: int, rate: int) -> EngineTimings:
+    """espeak-ng's events -> timed words of `text` (seconds on the raw audio).
+
+    espeak-ng reports where each word starts (sample and character) but not where it ends, and
+    a written word may be several spoken ones ("42": "forty two"). Each written word therefore
+    starts at its first event and ends at the next thing that is not part of it: the next
+    word's event, or the first pause after it (a phoneme event with no name).
+    """
+    spans = word_spans(text)
+    owner: dict[int, int] = {}  # span index -> first event index
+    grouped: list[tuple[int, int, int]] = []  # (span index, first sample, last sample of its events)
+    for sample, position in sorted(words):
+        span = next((i for i, (start, end) in enumerate(spans) if start <= position < end), None)
+        if span is None:  # an event between words (punctuation read aloud): the next word
+            span = next((i for i, (start, _) in enumerate(spans) if start >= position), None)
+        if span is None:
+            continue
+        if span in owner and grouped and grouped[-1][0] == span:
+            grouped[-1] = (span, grouped[-1][1], sample)
+        elif span not in owner:
+            owner[span] = len(grouped)
+            grouped.append((span, sample, sample))
+    pauses = [sample for sample, name in phonemes if not name]
+    out: list[SpokenWord] = []
+    for index, (span, first, last) in enumerate(grouped):
+        following = grouped[index + 1][1] if index + 1 < len(grouped) else total
+        pause = next((sample for sample in pauses if sample > last), total)
+        end = max(first, min(following, pause, total))
+        start, stop = spans[span]
+        out.append(SpokenWord(first / rate, end / rate, text[start:stop], start, stop))
+    return EngineTimings("engine", out, [(sample / rate, name) for sample, name in phonemes])
+
+
 # espeak-ng is deterministic, so another take is another reading: a step in pitch and/or rate.
 _TAKE_STEPS = ((-4, 0), (4, 0), (0, 12), (0, -12), (-6, 8), (6, -8), (-8, -6), (8, 6))
 
@@ -143,16 +230,44 @@ class OfflineEngine:
             voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
         )
 
+    def __init__(self) -> None:
+        self._timings = TimingsMemo()
+
     def synthesize(self, request: SpeechRequest) -> bytes:
+        timed = self.synthesize_timed(request)
+        self._timings.remember(request, timed.timings)
+        return timed.audio
+
+    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
+        """The word and phoneme events of the last `synthesize` of this request."""
+        return self._timings.take(request)
+
+    def synthesize_timed(self, request: SpeechRequest) -> TimedAudio:
+        """The speech, with the words and phonemes espeak-ng reported while speaking it."""
         espeak = _espeak()
-        language = request.voice["language"]
-        candidates = [language, language.split("-")[0]]
-        for candidate in candidates:
-            voice = f"{candidate}+{request.voice['variant']}"
+        voice = self._voice(espeak, request.voice["language"], request.voice["variant"])
+        pitch, rate = _take_reading(request.voice["pitch"], request.voice["rate"], request.take)
+        audio, words, phonemes = espeak.speak_timed(request.text, voice, pitch, rate)
+        total = (len(audio) - 44) // 2
+        timings = engine_timings(request.text, words, phonemes, total, espeak.sample_rate)
+        return TimedAudio(audio, timings)
+
+    @staticmethod
+    def _voice(espeak: _Espeak, language: str, variant: str) -> str:
+        for candidate in (language, language.split("-")[0]):
+            voice = f"{candidate}+{variant}"
             if espeak.has_voice(voice):
-                pitch, rate = _take_reading(request.voice["pitch"], request.voice["rate"], request.take)
-                return espeak.speak(request.text, voice, pitch, rate)
+                return voice
         raise EngineError(f"espeak-ng has no voice for language {language!r}")
+
+    def phonemes(self, text: str, locale: str) -> list[str]:
+        """IPA phonemes of `text` in the locale's language ([] when espeak-ng has no such language)."""
+        espeak = _espeak()
+        language = espeak_language(locale)
+        for candidate in (language, language.split("-")[0]):
+            if espeak.has_voice(candidate):
+                return espeak.phonemes(text, candidate)
+        return []
 
     def close(self) -> None:
         pass

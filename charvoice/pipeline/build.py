@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from charvoice.engines import Engines
 from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.pipeline import timings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Job, Plan
@@ -30,6 +31,7 @@ class LineResult:
     synthesized: bool
     duration_s: float
     lufs: float
+    timings: str = ""  # the timings file, relative to the manifest
 
 
 @dataclass
@@ -66,6 +68,7 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache,
         audio,  # numpy and scipy load only when there is audio to process
     )
 
+    engine_timings = None
     if job.pinned is not None:  # an approved take or an actor's recording: no engine call
         if not job.pinned.is_file():
             raise EngineError(f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)")
@@ -75,14 +78,16 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache,
         synthesized = raw is None
         if raw is None:
             character = project.characters[job.line.character]
-            raw = engines.for_character(character).synthesize(job.request)
+            raw, engine_timings = timings.synthesize(engines.for_character(character), job.request)
     processed = audio.process(raw, project.config.audio)
     if synthesized:  # only audio that decoded is worth keeping
         cache.put(job.cache_key, raw)
+        timings.keep(project.config.cache_dir, job.cache_key, engine_timings)
     if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
         raise Superseded
     audio.encode(processed, job.asset_path, project.config.audio)
-    return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs)
+    timings_file = timings.publish(job, project, engines, processed, engine_timings, raw)
+    return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs, timings_file)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -101,6 +106,7 @@ def record(manifest: Manifest, result: LineResult) -> None:
             "source_key": job.cache_key,
             "engine": "recording" if job.origin == "recorded" else job.request.engine,
             "origin": job.origin,
+            **({"timings": result.timings} if result.timings else {}),
             **job.marks,
         },
     )

@@ -8,23 +8,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.fsutil import remove_stale_temps
+from charvoice.pipeline.timings import SUFFIX as TIMINGS_SUFFIX
 from charvoice.project.config import AUDIO_FORMATS
 
 
 @dataclass
 class CleanReport:
     entries: list[tuple[str, str]] = field(default_factory=list)  # (line id, locale) removed from the manifest
-    files: list[Path] = field(default_factory=list)  # asset files removed
+    files: list[Path] = field(default_factory=list)  # asset (and timings) files removed
 
 
 def _asset_files(output: Path, locales: set[str]) -> list[Path]:
-    """Files charvoice may have written: <output>/<locale>/<character>/<id>.<audio ext>."""
+    """Files charvoice may have written: <output>/<locale>/<character>/<id>.<audio ext> and
+    <id>.timings.json."""
     found = []
     for locale_dir in output.iterdir() if output.is_dir() else ():
         if not locale_dir.is_dir() or (locale_dir.name not in locales and not any(locale_dir.rglob("*.*"))):
             continue
         for path in locale_dir.glob("*/*"):
-            if path.is_file() and path.suffix.lstrip(".") in AUDIO_FORMATS and not path.name.startswith("."):
+            if path.is_file() and not path.name.startswith(".") and (path.suffix.lstrip(".") in AUDIO_FORMATS or path.name.endswith(TIMINGS_SUFFIX)):
                 found.append(path)
     return sorted(found)
 
@@ -39,9 +41,11 @@ def clean(workspace, *, dry_run: bool) -> CleanReport:
     for line_id, locale in report.entries:
         manifest.remove_entry(line_id, locale)
     referenced = {
-        os.path.normpath(config.output_dir / audio["path"])
+        os.path.normpath(config.output_dir / audio[name])
         for entry in manifest.lines.values()
         for audio in entry.get("audio", {}).values()
+        for name in ("path", "timings")
+        if audio.get(name)
     }
     locales = set(config.locales) | {locale for _, locale in report.entries}
     report.files = [path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced]

@@ -20,6 +20,7 @@ from charvoice.pipeline.approvals import (
 )
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.timings import has_timings
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
@@ -164,6 +165,8 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         reason = _reason(job, entry, force)
         if reason and not force and job.pinned is None:
             job, reason = _kept_instead(project, engines, cache, job, entry, reason)
+        if not reason and not has_timings(entry, job.asset_path) and (job.pinned is not None or cache.has(job.cache_key)):
+            reason = "timings missing"  # built before timings existed: redone from the cache, no engine call
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
             plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
         else:
