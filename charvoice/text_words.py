@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-_JOINERS = set("'’-‐")
+_JOINERS = set("'\u2019-\u2010")  # apostrophes and hyphens inside a word
 
 
 def _unspaced(char: str) -> bool:
@@ -43,7 +43,13 @@ def word_spans(text: str) -> list[tuple[int, int]]:
         elif _wordy(char):
             if start < 0:
                 start = index
-        elif char in _JOINERS and start >= 0 and index + 1 < len(text) and _wordy(text[index + 1]) and not _unspaced(text[index + 1]):
+        elif (
+            char in _JOINERS
+            and start >= 0
+            and index + 1 < len(text)
+            and _wordy(text[index + 1])
+            and not _unspaced(text[index + 1])
+        ):
             continue
         elif start >= 0:
             spans.append((start, index))

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 (IPA letters look like Latin ones on purpose)
 """Phonemes (IPA, as espeak-ng writes them for any language) -> mouth shapes.
 
 The shapes are the nine that animators know from Rhubarb Lip Sync and the Hanna-Barbera

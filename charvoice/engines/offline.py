@@ -13,6 +13,7 @@ import io
 import os
 import threading
 import wave
+from typing import Any
 
 import espeakng_loader
 
@@ -77,7 +78,7 @@ class _Espeak:
         self._callback = _SynthCallback(self._collect)  # kept on self so ctypes does not free it
         self.lib.espeak_SetSynthCallback(self._callback)
 
-    def _collect(self, samples, count, events) -> int:
+    def _collect(self, samples: Any, count: int, events: Any) -> int:
         if count > 0:
             self._chunks.append(ctypes.string_at(samples, count * 2))
         index = 0

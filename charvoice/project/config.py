@@ -42,6 +42,7 @@ SCHEMA = Table(
                         "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
                         "retries": Field(int, 6, minimum=0, maximum=20),
                         "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
+                        "timestamps": Field(str, "auto", choices=("auto", "on", "off")),
                     }
                 ),
             }
@@ -109,6 +110,7 @@ class FishSettings:
     timeout: float = 120.0  # seconds to wait for one response
     retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
     train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
+    timestamps: str = "auto"  # word timings with the audio: auto = on for the official service
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgpack
 import numpy as np
+from fakes import fish_timestamps
 
 KNOWN_MODELS = ("s1", "s2-pro", "speech-1.5", "speech-1.6")
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
@@ -316,6 +317,10 @@ class FakeFishServer:
             if method == "GET":
                 return self._list(query)
             raise ApiError(405, "Method Not Allowed")
+        if path == fish_timestamps.PATH:  # TTS with word timings as an event stream: fish_timestamps.py
+            if method != "POST":
+                raise ApiError(405, "Method Not Allowed")
+            return fish_timestamps.handle(self, body, headers.get("model"))
         if path == "/v1/asr":
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")

@@ -43,9 +43,10 @@ def language_of(locale: str) -> str:
     return re.split(r"[_-]", locale, maxsplit=1)[0].lower()
 
 
-def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> Transcript:
-    """One `POST /v1/asr`. Raises FishError (AsrUnavailable when the server has no such endpoint)."""
-    payload: dict[str, Any] = {"audio": audio, "ignore_timestamps": True}
+def transcribe(client: FishClient, audio: bytes, locale: str | None = None, *, timestamps: bool = False) -> Transcript:
+    """One `POST /v1/asr` (with `timestamps`, segments carry start and end times). Raises
+    FishError (AsrUnavailable when the server has no such endpoint)."""
+    payload: dict[str, Any] = {"audio": audio, "ignore_timestamps": not timestamps}
     if locale:
         payload["language"] = language_of(locale)
     try:

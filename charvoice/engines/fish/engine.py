@@ -27,7 +27,7 @@ import httpx
 import msgpack
 
 from charvoice import __version__
-from charvoice.engines.base import SpeechRequest, canonical_json, sha256_hex
+from charvoice.engines.base import EngineTimings, SpeechRequest, TimingsMemo, canonical_json, sha256_hex
 from charvoice.engines.fish.samples import file_sha256, voice_fingerprint
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.characters import Character
@@ -440,6 +440,11 @@ class FishEngine:
         self._model_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._sync = None
+        # Word timings with the audio: on the official service by default (documented there);
+        # a self-hosted Fish Speech server has no such endpoint unless told otherwise.
+        mode = getattr(config.fish, "timestamps", "auto")
+        self._timestamps = mode == "on" or (mode == "auto" and client.official)
+        self._timings = TimingsMemo()
 
     @classmethod
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> "FishEngine":
@@ -479,12 +484,32 @@ class FishEngine:
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
-            audio = self.client.tts(payload, request.params["model"])
+            audio = self._tts(request, payload)
         except FishError as error:
             if error.status in (400, 404) and "reference_id" in payload:
                 raise FishError(f"{error} (is voice model {payload['reference_id']} still on the server? `charvoice voices sync --verify` checks)", error.status) from None
             raise
         return audio  # checked by the client: WAV with every byte it declares
+
+    def _tts(self, request: SpeechRequest, payload: dict[str, Any]) -> bytes:
+        """`/v1/tts`, or the same request with word timings (see timestamps.py) where the
+        server has that endpoint; the timings wait in a memo for `take_timings`."""
+        from charvoice.engines.fish import timestamps
+
+        if self._timestamps:
+            try:
+                audio, timings = timestamps.tts_with_timestamps(self.client, payload, request.params["model"])
+            except FishError as error:
+                if not timestamps.unavailable(error):
+                    raise
+                self._timestamps = False  # a server without it: plain synthesis from now on
+            else:
+                self._timings.remember(request, timings)
+                return audio
+        return self.client.tts(payload, request.params["model"])
+
+    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
+        return self._timings.take(request)
 
     def model_for(self, character: Character) -> str:
         """The trained model id of a persistent clone, cloning it first if charvoice.lock has none."""
