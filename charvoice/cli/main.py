@@ -127,8 +127,12 @@ def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> 
 def _cost_preview(workspace: Workspace, plan: Plan):
     from charvoice.engines.fish.cost import preview
 
+    from charvoice.pipeline.timings import cost_of_timings
+
     config = workspace.project.config
-    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)
+    return cost
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:

@@ -397,9 +397,10 @@ def publish(
 
 
 def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path) -> EngineTimings | None:
-    """Timings for audio that came without them (cached before timings existed, a recording,
-    a self-hosted Fish server): the offline voice says them again; otherwise speech to text
-    when a Fish key is set; otherwise None (the caller estimates)."""
+    """Timings for audio that came without them: the offline voice says the line again (its
+    events fit the cached reading); an actor's recording goes to speech to text when a Fish key
+    is set; anything else (Fish audio from a server without timestamps, or cached before
+    timings existed) gets None, and the caller estimates: no extra call for engine audio."""
     from charvoice.engines.offline import OfflineEngine
 
     if job.pinned is None and job.request.engine == "offline":
@@ -410,8 +411,8 @@ def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path) ->
         if jitter is not None and again.audio[:4] == raw_audio[:4] and jitter < 2 * RESPEAK_TOLERANCE_SAMPLES:
             return again.timings
         return None
-    client = asr_client(engines)
-    if client is None:
+    client = asr_client(engines) if job.origin == "recorded" else None
+    if client is None:  # engine audio is never sent back to be transcribed: estimated instead
         return None
     from charvoice.engines.fish.asr import transcribe
     from charvoice.engines.fish.engine import FishError
@@ -435,3 +436,34 @@ def asr_client(engines: Any) -> Any:
 
     client = getattr(engines.primary, "client", None)
     return client if client is not None and api_key() else None
+
+
+def cost_of_timings(plan: Any, project: Any, engines: Any) -> Any:
+    """What the plan's timings add to the bill: Fish lines synthesised with timestamps cost no
+    extra call; each recording to (re)build calls speech to text once, when a key is set, unless
+    its timings are already kept from an earlier build."""
+    from charvoice.engines.fish.cost import TimingsCost
+
+    cost = TimingsCost()
+    store = RawTimingsStore(project.config.cache_dir)
+    client = asr_client(engines)
+    for job in plan.todo:
+        if job.origin == "recorded":
+            if client is not None and not store.has(job.cache_key):
+                cost.asr_calls += 1
+                cost.asr_seconds += _seconds(job.pinned, job.line.text)
+        elif not job.cached and getattr(engines.for_character(project.characters[job.line.character]), "timestamps", False):
+            cost.with_audio += 1
+    return cost
+
+
+def _seconds(path: Path, text: str) -> int:
+    """A recording's length, rounded up as speech to text bills it (from the text if unreadable)."""
+    import math
+
+    try:
+        import soundfile
+
+        return max(1, math.ceil(soundfile.info(str(path)).duration))
+    except Exception:  # any format libsndfile cannot read: about 14 characters a second
+        return max(1, math.ceil(len(text) / 14))

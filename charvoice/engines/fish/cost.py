@@ -22,11 +22,37 @@ class CharacterCost:
     bytes: int = 0
 
 
+ASR_PRICE_PER_HOUR = 0.36  # Fish Audio speech to text, billed per second of audio (rounded up)
+
+
+@dataclass
+class TimingsCost:
+    """Word timings: free with the audio (TTS with timestamps), or a speech-to-text call."""
+
+    with_audio: int = 0  # Fish lines whose timings come with their audio: no extra call
+    asr_calls: int = 0  # recordings (and the like) sent to speech to text
+    asr_seconds: int = 0  # of audio, each call rounded up to the second
+    price_per_hour: float = ASR_PRICE_PER_HOUR
+
+    @property
+    def usd(self) -> float:
+        return self.asr_seconds * self.price_per_hour / 3600
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"with_audio": self.with_audio, "asr_calls": self.asr_calls, "asr_seconds": self.asr_seconds, "usd": round(self.usd, 4)}
+
+    def text(self) -> str:
+        free = f"{self.with_audio} come with their audio (no extra call)" if self.with_audio else ""
+        paid = f"{self.asr_calls} speech-to-text calls, about {self.asr_seconds} s of audio, ${self.usd:.4f}" if self.asr_calls else ""
+        return "  word timings: " + ("; ".join(part for part in (free, paid) if part) or "no extra call")
+
+
 @dataclass
 class CostPreview:
     price_per_million_bytes: float
     billed: bool  # False: the engine in use is free (offline); the figures say what Fish would cost
     characters: list[CharacterCost] = field(default_factory=list)
+    timings: TimingsCost | None = None  # what word timings add (pipeline/timings.py fills it in)
 
     @property
     def lines(self) -> int:
@@ -47,18 +73,20 @@ class CostPreview:
             "bytes": self.bytes,
             "usd": round(self.price(self.bytes), 4),
             "characters": {row.character: {"lines": row.lines, "bytes": row.bytes, "usd": round(self.price(row.bytes), 4)} for row in self.characters},
+            "timings": (self.timings or TimingsCost()).as_dict(),
         }
 
     def text(self) -> list[str]:
+        timings = [self.timings.text()] if self.timings is not None and (self.timings.asr_calls or self.timings.with_audio) else []
         rate = f"${self.price_per_million_bytes:g} per million UTF-8 bytes"
         if not self.lines:
-            return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate})."]
+            return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate}).", *timings]
         head = f"Cost preview ({rate}):" if self.billed else f"Cost preview: $0.00 now (offline engine); on Fish Audio ({rate}) these would cost:"
         rows = [head]
         for row in self.characters:
             rows.append(f"  {row.name:<20} {row.lines:>6} lines {row.bytes:>10} bytes  ${self.price(row.bytes):.4f}")
         rows.append(f"  {'total':<20} {self.lines:>6} lines {self.bytes:>10} bytes  ${self.price(self.bytes):.4f}")
-        return rows
+        return rows + timings
 
 
 def preview(jobs_to_synthesize: list[Any], characters: dict[str, Character], engine_name: str, price_per_million_bytes: float) -> CostPreview:

@@ -511,6 +511,11 @@ class FishEngine:
     def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
         return self._timings.take(request)
 
+    @property
+    def timestamps(self) -> bool:
+        """Whether lines get their word timings with the audio (no extra call)."""
+        return self._timestamps
+
     def model_for(self, character: Character) -> str:
         """The trained model id of a persistent clone, cloning it first if charvoice.lock has none."""
         digest = sha256_hex(canonical_json(voice_fingerprint(character)))
