@@ -233,3 +233,29 @@ def test_viseme_table():
     assert [shape_of(p) for p in ("m", "b", "p", "f", "v", "l", "ˈuː", "əʊ", "ˈɑː", "æ", "ɔː", "ɜː", "s", "iː", "")] == list("AAAGGHFFDCEEBBX")
     assert shape_of("ɔ̃") == "E" and shape_of("ʁ") == "B"  # French nasal vowel and uvular r
     assert set(SOURCES) == {"engine", "asr", "estimate"}
+
+
+def test_qa_flags_timings_that_do_not_cover_the_speech(project):
+    assert project.run("build").exit_code == 0
+
+    def timing_flags() -> dict[str, list[str]]:
+        report = json.loads(project.run("qa", "--json").stdout)
+        return {line["id"]: [f["message"] for f in line["flags"] if f["code"] == "timings"] for line in report["lines"]}
+
+    assert not any(timing_flags().values())  # what the build wrote covers the speech
+
+    def rewrite(line_id: str, change) -> None:
+        path = project.output / manifest(project)["lines"][line_id]["audio"]["en"]["timings"]
+        data = json.loads(path.read_text())
+        change(data)
+        path.write_text(json.dumps(data))
+
+    rewrite("intro.greet", lambda d: d.update(words=[[w[0] + 0.8, w[1] + 0.8, *w[2:]] for w in d["words"]]))
+    rewrite("intro.reply", lambda d: d.update(words=[d["words"][0], d["words"][2], d["words"][1], *d["words"][3:]]))
+    (project.output / "en/aria/intro.ask.timings.json").unlink()
+    flags = timing_flags()
+    assert any("first word starts at" in m for m in flags["intro.greet"])
+    assert any("after the audio" in m for m in flags["intro.greet"])
+    assert flags["intro.reply"] == ["the words are out of order"]
+    assert flags["intro.ask"] == ["en/aria/intro.ask.timings.json is missing (run `charvoice build`)"]
+    assert flags["intro.answer"] == []

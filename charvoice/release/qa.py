@@ -11,6 +11,9 @@ For each asset in the manifest (each line, each locale) it measures the decoded 
                  range for the locale (`[qa.chars_per_second]`, with defaults per language)
 - `asr`          with Fish configured, the transcript of a `POST /v1/asr` round trip differs from
                  the line's text by more than `qa.max_wer` (word error rate)
+- `timings`      the line's word timings do not cover its speech: the first word starts too
+                 late, the last one ends after the audio, words out of order or not the text's
+                 (pipeline/timings.py), or the timings file is missing or unreadable
 - `missing`      the manifest lists a file that is not there (`unreadable`: one that does not decode)
 
 The results are written into the manifest (an additive `qa` object in each audio entry, tied to
@@ -37,7 +40,7 @@ import numpy as np
 from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
 from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
 
-FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr")
+FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr", "timings")
 
 _SILENCE_FLOOR_DB = -60.0  # a frame quieter than this is silence, however quiet the line
 _SILENCE_BELOW_LOUDEST_DB = 40.0  # ... and so is one this far under the line's loudest frame
@@ -314,6 +317,8 @@ def run_qa(
             result.flags.append(Flag("unreadable", f"{config.relative(path)} cannot be decoded: {error}"))
             return result
         result.values, result.flags = measure(samples, config.audio.sample_rate, result.text, locale, config.audio, settings)
+        if not any(flag.code == "silent" for flag in result.flags):  # no speech: nothing for timings to cover
+            result.flags.extend(_timing_flags(entry, manifest.path.parent, samples, config.audio.sample_rate, result.text))
         if recognizer is not None:
             _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, asr_module)
         return result
@@ -334,6 +339,21 @@ def run_qa(
     if recognizer is not None and recognizer.fatal is not None:
         raise recognizer.fatal  # bad key or no credit: every measurement is saved, then say so
     return report
+
+
+def _timing_flags(entry: dict, folder, samples: np.ndarray, rate: int, text: str) -> list[Flag]:
+    from charvoice.pipeline.timings import LineTimings, coverage_problems
+
+    name = entry.get("timings")
+    if not name:
+        return []  # built before timings existed (or by a tool that makes none): nothing to check
+    try:
+        timings = LineTimings.load(folder / name)
+    except OSError:
+        return [Flag("timings", f"{name} is missing (run `charvoice build`)")]
+    except ValueError as error:
+        return [Flag("timings", f"{name} cannot be read: {error}")]
+    return [Flag("timings", problem) for problem in coverage_problems(timings, text, samples, rate)]
 
 
 def _decode(data: bytes, rate: int) -> np.ndarray:
