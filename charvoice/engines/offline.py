@@ -13,11 +13,12 @@ import io
 import os
 import threading
 import wave
+from collections.abc import Sequence
 from typing import Any
 
 import espeakng_loader
 
-from charvoice.engines.base import EngineTimings, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
 from charvoice.errors import EngineError
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
@@ -229,10 +230,14 @@ class OfflineEngine:
             text=text,
             locale=line.locale,
             voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
+            character=character,
         )
 
     def __init__(self) -> None:
         self._timings = TimingsMemo()
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Nothing to prepare: espeak-ng loads on the first line."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         timed = self.synthesize_timed(request)

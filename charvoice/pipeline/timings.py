@@ -41,6 +41,8 @@ from charvoice.visemes import REST, is_vowel, shape_of
 if TYPE_CHECKING:
     import numpy as np
 
+    from charvoice.pipeline.manifest import AudioEntry
+
 FORMAT = "charvoice-timings"
 VERSION = 1
 SOURCES = ("engine", "asr", "estimate")
@@ -101,10 +103,9 @@ class LineTimings:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def has_timings(entry: dict[str, Any] | None, asset: Path) -> bool:
+def has_timings(entry: AudioEntry | None, asset: Path) -> bool:
     """Whether a manifest entry names a timings file and it is beside its asset."""
-    name = (entry or {}).get("timings")
-    return bool(name) and (asset.parent / Path(str(name)).name).is_file()
+    return entry is not None and bool(entry.timings) and (asset.parent / Path(entry.timings).name).is_file()
 
 
 def timings_path(asset_path: str) -> str:
@@ -446,7 +447,7 @@ def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path) ->
     if client is None:  # engine audio is never sent back to be transcribed: estimated instead
         return None
     from charvoice.engines.fish.asr import transcribe
-    from charvoice.engines.fish.engine import FishError
+    from charvoice.engines.fish.client import FishError
 
     try:
         transcript = transcribe(

@@ -25,7 +25,7 @@ from typing import Any
 import msgpack
 
 from charvoice.engines.base import EngineTimings, SpokenWord
-from charvoice.engines.fish.engine import FishClient, FishError, audio_problem
+from charvoice.engines.fish.client import FishClient, FishError, audio_problem
 
 PATH = "/v1/tts/stream/with-timestamp"
 
@@ -107,7 +107,7 @@ def tts_with_timestamps(client: FishClient, payload: dict[str, Any], model: str)
     """One synthesis with its word timings. A stream that does not parse, or whose audio is
     not the format asked for, is retried like a 5xx (the client's usual machinery)."""
     fmt = payload.get("format", "mp3")
-    response = client._send(
+    response = client.send(
         "POST",
         PATH,
         "text-to-speech with timestamps",
