@@ -4,7 +4,9 @@ The page lists lines by character, then by scene (the script file), in script or
 has an <audio> player (a relative link to the asset, so the page works from file:// as long as
 it stays beside the assets it was written for), a waveform drawn from the decoded audio (an
 inline SVG of WAVE_POINTS peaks on a full-scale axis, so a quiet or clipped line looks it), the
-text, the writer's direction and the status (charvoice/status.py) with any QA flags.
+line's words under the waveform (from its timings file: the word being spoken is
+highlighted as the line plays; italic when the times are estimated), the text, the writer's
+direction and the status (charvoice/status.py) with any QA flags.
 Filtering by character, status and locale and a free-text search run in the page itself.
 
 Everything is in the one file: no JavaScript or CSS from elsewhere. All script text is escaped
@@ -56,6 +58,11 @@ svg.wave line { stroke: var(--line); stroke-width: .5; }
 .badge.qa { color: var(--bad); }
 ul.flags { margin: .2rem 0 0; padding-left: 1rem; color: var(--bad); }
 .noaudio { color: var(--muted); font-style: italic; }
+.words { width: 15.5rem; margin: .15rem 0; font-size: .85rem; line-height: 1.5; }
+.words .w { border-radius: .2rem; padding: 0 .05rem; }
+.words .w.said { color: var(--muted); }
+.words .w.now { background: Highlight; color: HighlightText; }
+.words[data-source=estimate] { font-style: italic; }
 """
 
 SCRIPT = """
@@ -99,6 +106,29 @@ SCRIPT = """
       if (player !== event.target) { player.pause(); }
     });
   }, true);
+  // The words under the waveform follow the voice: the one being spoken is highlighted (its
+  // times come from the build's timings file), every animation frame while the line plays.
+  function follow(player) {
+    var cell = player.parentNode;
+    var words = cell ? cell.querySelectorAll(".words .w") : [];
+    var time = player.currentTime;
+    Array.prototype.forEach.call(words, function (word) {
+      var start = parseFloat(word.dataset.s), end = parseFloat(word.dataset.e);
+      var started = time > 0 && time >= start;
+      word.classList.toggle("now", started && time < end && !player.ended);
+      word.classList.toggle("said", started && (time >= end || player.ended));
+    });
+  }
+  function tick(player) {
+    follow(player);
+    if (!player.paused && !player.ended) {
+      window.requestAnimationFrame(function () { tick(player); });
+    }
+  }
+  document.addEventListener("play", function (event) { tick(event.target); }, true);
+  ["timeupdate", "seeked", "pause", "ended"].forEach(function (name) {
+    document.addEventListener(name, function (event) { follow(event.target); }, true);
+  });
   apply();
 })();
 """
@@ -212,7 +242,8 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
     cells.append(f'<td class="id"><code>{_e(line.id)}</code> <span class="locale">{_e(line.locale)}</span><br><span class="source">{_e(line.source)}</span></td>')
     path = status.entry.path if status.entry else None
     if path and (manifest_dir / path).is_file():
-        cells.append(f'<td class="audio">{wave or ""}<audio controls preload="none" src="{_e(_src(manifest_dir / path, page_dir))}"></audio></td>')
+        words = _words(status.entry, manifest_dir) if status.entry else ""
+        cells.append(f'<td class="audio">{wave or ""}{words}<audio controls preload="none" src="{_e(_src(manifest_dir / path, page_dir))}"></audio></td>')
     else:
         cells.append('<td class="audio"><span class="noaudio">no audio yet</span></td>')
     notes = f'<br><small>{_e(line.notes)}</small>' if line.notes else ""
@@ -224,6 +255,28 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
     cells.append(f'<td class="status">{badges}{detail}{f"<ul class=flags>{flags}</ul>" if flags else ""}</td>')
     cells.append("</tr>\n")
     return "".join(cells)
+
+
+def _words(entry, manifest_dir: Path) -> str:
+    """The line's text under the waveform, each word a span with its start and end (seconds)."""
+    from charvoice.pipeline.timings import LineTimings
+
+    if not entry.timings:
+        return ""
+    try:
+        timings = LineTimings.load(manifest_dir / entry.timings)
+    except (OSError, ValueError):
+        return ""  # qa reports a missing or broken timings file; the page just goes without
+    text, parts, cursor = entry.text, [], 0
+    for word in timings.words:
+        if not cursor <= word.char_from < word.char_to <= len(text):
+            return ""  # timings for another text (stale): better none than wrong ones
+        parts.append(_e(text[cursor : word.char_from]))
+        parts.append(f'<span class="w" data-s="{word.start_s:.3f}" data-e="{word.end_s:.3f}">{_e(text[word.char_from : word.char_to])}</span>')
+        cursor = word.char_to
+    parts.append(_e(text[cursor:]))
+    title = {"engine": "word times from the voice itself", "asr": "word times from speech to text", "estimate": "word times estimated"}
+    return f'<div class="words" data-source="{_e(timings.source)}" title="{_e(title.get(timings.source, ""))}">{"".join(parts)}</div>'
 
 
 def write_review(workspace, statuses: list[LineStatus], target: Path | None = None, jobs: int = 4) -> Path:
