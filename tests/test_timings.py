@@ -8,6 +8,7 @@ timings follow it; `clean` taking orphaned timings away with their audio.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -82,30 +83,38 @@ def _published_offset(raw_wav: bytes, asset, rate: int) -> float:
 
 
 def assert_starts_agree_with_espeak(project) -> None:
-    """Every word event espeak-ng reports, moved by what trimming cut (found by correlating
-    the raw and published audio), is where a published word starts, within one frame."""
-    from charvoice.engines.offline import OfflineEngine
+    """Every word event espeak-ng reported while speaking a line (as the build kept them with
+    the raw audio), moved by what trimming cut (found by correlating the cached raw audio with
+    the published asset, not from the build's numbers), is where a published word starts,
+    within one frame."""
+    from charvoice.pipeline.timings import RawTimingsStore
     from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(project.root)
+    store = RawTimingsStore(workspace.project.config.cache_dir)
     plan = workspace.plan()
     assert plan.fresh and not plan.todo
     for job in plan.fresh:
-        spoken = OfflineEngine().synthesize_timed(job.request)
-        shift = _published_offset(spoken.audio, job.asset_path, workspace.project.config.audio.sample_rate)
+        raw_audio, events = workspace.cache.get(job.cache_key), store.get(job.cache_key)
+        assert raw_audio is not None and events is not None and events.source == "engine"
+        shift = _published_offset(raw_audio, job.asset_path, workspace.project.config.audio.sample_rate)
         assert shift <= 0.001  # nothing is ever added before the speech but padding
         _, timings = timings_of(project, job.line.id)
         # espeak-ng may speak an unstressed word as one with the next ("the mainland", one
         # event): every event it reported is where a published word starts.
-        expected = [max(0.0, word.start_s + shift) for word in spoken.timings.words]
+        expected = [max(0.0, word.start_s + shift) for word in events.words]
         starts = [word.start_s for word in timings.words]
         assert len(starts) - 1 <= len(expected) <= len(starts)
-        assert all(min(abs(start - event) for start in starts) <= FRAME_S for event in expected), (job.line.id, starts, expected)
+        assert all(min(abs(start - event) for start in starts) <= FRAME_S for event in expected), (
+            job.line.id,
+            starts,
+            expected,
+        )
 
 
 def test_word_starts_agree_with_espeak_events_after_trimming_within_one_frame(project):
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text() + '\n[audio]\nformat = "wav"\npad_ms = 40\n')
+    config.write_text(config.read_text() + '\n[audio]\nformat = "wav"\npad_ms = 0\n')
     assert project.run("build").exit_code == 0
     assert_starts_agree_with_espeak(project)
 
@@ -212,13 +221,24 @@ def test_alignment_maps_differently_spelt_and_grouped_words_onto_the_line():
 
     text = "I've waited 42 days, Mr. Reed!"
     # As a recogniser or Fish's alignment would give them: no punctuation, a number written out.
-    heard = EngineTimings("asr", [SpokenWord(0.1, 0.3, "Ive"), SpokenWord(0.3, 0.7, "waited"), SpokenWord(0.7, 1.0, "forty"), SpokenWord(1.0, 1.2, "two"), SpokenWord(1.2, 1.5, "days"), SpokenWord(1.6, 1.8, "Mister"), SpokenWord(1.8, 2.2, "Reed")])
+    heard = EngineTimings(
+        "asr",
+        [
+            SpokenWord(0.1, 0.3, "Ive"),
+            SpokenWord(0.3, 0.7, "waited"),
+            SpokenWord(0.7, 1.0, "forty"),
+            SpokenWord(1.0, 1.2, "two"),
+            SpokenWord(1.2, 1.5, "days"),
+            SpokenWord(1.6, 1.8, "Mister"),
+            SpokenWord(1.8, 2.2, "Reed"),
+        ],
+    )
     words = align(text, heard)
     assert [text[w.char_from : w.char_to] for w in words] == ["I've", "waited", "42", "days", "Mr", "Reed"]
     assert (words[0].start_s, words[0].end_s) == pytest.approx((0.1, 0.3))
     assert words[2].start_s == pytest.approx(0.7) and words[2].end_s == pytest.approx(1.2)  # the gap "forty two" filled
     assert words[-1].end_s == pytest.approx(2.2)
-    assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(words, words[1:], strict=False))
+    assert all(a.end_s <= b.start_s + 1e-9 for a, b in itertools.pairwise(words))
 
 
 def test_estimate_spreads_words_by_length_and_unspaced_scripts_by_character():
@@ -230,7 +250,9 @@ def test_estimate_spreads_words_by_length_and_unspaced_scripts_by_character():
 
 
 def test_viseme_table():
-    assert [shape_of(p) for p in ("m", "b", "p", "f", "v", "l", "ˈuː", "əʊ", "ˈɑː", "æ", "ɔː", "ɜː", "s", "iː", "")] == list("AAAGGHFFDCEEBBX")
+    assert [
+        shape_of(p) for p in ("m", "b", "p", "f", "v", "l", "ˈuː", "əʊ", "ˈɑː", "æ", "ɔː", "ɜː", "s", "iː", "")
+    ] == list("AAAGGHFFDCEEBBX")
     assert shape_of("ɔ̃") == "E" and shape_of("ʁ") == "B"  # French nasal vowel and uvular r
     assert set(SOURCES) == {"engine", "asr", "estimate"}
 

@@ -86,7 +86,22 @@ def test_split_text_chunks_and_replaced_snapshots_land_in_order(tmp_path, fish, 
     assert project.run("build").exit_code == 0
     assert fish.calls("POST", PATH)[0].body["latency"] == "balanced"
     entry, timings = entry_and_timings(project, "pier.1")
-    assert [w.text for w in timings.words] == ["Keep", "the", "lamp", "lit", "The", "ferry", "is", "late", "again", "Then", "who", "rang", "the", "bell"]
+    assert [w.text for w in timings.words] == [
+        "Keep",
+        "the",
+        "lamp",
+        "lit",
+        "The",
+        "ferry",
+        "is",
+        "late",
+        "again",
+        "Then",
+        "who",
+        "rang",
+        "the",
+        "bell",
+    ]
     well_formed(entry, timings)
     ends = [w.end_s for w in timings.words]
     assert ends == sorted(ends) and ends[-1] > 0.6 * timings.duration_s  # the last chunk sits at the end
@@ -107,7 +122,9 @@ def test_the_stream_as_the_reference_describes_it(fish):
         parsed_audio, timings = parse_stream(response.content)
         assert parsed_audio == audio and [w.text for w in timings.words] == ["Hello", "world", "How", "are", "you"]
         # msgpack, as the SDK and charvoice send it, is the same request.
-        packed = client.post(PATH, content=msgpack.packb(body), headers={"model": "s1", "Content-Type": "application/msgpack"})
+        packed = client.post(
+            PATH, content=msgpack.packb(body), headers={"model": "s1", "Content-Type": "application/msgpack"}
+        )
         assert packed.status_code == 200
         # Errors come as JSON before any stream, as for /v1/tts.
         bad = client.post(PATH, json={"text": "Hi", "temperature": 3}, headers={"model": "s1"})
@@ -119,19 +136,23 @@ def test_the_stream_as_the_reference_describes_it(fish):
 
 
 def test_failed_streams_are_retried_like_synthesis(tmp_path, fish, fish_env):
-    project = with_timestamps(make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes.")]))
+    project = with_timestamps(
+        make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes.")])
+    )
     fish.inject("503", PATH)
     fish.inject("garbage", PATH)  # a 200 whose body is not the event stream
     fish.inject("truncate", PATH)
     result = project.run("build")
     assert result.exit_code == 0, result.output
     assert [call.status for call in fish.calls("POST", PATH)] == [503, 200, 200, 200]
-    entry, timings = entry_and_timings(project, "a.1")
+    _entry, timings = entry_and_timings(project, "a.1")
     assert timings.source == "engine" and [w.text for w in timings.words] == ["Mind", "the", "ropes"]
 
 
 def test_no_credit_stops_the_build_as_plain_synthesis_does(tmp_path, fish, fish_env):
-    project = with_timestamps(make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes.")]))
+    project = with_timestamps(
+        make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes.")])
+    )
     fish.no_credit = True
     result = project.run("build")
     assert result.exit_code != 0 and "no credit" in result.output
@@ -140,7 +161,16 @@ def test_no_credit_stops_the_build_as_plain_synthesis_does(tmp_path, fish, fish_
 
 def test_a_server_without_the_endpoint_falls_back_to_plain_synthesis(tmp_path, fish_env):
     with FakeFishServer(api_key=API_KEY, self_hosted=True) as server:
-        project = make_project(tmp_path, server, characters={"dax": 'name = "Dax"\n[voice]\nscratch = true\n', "eve": 'name = "Eve"\n[voice]\nsamples = ["voices/cleo/01.wav"]\ntexts = ["I was never here."]\nclone = "instant"\n'}, lines=[("a.1", "Eve", "Mind the ropes."), ("a.2", "Eve", "Tide is turning.")], jobs=1)
+        project = make_project(
+            tmp_path,
+            server,
+            characters={
+                "dax": 'name = "Dax"\n[voice]\nscratch = true\n',
+                "eve": 'name = "Eve"\n[voice]\nsamples = ["voices/cleo/01.wav"]\ntexts = ["I was never here."]\nclone = "instant"\n',
+            },
+            lines=[("a.1", "Eve", "Mind the ropes."), ("a.2", "Eve", "Tide is turning.")],
+            jobs=1,
+        )
         with_timestamps(project)
         result = project.run("build")
         assert result.exit_code == 0, result.output
@@ -161,7 +191,9 @@ def test_auto_uses_plain_synthesis_on_a_self_hosted_url_and_estimates(tmp_path, 
 
 
 def test_a_recording_is_transcribed_with_timestamps_once_and_priced_in_the_preview(tmp_path, fish, fish_env):
-    project = with_timestamps(make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes, lad.")]))
+    project = with_timestamps(
+        make_project(tmp_path, fish, characters=ONLY_MODELS, lines=[("a.1", "Bram", "Mind the ropes, lad.")])
+    )
     rate = 44100
     t = np.arange(int(1.6 * rate)) / rate
     voice = 0.1 * np.sin(2 * np.pi * 160 * t) * (np.sin(2 * np.pi * 3 * t) > 0)
@@ -197,13 +229,21 @@ def test_preview_counts_lines_whose_timings_come_with_their_audio(tmp_path, fish
     project = with_timestamps(make_project(tmp_path, fish))
     preview = json.loads(project.run("build", "--dry-run", "--json").stdout)
     assert preview["cost"]["timings"] == {"with_audio": len(FISH_LINES), "asr_calls": 0, "asr_seconds": 0, "usd": 0.0}
-    assert f"word timings: {len(FISH_LINES)} come with their audio (no extra call)" in project.run("build", "--dry-run").output
+    assert (
+        f"word timings: {len(FISH_LINES)} come with their audio (no extra call)"
+        in project.run("build", "--dry-run").output
+    )
 
 
 def test_a_streamed_wav_header_gets_its_real_length():
     pcm = np.zeros(1000, dtype="<i2").tobytes()
     header = b"RIFF" + (0xFFFFFFFF).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-    header += (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (22050).to_bytes(4, "little") + (44100).to_bytes(4, "little")
+    header += (
+        (1).to_bytes(2, "little")
+        + (1).to_bytes(2, "little")
+        + (22050).to_bytes(4, "little")
+        + (44100).to_bytes(4, "little")
+    )
     header += (2).to_bytes(2, "little") + (16).to_bytes(2, "little") + b"data" + (0xFFFFFFFF).to_bytes(4, "little")
     fixed = complete_wav(header + pcm)
     import io

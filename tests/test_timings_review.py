@@ -35,7 +35,9 @@ def test_each_row_shows_its_words_with_their_times(page):
         assert unescape(re.sub(r"<[^>]+>", "", words)) == text  # the whole line, punctuation and all
         spans = re.findall(r'<span class="w" data-s="([\d.]+)" data-e="([\d.]+)">([^<]*)</span>', words)
         expected = timings(page, line_id)["words"]
-        assert [(float(s), float(e), unescape(w)) for s, e, w in spans] == [(pytest.approx(a, abs=0.001), pytest.approx(b, abs=0.001), w) for a, b, _, _, w in expected]
+        assert [(float(s), float(e), unescape(w)) for s, e, w in spans] == [
+            (pytest.approx(a, abs=0.001), pytest.approx(b, abs=0.001), w) for a, b, _, _, w in expected
+        ]
 
 
 def test_the_word_being_spoken_is_highlighted_while_the_line_plays(page, chromium):
@@ -67,6 +69,8 @@ def test_the_word_being_spoken_is_highlighted_while_the_line_plays(page, chromiu
         if not spoken or spoken[-1] != sample["now"][0][0]:
             spoken.append(sample["now"][0][0])
     words = [w for *_, w in timings(page, "intro.greet")["words"]]
-    assert spoken == [w for w in words if w in spoken] and len(spoken) >= len(words) - 2  # in order, none skipped but the shortest
+    assert (
+        spoken == [w for w in words if w in spoken] and len(spoken) >= len(words) - 2
+    )  # in order, none skipped but the shortest
     assert seen[-1]["said"] == len(words)  # at the end every word is "said"
     assert console_errors(driver) == []

@@ -26,7 +26,8 @@ def _asset_files(output: Path, locales: set[str]) -> list[Path]:
         if not locale_dir.is_dir() or (locale_dir.name not in locales and not any(locale_dir.rglob("*.*"))):
             continue
         for path in locale_dir.glob("*/*"):
-            if path.is_file() and not path.name.startswith(".") and (path.suffix.lstrip(".") in AUDIO_FORMATS or path.name.endswith(TIMINGS_SUFFIX)):
+            ours = path.suffix.lstrip(".") in AUDIO_FORMATS or path.name.endswith(TIMINGS_SUFFIX)
+            if ours and path.is_file() and not path.name.startswith("."):
                 found.append(path)
     return sorted(found)
 

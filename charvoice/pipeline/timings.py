@@ -372,16 +372,22 @@ def coverage_problems(timings: LineTimings, text: str, samples: np.ndarray, rate
     if not timings.words:
         return ["the timings have no words"] if text.strip() else []
     if abs(timings.duration_s - duration) > 0.05:
-        problems.append(f"the timings are for {timings.duration_s:.2f} s of audio, the asset is {duration:.2f} s (stale)")
+        problems.append(
+            f"the timings are for {timings.duration_s:.2f} s of audio, the asset is {duration:.2f} s (stale)"
+        )
     order = [(w.start_s, w.char_from) for w in timings.words]
     if order != sorted(order) or any(w.end_s < w.start_s for w in timings.words):
         problems.append("the words are out of order")
-    if any(not 0 <= w.char_from < w.char_to <= len(text) or text[w.char_from : w.char_to] != w.text for w in timings.words):
+    if any(
+        not 0 <= w.char_from < w.char_to <= len(text) or text[w.char_from : w.char_to] != w.text for w in timings.words
+    ):
         problems.append("the words do not match the line's text")
     span = audio.voiced_span(samples, rate)
     first = timings.words[0]
     if span is not None and first.start_s > span[0] / rate + LATE_START_S:
-        problems.append(f"the first word starts at {first.start_s:.2f} s, {first.start_s - span[0] / rate:.2f} s after the speech")
+        problems.append(
+            f"the first word starts at {first.start_s:.2f} s, {first.start_s - span[0] / rate:.2f} s after the speech"
+        )
     last = max(w.end_s for w in timings.words)
     if last > duration + OVERRUN_S:
         problems.append(f"the last word ends at {last:.2f} s, after the audio ({duration:.2f} s)")
@@ -436,11 +442,12 @@ def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path) ->
     from charvoice.engines.offline import OfflineEngine
 
     if job.pinned is None and job.request.engine == "offline":
-        # espeak-ng says a line again the same way, give or take a few samples of jitter:
-        # its events for the new reading fit the cached one to well under a 10 ms frame.
+        # espeak-ng says a line again almost the same way (a few samples of jitter, words
+        # drifting by a frame or two at most): its events for the new reading fit the cached one.
+        if not isinstance(raw_audio, bytes):
+            return None
         again = OfflineEngine().synthesize_timed(job.request)
-        jitter = abs(len(again.audio) - len(raw_audio)) if isinstance(raw_audio, bytes) else None
-        if jitter is not None and again.audio[:4] == raw_audio[:4] and jitter < 2 * RESPEAK_TOLERANCE_SAMPLES:
+        if again.audio[:4] == raw_audio[:4] and abs(len(again.audio) - len(raw_audio)) < 2 * RESPEAK_TOLERANCE_SAMPLES:
             return again.timings
         return None
     client = asr_client(engines) if job.origin == "recorded" else None
@@ -484,7 +491,9 @@ def cost_of_timings(plan: Any, project: Any, engines: Any) -> Any:
             if client is not None and not store.has(job.cache_key):
                 cost.asr_calls += 1
                 cost.asr_seconds += _seconds(job.pinned, job.line.text)
-        elif not job.cached and getattr(engines.for_character(project.characters[job.line.character]), "timestamps", False):
+        elif not job.cached and getattr(
+            engines.for_character(project.characters[job.line.character]), "timestamps", False
+        ):
             cost.with_audio += 1
     return cost
 

@@ -243,7 +243,8 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
     path = status.entry.path if status.entry else None
     if path and (manifest_dir / path).is_file():
         words = _words(status.entry, manifest_dir) if status.entry else ""
-        cells.append(f'<td class="audio">{wave or ""}{words}<audio controls preload="none" src="{_e(_src(manifest_dir / path, page_dir))}"></audio></td>')
+        player = f'<audio controls preload="none" src="{_e(_src(manifest_dir / path, page_dir))}"></audio>'
+        cells.append(f'<td class="audio">{wave or ""}{words}{player}</td>')
     else:
         cells.append('<td class="audio"><span class="noaudio">no audio yet</span></td>')
     notes = f'<br><small>{_e(line.notes)}</small>' if line.notes else ""
@@ -272,7 +273,8 @@ def _words(entry, manifest_dir: Path) -> str:
         if not cursor <= word.char_from < word.char_to <= len(text):
             return ""  # timings for another text (stale): better none than wrong ones
         parts.append(_e(text[cursor : word.char_from]))
-        parts.append(f'<span class="w" data-s="{word.start_s:.3f}" data-e="{word.end_s:.3f}">{_e(text[word.char_from : word.char_to])}</span>')
+        spoken = _e(text[word.char_from : word.char_to])
+        parts.append(f'<span class="w" data-s="{word.start_s:.3f}" data-e="{word.end_s:.3f}">{spoken}</span>')
         cursor = word.char_to
     parts.append(_e(text[cursor:]))
     title = {"engine": "word times from the voice itself", "asr": "word times from speech to text", "estimate": "word times estimated"}

@@ -68,7 +68,9 @@ def handle(fake: Any, body: Any, model: str | None) -> Any:
             "chunk_audio_offset_sec": round(offset, 3),
         }
         events.append(b"data: " + json.dumps(event).encode() + b"\n\n")
-    return _Response(200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}, b"".join(events), chunked=True)
+    return _Response(
+        200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}, b"".join(events), chunked=True
+    )
 
 
 def _voiced(pcm: np.ndarray, rate: int) -> tuple[float, float]:
@@ -91,7 +93,9 @@ def _spread(chunks: list[list[str]], start: float, end: float) -> list[list[tupl
         timed = []
         for word in words:
             width = (end - start) * (len(word) + 1) / total
-            timed.append((word.replace("'", "").replace("\u2019", ""), cursor, cursor + width * len(word) / (len(word) + 1)))
+            timed.append(
+                (word.replace("'", "").replace("\u2019", ""), cursor, cursor + width * len(word) / (len(word) + 1))
+            )
             cursor += width
         out.append(timed)
     return out
