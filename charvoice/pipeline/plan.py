@@ -133,14 +133,14 @@ class _Pins:
         approval = self.approvals.approval(line.id, line.locale)
         if approval is None:
             return job
-        if approval.get("text_sha256") != text_sha256(line.text):
+        if approval.text_sha256 != text_sha256(line.text):
             return replace(job, marks=ReviewMarks(needs_approval=True))  # the approved take says something else
         return replace(
             job,
             origin="approved",
-            pinned=self.root / approval["file"],
-            cache_key=approval["source_key"],
-            marks=ReviewMarks(take=approval["take"]),
+            pinned=self.root / approval.file,
+            cache_key=approval.source_key,
+            marks=ReviewMarks(take=approval.take),
         )
 
     def close(self) -> None:
