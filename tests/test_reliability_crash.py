@@ -58,9 +58,12 @@ def assert_whole(root, fake) -> int:
     output = root / "game/voice"
     for path in output.rglob("*") if output.exists() else []:
         if path.is_file() and not path.name.startswith("."):  # hidden: temporary files, swept by the next build
-            assert path.suffix == ".wav" or path.name == "voice_manifest.json", path
+            assert path.suffix == ".wav" or path.name == "voice_manifest.json" or path.name.endswith(".timings.json"), path
             if path.suffix == ".wav":
                 assert decodes(path), f"{path} is not whole"
+            if path.name.endswith(".timings.json"):  # word timings: whole JSON, beside a whole asset
+                assert json.loads(path.read_text())["format"] == "charvoice-timings", path
+                assert path.with_name(path.name.removesuffix(".timings.json") + ".wav").is_file(), path
     for path in (root / ".charvoice/cache").rglob("*.audio"):
         assert decodes(path), f"cache entry {path.name} is not whole"
     lines = 0
@@ -69,6 +72,7 @@ def assert_whole(root, fake) -> int:
         data = json.loads(manifest.read_text())
         for entry in data["lines"].values():
             assert decodes(output / entry["audio"]["en"]["path"]), "the manifest names an asset that is not there"
+            assert (output / entry["audio"]["en"]["timings"]).is_file(), "the manifest names timings that are not there"
         lines = len(data["lines"])
     lock = root / "charvoice.lock"
     if lock.exists():

@@ -281,3 +281,18 @@ def test_qa_flags_timings_that_do_not_cover_the_speech(project):
     assert flags["intro.reply"] == ["the words are out of order"]
     assert flags["intro.ask"] == ["en/aria/intro.ask.timings.json is missing (run `charvoice build`)"]
     assert flags["intro.answer"] == []
+
+
+def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(project, engine_calls):
+    assert project.run("build").exit_code == 0
+    assert project.run("take", "intro.greet", "-n", "2").exit_code == 0
+    from charvoice.pipeline.timings import RawTimingsStore
+
+    engine_calls.clear()
+    assert project.run("approve", "intro.greet", "--take", "2").exit_code == 0
+    assert engine_calls == []  # the take's audio and its events were both kept
+    entry, timings = timings_of(project, "intro.greet")
+    assert entry["origin"] == "approved" and timings.source == "engine"
+    check_well_formed(entry, timings)
+    kept = RawTimingsStore(project.root / ".charvoice/cache").get(entry["source_key"])
+    assert kept is not None and len(kept.words) == len(timings.words)
