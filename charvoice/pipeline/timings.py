@@ -411,7 +411,7 @@ def keep(cache_dir: Path, key: str, raw: EngineTimings | None) -> None:
 
 
 def publish(
-    job: Any, project: Any, engines: Any, processed: Any, raw: EngineTimings | None, raw_audio: bytes | Path
+    job: Any, project: Any, engines: Any, processed: Any, raw: EngineTimings | None, raw_audio: bytes | Path | None
 ) -> str:
     """Write the timings of a just-built asset beside it; its path relative to the manifest."""
     from charvoice.engines.offline import OfflineEngine
@@ -434,7 +434,7 @@ def publish(
     return relative
 
 
-def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path) -> EngineTimings | None:
+def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path | None) -> EngineTimings | None:
     """Timings for audio that came without them: the offline voice says the line again (its
     events fit the cached reading); an actor's recording goes to speech to text when a Fish key
     is set; anything else (Fish audio from a server without timestamps, or cached before

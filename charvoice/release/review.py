@@ -28,6 +28,7 @@ from urllib.parse import quote
 import numpy as np
 
 from charvoice.fsutil import atomic_write_text
+from charvoice.pipeline.manifest import AudioEntry
 from charvoice.release.status import KEYWORDS, LineStatus
 
 WAVE_POINTS = 120
@@ -258,7 +259,7 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
     return "".join(cells)
 
 
-def _words(entry, manifest_dir: Path) -> str:
+def _words(entry: AudioEntry, manifest_dir: Path) -> str:
     """The line's text under the waveform, each word a span with its start and end (seconds)."""
     from charvoice.pipeline.timings import LineTimings
 
