@@ -296,3 +296,18 @@ def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(projec
     check_well_formed(entry, timings)
     kept = RawTimingsStore(project.root / ".charvoice/cache").get(entry["source_key"])
     assert kept is not None and len(kept.words) == len(timings.words)
+
+
+def test_the_demo_projects_lines_all_get_timings_that_cover_their_speech(demo):
+    """Yarn, Dialogue Manager and CSV lines, with markup, direction cues and lexicon respellings
+    (the engine hears other text than the line shows): words still index the line's own text."""
+    assert demo.run("build").exit_code == 0
+    data = json.loads(demo.manifest.read_text())
+    assert data["lines"]
+    for line_id, line in data["lines"].items():
+        for entry in line["audio"].values():
+            timings = LineTimings.load(demo.output / entry["timings"])
+            assert timings.source == "engine", line_id
+            check_well_formed(entry, timings)
+    report = json.loads(demo.run("qa", "--json").stdout)
+    assert [f for line in report["lines"] for f in line["flags"] if f["code"] == "timings"] == []
