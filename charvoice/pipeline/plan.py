@@ -20,7 +20,7 @@ from charvoice.pipeline.approvals import (
 )
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import Manifest
-from charvoice.project.lines import Line
+from charvoice.project.lines import Line, asset_stems, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
 
@@ -152,11 +152,12 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
     plan = Plan()
     extension = config.audio.format
     pins = _Pins(project)
+    stems = asset_stems(line.id for line in project.lines)  # over every line: a stem must not depend on which lines are planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
         request = speech_request(project, engines, line)
-        relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
+        relative = f"{line.locale}/{line.character}/{stems.get(line.id) or file_stem(line.id)}.{extension}"
         fields = {"cache_key": request.cache_key, **pins.pin(line)}
         key = fields["cache_key"]
         job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.errors import InputError, Problem
-from charvoice.project.lines import ParsedScript, id_problem
+from charvoice.project.lines import ParsedScript, line_id_problem
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _UNSAFE = re.compile(r"[^a-z0-9_-]+")
@@ -138,7 +138,7 @@ class ProvisionalIds:
 
 def check_id(value: str, context: ParseContext, line: int, column: int, scan: Scan) -> bool:
     """Record an explicit id; a bad one becomes a Problem at its line and column."""
-    bad = id_problem(value, "line id")
+    bad = line_id_problem(value)
     if bad:
         scan.problems.append(Problem(context.display, bad, line, column))
         return False

@@ -34,7 +34,7 @@ from charvoice.project.formats.common import (
     skip,
     warn_untagged,
 )
-from charvoice.project.lines import Line, id_problem
+from charvoice.project.lines import Line, line_id_problem
 
 EXTENSIONS = (".yarn",)
 TAG_TEMPLATE = " #line:{id}"
@@ -214,7 +214,7 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
             elif check_id(value, context, number, column + 1 + len("#line:"), result):
                 line_id = value
         elif key == "shadow" and value:
-            bad = id_problem(value, "shadowed line id")
+            bad = line_id_problem(value)
             if bad:
                 result.problems.append(Problem(context.display, bad, number, column + 1 + len("#shadow:")))
                 return
