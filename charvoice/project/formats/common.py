@@ -156,6 +156,21 @@ def warn_untagged(scan: Scan, context: ParseContext) -> None:
     scan.parsed.warnings.append(f"{context.display}: {what} no id (line {shown}); using provisional ids until `charvoice tag` writes them")
 
 
+SPEAKER_TAG = re.compile(r"speaker\s*[:=]\s*(\S.*)", re.IGNORECASE)
+
+
+def speaker_tag(tags: list[str]) -> str:
+    """The character a `#speaker:name` (Yarn) or `[#speaker=name]` (Dialogue Manager) tag names, or "".
+
+    It voices a line whose speaker is only known at run time (`{$speaker}: ...`), and overrides
+    the written speaker of any other line."""
+    for tag in tags:
+        match = SPEAKER_TAG.fullmatch(tag.strip())
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
 def skip(context: ParseContext, line: int, why: str) -> str:
     return f"{context.display}:{line}: {why}"
 
