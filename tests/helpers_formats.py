@@ -24,9 +24,10 @@ def scan(path: Path, display: str | None = None, *, locales: tuple[str, ...] = (
     return scan_file(context)[2]
 
 
-def L(line_id: str, character: str, text: str, source: str, *direction: str, locale: str = "en", provisional: bool = False, audio_of: str | None = None, notes: str = "") -> Line:
-    """A Line, written compactly for the expected lists."""
-    return Line(line_id, character, text, locale, source, tuple(direction), notes, provisional, audio_of)
+def L(line_id: str, character: str, text: str, source: str, *direction: str, locale: str = "en", provisional: bool = False, audio_of: str | None = None, notes: str = "", comment: str = "") -> Line:
+    """A Line, written compactly for the expected lists; `comment` is a Yarn trailing `// comment`
+    (the line's notes and its direction note)."""
+    return Line(line_id, character, text, locale, source, tuple(direction), notes or comment, provisional, audio_of, comment)
 
 
 def make_project(root: Path, scripts: dict[str, Path | bytes | str], *, locales: tuple[str, ...] = ("en",), player: str = "wren", extra: str = "") -> ProjectDir:

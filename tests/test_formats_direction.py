@@ -115,3 +115,13 @@ def test_character_lexicon_wins_over_the_projects(tmp_path):
     local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
     assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
     assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "(sad) Care-oh-wan."
+
+
+def test_a_yarn_comment_that_names_a_direction_is_a_cue_and_other_comments_are_only_notes(tmp_path):
+    scene = "title: Dock\n---\nMara: Uh... hello? #line:t1 // tentative\nMara: Stay. #line:t2 // whisper\nMara: Go. #line:t3 // she means it, but softly\n===\n"
+    extra = '\n[engine.fish]\nmodel = "s1"\n\n[direction]\ntentative = "uncertain"\n'
+    project_dir = make_project(tmp_path / "p", {"dock.yarn": scene}, extra=extra)
+    project, texts = _plan_texts(project_dir.root)
+    assert texts == {"t1": "(uncertain) Uh... hello?", "t2": "(whispering) Stay.", "t3": "Go."}
+    assert [line.notes for line in project.lines] == ["tentative", "whisper", "she means it, but softly"]
+    assert not [w for w in project.warnings if "direction tag" in w], "a free-text comment is not an unknown tag"

@@ -54,7 +54,7 @@ def test_our_harbour_scene():
         L("harbour.fog", "narrator", "The fog rolls in off the water.", src + "7"),
         L("harbour.mara_nobody", "Mara", "Nobody delivers to Kerrowan Light.", src + "8", "suspicious"),
         L("harbour.wren_paid", "Wren", "Well, somebody paid for this one.", src + "9"),
-        L("harbour.mara_pays", "Mara", "Nobody pays for anything here.", src + "10", "angry"),
+        L("harbour.mara_pays", "Mara", "Nobody pays for anything here.", src + "10", "angry", comment="she is lying"),
         L("harbour.harbour.dd1d19", "Tobin", "Café's open, if anyone wants one.", src + "11", provisional=True),
         L("harbour.mara_again", "Mara", "Back again?", src + "15", "tone:sarcastic"),
         L("harbour.opt_lamp", "wren", "Ask about the lamp.", src + "18"),
@@ -101,10 +101,11 @@ def test_comments_commands_and_blank_lines_are_not_lines(tmp_path):
     text = "title: Start\n---\n// a comment\n\n<<wait 1>>\n   <<set $x to 1>>   \nHi. #line:a // said softly\nFog. #line:b // note: no speaker\nhttp://x.y #line:c\n===\n"
     path.write_text(text, encoding="utf-8")
     assert scan(path).parsed.lines == [
-        L("a", "narrator", "Hi.", "dialogue/start.yarn:7"),
-        L("b", "narrator", "Fog.", "dialogue/start.yarn:8"),
-        L("c", "http", "//x.y", "dialogue/start.yarn:9"),  # as Yarn Spinner reads it: text before the first colon names the speaker
+        L("a", "narrator", "Hi.", "dialogue/start.yarn:7", comment="said softly"),
+        L("b", "narrator", "Fog.", "dialogue/start.yarn:8", comment="note: no speaker"),
     ]
+    # As Yarn Spinner's lexer reads it: `http:` names a speaker and `//x.y #line:c` is a comment (write http:\/\/x.y).
+    assert scan(path).parsed.skipped == ["dialogue/start.yarn:9: no text to speak"]
 
 
 @pytest.mark.parametrize(
@@ -151,3 +152,47 @@ def test_the_corpus_builds_one_asset_for_a_shadowed_line(tmp_path, engine_calls)
     manifest = json.loads(project.manifest.read_text())
     assert list(manifest["lines"]) == ["source"]
     assert [p.name for p in project.assets()] == ["source.ogg"]
+
+
+# --- as Yarn Spinner's lexer, parser and tagger read it (see also test_formats_corpus.py) ---
+
+
+def _yarn(tmp_path, body: str, player: str = "player"):
+    path = tmp_path / "scene.yarn"
+    path.write_text(f"title: Start // the first node\n---\n{body}===\n", encoding="utf-8")
+    return scan(path, player=player)
+
+
+def test_comments_start_wherever_yarn_says(tmp_path):
+    result = _yarn(tmp_path, "Mae: Hi. #line:a // tentative\nMae: Bye #tag//comment\nMae: Url http:\\/\\/x.y\n")
+    assert [(line.text, line.direction, line.notes) for line in result.parsed.lines] == [("Hi.", (), "tentative"), ("Bye", ("tag",), "comment"), ("Url http://x.y", (), "")]
+    assert all(".start." in line.id for line in result.parsed.lines[1:]), "the header comment is not part of the node name"
+
+
+def test_a_mid_line_hash_is_an_error_as_in_yarn(tmp_path):
+    project = make_project(tmp_path / "p", {"bad.yarn": "title: A\n---\nMara: Item #3 is on the left. #line:a\n===\n"})
+    assert_rejected(project, "dialogue/bad.yarn:3:15: text after the hashtag '#3': Yarn Spinner reads '#' as the start of the line's tags (write \\# for a literal '#')")
+    project = make_project(tmp_path / "q", {"bad.yarn": "title: A\n---\nMara: <color=#fff>Red</color>\n===\n"})
+    assert_rejected(project, "dialogue/bad.yarn:3:", "write \\# inside <...> styling")
+
+
+def test_angle_bracket_rich_text_is_markup_not_speech(tmp_path):
+    body = "Mae: <shake=.01>HA HA, NO I'M FINE.</shake> #line:a\nMae: <b>Bold</b> and <color=\\#fff>white</color>, <size=120%>big</size>. #line:b\nMae: I <3 you, 2 < 3 > 1. #line:c\n"
+    assert [line.text for line in _yarn(tmp_path, body).parsed.lines] == ["HA HA, NO I'M FINE.", "Bold and white, big.", "I <3 you, 2 < 3 > 1."]
+
+
+def test_lines_made_only_of_runtime_values_are_listed_as_skipped(tmp_path):
+    body = 'Select: [select value={$g} male="male" female="female" other="other"/]\n[plural value={$n} one="one" other="other"/]\n-> [ordinal value={$o} one="one" other="other"/]\n{$name}\n'
+    result = _yarn(tmp_path, body)
+    assert result.parsed.lines == []
+    assert [entry.split(": ", 1)[0] for entry in result.parsed.skipped] == [f"dialogue/scene.yarn:{n}" for n in (3, 4, 5, 6)]
+    assert "runtime value [select value={$g}" in result.parsed.skipped[0]
+    assert len(result.sites) == 4, "the real tagger tags them all"
+
+
+def test_a_runtime_speaker_is_tagged_and_voiced_through_a_speaker_hashtag(tmp_path):
+    result = _yarn(tmp_path, "{$speaker}: Good morning.\n{$speaker}: Good night. #speaker:Mae #happy\n")
+    assert [site.line for site in result.sites] == [3, 4]
+    assert result.parsed.skipped == ["dialogue/scene.yarn:3: speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"]
+    [line] = result.parsed.lines
+    assert (line.character, line.text, line.direction) == ("Mae", "Good night.", ("happy",))

@@ -158,3 +158,20 @@ def test_tag_only_the_scripts_named(tmp_path):
     assert (project.root / "dialogue/market.dialogue").read_bytes() == market
     stray = project.run("tag", str(project.root / "charvoice.toml"))
     assert stray.exit_code == 2 and "charvoice.toml is not one of the project's scripts" in stray.output
+
+
+def test_every_line_the_real_tagger_tags_is_tagged_and_check_fails_until_then(tmp_path):
+    # A runtime speaker, a format function, a comment with a '#'-free note, an option, a continued Dialogue Manager line.
+    yarn = 'title: Start\n---\n{$speaker}: Good morning.\r\n[plural value={$n} one="an apple" other="% apples"/]\n-> Sure. // warmly\n===\n'
+    dialogue = "~ start\nNathan: First line.\n\tSecond line. => END\n{{greeting}}\n"
+    project = make_project(tmp_path / "p", {"a.yarn": yarn, "b.dialogue": dialogue})
+    check = project.run("tag", "--check")
+    assert check.exit_code == 1 and "would tag 5 line(s)" in check.output, check.output
+    assert project.run("tag").exit_code == 0
+    a = (project.root / "dialogue/a.yarn").read_bytes().decode()
+    b = (project.root / "dialogue/b.dialogue").read_bytes().decode()
+    tags = [part.split()[0] for part in a.split(" #line:")[1:]]
+    assert a == yarn.replace("morning.\r", f"morning. #line:{tags[0]}\r").replace('apples"/]\n', f'apples"/] #line:{tags[1]}\n').replace("Sure. //", f"Sure. #line:{tags[2]} //")
+    keys = [part.split("]")[0] for part in b.split(" [ID:")[1:]]
+    assert b == dialogue.replace("First line.\n", f"First line. [ID:{keys[0]}]\n").replace("{{greeting}}\n", f"{{{{greeting}}}} [ID:{keys[1]}]\n")
+    assert project.run("tag", "--check").exit_code == 0

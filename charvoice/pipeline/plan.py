@@ -101,7 +101,7 @@ def speech_request(project: Project, engines: Engines, line: Line, take: int = 0
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
-    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
+    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note))
     return replace(request, take=take) if take else request
 
 

@@ -76,6 +76,7 @@ class Line:
     (emotion, delivery) in order. A `provisional` id was made up by charvoice because the
     script has none yet; `charvoice tag` writes a permanent one. `audio_of` names another
     line whose audio this line reuses (Yarn shadow lines): it gets no asset of its own.
+    `notes` are for the actor and the team (Dialogue Manager `##`, Yarn `//`, a CSV column).
     """
 
     id: str
@@ -87,6 +88,7 @@ class Line:
     notes: str = ""
     provisional: bool = False
     audio_of: str | None = None
+    direction_note: str = ""  # a Yarn trailing `// comment`: a cue too when it names a [direction] entry
 
     @property
     def file(self) -> str:

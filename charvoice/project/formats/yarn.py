@@ -32,6 +32,7 @@ from charvoice.project.formats.common import (
     parser,
     physical_lines,
     skip,
+    speaker_tag,
     warn_untagged,
 )
 from charvoice.project.lines import Line, line_id_problem
@@ -42,7 +43,10 @@ TAG_TEMPLATE = " #line:{id}"
 _HEADER = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
 _SPEAKER = re.compile(r"([^:\[\]{}<>#\\/\s][^:\[\]{}<>#\\]{0,63}?)\s*:")
 _RUNTIME_SPEAKER = re.compile(r"\{[^}]*\}\s*:")
-_COMMENT = re.compile(r"(?:^|(?<=\s))//")
+_COMMENT = re.compile(r"//")
+# A rich-text tag such as <b>, </i>, <color=\#fff>, <shake=.01>, <size=120%> (a bare '#' would start a hashtag).
+_RICH_TEXT = re.compile(r"</?[A-Za-z][\w-]*(?:[= ](?:[^<>#\\\n]|\\.)*)?>")
+_HASHTAG = re.compile(r"(?:(?!//)[^\s#$<])+")
 _RUNTIME_MARKUP = ("select", "plural", "ordinal")
 _IGNORED_TAGS = ("lastline",)
 
@@ -55,24 +59,25 @@ class _Text:
         self.raw_end = 0  # end of text + hashtags, before trailing space and comments
         self.tags: list[tuple[str, int]] = []  # (tag without '#', 0-based column)
         self.runtime = ""  # why the text is only known at run time
+        self.comment = ""  # a trailing `// comment`: the writer's note for the actor
 
 
 def _read_text(content: str, start: int, line: int, context: ParseContext, scan: Scan) -> _Text | None:
-    """Read a line's text from `content[start:]`; None (after recording a Problem) if malformed."""
+    """Read a line's text from `content[start:]` as Yarn Spinner's lexer does; None (after
+    recording a Problem) if malformed."""
     out = _Text()
     i = start
-    tags_from = -1
     while i < len(content):
         ch = content[i]
-        if ch == "/" and _COMMENT.match(content, i):
+        if content.startswith("//", i):  # a comment starts wherever `//` is written (escape it: \/\/)
+            out.comment = content[i + 2 :].strip()
             break
         if ch == "\\" and i + 1 < len(content):
             out.spoken.append(content[i + 1])
             i += 2
             continue
-        if ch == "#":
-            tags_from = i
-            break
+        if ch == "#" or content.startswith("<<", i):
+            return _read_tail(content, i, start, line, context, scan, out)  # hashtags, line conditions
         if ch == "{":
             end = content.find("}", i)
             if end < 0:
@@ -82,13 +87,11 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             out.spoken.append(content[i : end + 1])
             i = end + 1
             continue
-        if content.startswith("<<", i):
-            end = content.find(">>", i)
-            if end < 0:
-                scan.problems.append(Problem(context.display, "'<<' is never closed with '>>'", line, i + 1))
-                return None
-            i = end + 2  # a condition on the line or option: decides whether it runs, not what it says
-            continue
+        if ch == "<":
+            rich = _RICH_TEXT.match(content, i)
+            if rich:  # TextMesh Pro / Godot rich text: shown as styling, never spoken
+                i = rich.end()
+                continue
         if ch == "[":
             end = find_closing(content, i, "[", "]")
             if end < 0:
@@ -108,22 +111,41 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             continue
         out.spoken.append(ch)
         i += 1
-    if tags_from >= 0:
-        i = tags_from
-        while i < len(content):
-            if _COMMENT.match(content, i):
-                break
-            if content[i].isspace():
-                i += 1
-                continue
-            end = i
-            while end < len(content) and not content[end].isspace():
-                end += 1
-            token = content[i:end]
-            if token.startswith("#") and len(token) > 1:
-                out.tags.append((token[1:], i))
-            i = end
     out.raw_end = len(content[:i].rstrip())
+    return out
+
+
+def _read_tail(content: str, i: int, start: int, line: int, context: ParseContext, scan: Scan, out: _Text) -> _Text | None:
+    """After the first `#` or `<<`, Yarn Spinner allows only hashtags, `<<conditions>>` and a comment."""
+    out.raw_end = len(content[:i].rstrip())
+    while i < len(content):
+        if content[i] in " \t":
+            i += 1
+            continue
+        if content.startswith("//", i):
+            out.comment = content[i + 2 :].strip()
+            break
+        if content.startswith("<<", i):
+            end = content.find(">>", i)
+            if end < 0:
+                scan.problems.append(Problem(context.display, "'<<' is never closed with '>>'", line, i + 1))
+                return None
+            i = out.raw_end = end + 2  # a condition on the line or option: decides whether it runs, not what it says
+            continue
+        if content[i] == "#":
+            tag = _HASHTAG.match(content, i + 1)
+            if tag and tag.group(0):
+                out.tags.append((tag.group(0), i))
+                i = out.raw_end = tag.end()
+                continue
+            i += 1
+            continue
+        last_hash = content.rfind("#", start, i)
+        opened = content.rfind("<", start, last_hash) > content.rfind(">", start, last_hash)
+        hint = "write \\# inside <...> styling, as in <color=\\#fff>" if opened else "write \\# for a literal '#'"
+        where = content[last_hash:i].strip()
+        scan.problems.append(Problem(context.display, f"text after the hashtag {where!r}: Yarn Spinner reads '#' as the start of the line's tags ({hint})", line, i + 1))
+        return None
     return out
 
 
@@ -170,7 +192,10 @@ def scan(text: str, context: ParseContext) -> Scan:
             column = len(content) - len(content.lstrip()) + 1
             result.problems.append(Problem(context.display, "expected a header ('key: value') or --- to start the node's body", number, column))
             continue
-        headers[match.group(1).lower()] = match.group(2).strip()
+        key, value = match.group(1).lower(), match.group(2)
+        if key == "title":  # a title is one identifier: a `// comment` after it is no part of the name
+            value = value.split("//", 1)[0]
+        headers[key] = value.strip()
 
     if in_body:
         result.problems.append(Problem(context.display, f"node {node!r} is never closed with ===", node_line or 1, 1))
@@ -191,17 +216,16 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
     speaker = ""
     comment = _COMMENT.search(content, i)
     code_end = comment.start() if comment else len(content)
-    if _RUNTIME_SPEAKER.match(content, i, code_end):
-        result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value"))
-        return
-    match = _SPEAKER.match(content, i, code_end)
-    if match:
+    runtime_speaker = _RUNTIME_SPEAKER.match(content, i, code_end)
+    match = None if runtime_speaker else _SPEAKER.match(content, i, code_end)
+    if runtime_speaker:  # `{$speaker}: text`: the runtime decides who speaks
+        i = runtime_speaker.end()
+    elif match:
         speaker = match.group(1).strip()
         i = match.end()
     parts = _read_text(content, i, number, context, result)
     if parts is None:
         return
-    character = speaker or (context.player_character if is_option else context.narrator)
     spoken = collapse("".join(parts.spoken))
 
     line_id = audio_of = None
@@ -219,25 +243,28 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
                 result.problems.append(Problem(context.display, bad, number, column + 1 + len("#shadow:")))
                 return
             audio_of = value
-        elif tag.lower() not in _IGNORED_TAGS:
+        elif tag.lower() not in _IGNORED_TAGS and not speaker_tag([tag]):
             direction.append(tag)
     if audio_of and line_id:
         result.problems.append(Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1))
         return
+    named = speaker_tag([tag for tag, _ in parts.tags])  # `#speaker:Mae` names who voices the line
+    character = named or speaker or (context.player_character if is_option else context.narrator)
 
-    if not spoken:
-        if not parts.runtime:
-            result.parsed.skipped.append(skip(context, number, "no text to speak"))
-        return
     is_provisional = audio_of is None and line_id is None
-    if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner expects
+    if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner's tagger does
         line_id = provisional.next(node, character, spoken)
         result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
-    if parts.runtime:
-        result.parsed.skipped.append(skip(context, number, f"{parts.runtime}; not voiced"))
+    if runtime_speaker and not named:
+        result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"))
+        return
+    if parts.runtime or not spoken:
+        why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
+        result.parsed.skipped.append(skip(context, number, why))
         return
     if audio_of:  # an id of its own, never used for audio: `<source>~shadow<n>` (n-th shadow line in the file)
         line_id = f"{audio_of}~shadow{1 + sum(1 for line in result.parsed.lines if line.audio_of)}"
+    assert line_id is not None  # an explicit, provisional or shadow id by now
     result.parsed.lines.append(
         Line(
             id=line_id,
@@ -246,8 +273,10 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
             locale=context.locale,
             source=f"{context.display}:{number}",
             direction=tuple(direction),
+            notes=parts.comment,
             provisional=is_provisional,
             audio_of=audio_of,
+            direction_note=parts.comment,
         )
     )
 
