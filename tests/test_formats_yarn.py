@@ -115,7 +115,7 @@ def test_comments_commands_and_blank_lines_are_not_lines(tmp_path):
         ("title: A\n---\nMara: Hello <<if $x #line:a\n===\n", "bad.yarn:3:13", "'<<' is never closed"),
         ("title: A\n---\n    Mara: [b Hello #line:a\n===\n", "bad.yarn:3:11", "markup '[' is never closed"),
         ("title: A\n---\nMara: Hello #line:a #line:b\n===\n", "bad.yarn:3:21", "a line may have only one #line: tag"),
-        ("title: A\n---\nMara: Hello #line:a #line:b\n===\n", "bad.yarn:3:21", "a line may have only one #line: tag"),
+        ("title: A\n---\nMara: Item #3 is here. #line:a\n===\n", "bad.yarn:3:15", "text after the hashtag '#3'"),
         ("title: A\n---\nMara: Hello #line:a\n", "bad.yarn:1:1", "node 'A' is never closed with ==="),
         ("\n  <<wait 1>>\n", "bad.yarn:2:3", "expected a node header"),
         ("Mara: Hello\n", "bad.yarn:1:1", "node headers are not followed by ---"),
