@@ -168,6 +168,7 @@ def scan(text: str, context: ParseContext) -> Scan:
     notes: list[str] = []  # `## notes` waiting for the next line of dialogue or response
     lines = physical_lines(text)
     consumed: set[int] = set()  # continuation lines, already part of the line above them
+    origin = (-1, -1)  # (index of the last physical line of the latest dialogue, its indent): `| ` lines need one
     for index, physical in enumerate(lines):
         if index in consumed:
             continue
@@ -194,6 +195,9 @@ def scan(text: str, context: ParseContext) -> Scan:
             if i >= len(content) or content.startswith("=>", i) or _MUTATION.match(content, i):
                 continue  # a random block (lines below it) or a random jump or mutation
         elif body.startswith("|") and (len(body) == 1 or body[1].isspace()):
+            if origin != (index - 1, _indent(content)):  # as Dialogue Manager: directly below a line of dialogue
+                result.problems.append(Problem(context.display, "a concurrent line ('| ...') must directly follow the line of dialogue it goes with", number, i + 1))
+                continue
             i += 1
         elif body.startswith("\\"):
             i += 1  # `\if ...`: a line that starts with a keyword
@@ -203,6 +207,8 @@ def scan(text: str, context: ParseContext) -> Scan:
             continue
         pieces = [] if is_response else _continuation(lines, index, context, result)
         consumed.update(piece.number - 1 for piece in pieces)  # physical line n is lines[n - 1]
+        if not is_response:
+            origin = ((pieces[-1].number - 1) if pieces else index, _indent(content))
         end = _text_end(content, i, number, context, result, last=not pieces)
         insert_at = physical.start + len(content[:end].rstrip())
 

@@ -44,8 +44,15 @@ _HEADER = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
 _SPEAKER = re.compile(r"([^:\[\]{}<>#\\/\s][^:\[\]{}<>#\\]{0,63}?)\s*:")
 _RUNTIME_SPEAKER = re.compile(r"\{[^}]*\}\s*:")
 _COMMENT = re.compile(r"//")
-# A rich-text tag such as <b>, </i>, <color=\#fff>, <shake=.01>, <size=120%> (a bare '#' would start a hashtag).
-_RICH_TEXT = re.compile(r"</?[A-Za-z][\w-]*(?:[= ](?:[^<>#\\\n]|\\.)*)?>")
+# A rich-text tag such as <b>, </i>, <color=\#fff>, <shake=.01>, <size=120%> (a bare '#' would start a hashtag):
+# TextMesh Pro's tags and Text Animator's effects. Anything else (`<o>`, `<3`) is text, as the game shows it.
+_RICH_TEXT = re.compile(r"</?([A-Za-z][\w-]*)(?:[= ](?:[^<>#\\\n]|\\.)*)?>")
+_RICH_TAGS = frozenset(
+    "align allcaps alpha b br color colour cspace font font-weight gradient i indent line-height line-indent link "
+    "lowercase margin mark mspace nobr noparse page pos rotate s size smallcaps space sprite strikethrough style sub "
+    "sup u uppercase voffset width shake wave wiggle bounce rot swing fade rainb incr dangle pend slide".split()
+)
+_YARN1_OPTION = re.compile(r"\s*\[\[[^\]|]*\|[^\]]*\]\]")
 _HASHTAG = re.compile(r"(?:(?!//)[^\s#$<])+")
 _RUNTIME_MARKUP = ("select", "plural", "ordinal")
 _IGNORED_TAGS = ("lastline",)
@@ -89,7 +96,7 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             continue
         if ch == "<":
             rich = _RICH_TEXT.match(content, i)
-            if rich:  # TextMesh Pro / Godot rich text: shown as styling, never spoken
+            if rich and rich.group(1).lower() in _RICH_TAGS:  # TextMesh Pro / Godot rich text: shown as styling, never spoken
                 i = rich.end()
                 continue
         if ch == "[":
@@ -260,6 +267,8 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
         return
     if parts.runtime or not spoken:
         why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
+        if not spoken and _YARN1_OPTION.match(content):
+            why = "a Yarn Spinner 1 option [[text|Node]], which Yarn Spinner 2 reads as markup: upgrade the script"
         result.parsed.skipped.append(skip(context, number, why))
         return
     if audio_of:  # an id of its own, never used for audio: `<source>~shadow<n>` (n-th shadow line in the file)
