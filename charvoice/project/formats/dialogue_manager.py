@@ -237,15 +237,15 @@ def scan(text: str, context: ParseContext) -> Scan:
         if parts is None:
             continue
         named = speaker_tag(parts.tags)
-        if runtime_speaker and not named:
-            result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)"))
-            continue
         character = named or speaker or (context.player_character if is_response else context.narrator)
         variants = parts.variants()
         key = parts.key
-        if key is None:
+        if key is None:  # `tag` gives every line an [ID:], voiced or not, as Dialogue Manager gives each a key
             key = provisional.next(title, character, " | ".join(variants))
             result.sites.append(IdSite(number, insert_at, TAG_TEMPLATE, key))
+        if runtime_speaker and not named:
+            result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)"))
+            continue
         if not any(variants) or parts.runtime:
             why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
             result.parsed.skipped.append(skip(context, number, why))
