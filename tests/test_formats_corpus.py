@@ -56,7 +56,9 @@ def _runtime_patterns(path: Path, result: Scan) -> list[re.Pattern[str]]:
         number = int(entry.split(":")[1])
         text = re.split(r"\s#|\s*//|<<", source[number - 1].strip().removeprefix("->").strip(), maxsplit=1)[0]
         pieces = re.split(r"(\{[^}]*\}|\[(?:select|plural|ordinal)\b[^\]]*\])", text)
-        patterns.append(re.compile("".join(".*" if index % 2 else re.escape(piece) for index, piece in enumerate(pieces))))
+        patterns.append(
+            re.compile("".join(".*" if index % 2 else re.escape(piece) for index, piece in enumerate(pieces)))
+        )
     return patterns
 
 
@@ -75,7 +77,9 @@ def test_yarn_spinner_test_plans(name):
         shown = _shown(text)
         line_id = re.search(r"#(?:line|shadow):(\S+)", tags)
         if shown in voiced:
-            assert line_id is None or line_id.group(1) in voiced[shown], f"{kind} {text!r}: id {line_id.group(1)} not in {voiced[shown]}"
+            assert line_id is None or line_id.group(1) in voiced[shown], (
+                f"{kind} {text!r}: id {line_id.group(1)} not in {voiced[shown]}"
+            )
         elif not any(pattern.fullmatch(text) for pattern in patterns):
             missing.append(f"{kind}: {text}")
     assert missing == [], f"{name}: shown by Yarn Spinner, neither voiced nor skipped by charvoice"
@@ -102,7 +106,9 @@ YARN_COUNTS = {  # name: (voiced, skipped)
 def test_yarn_files_voice_or_list_every_line(name, counts):
     result = scan(corpus(f"yarn/testcases/{name}.yarn"), player=PLAYER)
     assert (len(result.parsed.lines), len(result.parsed.skipped)) == counts, result.parsed.skipped
-    assert all(re.fullmatch(rf"dialogue/{name}\.yarn:\d+: \S.+", entry) for entry in result.parsed.skipped), "file:line: reason"
+    assert all(re.fullmatch(rf"dialogue/{name}\.yarn:\d+: \S.+", entry) for entry in result.parsed.skipped), (
+        "file:line: reason"
+    )
 
 
 def test_yarn_lines_testcase_line_by_line():
@@ -119,26 +125,44 @@ def test_yarn_lines_testcase_line_by_line():
 
 def test_duplicate_line_tags_fail_as_in_yarn_spinner(tmp_path):
     project = make_project(tmp_path, {"DuplicateLineTags.yarn": corpus("yarn/testcases/DuplicateLineTags.yarn")})
-    assert_rejected(project, "dialogue/DuplicateLineTags.yarn:10: duplicate line id 'line1': also at dialogue/DuplicateLineTags.yarn:4")
+    assert_rejected(
+        project,
+        "dialogue/DuplicateLineTags.yarn:10: duplicate line id 'line1': also at dialogue/DuplicateLineTags.yarn:4",
+    )
 
 
 def test_headers_testcase_keeps_comments_out_of_node_names():
     result = scan(corpus("yarn/testcases/Headers.yarn"), player=PLAYER)
     assert len(result.parsed.lines) == 8 and result.parsed.skipped == []
-    assert all(re.fullmatch(r"headers\.[a-z_]+\.[0-9a-f]{6}", line.id) for line in result.parsed.lines), [line.id for line in result.parsed.lines]
+    assert all(re.fullmatch(r"headers\.[a-z_]+\.[0-9a-f]{6}", line.id) for line in result.parsed.lines), [
+        line.id for line in result.parsed.lines
+    ]
 
 
 # --- Dialogue Manager: the assertions of its own tests (INDEX.txt names each test function) ---
 
 DM = {  # file: [(character, text, translation key or None, notes)] as Dialogue Manager's test asserts them
-    "basic_dialogue_42": [("Nathan", "This is dialogue with a name.", None, ""), (NARRATOR, "This is dialogue without a name", None, "")],
+    "basic_dialogue_42": [
+        ("Nathan", "This is dialogue with a name.", None, ""),
+        (NARRATOR, "This is dialogue without a name", None, ""),
+    ],
     "basic_dialogue_64": [("Nathan", "Hello", "HELLO", "")],  # SOMETHING has an inline [if]: skipped below
-    "basic_dialogue_76": [("Nathan", "This is dialogue with a name.", None, ""), ("Coco", "Meow.", None, ""), (NARRATOR, "This is dialogue without a name.", None, "")],
+    "basic_dialogue_76": [
+        ("Nathan", "This is dialogue with a name.", None, ""),
+        ("Coco", "Meow.", None, ""),
+        (NARRATOR, "This is dialogue without a name.", None, ""),
+    ],
     "basic_dialogue_99": [("Nathan", "This is the first line. This is the second line.", None, "")],
-    "basic_dialogue_107": [("Nathan", "This is the first line. This is the third line with a gap line above it.", None, "")],
+    "basic_dialogue_107": [
+        ("Nathan", "This is the first line. This is the third line with a gap line above it.", None, "")
+    ],
     "basic_dialogue_126": [("Nathan", "First line Second line Third line", "FIRST", "")],
     "basic_dialogue_176": [("Nathan", "This is some dialogue", None, "")],
-    "basic_dialogue_322": [("Nathan", "First line", "FIRST", ""), ("Nathan", "Second line", "SECOND", ""), ("Nathan", "Third line", "THIRD", "")],
+    "basic_dialogue_322": [
+        ("Nathan", "First line", "FIRST", ""),
+        ("Nathan", "Second line", "SECOND", ""),
+        ("Nathan", "Third line", "THIRD", ""),
+    ],
     "notes_5": [
         ("Nathan", "Some Dialogue", None, "Dialogue comment"),
         ("Nathan", "More dialogue", None, "Multi\nLine\nComment"),
@@ -154,7 +178,12 @@ DM = {  # file: [(character, text, translation key or None, notes)] as Dialogue 
         (PLAYER, "Condition", None, ""),  # `[if 25 > 10 /]` is a condition
         ("Nathan", "Line after.", None, ""),
     ],
-    "responses_61": [("Nathan", "Here are some responses.", "HERE", ""), (PLAYER, "First", "FIRST", ""), (PLAYER, "Second", "SECOND", ""), (PLAYER, "Third", "THIRD", "")],
+    "responses_61": [
+        ("Nathan", "Here are some responses.", "HERE", ""),
+        (PLAYER, "First", "FIRST", ""),
+        (PLAYER, "Second", "SECOND", ""),
+        (PLAYER, "Third", "THIRD", ""),
+    ],
     "simultaneous_dialogue_5": [
         ("Nathan", "I'm saying this.", None, ""),
         ("Coco", "While I'm saying this.", None, ""),
@@ -164,13 +193,25 @@ DM = {  # file: [(character, text, translation key or None, notes)] as Dialogue 
     "extracting_markers_13": [(NARRATOR, "This is some blue text.", None, "")],
     "extracting_markers_19": [("Nathan", "Hey! WAIT!", None, "")],
     "extracting_markers_94": [("Nathan", "This is a [special] thing", None, "")],
-    "jumps_5": [("Nathan", "Responses?", None, ""), (PLAYER, "Simple", None, ""), (PLAYER, "Snippet", None, ""), ("Nathan", "Snippet.", None, "")],
-    "state_76": [(NARRATOR, "if this is dialogue.", None, ""), (NARRATOR, "elif this too.", None, ""), (NARRATOR, "else and this one.", None, "")],
+    "jumps_5": [
+        ("Nathan", "Responses?", None, ""),
+        (PLAYER, "Simple", None, ""),
+        (PLAYER, "Snippet", None, ""),
+        ("Nathan", "Snippet.", None, ""),
+    ],
+    "state_76": [
+        (NARRATOR, "if this is dialogue.", None, ""),
+        (NARRATOR, "elif this too.", None, ""),
+        (NARRATOR, "else and this one.", None, ""),
+    ],
 }
 DM_SKIPPED = {  # file: the reasons charvoice gives for lines whose text or speaker only the running game knows
     "basic_dialogue_64": ["text is chosen at runtime by an inline [if ...]"],
     "basic_dialogue_137": ["speaker depends on a runtime value"],
-    "basic_dialogue_149": ["speaker depends on a runtime value", "text depends on a runtime value {{StateForTests.character_name}}"],
+    "basic_dialogue_149": [
+        "speaker depends on a runtime value",
+        "text depends on a runtime value {{StateForTests.character_name}}",
+    ],
 }
 DM_ERRORS = {  # file: the error Dialogue Manager's test expects, as charvoice reports it
     "basic_dialogue_116": "dialogue/basic_dialogue_116.dialogue:5:2: only more dialogue may be indented under a line of dialogue",  # ERR_INVALID_INDENTATION, line 5
@@ -181,7 +222,9 @@ DM_ERRORS = {  # file: the error Dialogue Manager's test expects, as charvoice r
 @pytest.mark.parametrize("name", sorted(DM))
 def test_dialogue_manager_tests_say_what_it_produces(name):
     result = scan(corpus(f"dialogue_manager/tests/{name}.dialogue"), player=PLAYER)
-    got = [(line.character, line.text, None if line.provisional else line.id, line.notes) for line in result.parsed.lines]
+    got = [
+        (line.character, line.text, None if line.provisional else line.id, line.notes) for line in result.parsed.lines
+    ]
     assert got == DM[name]
     for reason, entry in zip(DM_SKIPPED.get(name, []), result.parsed.skipped, strict=True):
         assert reason in entry
@@ -213,7 +256,25 @@ def _dm_statement_count(text: str) -> int:
     for raw in text.splitlines():
         body = re.sub(r"^%[\d.]*( \[if .+? /\])? ", "", raw.strip() + " ").strip()
         indent = len(raw) - len(raw.lstrip())
-        keywords = ("import ", "using ", "#", "~ ", "if ", "elif", "else", "while ", "match ", "when ", "do ", "do! ", "set ", "$> ", "$>> ", "=> ", "=>< ")
+        keywords = (
+            "import ",
+            "using ",
+            "#",
+            "~ ",
+            "if ",
+            "elif",
+            "else",
+            "while ",
+            "match ",
+            "when ",
+            "do ",
+            "do! ",
+            "set ",
+            "$> ",
+            "$>> ",
+            "=> ",
+            "=>< ",
+        )
         if not raw.strip():
             continue  # a blank line: the next indented line may still continue the dialogue above
         if not body or body.startswith(keywords):
@@ -235,7 +296,9 @@ def test_every_dialogue_manager_line_is_voiced_skipped_or_an_error(relative):
     sources = {line.source for line in result.parsed.lines}  # [[a|b]] alternatives: several lines, one source
     assert len(sources) + len(result.parsed.skipped) == _dm_statement_count(path.read_text(encoding="utf-8"))
     explicit = len(re.findall(r"\[ID:", path.read_text(encoding="utf-8")))
-    assert len(sources) + len(result.parsed.skipped) == explicit + len(result.sites), "every line has an [ID:] or a place for one"
+    assert len(sources) + len(result.parsed.skipped) == explicit + len(result.sites), (
+        "every line has an [ID:] or a place for one"
+    )
 
 
 def test_visual_novel_example_has_its_eleven_ids():

@@ -39,49 +39,28 @@ def test_every_id_the_real_tools_accept_builds_under_its_own_name(tmp_path):
     result = project.run("build")
     assert result.exit_code == 0, result.output
     manifest = json.loads(project.manifest.read_text(encoding="utf-8"))
-    assert set(manifest["lines"]) == set(
-        IDS
-    )  # verbatim: the game looks a line up by the string in its script
+    assert set(manifest["lines"]) == set(IDS)  # verbatim: the game looks a line up by the string in its script
     paths = [manifest["lines"][line_id]["audio"]["en"]["path"] for line_id in IDS]
-    assert len({path.lower() for path in paths}) == len(IDS), (
-        paths
-    )  # unique on Windows and macOS too
+    assert len({path.lower() for path in paths}) == len(IDS), paths  # unique on Windows and macOS too
     for path in paths:
         target = (project.output / path).resolve()
         assert target.is_file() and project.output.resolve() in target.parents, path
         name = path.rsplit("/", 1)[1]
         assert name.isascii() and not set(name) & set(' /\\:*?"<>|'), name
     by_id = dict(zip(IDS, paths, strict=True))
-    assert by_id["Start_0100_Zoë"].rsplit(".", 1)[0] == "en/mara/" + file_stem(
-        "Start_0100_Zoë"
-    )
-    assert by_id["Start_0100_Zoë"].startswith(
-        "en/mara/Start_0100_Zoe-"
-    )  # readable slug + hash
+    assert by_id["Start_0100_Zoë"].rsplit(".", 1)[0] == "en/mara/" + file_stem("Start_0100_Zoë")
+    assert by_id["Start_0100_Zoë"].startswith("en/mara/Start_0100_Zoe-")  # readable slug + hash
     assert by_id["intro/greet"].startswith("en/mara/intro_greet-")
     assert by_id["CON"].startswith("en/mara/CON-")  # a reserved name on Windows
-    assert by_id["Greet"] != by_id["greet"] and by_id["Greet"].startswith(
-        "en/mara/Greet-"
-    )
+    assert by_id["Greet"] != by_id["greet"] and by_id["Greet"].startswith("en/mara/Greet-")
 
 
 def test_file_names_are_stable_and_only_hashed_when_needed():
-    assert (
-        file_stem("intro.greet_01") == "intro.greet_01"
-    )  # existing safe ids keep their file names
-    assert (
-        file_stem("intro/greet") == file_stem("intro/greet") != file_stem("intro:greet")
-    )
+    assert file_stem("intro.greet_01") == "intro.greet_01"  # existing safe ids keep their file names
+    assert file_stem("intro/greet") == file_stem("intro/greet") != file_stem("intro:greet")
     stems = asset_stems(["A", "a", "b", "intro/greet"])
-    assert (
-        stems["b"] == "b"
-        and stems["A"] != "A"
-        and stems["a"] != "a"
-        and stems["A"].lower() != stems["a"].lower()
-    )
-    assert (
-        asset_stems(["A", "b"])["A"] == "A"
-    )  # the hash appears only while a case twin exists
+    assert stems["b"] == "b" and stems["A"] != "A" and stems["a"] != "a" and stems["A"].lower() != stems["a"].lower()
+    assert asset_stems(["A", "b"])["A"] == "A"  # the hash appears only while a case twin exists
     assert len(file_stem("x" * 400)) < 80
 
 
@@ -96,9 +75,7 @@ def test_ids_differing_only_in_case_are_two_lines_but_an_exact_duplicate_is_an_e
 ):
     project = make_project(
         tmp_path,
-        {
-            "start.yarn": "title: Start\n---\nMara: One. #line:dock.1\nMara: Two. #line:dock.1\n===\n"
-        },
+        {"start.yarn": "title: Start\n---\nMara: One. #line:dock.1\nMara: Two. #line:dock.1\n===\n"},
     )
     assert_rejected(
         project,
@@ -107,7 +84,5 @@ def test_ids_differing_only_in_case_are_two_lines_but_an_exact_duplicate_is_an_e
 
 
 def test_an_id_with_a_control_character_is_refused(tmp_path):
-    project = make_project(
-        tmp_path, {"start.dialogue": "~ start\nNathan: Hi. [ID:a\x07b]\n"}
-    )
+    project = make_project(tmp_path, {"start.dialogue": "~ start\nNathan: Hi. [ID:a\x07b]\n"})
     assert_rejected(project, "dialogue/start.dialogue:2:", "control character")

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_formats import corpus, DATA, L, assert_rejected, make_project, scan
+from helpers_formats import DATA, L, assert_rejected, corpus, make_project, scan
 
 
 def test_sally_from_the_yarn_spinner_samples():
     result = scan(corpus("yarn/Sally.yarn"), player="player")
     src = "dialogue/Sally.yarn:"
     assert result.parsed.lines == [
-        L("sally.sally.1bbb83", "Sally", "just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things", src + "6", provisional=True),
+        L(
+            "sally.sally.1bbb83",
+            "Sally",
+            "just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things",
+            src + "6",
+            provisional=True,
+        ),
         L("sally.sally.63398e", "Sally", "the very next line after the long one", src + "7", provisional=True),
         L("794945", "Player", "Hey, Sally.", src + "9"),
         L("2dc39b", "Sally", "Uah!", src + "10"),
@@ -34,7 +40,9 @@ def test_sally_from_the_yarn_spinner_samples():
     ]
     # The file has 16 #line: tags (13 spoken lines, 3 options) and 2 untagged lines at the top of node Sally.
     assert sum(not line.provisional for line in result.parsed.lines) == 16
-    assert result.parsed.warnings == ["dialogue/Sally.yarn: 2 lines have no id (line 6, 7); using provisional ids until `charvoice tag` writes them"]
+    assert result.parsed.warnings == [
+        "dialogue/Sally.yarn: 2 lines have no id (line 6, 7); using provisional ids until `charvoice tag` writes them"
+    ]
     assert result.parsed.skipped == []
 
 
@@ -68,8 +76,9 @@ def test_our_harbour_scene():
         L("harbour.tobin_price", "Tobin", "The price is 5 [gold] and a #1 smile.", src + "32"),
     ]
     assert result.parsed.skipped == [
-        src + '12: text depends on a runtime value {$gold}; not voiced',
-        src + '13: text depends on a runtime value [plural value={$count} one="% letter" other="% letters"]; not voiced',
+        src + "12: text depends on a runtime value {$gold}; not voiced",
+        src
+        + '13: text depends on a runtime value [plural value={$count} one="% letter" other="% letters"]; not voiced',
     ]
 
 
@@ -129,7 +138,10 @@ def test_errors_name_file_line_and_column(tmp_path, text, where, message):
 
 
 def test_duplicate_ids_name_both_places(tmp_path):
-    project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:x\n===\n"})
+    project = make_project(
+        tmp_path / "p",
+        {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:x\n===\n"},
+    )
     assert_rejected(project, "dialogue/b.yarn:3: duplicate line id 'x': also at dialogue/a.yarn:3")
 
 
@@ -140,7 +152,9 @@ def test_shadow_of_an_unknown_line_is_an_error(tmp_path):
 
 def test_options_need_the_player_character(tmp_path):
     project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\n-> Leave. #line:leave\n===\n"}, player="hero")
-    assert_rejected(project, "dialogue/a.yarn:3: unknown character 'hero'", "player choices are spoken by project.player_character")
+    assert_rejected(
+        project, "dialogue/a.yarn:3: unknown character 'hero'", "player choices are spoken by project.player_character"
+    )
 
 
 def test_the_corpus_builds_one_asset_for_a_shadowed_line(tmp_path, engine_calls):
@@ -165,27 +179,42 @@ def _yarn(tmp_path, body: str, player: str = "player"):
 
 def test_comments_start_wherever_yarn_says(tmp_path):
     result = _yarn(tmp_path, "Mae: Hi. #line:a // tentative\nMae: Bye #tag//comment\nMae: Url http:\\/\\/x.y\n")
-    assert [(line.text, line.direction, line.notes) for line in result.parsed.lines] == [("Hi.", (), "tentative"), ("Bye", ("tag",), "comment"), ("Url http://x.y", (), "")]
-    assert all(".start." in line.id for line in result.parsed.lines[1:]), "the header comment is not part of the node name"
+    assert [(line.text, line.direction, line.notes) for line in result.parsed.lines] == [
+        ("Hi.", (), "tentative"),
+        ("Bye", ("tag",), "comment"),
+        ("Url http://x.y", (), ""),
+    ]
+    assert all(".start." in line.id for line in result.parsed.lines[1:]), (
+        "the header comment is not part of the node name"
+    )
 
 
 def test_a_mid_line_hash_is_an_error_as_in_yarn(tmp_path):
     project = make_project(tmp_path / "p", {"bad.yarn": "title: A\n---\nMara: Item #3 is on the left. #line:a\n===\n"})
-    assert_rejected(project, "dialogue/bad.yarn:3:15: text after the hashtag '#3': Yarn Spinner reads '#' as the start of the line's tags (write \\# for a literal '#')")
+    assert_rejected(
+        project,
+        "dialogue/bad.yarn:3:15: text after the hashtag '#3': Yarn Spinner reads '#' as the start of the line's tags (write \\# for a literal '#')",
+    )
     project = make_project(tmp_path / "q", {"bad.yarn": "title: A\n---\nMara: <color=#fff>Red</color>\n===\n"})
     assert_rejected(project, "dialogue/bad.yarn:3:", "write \\# inside <...> styling")
 
 
 def test_angle_bracket_rich_text_is_markup_not_speech(tmp_path):
     body = "Mae: <shake=.01>HA HA, NO I'M FINE.</shake> #line:a\nMae: <b>Bold</b> and <color=\\#fff>white</color>, <size=120%>big</size>. #line:b\nMae: I <3 you, 2 < 3 > 1. #line:c\n"
-    assert [line.text for line in _yarn(tmp_path, body).parsed.lines] == ["HA HA, NO I'M FINE.", "Bold and white, big.", "I <3 you, 2 < 3 > 1."]
+    assert [line.text for line in _yarn(tmp_path, body).parsed.lines] == [
+        "HA HA, NO I'M FINE.",
+        "Bold and white, big.",
+        "I <3 you, 2 < 3 > 1.",
+    ]
 
 
 def test_lines_made_only_of_runtime_values_are_listed_as_skipped(tmp_path):
     body = 'Select: [select value={$g} male="male" female="female" other="other"/]\n[plural value={$n} one="one" other="other"/]\n-> [ordinal value={$o} one="one" other="other"/]\n{$name}\n'
     result = _yarn(tmp_path, body)
     assert result.parsed.lines == []
-    assert [entry.split(": ", 1)[0] for entry in result.parsed.skipped] == [f"dialogue/scene.yarn:{n}" for n in (3, 4, 5, 6)]
+    assert [entry.split(": ", 1)[0] for entry in result.parsed.skipped] == [
+        f"dialogue/scene.yarn:{n}" for n in (3, 4, 5, 6)
+    ]
     assert "runtime value [select value={$g}" in result.parsed.skipped[0]
     assert len(result.sites) == 4, "the real tagger tags them all"
 
@@ -193,6 +222,8 @@ def test_lines_made_only_of_runtime_values_are_listed_as_skipped(tmp_path):
 def test_a_runtime_speaker_is_tagged_and_voiced_through_a_speaker_hashtag(tmp_path):
     result = _yarn(tmp_path, "{$speaker}: Good morning.\n{$speaker}: Good night. #speaker:Mae #happy\n")
     assert [site.line for site in result.sites] == [3, 4]
-    assert result.parsed.skipped == ["dialogue/scene.yarn:3: speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"]
+    assert result.parsed.skipped == [
+        "dialogue/scene.yarn:3: speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"
+    ]
     [line] = result.parsed.lines
     assert (line.character, line.text, line.direction) == ("Mae", "Good night.", ("happy",))

@@ -101,7 +101,7 @@ def record(manifest: Manifest, result: LineResult) -> None:
             "source_key": job.cache_key,
             "engine": "recording" if job.origin == "recorded" else job.request.engine,
             "origin": job.origin,
-            **({"notes": job.line.notes} if job.line.notes else {}),  # the writer's notes (Dialogue Manager `##`, Yarn `//`)
+            **({"notes": job.line.notes} if job.line.notes else {}),  # the writer's (DM `##`, Yarn `//`)
             **job.marks,
         },
     )

@@ -101,7 +101,8 @@ def speech_request(project: Project, engines: Engines, line: Line, take: int = 0
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
-    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note))
+    text = prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note)
+    request = engine.request(line, character, text)
     return replace(request, take=take) if take else request
 
 
@@ -152,7 +153,7 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
     plan = Plan()
     extension = config.audio.format
     pins = _Pins(project)
-    stems = asset_stems(line.id for line in project.lines)  # over every line: a stem must not depend on which lines are planned
+    stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows

@@ -19,14 +19,24 @@ from charvoice.release.status import LineStatus
 COLUMNS = ("id", "character", "text", "direction", "notes", "source", "status", "locale")
 
 
-def select(statuses: list[LineStatus], characters: set[str] | None = None, keywords: set[str] | None = None, locales: set[str] | None = None, names: dict[str, str] | None = None) -> list[LineStatus]:
+def select(
+    statuses: list[LineStatus],
+    characters: set[str] | None = None,
+    keywords: set[str] | None = None,
+    locales: set[str] | None = None,
+    names: dict[str, str] | None = None,
+) -> list[LineStatus]:
     """Statuses of the given characters (ids or names, any case), keywords and locales."""
     names = names or {}
     wanted = {c.lower() for c in characters} if characters else None
     chosen = []
     for status in statuses:
         line = status.line
-        if wanted is not None and line.character.lower() not in wanted and names.get(line.character, "").lower() not in wanted:
+        if (
+            wanted is not None
+            and line.character.lower() not in wanted
+            and names.get(line.character, "").lower() not in wanted
+        ):
             continue
         if locales and line.locale not in locales:
             continue
@@ -56,7 +66,16 @@ def to_csv(statuses: list[LineStatus], names: dict[str, str]) -> str:
     writer.writerow(COLUMNS)
     for status in statuses:
         line = status.line
-        row = (line.id, names.get(line.character, line.character), line.text, " ".join(line.direction), line.notes, line.source, status.label, line.locale)
+        row = (
+            line.id,
+            names.get(line.character, line.character),
+            line.text,
+            " ".join(line.direction),
+            line.notes,
+            line.source,
+            status.label,
+            line.locale,
+        )
         writer.writerow([_cell(str(value)) for value in row])
     return buffer.getvalue()
 

@@ -153,7 +153,9 @@ def warn_untagged(scan: Scan, context: ParseContext) -> None:
         return
     shown = ", ".join(str(n) for n in numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
     what = "line has" if len(numbers) == 1 else f"{len(numbers)} lines have"
-    scan.parsed.warnings.append(f"{context.display}: {what} no id (line {shown}); using provisional ids until `charvoice tag` writes them")
+    scan.parsed.warnings.append(
+        f"{context.display}: {what} no id (line {shown}); using provisional ids until `charvoice tag` writes them"
+    )
 
 
 SPEAKER_TAG = re.compile(r"speaker\s*[:=]\s*(\S.*)", re.IGNORECASE)

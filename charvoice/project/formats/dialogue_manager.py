@@ -1,16 +1,16 @@
 """Godot Dialogue Manager scripts (`.dialogue`).
 
-  `~ title`                     starts a section (its name goes into provisional ids)
-  `Name: text [ID:key]`         a line; without `Name:` the project's narrator speaks it
-  `- text [ID:key] => title`    a response, spoken by the player character (`[project]
-                                player_character`); the `=> jump` and `[if ...]` are not spoken
-  `% Name: text`, `| Name: text`  random and concurrent lines, voiced like any other line
-  `[#happy, #mood=sad]`         tags: direction
-  `[[Hi|Hello|Hey]]`            random alternatives: one asset each, ids `key~0`, `key~1`, ...
-  `# comment`, `import`, `using`, `=> jump`, `do`/`set`/`$>` mutations and `if`/`elif`/
-  `else`/`while`/`match`/`when` are not lines. BBCode, `[wait=..]`, `[speed=..]`, `[next=..]`
-  and inline `[do ...]` are removed from the spoken text. Text that depends on the game's state
-  (`{{name}}`, inline `[if ...]...[/if]`) is listed as skipped, never voiced.
+`~ title`                     starts a section (its name goes into provisional ids)
+`Name: text [ID:key]`         a line; without `Name:` the project's narrator speaks it
+`- text [ID:key] => title`    a response, spoken by the player character (`[project]
+                              player_character`); the `=> jump` and `[if ...]` are not spoken
+`% Name: text`, `| Name: text`  random and concurrent lines, voiced like any other line
+`[#happy, #mood=sad]`         tags: direction
+`[[Hi|Hello|Hey]]`            random alternatives: one asset each, ids `key~0`, `key~1`, ...
+`# comment`, `import`, `using`, `=> jump`, `do`/`set`/`$>` mutations and `if`/`elif`/
+`else`/`while`/`match`/`when` are not lines. BBCode, `[wait=..]`, `[speed=..]`, `[next=..]`
+and inline `[do ...]` are removed from the spoken text. Text that depends on the game's state
+(`{{name}}`, inline `[if ...]...[/if]`) is listed as skipped, never voiced.
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
         if content.startswith("[[", i):
             close = content.find("]]", i, end)
             if close < 0:
-                scan.problems.append(Problem(context.display, "random alternatives '[[' are never closed with ']]'", line, i + 1))
+                scan.problems.append(
+                    Problem(context.display, "random alternatives '[[' are never closed with ']]'", line, i + 1)
+                )
                 return None
             choices = [collapse(_strip_markup(choice)) for choice in content[i + 2 : close].split("|")]
             out.pieces.append(choices)
@@ -96,7 +98,9 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
             inner = content[i + 1 : close].strip()
             lower = inner.lower()
             if inner.startswith("#"):
-                out.tags.extend(tag.strip().lstrip("#").strip() for tag in inner.split(",") if tag.strip().lstrip("#").strip())
+                out.tags.extend(
+                    tag.strip().lstrip("#").strip() for tag in inner.split(",") if tag.strip().lstrip("#").strip()
+                )
             elif content.startswith("[ID:", i):  # case-sensitive and verbatim, as in Dialogue Manager
                 key = content[i + 4 : close]
                 if out.key is not None:
@@ -105,7 +109,10 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
                     out.key = key
             elif lower.startswith(("id:", "tr:")):
                 where = f"{context.display}:{line}:{i + 1}"
-                scan.parsed.warnings.append(f"{where}: [{inner}] is not a line id in Dialogue Manager (it reads only [ID:...], in capitals); the game cannot find the line by it")
+                scan.parsed.warnings.append(
+                    f"{where}: [{inner}] is not a line id in Dialogue Manager (it reads only [ID:...], in capitals); "
+                    "the game cannot find the line by it"
+                )
             elif has_inline_if and (lower.startswith(("if ", "elif ", "/if")) or lower == "else"):
                 out.runtime = out.runtime or "text is chosen at runtime by an inline [if ...]"
             elif lower == "img" or lower.startswith("img "):
@@ -168,6 +175,7 @@ def scan(text: str, context: ParseContext) -> Scan:
     notes: list[str] = []  # `## notes` waiting for the next line of dialogue or response
     lines = physical_lines(text)
     consumed: set[int] = set()  # continuation lines, already part of the line above them
+    keys: dict[str, tuple[list[str], str, int]] = {}  # [ID:] -> (its text, speaker, the line it is on)
     origin = (-1, -1)  # (index of the last physical line of the latest dialogue, its indent): `| ` lines need one
     for index, physical in enumerate(lines):
         if index in consumed:
@@ -196,7 +204,14 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue  # a random block (lines below it) or a random jump or mutation
         elif body.startswith("|") and (len(body) == 1 or body[1].isspace()):
             if origin != (index - 1, _indent(content)):  # as Dialogue Manager: directly below a line of dialogue
-                result.problems.append(Problem(context.display, "a concurrent line ('| ...') must directly follow the line of dialogue it goes with", number, i + 1))
+                result.problems.append(
+                    Problem(
+                        context.display,
+                        "a concurrent line ('| ...') must directly follow the line of dialogue it goes with",
+                        number,
+                        i + 1,
+                    )
+                )
                 continue
             i += 1
         elif body.startswith("\\"):
@@ -244,21 +259,51 @@ def scan(text: str, context: ParseContext) -> Scan:
             key = provisional.next(title, character, " | ".join(variants))
             result.sites.append(IdSite(number, insert_at, TAG_TEMPLATE, key))
         if runtime_speaker and not named:
-            result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)"))
+            result.parsed.skipped.append(
+                skip(
+                    context,
+                    number,
+                    "speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)",
+                )
+            )
             continue
         if not any(variants) or parts.runtime:
             why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
             result.parsed.skipped.append(skip(context, number, why))
             continue
         if len(variants) > MAX_ALTERNATIVES:
-            result.problems.append(Problem(context.display, f"{len(variants)} combinations of random alternatives; at most {MAX_ALTERNATIVES} can be voiced", number, i + 1))
+            result.problems.append(
+                Problem(
+                    context.display,
+                    f"{len(variants)} combinations of random alternatives; at most {MAX_ALTERNATIVES} can be voiced",
+                    number,
+                    i + 1,
+                )
+            )
             continue
         random = any(isinstance(piece, list) for piece in parts.pieces)
+        audio_of = None
+        if parts.key is not None and parts.key in keys:  # Dialogue Manager allows a key again only for the same text
+            first_text, first_character, first_line = keys[parts.key]
+            if first_text != variants or random or first_character != character:
+                whose = (
+                    "other text (Dialogue Manager reports a duplicate ID)"
+                    if first_text != variants
+                    else "another character (the game finds one audio per id)"
+                )
+                what = f"[ID:{parts.key}] is already used at line {first_line} for {whose}"
+                result.problems.append(Problem(context.display, what, number, content.find("[ID:") + 1))
+                continue
+            audio_of = parts.key  # the same line again: it plays the first one's audio
+            key = f"{parts.key}~shadow{1 + sum(1 for line in result.parsed.lines if line.audio_of)}"
+        elif parts.key is not None:
+            keys[parts.key] = (variants, character, number)
         for variant, spoken in enumerate(variants):
             if not spoken:
                 continue  # an empty alternative is silence: nothing to record
             result.parsed.lines.append(
                 Line(
+                    audio_of=audio_of,
                     id=f"{key}~{variant}" if random else key,
                     character=character,
                     text=spoken,
@@ -279,7 +324,9 @@ def _text_end(content: str, start: int, number: int, context: ParseContext, resu
     if jump is None:
         return len(content)
     if not last:
-        result.problems.append(Problem(context.display, "a jump in multi-line dialogue goes on its last line", number, jump.start() + 2))
+        result.problems.append(
+            Problem(context.display, "a jump in multi-line dialogue goes on its last line", number, jump.start() + 2)
+        )
     return jump.start()
 
 
@@ -287,9 +334,13 @@ def _after_jump(content: str, end: int, parts: _Text, number: int, context: Pars
     """Dialogue Manager reads [ID:...] and [#tags] before it cuts the jump: they may follow it."""
     for match in _TAIL_MARKUP.finditer(content, end):
         if match.group(1) is not None:
-            parts.tags.extend(tag.strip().lstrip("#").strip() for tag in match.group(1).split(",") if tag.strip().lstrip("#").strip())
+            parts.tags.extend(
+                tag.strip().lstrip("#").strip() for tag in match.group(1).split(",") if tag.strip().lstrip("#").strip()
+            )
         elif parts.key is not None:
-            result.problems.append(Problem(context.display, "a line may have only one [ID:...]", number, match.start() + 1))
+            result.problems.append(
+                Problem(context.display, "a line may have only one [ID:...]", number, match.start() + 1)
+            )
         elif check_id(match.group(2), context, number, match.start() + 5, result):
             parts.key = match.group(2)
 
@@ -302,11 +353,25 @@ def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, las
         i += 1
     end = _text_end(content, i, number, context, result, last)
     if _SPEAKER.match(content, i) or _RUNTIME_SPEAKER.match(content, i):
-        result.problems.append(Problem(context.display, "a continuation line cannot name a speaker (it belongs to the line above)", number, i + 1))
+        result.problems.append(
+            Problem(
+                context.display,
+                "a continuation line cannot name a speaker (it belongs to the line above)",
+                number,
+                i + 1,
+            )
+        )
         return None
     parts = _read_text(content, i, end, number, context, result)
     if parts is not None and parts.key is not None:
-        result.problems.append(Problem(context.display, "put the [ID:...] on the first line of multi-line dialogue", number, content.index("[ID:") + 1))
+        result.problems.append(
+            Problem(
+                context.display,
+                "put the [ID:...] on the first line of multi-line dialogue",
+                number,
+                content.index("[ID:") + 1,
+            )
+        )
         return None
     return parts
 

@@ -48,9 +48,58 @@ _COMMENT = re.compile(r"//")
 # TextMesh Pro's tags and Text Animator's effects. Anything else (`<o>`, `<3`) is text, as the game shows it.
 _RICH_TEXT = re.compile(r"</?([A-Za-z][\w-]*)(?:[= ](?:[^<>#\\\n]|\\.)*)?>")
 RICH_TAGS = frozenset(
-    "align allcaps alpha b br color colour cspace font font-weight gradient i indent line-height line-indent link "
-    "lowercase margin mark mspace nobr noparse page pos rotate s size smallcaps space sprite strikethrough style sub "
-    "sup u uppercase voffset width shake wave wiggle bounce rot swing fade rainb incr dangle pend slide".split()
+    {
+        "align",
+        "allcaps",
+        "alpha",
+        "b",
+        "br",
+        "color",
+        "colour",
+        "cspace",
+        "font",
+        "font-weight",
+        "gradient",
+        "i",
+        "indent",
+        "line-height",
+        "line-indent",
+        "link",
+        "lowercase",
+        "margin",
+        "mark",
+        "mspace",
+        "nobr",
+        "noparse",
+        "page",
+        "pos",
+        "rotate",
+        "s",
+        "size",
+        "smallcaps",
+        "space",
+        "sprite",
+        "strikethrough",
+        "style",
+        "sub",
+        "sup",
+        "u",
+        "uppercase",
+        "voffset",
+        "width",
+        "shake",
+        "wave",
+        "wiggle",
+        "bounce",
+        "rot",
+        "swing",
+        "fade",
+        "rainb",
+        "incr",
+        "dangle",
+        "pend",
+        "slide",
+    }
 )
 _YARN1_OPTION = re.compile(r"\s*\[\[[^\]|]*\|[^\]]*\]\]")
 _HASHTAG = re.compile(r"(?:(?!//)[^\s#$<])+")
@@ -96,13 +145,22 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             continue
         if ch == "<":
             rich = _RICH_TEXT.match(content, i)
-            if rich and rich.group(1).lower() in RICH_TAGS:  # TextMesh Pro / Godot rich text: shown as styling, never spoken
+            if (
+                rich and rich.group(1).lower() in RICH_TAGS
+            ):  # TextMesh Pro / Godot rich text: shown as styling, never spoken
                 i = rich.end()
                 continue
         if ch == "[":
             end = find_closing(content, i, "[", "]")
             if end < 0:
-                scan.problems.append(Problem(context.display, "markup '[' is never closed with ']' (write \\[ for a literal bracket)", line, i + 1))
+                scan.problems.append(
+                    Problem(
+                        context.display,
+                        "markup '[' is never closed with ']' (write \\[ for a literal bracket)",
+                        line,
+                        i + 1,
+                    )
+                )
                 return None
             inner = content[i + 1 : end].strip()
             name = inner.lstrip("/").split(" ", 1)[0].split("=", 1)[0].rstrip("/").strip().lower()
@@ -122,7 +180,9 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
     return out
 
 
-def _read_tail(content: str, i: int, start: int, line: int, context: ParseContext, scan: Scan, out: _Text) -> _Text | None:
+def _read_tail(
+    content: str, i: int, start: int, line: int, context: ParseContext, scan: Scan, out: _Text
+) -> _Text | None:
     """After the first `#` or `<<`, Yarn Spinner allows only hashtags, `<<conditions>>` and a comment."""
     out.raw_end = len(content[:i].rstrip())
     while i < len(content):
@@ -151,7 +211,14 @@ def _read_tail(content: str, i: int, start: int, line: int, context: ParseContex
         opened = content.rfind("<", start, last_hash) > content.rfind(">", start, last_hash)
         hint = "write \\# inside <...> styling, as in <color=\\#fff>" if opened else "write \\# for a literal '#'"
         where = content[last_hash:i].strip()
-        scan.problems.append(Problem(context.display, f"text after the hashtag {where!r}: Yarn Spinner reads '#' as the start of the line's tags ({hint})", line, i + 1))
+        scan.problems.append(
+            Problem(
+                context.display,
+                f"text after the hashtag {where!r}: Yarn Spinner reads '#' as the start of the line's tags ({hint})",
+                line,
+                i + 1,
+            )
+        )
         return None
     return out
 
@@ -174,7 +241,9 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue
             if not stripped or stripped.startswith("//") or stripped.startswith("<<"):
                 if stripped.startswith("<<") and ">>" not in stripped:
-                    result.problems.append(Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1))
+                    result.problems.append(
+                        Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1)
+                    )
                 continue
             _body_line(physical.start, content, number, node, context, result, provisional)
             continue
@@ -185,7 +254,14 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue
             match = _HEADER.fullmatch(content)
             if not match:
-                result.problems.append(Problem(context.display, "expected a node header such as 'title: Start' (a node starts with headers, then ---)", number, len(content) - len(content.lstrip()) + 1))
+                result.problems.append(
+                    Problem(
+                        context.display,
+                        "expected a node header such as 'title: Start' (a node starts with headers, then ---)",
+                        number,
+                        len(content) - len(content.lstrip()) + 1,
+                    )
+                )
                 continue
             headers, node_line = {}, number
         if stripped == "---":
@@ -197,7 +273,11 @@ def scan(text: str, context: ParseContext) -> Scan:
         match = _HEADER.fullmatch(content)
         if not match:
             column = len(content) - len(content.lstrip()) + 1
-            result.problems.append(Problem(context.display, "expected a header ('key: value') or --- to start the node's body", number, column))
+            result.problems.append(
+                Problem(
+                    context.display, "expected a header ('key: value') or --- to start the node's body", number, column
+                )
+            )
             continue
         key, value = match.group(1).lower(), match.group(2)
         if key == "title":  # a title is one identifier: a `// comment` after it is no part of the name
@@ -212,7 +292,9 @@ def scan(text: str, context: ParseContext) -> Scan:
     return result
 
 
-def _body_line(offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds) -> None:
+def _body_line(
+    offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds
+) -> None:
     """Read one line or option of a node's body."""
     i = len(content) - len(content.lstrip())
     is_option = content.startswith("->", i)
@@ -241,7 +323,9 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
         key, _, value = tag.partition(":")
         if key == "line" and value:
             if line_id is not None:
-                result.problems.append(Problem(context.display, "a line may have only one #line: tag", number, column + 1))
+                result.problems.append(
+                    Problem(context.display, "a line may have only one #line: tag", number, column + 1)
+                )
             elif check_id(value, context, number, column + 1 + len("#line:"), result):
                 line_id = value
         elif key == "shadow" and value:
@@ -253,7 +337,9 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
         elif tag.lower() not in _IGNORED_TAGS and not speaker_tag([tag]):
             direction.append(tag)
     if audio_of and line_id:
-        result.problems.append(Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1))
+        result.problems.append(
+            Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1)
+        )
         return
     named = speaker_tag([tag for tag, _ in parts.tags])  # `#speaker:Mae` names who voices the line
     character = named or speaker or (context.player_character if is_option else context.narrator)
@@ -263,7 +349,13 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
         line_id = provisional.next(node, character, spoken)
         result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
     if runtime_speaker and not named:
-        result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"))
+        result.parsed.skipped.append(
+            skip(
+                context,
+                number,
+                "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)",
+            )
+        )
         return
     if parts.runtime or not spoken:
         why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
