@@ -244,6 +244,7 @@ def test_notes_reach_the_manifest_and_the_recording_script(tmp_path):
     assert result.exit_code == 0, result.output
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
     assert rows["run"]["notes"] == "Whisper it: the guards are near."
-    assert (
-        rows["run"]["text"] == "\u200b=_= Run." and "'" not in rows["run"]["text"]
-    )  # guarded, with nothing visible added
+    assert rows["run"]["text"] == "\u200b=_= Run."  # guarded, with nothing visible added
+    assert project.run("review").exit_code == 0
+    page = (project.output / "review.html").read_text(encoding="utf-8")
+    assert "Whisper it: the guards are near." in page
