@@ -86,3 +86,16 @@ def test_ids_differing_only_in_case_are_two_lines_but_an_exact_duplicate_is_an_e
 def test_an_id_with_a_control_character_is_refused(tmp_path):
     project = make_project(tmp_path, {"start.dialogue": "~ start\nNathan: Hi. [ID:a\x07b]\n"})
     assert_rejected(project, "dialogue/start.dialogue:2:", "control character")
+
+
+def test_a_recording_of_a_line_whose_id_is_no_file_name_goes_by_its_audio_file_name(tmp_path):
+    from fakes.fixtures import write_sample
+
+    project = make_project(
+        tmp_path, {"start.yarn": "title: Start\n---\nMara: Through the door. #line:intro/greet\n===\n"}
+    )
+    write_sample(project.root / f"recordings/{file_stem('intro/greet')}.wav", seconds=2.0)
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    entry = json.loads(project.manifest.read_text(encoding="utf-8"))["lines"]["intro/greet"]["audio"]["en"]
+    assert entry["origin"] == "recorded" and abs(entry["duration_s"] - 2.0) < 0.3

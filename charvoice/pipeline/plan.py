@@ -116,9 +116,11 @@ class _Pins:
         self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
         self.root = config.root
 
-    def pin(self, line: Line) -> dict:
-        """Job fields for a line that a recording or an approval overrides (none for others)."""
-        recording = self.recordings.get((line.id, line.locale))
+    def pin(self, line: Line, stem: str = "") -> dict:
+        """Job fields for a line that a recording or an approval overrides (none for others).
+        A recording is named by the line's id, or by its audio file name (`stem`) when the id
+        cannot be a file name."""
+        recording = self.recordings.get((line.id, line.locale)) or self.recordings.get((stem, line.locale))
         if recording is not None:
             sha = self.hashes.sha256(recording)
             marks = {"text_changed_since_recording": True} if self.approvals.recording_text_changed(line.id, line.locale, sha, line.text) else {}
@@ -158,8 +160,9 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
         request = speech_request(project, engines, line)
-        relative = f"{line.locale}/{line.character}/{stems.get(line.id) or file_stem(line.id)}.{extension}"
-        fields = {"cache_key": request.cache_key, **pins.pin(line)}
+        stem = stems.get(line.id) or file_stem(line.id)
+        relative = f"{line.locale}/{line.character}/{stem}.{extension}"
+        fields = {"cache_key": request.cache_key, **pins.pin(line, stem)}
         key = fields["cache_key"]
         job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)
         entry = manifest.entry(line.id, line.locale)
