@@ -38,8 +38,9 @@ def L(
 ) -> Line:
     """A Line, written compactly for the expected lists; `comment` is a Yarn trailing `// comment`
     (the line's notes and its direction note)."""
+    file, _, number = source.rpartition(":")
     return Line(
-        line_id, character, text, locale, source, tuple(direction), notes or comment, provisional, audio_of, comment
+        line_id, character, text, locale, file, int(number), tuple(direction), notes or comment, provisional, audio_of, comment
     )
 
 
