@@ -40,7 +40,17 @@ def L(
     (the line's notes and its direction note)."""
     file, _, number = source.rpartition(":")
     return Line(
-        line_id, character, text, locale, file, int(number), tuple(direction), notes or comment, provisional, audio_of, comment
+        line_id,
+        character,
+        text,
+        locale,
+        file,
+        int(number),
+        tuple(direction),
+        notes or comment,
+        provisional,
+        audio_of,
+        comment,
     )
 
 

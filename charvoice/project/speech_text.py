@@ -169,7 +169,9 @@ def apply_lexicon(text: str, lexicon: dict[str, str]) -> str:
     return pattern.sub(replace, text)
 
 
-def prepare(text: str, character: Character, config: ProjectConfig, *, direction: tuple[str, ...] = (), engine: str = "offline", note: str = "") -> str:
+def prepare(
+    text: str, character: Character, config: ProjectConfig, *, direction: tuple[str, ...] = (), engine: str = "offline", note: str = ""
+) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
     the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
     `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps through
