@@ -1,16 +1,26 @@
-"""Godot Dialogue Manager scripts (`.dialogue`).
+r"""Godot Dialogue Manager scripts (`.dialogue`), read as Dialogue Manager's compiler reads them.
 
 `~ title`                     starts a section (its name goes into provisional ids)
-`Name: text [ID:key]`         a line; without `Name:` the project's narrator speaks it
+`Name: text [ID:key]`         a line; without `Name:` the project's narrator speaks it. `[ID:` is
+                              case-sensitive and the key is any text, kept verbatim (`[id:x]`,
+                              `[TR:x]` are reported: the game cannot find a line by them)
+`<tab>more text`              an indented line below a line of dialogue continues it (one line,
+                              joined with a line break, as a written `\n` is)
 `- text [ID:key] => title`    a response, spoken by the player character (`[project]
-                              player_character`); the `=> jump` and `[if ...]` are not spoken
-`% Name: text`, `| Name: text`  random and concurrent lines, voiced like any other line
-`[#happy, #mood=sad]`         tags: direction
+                              player_character`) unless it names a speaker (`- Coco: Meow?`)
+`... => title`, `... =>< s`   a jump at the end of any line: not spoken
+`## notes`                    the notes of the next line or response
+`% Name: text`, `| Name: text`  random and concurrent lines, voiced like any other line (a
+                              concurrent line must directly follow a line of dialogue)
+`[#happy, #mood=sad]`         tags: direction; `[#speaker=Coco]` names who voices a line whose
+                              speaker is a runtime value (`{{name}}: ...`)
 `[[Hi|Hello|Hey]]`            random alternatives: one asset each, ids `key~0`, `key~1`, ...
 `# comment`, `import`, `using`, `=> jump`, `do`/`set`/`$>` mutations and `if`/`elif`/
 `else`/`while`/`match`/`when` are not lines. BBCode, `[wait=..]`, `[speed=..]`, `[next=..]`
 and inline `[do ...]` are removed from the spoken text. Text that depends on the game's state
-(`{{name}}`, inline `[if ...]...[/if]`) is listed as skipped, never voiced.
+(`{{name}}`, inline `[if ...]...[/if]`) is listed as skipped, never voiced. An `[ID:]` used
+again for the same text and speaker plays the first line's audio; for other text it is an
+error, as in Dialogue Manager.
 """
 
 from __future__ import annotations
@@ -303,7 +313,6 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue  # an empty alternative is silence: nothing to record
             result.parsed.lines.append(
                 Line(
-                    audio_of=audio_of,
                     id=f"{key}~{variant}" if random else key,
                     character=character,
                     text=spoken,
@@ -313,6 +322,7 @@ def scan(text: str, context: ParseContext) -> Scan:
                     direction=tuple(tag for tag in parts.tags if not speaker_tag([tag])),
                     notes=line_notes,
                     provisional=parts.key is None,
+                    audio_of=audio_of,
                 )
             )
     warn_untagged(result, context)
