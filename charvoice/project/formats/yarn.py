@@ -1,19 +1,25 @@
-"""Yarn Spinner 2 scripts (`.yarn`).
+"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer, parser and tagger read them.
 
 A file holds nodes: header lines (`title: Start`, `tags: ...`), `---`, the body, `===`.
 In a body:
-  `Name: text #line:id #tag`   a line; without `Name:` the project's narrator speaks it
+  `Name: text #line:id #tag`   a line; without `Name:` the project's narrator speaks it. The id
+                               is any hashtag text, kept verbatim
   `-> text #line:id`           an option, spoken by the player character (`[project]
                                player_character`) unless it names a speaker (`-> Name: text`)
   `=> text #line:id`           a line-group item (Yarn Spinner 3), voiced like a line
   `<<command>>`                commands (if/else/set/jump/...), and trailing `<<if ...>>`
                                conditions on lines and options: not spoken
-  `// comment`                 ignored, on its own or after whitespace
+  `// comment`                 a comment wherever `//` is written (escape: `\/\/`); after a
+                               line it is the line's note, and a cue when it maps through
+                               `[direction]`; after a title it is no part of the node's name
   `#shadow:id`                 the line reuses the audio of line `id` (no asset of its own)
-Markup (`[b]..[/b]`, `[wave]`, `[pause/]`) is removed, `\\` escapes are honoured, hashtags
-other than `#line:`/`#shadow:`/`#lastline` become direction. A line whose text depends on the
-game's state (`{$gold}`, `[select]`, `[plural]`) cannot be recorded in advance: it is listed
-as skipped. Indentation never matters.
+  `#speaker:Name`              who voices the line (for `{$speaker}: text`, a runtime speaker)
+After the first `#` only hashtags, `<<conditions>>` and a comment may follow: other text is an
+error, as in Yarn Spinner. Markup (`[b]..[/b]`, `[wave]`, `[pause/]`) and rich-text tags
+(`<b>`, `<color=\#fff>`, `<shake=.01>`) are removed, `\` escapes are honoured, other hashtags
+become direction. A line whose text depends on the game's state (`{$gold}`, `[select]`,
+`[plural]`) cannot be recorded in advance: it is listed as skipped (and still tagged).
+Indentation never matters.
 """
 
 from __future__ import annotations
