@@ -1,4 +1,4 @@
-"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer, parser and tagger read them.
+r"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer, parser and tagger read them.
 
 A file holds nodes: header lines (`title: Start`, `tags: ...`), `---`, the body, `===`.
 In a body:
