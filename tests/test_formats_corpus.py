@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
 from helpers_formats import assert_rejected, corpus, make_project, scan
 
 from charvoice.errors import InputError
@@ -33,7 +34,7 @@ _RICH = re.compile(r"</?([A-Za-z][\w-]*)(?:[= ][^<>]*)?>")
 
 
 def _yarn_cases() -> list[str]:
-    folder = Path(__file__).resolve().parent.parent.parent / "shared/corpus/yarn/testcases"
+    folder = SHARED / "corpus/yarn/testcases"  # listed at collection; corpus() skips each case when absent
     return sorted(path.stem for path in folder.glob("*.testplan")) or ["(corpus absent)"]
 
 
@@ -246,7 +247,7 @@ def test_dialogue_manager_errors_are_errors(name):
 
 
 def _dm_files() -> list[str]:
-    folder = Path(__file__).resolve().parent.parent.parent / "shared/corpus/dialogue_manager"
+    folder = SHARED / "corpus/dialogue_manager"
     return sorted(str(path.relative_to(folder)) for path in folder.glob("**/*.dialogue")) or ["(corpus absent)"]
 
 
