@@ -149,6 +149,7 @@ def record(manifest: Manifest, result: LineResult) -> None:
             origin=job.origin,
             marks=job.marks,
             timings=result.timings,
+            notes=job.line.notes,  # the writer's (Dialogue Manager `##`, Yarn `//`)
         ),
     )
 

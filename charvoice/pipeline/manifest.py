@@ -65,6 +65,7 @@ class AudioEntry:
     marks: ReviewMarks = field(default_factory=ReviewMarks)
     qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
     timings: str = ""  # word timings and mouth shapes beside the asset (pipeline/timings.py); "" = none
+    notes: str = ""  # the writer's notes on the line (Dialogue Manager `##`, Yarn `//`, CSV column); "" = absent
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -80,6 +81,8 @@ class AudioEntry:
         }
         if self.timings:
             out["timings"] = self.timings
+        if self.notes:
+            out["notes"] = self.notes
         if self.qa is not None:
             out["qa"] = self.qa
         return out
@@ -109,6 +112,7 @@ class AudioEntry:
             origin=origin,
             marks=marks,
             qa=_typed(obj, "qa", dict, where, optional=True),
+            notes=_typed(obj, "notes", str, where, optional=True) or "",
         )
 
 
