@@ -105,7 +105,8 @@ def test_an_id_repeated_with_the_same_text_plays_the_same_audio(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads(project.manifest.read_text(encoding="utf-8"))
     assert "meow" in manifest["lines"] and not any(key.startswith("meow~") for key in manifest["lines"])
-    assert len(list(project.output.glob("en/coco/*"))) == 1
+    assert len(list(project.output.glob("en/coco/*.ogg"))) == 1  # one asset (and its word timings)
+    assert len(list(project.output.glob("en/coco/*"))) == 2
 
 
 def test_each_random_alternative_is_its_own_asset(tmp_path, engine_calls):
