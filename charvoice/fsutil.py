@@ -17,6 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
+# On Windows a file another process holds open (the Godot editor or a running game reading the
+# manifest) cannot be replaced: os.replace raises PermissionError until the reader closes it,
+# which takes milliseconds. Retry for about a second before giving up.
+REPLACE_ATTEMPTS = 20
+REPLACE_DELAY_S = 0.05
 
 
 def temp_path(target: Path) -> Path:
@@ -30,10 +35,23 @@ def atomic_target(target: Path) -> Iterator[Path]:
     temp = temp_path(target)
     try:
         yield temp
-        os.replace(temp, target)
+        replace(temp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def replace(source: Path, target: Path) -> None:
+    """os.replace, retried briefly while another process holds `target` open (Windows)."""
+    attempts = max(1, REPLACE_ATTEMPTS)
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(REPLACE_DELAY_S)
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
