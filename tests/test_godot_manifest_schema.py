@@ -43,6 +43,7 @@ KEY_HOMES = {
     "KEY_TEXT": "#/$defs/audio",
     "KEY_DURATION": "#/$defs/audio",
     "KEY_ASSET_KEY": "#/$defs/audio",
+    "KEY_TIMINGS": "#/$defs/audio",
 }
 # Keys the addon cannot work without: the schema must make writers provide them.
 KEYS_RELIED_ON = {"KEY_FORMAT", "KEY_VERSION", "KEY_REVISION", "KEY_LINES", "KEY_AUDIO", "KEY_PATH", "KEY_ASSET_KEY"}

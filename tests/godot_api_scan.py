@@ -1,0 +1,417 @@
+"""A static reader of the addon's GDScript that lists every engine API it touches, with enough
+typing to check each member against the Godot class reference fact sheet
+(tests/data/godot_4_3_api.json): classes named in `extends`, annotations, `as`/`is` and
+`Class.new()`; members reached from a typed variable, a class, a singleton, `self` or the
+result of a typed call (`get_tree().create_timer(1.0).timeout`); bare calls of inherited
+methods and global functions; bare constants. An expression whose type cannot be known
+statically (an untyped value, a Dictionary entry) is not followed: the check is sound for
+what it follows, silent beyond it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FACTS = Path(__file__).resolve().parent / "data/godot_4_3_api.json"
+
+KEYWORDS = {
+    "if", "elif", "else", "for", "while", "match", "break", "continue", "pass", "return", "class",
+    "class_name", "extends", "is", "in", "as", "self", "signal", "func", "static", "const", "enum",
+    "var", "breakpoint", "preload", "await", "yield", "assert", "void", "true", "false", "null",
+    "and", "or", "not", "super", "when", "PI", "TAU", "INF", "NAN",
+}  # fmt: skip
+DECLARING = {"func", "signal", "var", "const", "class_name", "extends", "enum", "class", "for"}
+TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e-?\d+)?|->|:=|==|!=|<=|>=|&&|\|\||\S")
+
+
+@dataclass
+class Tok:
+    text: str
+    line: int
+
+
+@dataclass
+class Script:
+    path: Path
+    class_name: str = ""
+    extends: str = ""
+    funcs: dict[str, str] = field(default_factory=dict)  # name -> return type annotation
+    static_funcs: set[str] = field(default_factory=set)
+    vars: dict[str, str] = field(default_factory=dict)  # name -> type annotation ("" unknown)
+    consts: dict[str, str] = field(default_factory=dict)  # name -> preloaded path or ""
+    signals: set[str] = field(default_factory=set)
+    enums: set[str] = field(default_factory=set)
+    logical: list[list[Tok]] = field(default_factory=list)
+    indents: list[int] = field(default_factory=list)
+
+
+def strip_source(source: str) -> str:
+    """The source with comments removed and every string literal emptied (kept as "")."""
+    out: list[str] = []
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c == "#":
+            while i < n and source[i] != "\n":
+                i += 1
+            continue
+        if c in "\"'":
+            quote = source[i : i + 3] if source[i : i + 3] in ('"""', "'''") else c
+            i += len(quote)
+            while i < n and source[i : i + len(quote)] != quote:
+                i += 2 if source[i] == "\\" else 1
+            i += len(quote)
+            out.append('""')
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def tokenize(source: str) -> tuple[list[list[Tok]], list[int]]:
+    """Logical lines (newlines inside brackets joined) and their indentation."""
+    lines: list[list[Tok]] = []
+    indents: list[int] = []
+    depth = 0
+    current: list[Tok] = []
+    for number, raw in enumerate(strip_source(source).split("\n"), start=1):
+        if depth == 0 and current and current[-1].text != "\\":
+            lines.append(current)
+            current = []
+        if current and current[-1].text == "\\":
+            current.pop()
+        if not current and raw.strip():
+            indents.append(len(raw) - len(raw.lstrip("\t ")))
+        for match in TOKEN.finditer(raw):
+            text = match.group()
+            depth += 1 if text in "([{" else -1 if text in ")]}" else 0
+            current.append(Tok(text, number))
+    if current:
+        lines.append(current)
+    return lines, indents
+
+
+def _type_after_colon(tokens: list[Tok], at: int) -> str:
+    """The annotation starting at tokens[at] (Array[String] -> Array)."""
+    return tokens[at].text if at < len(tokens) and re.fullmatch(r"[A-Za-z_]\w*", tokens[at].text) else ""
+
+
+def read_script(path: Path) -> Script:
+    script = Script(path)
+    script.logical, script.indents = tokenize(path.read_text(encoding="utf-8"))
+    for tokens in script.logical:
+        words = [t.text for t in tokens]
+        while words and words[0] == "@":  # annotations such as @export, @onready, @tool, @icon(...)
+            words = words[2:]
+            tokens = tokens[2:]
+            if words and words[0] == "(":
+                depth = 0
+                for k, w in enumerate(words):
+                    depth += 1 if w == "(" else -1 if w == ")" else 0
+                    if depth == 0:
+                        words, tokens = words[k + 1 :], tokens[k + 1 :]
+                        break
+        if not words:
+            continue
+        static = words[0] == "static"
+        if static:
+            words, tokens = words[1:], tokens[1:]
+        head = words[0]
+        if head == "class_name":
+            script.class_name = words[1]
+        elif head == "extends":
+            script.extends = words[1]
+        elif head == "func" and len(words) > 1:
+            ret = words[words.index("->") + 1] if "->" in words else ""
+            script.funcs[words[1]] = ret
+            if static:
+                script.static_funcs.add(words[1])
+        elif head == "signal":
+            script.signals.add(words[1])
+        elif head == "enum" and len(words) > 1 and words[1] != "{":
+            script.enums.add(words[1])
+        elif head == "const":
+            preload = ""
+            if "preload" in words:
+                src = path.read_text(encoding="utf-8").splitlines()[tokens[0].line - 1]
+                found = re.search(r'preload\("([^"]+)"\)', src)
+                preload = found.group(1) if found else ""
+            script.consts[words[1]] = preload
+        elif head == "var" and len(words) > 1:
+            declared = _type_after_colon(tokens, 3) if len(words) > 2 and words[2] == ":" else ""
+            script.vars[words[1]] = declared or ("?:=" if ":=" in words[:3] else "")
+    return script
+
+
+class Checker:
+    """Checks scripts against the fact sheet; `problems` lists what the reference lacks."""
+
+    def __init__(self, scripts: list[Path], roots: dict[str, Path], autoloads: dict[str, Path]) -> None:
+        facts = json.loads(FACTS.read_text(encoding="utf-8"))
+        self.classes: dict[str, dict] = facts["classes"]
+        self.global_functions: dict[str, str] = facts["globals"]["functions"]
+        self.global_constants: set[str] = set(facts["globals"]["constants"])
+        self.roots = roots  # res:// prefix -> folder
+        self.scripts: dict[Path, Script] = {p.resolve(): read_script(p) for p in scripts}
+        self.by_class_name = {s.class_name: s for s in self.scripts.values() if s.class_name}
+        self.autoloads = {name: self._load(path.resolve()) for name, path in autoloads.items()}
+        self.problems: list[str] = []
+        self.used: dict[str, set[str]] = {}
+
+    # --- own scripts ---------------------------------------------------------------------
+    def _load(self, path: Path) -> Script:
+        if path not in self.scripts:
+            self.scripts[path] = read_script(path)
+        return self.scripts[path]
+
+    def _resolve_path(self, script: Script, target: str) -> Path | None:
+        for prefix, folder in self.roots.items():
+            if target.startswith(prefix):
+                return (folder / target[len(prefix) :]).resolve()
+        if target.startswith("res://"):
+            return None
+        return (script.path.parent / target).resolve()
+
+    def type_name(self, script: Script, name: str, where: str) -> str | None:
+        """'C' for an engine class, 's:<path>' for an own script; None (+ a problem) if unknown."""
+        if name in ("", "Variant"):
+            return None
+        if name in self.by_class_name:
+            return "s:" + str(self.by_class_name[name].path)
+        preload = script.consts.get(name)
+        if preload:
+            path = self._resolve_path(script, preload)
+            if path is not None and path.suffix == ".gd" and path.exists():
+                self._load(path)
+                return "s:" + str(path)
+            return None
+        if name in self.classes:
+            self.used.setdefault(name, set())
+            return name
+        self.problems.append(f"{where}: class {name} is not in the Godot 4.3 fact sheet")
+        return None
+
+    # --- members -----------------------------------------------------------------------
+    def member(self, kind: str, name: str, where: str, static: bool = False) -> str | None:
+        """The type of member `name` of `kind` (None: unknown type); records a problem if absent."""
+        if kind.startswith("s:"):
+            script = self.scripts[Path(kind[2:])]
+            if name in script.funcs:
+                return self.type_name(script, script.funcs[name], where) if script.funcs[name] not in ("void", "") else None
+            if name in script.vars:
+                declared = script.vars[name]
+                return self.type_name(script, declared, where) if declared and declared != "?:=" else None
+            if name in script.signals:
+                return "Signal"
+            if name in script.consts:
+                return self.type_name(script, name, where) if script.consts[name] else None
+            if name in script.enums or name == "new":
+                return kind if name == "new" else None
+            if not script.extends:
+                self.problems.append(f"{where}: {script.path.name} has no member {name}")
+                return None
+            base = self.type_name(script, script.extends, where)
+            return self.member(base, name, where) if base else None
+        cls = kind
+        if name == "new":
+            return cls
+        while cls:
+            info = self.classes.get(cls)
+            if info is None:
+                self.problems.append(f"{where}: class {cls} is not in the Godot 4.3 fact sheet")
+                return None
+            for section in ("methods", "properties"):
+                if name in info.get(section, {}):
+                    self.used.setdefault(cls, set()).add(name)
+                    found = info[section][name]
+                    return found if found in self.classes else None
+            if name in info.get("signals", []):
+                self.used.setdefault(cls, set()).add(name)
+                return "Signal"
+            if name in info.get("constants", []) or name in info.get("enums", []):
+                self.used.setdefault(cls, set()).add(name)
+                return None
+            cls = info.get("inherits", "")
+        self.problems.append(f"{where}: {kind} has no member {name} in the Godot 4.3 fact sheet")
+        return None
+
+    # --- expressions -------------------------------------------------------------------
+    def check_all(self) -> list[str]:
+        for script in list(self.scripts.values()):
+            self.check_script(script)
+        return self.problems
+
+    def check_script(self, script: Script) -> None:
+        if script.extends:
+            self.type_name(script, script.extends, f"{script.path.name}: extends")
+        self_type = "s:" + str(script.path)
+        module: dict[str, str | None] = {}
+        locals_ = module
+        func_indent = -1
+        for tokens, indent in zip(script.logical, script.indents):
+            words = [t.text for t in tokens]
+            where = f"{script.path.name}:{tokens[0].line}"
+            stripped = words[1:] if words[0] == "static" else words
+            if stripped and stripped[0] == "func":
+                locals_ = dict(module)
+                func_indent = indent
+                self._params(script, tokens, locals_, where)
+            elif indent <= func_indent and func_indent >= 0:
+                locals_, func_indent = module, -1
+            self._declare_local(script, tokens, locals_, where, self_type)
+            self._walk(script, tokens, locals_, where, self_type)
+
+    def _params(self, script: Script, tokens: list[Tok], locals_: dict, where: str) -> None:
+        words = [t.text for t in tokens]
+        if "(" not in words:
+            return
+        start = words.index("(")
+        depth = 0
+        k = start
+        while k < len(words):
+            depth += 1 if words[k] in "([{" else -1 if words[k] in ")]}" else 0
+            if depth == 0:
+                break
+            if depth == 1 and re.fullmatch(r"[a-z_]\w*", words[k]) and words[k - 1] in ("(", ","):
+                typed = words[k + 1] == ":" and k + 2 < len(words)
+                locals_[words[k]] = self.type_name(script, words[k + 2], where) if typed and words[k + 2] != "=" else None
+            k += 1
+        if "->" in words:
+            self.type_name(script, words[words.index("->") + 1], where) if words[words.index("->") + 1] != "void" else None
+
+    def _declare_local(self, script: Script, tokens: list[Tok], locals_: dict, where: str, self_type: str) -> None:
+        words = [t.text for t in tokens]
+        while words and words[0] == "@":
+            words, tokens = words[2:], tokens[2:]
+        if len(words) < 3:
+            return
+        if words[0] == "var":
+            name = words[1]
+            if words[2] == ":" and words[3] != "=":
+                locals_[name] = self.type_name(script, words[3], where)
+            elif words[2] == ":=":
+                locals_[name] = self._infer(script, tokens[3:], locals_, where, self_type)
+            else:
+                locals_[name] = None
+        elif words[0] == "for":
+            locals_[words[1]] = self.type_name(script, words[3], where) if words[2] == ":" else None
+
+    def _infer(self, script: Script, tokens: list[Tok], locals_: dict, where: str, self_type: str) -> str | None:
+        words = [t.text for t in tokens]
+        if "as" in words and words.index("as") == len(words) - 2:
+            return self.type_name(script, words[-1], where)
+        if len(words) == 1 and words[0] == '""':
+            return "String"
+        if words and words[0] == "[":
+            return "Array"
+        if words and words[0] == "{":
+            return "Dictionary"
+        if len(words) == 1 and re.fullmatch(r"\d+", words[0]):
+            return "int"
+        if len(words) == 1 and re.fullmatch(r"\d+\.\d*", words[0]):
+            return "float"
+        end, kind = self._chain(script, tokens, 0, locals_, where, self_type, record=False)
+        return kind if end == len(tokens) else None
+
+    def _walk(self, script: Script, tokens: list[Tok], locals_: dict, where: str, self_type: str) -> None:
+        i = 0
+        words = [t.text for t in tokens]
+        while i < len(tokens):
+            word = words[i]
+            prev = words[i - 1] if i else ""
+            if word in ("is", "as") and i + 1 < len(words):
+                self.type_name(script, words[i + 1], where)
+                i += 2
+                continue
+            if re.fullmatch(r"[A-Za-z_]\w*", word) and prev != "." and prev not in DECLARING and prev != "@":
+                if prev == "(" and i >= 2 and words[i - 2] in ("func", "signal"):
+                    i += 1
+                    continue
+                if word not in KEYWORDS and (i + 1 < len(words) and words[i + 1] in (".", "(") or word.isupper()):
+                    i, _ = self._chain(script, tokens, i, locals_, where, self_type, record=True)
+                    continue
+            i += 1
+
+    def _skip(self, words: list[str], i: int) -> int:
+        depth = 0
+        while i < len(words):
+            depth += 1 if words[i] in "([{" else -1 if words[i] in ")]}" else 0
+            i += 1
+            if depth == 0:
+                return i
+        return i
+
+    def _chain(self, script, tokens, i, locals_, where, self_type, record) -> tuple[int, str | None]:
+        words = [t.text for t in tokens]
+        name = words[i]
+        call = i + 1 < len(words) and words[i + 1] == "("
+        kind: str | None
+        problems_before = len(self.problems)
+        if call:
+            kind = self._bare_call(script, name, where, self_type)
+            i = self._skip(words, i + 1)
+        else:
+            kind = self._bare_name(script, name, locals_, where, self_type)
+            i += 1
+        while i + 1 < len(words) and words[i] == "." and re.fullmatch(r"[A-Za-z_]\w*", words[i + 1]):
+            member = words[i + 1]
+            kind = self.member(kind, member, where) if kind else None
+            i += 2
+            if i < len(words) and words[i] == "(":
+                i = self._skip(words, i)
+            while i < len(words) and words[i] == "[":
+                i = self._skip(words, i)
+                kind = None
+        if not record:
+            del self.problems[problems_before:]
+        return i, kind
+
+    def _bare_call(self, script: Script, name: str, where: str, self_type: str) -> str | None:
+        own = self._own_member(script, name)
+        if own is not None:
+            return self.member(self_type, name, where)
+        if name in self.global_functions:
+            self.used.setdefault("@GlobalScope", set()).add(name)
+            ret = self.global_functions[name]
+            return ret if ret in self.classes else None
+        if name in self.classes:  # a constructor: PackedStringArray(...), NodePath(...)
+            self.used.setdefault(name, set())
+            return name
+        base = self.type_name(script, script.extends, where) if script.extends else None
+        if base is None:
+            self.problems.append(f"{where}: unknown function {name}()")
+            return None
+        return self.member(base, name, where)
+
+    def _own_member(self, script: Script, name: str) -> str | None:
+        if name in script.funcs or name in script.vars or name in script.signals or name in script.consts:
+            return name
+        return None
+
+    def _bare_name(self, script: Script, name: str, locals_: dict, where: str, self_type: str) -> str | None:
+        if name == "self":
+            return self_type
+        if name in locals_:
+            return locals_[name]
+        if name in script.consts or name in script.enums:
+            return self.type_name(script, name, where) if script.consts.get(name) else None
+        if name in script.vars or name in script.signals or name in script.funcs:
+            return self.member(self_type, name, where)
+        if name in self.autoloads:
+            return "s:" + str(self.autoloads[name].path)
+        if name in self.by_class_name:
+            return "s:" + str(self.by_class_name[name].path)
+        if name in self.classes:
+            self.used.setdefault(name, set())
+            return name
+        if name in self.global_constants:
+            self.used.setdefault("@GlobalScope", set()).add(name)
+            return None
+        base = self.type_name(script, script.extends, where) if script.extends else None
+        if base is not None:
+            return self.member(base, name, where)
+        self.problems.append(f"{where}: unknown name {name}")
+        return None
