@@ -23,8 +23,10 @@ KEYWORDS = {
     "var", "breakpoint", "preload", "await", "yield", "assert", "void", "true", "false", "null",
     "and", "or", "not", "super", "when", "PI", "TAU", "INF", "NAN",
 }  # fmt: skip
+# Object methods that take a member's name: the name must exist somewhere (see _by_name).
+BY_NAME = {"call", "call_deferred", "set", "get", "connect", "disconnect", "is_connected", "has_method", "has_signal", "emit_signal"}
 DECLARING = {"func", "signal", "var", "const", "class_name", "extends", "enum", "class", "for"}
-TOKEN = re.compile(r"[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e-?\d+)?|->|:=|==|!=|<=|>=|&&|\|\||\S")
+TOKEN = re.compile(r"&\"\w+\"|[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e-?\d+)?|->|:=|==|!=|<=|>=|&&|\|\||\S")
 
 
 @dataclass
@@ -44,6 +46,10 @@ class Script:
     consts: dict[str, str] = field(default_factory=dict)  # name -> preloaded path or ""
     signals: set[str] = field(default_factory=set)
     enums: set[str] = field(default_factory=set)
+    key: str = ""
+    outer: Script | None = None
+    enum_values: set[str] = field(default_factory=set)
+    inner: dict[str, Script] = field(default_factory=dict)
     logical: list[list[Tok]] = field(default_factory=list)
     indents: list[int] = field(default_factory=list)
 
@@ -57,6 +63,11 @@ def strip_source(source: str) -> str:
         if c == "#":
             while i < n and source[i] != "\n":
                 i += 1
+            continue
+        literal = re.match(r'&"([A-Za-z_]\w*)"', source[i - 1 : i + 80]) if c == '"' and i else None
+        if literal:  # a StringName naming a member (call(&"play")): keep it for the check
+            out.append(literal.group(0)[1:])
+            i += len(literal.group(0)) - 1
             continue
         if c in "\"'":
             quote = source[i : i + 3] if source[i : i + 3] in ('"""', "'''") else c
@@ -100,50 +111,67 @@ def _type_after_colon(tokens: list[Tok], at: int) -> str:
 
 
 def read_script(path: Path) -> Script:
-    script = Script(path)
-    script.logical, script.indents = tokenize(path.read_text(encoding="utf-8"))
-    for tokens in script.logical:
+    script = Script(path, key="s:" + str(path))
+    logical, indents = tokenize(path.read_text(encoding="utf-8"))
+    source_lines = path.read_text(encoding="utf-8").splitlines()
+    inner: Script | None = None
+    for tokens, indent in zip(logical, indents):
+        if indent == 0:
+            inner = None
         words = [t.text for t in tokens]
-        while words and words[0] == "@":  # annotations such as @export, @onready, @tool, @icon(...)
-            words = words[2:]
-            tokens = tokens[2:]
-            if words and words[0] == "(":
-                depth = 0
-                for k, w in enumerate(words):
-                    depth += 1 if w == "(" else -1 if w == ")" else 0
-                    if depth == 0:
-                        words, tokens = words[k + 1 :], tokens[k + 1 :]
-                        break
-        if not words:
+        if indent == 0 and words[:1] == ["class"]:
+            inner = Script(path, extends="RefCounted", key=f"{script.key}::{words[1]}", outer=script)
+            script.inner[words[1]] = inner
             continue
-        static = words[0] == "static"
-        if static:
-            words, tokens = words[1:], tokens[1:]
-        head = words[0]
-        if head == "class_name":
-            script.class_name = words[1]
-        elif head == "extends":
-            script.extends = words[1]
-        elif head == "func" and len(words) > 1:
-            ret = words[words.index("->") + 1] if "->" in words else ""
-            script.funcs[words[1]] = ret
-            if static:
-                script.static_funcs.add(words[1])
-        elif head == "signal":
-            script.signals.add(words[1])
-        elif head == "enum" and len(words) > 1 and words[1] != "{":
-            script.enums.add(words[1])
-        elif head == "const":
-            preload = ""
-            if "preload" in words:
-                src = path.read_text(encoding="utf-8").splitlines()[tokens[0].line - 1]
-                found = re.search(r'preload\("([^"]+)"\)', src)
-                preload = found.group(1) if found else ""
-            script.consts[words[1]] = preload
-        elif head == "var" and len(words) > 1:
-            declared = _type_after_colon(tokens, 3) if len(words) > 2 and words[2] == ":" else ""
-            script.vars[words[1]] = declared or ("?:=" if ":=" in words[:3] else "")
+        if inner is not None:
+            _declare(inner, tokens, source_lines)
+            inner.logical.append(tokens)
+            inner.indents.append(indent - 1)
+            continue
+        if indent == 0:
+            _declare(script, tokens, source_lines)
+        script.logical.append(tokens)
+        script.indents.append(indent)
     return script
+
+
+def _declare(script: Script, tokens: list[Tok], source_lines: list[str]) -> None:
+    words = [t.text for t in tokens]
+    while words and words[0] == "@":  # annotations such as @export, @onready, @tool, @icon(...)
+        words, tokens = words[2:], tokens[2:]
+        if words and words[0] == "(":
+            depth = 0
+            for k, w in enumerate(words):
+                depth += 1 if w == "(" else -1 if w == ")" else 0
+                if depth == 0:
+                    words, tokens = words[k + 1 :], tokens[k + 1 :]
+                    break
+    if not words:
+        return
+    static = words[0] == "static"
+    if static:
+        words, tokens = words[1:], tokens[1:]
+    head = words[0]
+    if head == "class_name":
+        script.class_name = words[1]
+    elif head == "extends":
+        script.extends = words[1]
+    elif head == "func" and len(words) > 1:
+        script.funcs[words[1]] = words[words.index("->") + 1] if "->" in words else ""
+        if static:
+            script.static_funcs.add(words[1])
+    elif head == "signal":
+        script.signals.add(words[1])
+    elif head == "enum":
+        if words[1] != "{":
+            script.enums.add(words[1])
+        script.enum_values.update(w for w in words if re.fullmatch(r"[A-Z][A-Z0-9_]*", w))
+    elif head == "const":
+        found = re.search(r'preload\("([^"]+)"\)', source_lines[tokens[0].line - 1]) if "preload" in words else None
+        script.consts[words[1]] = found.group(1) if found else ""
+    elif head == "var" and len(words) > 1:
+        declared = _type_after_colon(tokens, 3) if len(words) > 2 and words[2] == ":" else ""
+        script.vars[words[1]] = declared or ("?:=" if ":=" in words[:3] else "")
 
 
 class Checker:
@@ -154,17 +182,29 @@ class Checker:
         self.classes: dict[str, dict] = facts["classes"]
         self.global_functions: dict[str, str] = facts["globals"]["functions"]
         self.global_constants: set[str] = set(facts["globals"]["constants"])
+        # Names the dialogue addons define (not the engine): name -> where it comes from.
+        self.external: dict[str, str] = facts.get("external", {})
         self.roots = roots  # res:// prefix -> folder
-        self.scripts: dict[Path, Script] = {p.resolve(): read_script(p) for p in scripts}
+        self.scripts: dict[Path, Script] = {p.resolve(): read_script(p.resolve()) for p in scripts}
+        self.types: dict[str, Script] = {}
+        for script in self.scripts.values():
+            self._register(script)
         self.by_class_name = {s.class_name: s for s in self.scripts.values() if s.class_name}
         self.autoloads = {name: self._load(path.resolve()) for name, path in autoloads.items()}
         self.problems: list[str] = []
         self.used: dict[str, set[str]] = {}
+        self.collect: set[str] | None = None  # when a set: gather what the fact sheet lacks
 
     # --- own scripts ---------------------------------------------------------------------
+    def _register(self, script: Script) -> None:
+        self.types[script.key] = script
+        for inner in script.inner.values():
+            self._register(inner)
+
     def _load(self, path: Path) -> Script:
         if path not in self.scripts:
             self.scripts[path] = read_script(path)
+            self._register(self.scripts[path])
         return self.scripts[path]
 
     def _resolve_path(self, script: Script, target: str) -> Path | None:
@@ -179,17 +219,28 @@ class Checker:
         """'C' for an engine class, 's:<path>' for an own script; None (+ a problem) if unknown."""
         if name in ("", "Variant"):
             return None
+        scope: Script | None = script
+        while scope is not None:
+            if name in scope.inner:
+                return scope.inner[name].key
+            scope = scope.outer
+        if script.outer is not None and name in script.outer.consts:
+            script = script.outer
         if name in self.by_class_name:
-            return "s:" + str(self.by_class_name[name].path)
+            return self.by_class_name[name].key
         preload = script.consts.get(name)
         if preload:
             path = self._resolve_path(script, preload)
             if path is not None and path.suffix == ".gd" and path.exists():
                 self._load(path)
-                return "s:" + str(path)
+                return self._load(path).key
             return None
         if name in self.classes:
             self.used.setdefault(name, set())
+            return name
+        if self.collect is not None and name[:1].isupper():
+            self.collect.add(f"class {name}")
+            self.classes[name] = {"inherits": ""}
             return name
         self.problems.append(f"{where}: class {name} is not in the Godot 4.3 fact sheet")
         return None
@@ -198,7 +249,7 @@ class Checker:
     def member(self, kind: str, name: str, where: str, static: bool = False) -> str | None:
         """The type of member `name` of `kind` (None: unknown type); records a problem if absent."""
         if kind.startswith("s:"):
-            script = self.scripts[Path(kind[2:])]
+            script = self.types[kind]
             if name in script.funcs:
                 return self.type_name(script, script.funcs[name], where) if script.funcs[name] not in ("void", "") else None
             if name in script.vars:
@@ -235,25 +286,29 @@ class Checker:
                 self.used.setdefault(cls, set()).add(name)
                 return None
             cls = info.get("inherits", "")
+        if self.collect is not None:
+            self.collect.add(f"member {kind}.{name}")
         self.problems.append(f"{where}: {kind} has no member {name} in the Godot 4.3 fact sheet")
         return None
 
     # --- expressions -------------------------------------------------------------------
     def check_all(self) -> list[str]:
-        for script in list(self.scripts.values()):
+        for script in list(self.types.values()):
             self.check_script(script)
         return self.problems
 
     def check_script(self, script: Script) -> None:
         if script.extends:
             self.type_name(script, script.extends, f"{script.path.name}: extends")
-        self_type = "s:" + str(script.path)
+        self_type = script.key
         module: dict[str, str | None] = {}
         locals_ = module
         func_indent = -1
         for tokens, indent in zip(script.logical, script.indents):
             words = [t.text for t in tokens]
             where = f"{script.path.name}:{tokens[0].line}"
+            if words[0] == "enum":
+                continue
             stripped = words[1:] if words[0] == "static" else words
             if stripped and stripped[0] == "func":
                 locals_ = dict(module)
@@ -313,6 +368,8 @@ class Checker:
             return "int"
         if len(words) == 1 and re.fullmatch(r"\d+\.\d*", words[0]):
             return "float"
+        if not words or not re.fullmatch(r"[A-Za-z_]\w*", words[0]) or words[0] in KEYWORDS - {"self"}:
+            return None
         end, kind = self._chain(script, tokens, 0, locals_, where, self_type, record=False)
         return kind if end == len(tokens) else None
 
@@ -322,6 +379,8 @@ class Checker:
         while i < len(tokens):
             word = words[i]
             prev = words[i - 1] if i else ""
+            if word in BY_NAME and words[i + 1 : i + 2] == ["("] and words[i + 2 : i + 3] and words[i + 2].startswith('&"'):
+                self._by_name(words[i + 2][2:-1], where)
             if word in ("is", "as") and i + 1 < len(words):
                 self.type_name(script, words[i + 1], where)
                 i += 2
@@ -331,9 +390,22 @@ class Checker:
                     i += 1
                     continue
                 if word not in KEYWORDS and (i + 1 < len(words) and words[i + 1] in (".", "(") or word.isupper()):
-                    i, _ = self._chain(script, tokens, i, locals_, where, self_type, record=True)
-                    continue
+                    self._chain(script, tokens, i, locals_, where, self_type, record=True)
+                    # Go on with the next token: the call's arguments are expressions too.
             i += 1
+
+    def _by_name(self, name: str, where: str) -> None:
+        """A member named by a StringName (player.call(&"play") on an AudioStreamPlayer, 2D
+        or 3D; line.get(&"static_id") on a Dialogue Manager line): it must be a member of a
+        class in the fact sheet, of an own script, or a documented name of a dialogue addon."""
+        found = False
+        for cls, info in self.classes.items():
+            if any(name in info.get(section, ()) for section in ("methods", "properties", "signals")):
+                self.used.setdefault(cls, set()).add(name)
+                found = True
+        own = any(name in s.funcs or name in s.vars or name in s.signals for s in self.types.values())
+        if not (found or own or name in self.external):
+            self.problems.append(f"{where}: no class in the fact sheet, no addon script and no dialogue addon has {name}")
 
     def _skip(self, words: list[str], i: int) -> int:
         depth = 0
@@ -381,6 +453,8 @@ class Checker:
             self.used.setdefault(name, set())
             return name
         base = self.type_name(script, script.extends, where) if script.extends else None
+        if self.collect is not None and name[:1].isupper():
+            self.collect.add(f"constructor {name}")
         if base is None:
             self.problems.append(f"{where}: unknown function {name}()")
             return None
@@ -396,20 +470,28 @@ class Checker:
             return self_type
         if name in locals_:
             return locals_[name]
+        if name in script.inner:
+            return script.inner[name].key
+        if name in script.enum_values or (script.outer is not None and name in script.outer.consts):
+            return None
         if name in script.consts or name in script.enums:
             return self.type_name(script, name, where) if script.consts.get(name) else None
-        if name in script.vars or name in script.signals or name in script.funcs:
+        if name in script.funcs and name not in script.vars:
+            return "Callable"  # a method named without a call: a Callable (bind(), call())
+        if name in script.vars or name in script.signals:
             return self.member(self_type, name, where)
         if name in self.autoloads:
-            return "s:" + str(self.autoloads[name].path)
+            return self.autoloads[name].key
         if name in self.by_class_name:
-            return "s:" + str(self.by_class_name[name].path)
+            return self.by_class_name[name].key
         if name in self.classes:
             self.used.setdefault(name, set())
             return name
         if name in self.global_constants:
             self.used.setdefault("@GlobalScope", set()).add(name)
             return None
+        if self.collect is not None and name[:1].isupper() and not name.isupper():
+            return self.type_name(script, name, where)
         base = self.type_name(script, script.extends, where) if script.extends else None
         if base is not None:
             return self.member(base, name, where)
