@@ -217,7 +217,7 @@ class Checker:
 
     def type_name(self, script: Script, name: str, where: str) -> str | None:
         """'C' for an engine class, 's:<path>' for an own script; None (+ a problem) if unknown."""
-        if name in ("", "Variant"):
+        if name in ("", "Variant") or name in script.enums or (script.outer is not None and name in script.outer.enums):
             return None
         scope: Script | None = script
         while scope is not None:

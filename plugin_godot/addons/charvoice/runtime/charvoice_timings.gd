@@ -56,7 +56,7 @@ func parse(text: String, path: String = "") -> bool:
 		return false
 	var data: Dictionary = root
 	var version: Variant = data.get("version")
-	if not (version is int or version is float) or int(version) != VERSION:
+	if not _numbers([version]) or int(version) != VERSION:
 		error = "%s has timings version %s; this addon reads version %d" % [path, version, VERSION]
 		return false
 	source = str(data.get("source", ""))
@@ -105,24 +105,35 @@ static func clean_words(value: Variant) -> Array:
 		if start < 0.0 or end < start or int(item[2]) < 0 or int(item[3]) < int(item[2]):
 			continue
 		result.append([start, end, int(item[2]), int(item[3]), item[4]])
-	result.sort_custom(func(a: Array, b: Array) -> bool: return a[0] < b[0])
+	# Equal starts keep text order (sort_custom is not stable).
+	result.sort_custom(
+		func(a: Array, b: Array) -> bool: return a[0] < b[0] or (a[0] == b[0] and a[2] < b[2])
+	)
 	return result
 
 
 ## The usable mouth cues of [param value]: entries [code][time, shape][/code] with a known
-## shape (one of [constant SHAPES]), sorted by time. Others are dropped.
+## shape (one of [constant SHAPES]), sorted by time; among equal times the later cue of the file
+## wins. Others are dropped.
 static func clean_mouth(value: Variant) -> Array:
-	var result: Array = []
+	var indexed: Array = []
 	if not value is Array:
-		return result
+		return indexed
+	var index := 0
 	for entry: Variant in value:
+		index += 1
 		if not entry is Array or (entry as Array).size() < 2:
 			continue
 		var item: Array = entry
 		if not _numbers(item.slice(0, 1)) or not SHAPES.has(item[1]):
 			continue
-		result.append([float(item[0]), item[1]])
-	result.sort_custom(func(a: Array, b: Array) -> bool: return a[0] < b[0])
+		indexed.append([float(item[0]), index, item[1]])
+	indexed.sort_custom(
+		func(a: Array, b: Array) -> bool: return a[0] < b[0] or (a[0] == b[0] and a[1] < b[1])
+	)
+	var result: Array = []
+	for cue: Array in indexed:
+		result.append([cue[0], cue[2]])
 	return result
 
 
