@@ -106,3 +106,25 @@ def test_gut_config_and_gitignore():
     assert gut["dirs"] == ["res://test/"] and gut["prefix"] == "test_"
     ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "game/addons/charvoice/" in ignored, "the demo's addon is a copy made by `charvoice godot install`"
+
+
+# Godot 4 defaults of Control.mouse_filter (0 STOP, 1 PASS, 2 IGNORE) for the node types the demo uses.
+_MOUSE_FILTER_DEFAULT = {"Control": 0, "ColorRect": 0, "Panel": 0, "TextureRect": 0, "MarginContainer": 1, "VBoxContainer": 1, "HBoxContainer": 1, "Label": 2, "RichTextLabel": 0}
+
+
+def test_a_click_reaches_the_demo_and_skips_the_line():
+    """A Control that stops the mouse (ColorRect, plain Control) would swallow the click before
+    _unhandled_input: every child Control lets it through, and the root takes it in _gui_input."""
+    scene = (GAME / "main.tscn").read_text(encoding="utf-8")
+    nodes = re.findall(r'\[node name="(\w+)" type="(\w+)"( parent="[^"]*")?\]\n((?:[^\[\n].*\n|\n)*)', scene)
+    blocking = []
+    for name, kind, parent, body in nodes:
+        if not parent or kind not in _MOUSE_FILTER_DEFAULT:
+            continue  # the root handles the click; audio players are not Controls
+        found = re.search(r"^mouse_filter = (\d)$", body, re.MULTILINE)
+        if (int(found.group(1)) if found else _MOUSE_FILTER_DEFAULT[kind]) == 0:
+            blocking.append(name)
+    assert not blocking, f"these Controls stop the mouse before the demo sees a click: {blocking}"
+    main = (GAME / "main.gd").read_text(encoding="utf-8")
+    gui_input = main.split("func _gui_input(event: InputEvent) -> void:")[1].split("\nfunc ")[0]
+    assert "InputEventMouseButton" in gui_input and "_skip()" in gui_input

@@ -46,7 +46,7 @@ func test_a_timings_file_parses_and_answers() -> void:
 			"mouth": [[0.0, "X"], [0.1, "B"], [0.3, "E"]],
 		}
 	)
-	assert_true(timings.parse(text, "res://x.timings.json"), timings.error)
+	assert_true(timings.parse(text, "res://x.json"), timings.error)
 	assert_eq(timings.characters_at(0.6), 12)
 	assert_eq(timings.word_index_at(0.2), 0)
 	assert_eq(timings.shape_at(0.35), "E")
@@ -55,10 +55,10 @@ func test_a_timings_file_parses_and_answers() -> void:
 
 func test_a_bad_timings_file_is_refused_with_its_line() -> void:
 	var timings := Timings.new()
-	assert_false(timings.parse("{\n  nope", "res://bad.timings.json"))
-	assert_string_contains(timings.error, "res://bad.timings.json")
+	assert_false(timings.parse("{\n  nope", "res://x.json"))
+	assert_string_contains(timings.error, "res://x.json")
 	assert_string_contains(timings.error, "line")
-	assert_false(timings.parse('{"format": "charvoice-timings", "version": 2}', "res://v2.json"))
+	assert_false(timings.parse('{"format": "charvoice-timings", "version": 2}', "res://x.json"))
 	assert_string_contains(timings.error, "version 2")
 
 

@@ -7,7 +7,7 @@ extends EditorExportPlugin
 ## The runtime reads the manifest with [FileAccess] and loads each line by path, so no scene
 ## depends on them and the "selected scenes/resources" export modes would otherwise drop them.
 ## Audio ships in its imported form: the [code].import[/code] file and the file it remaps to
-## under [code]res://.godot/imported/[/code], as the exporter itself ships imported resources.
+## in the project's .godot/imported folder, as the exporter itself ships imported resources.
 ## Locales come from [code]charvoice/export/locales[/code] (empty: all).
 
 const Manifest := preload("../runtime/charvoice_manifest.gd")
