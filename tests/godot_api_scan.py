@@ -381,6 +381,10 @@ class Checker:
             prev = words[i - 1] if i else ""
             if word in BY_NAME and words[i + 1 : i + 2] == ["("] and words[i + 2 : i + 3] and words[i + 2].startswith('&"'):
                 self._by_name(words[i + 2][2:-1], where)
+            if word == "(":  # (value as Class).member
+                close = self._skip(words, i)
+                if close < len(words) and words[close] == "." and close >= 3 and words[close - 3] == "as":
+                    self._members(words, close, self.type_name(script, words[close - 2], where), where)
             if word in ("is", "as") and i + 1 < len(words):
                 self.type_name(script, words[i + 1], where)
                 i += 2
@@ -428,6 +432,13 @@ class Checker:
         else:
             kind = self._bare_name(script, name, locals_, where, self_type)
             i += 1
+        i, kind = self._members(words, i, kind, where)
+        if not record:
+            del self.problems[problems_before:]
+        return i, kind
+
+    def _members(self, words: list[str], i: int, kind: str | None, where: str) -> tuple[int, str | None]:
+        """Follows `.member`, `.method(...)` and `[...]` from words[i] on a value of `kind`."""
         while i + 1 < len(words) and words[i] == "." and re.fullmatch(r"[A-Za-z_]\w*", words[i + 1]):
             member = words[i + 1]
             kind = self.member(kind, member, where) if kind else None
@@ -437,8 +448,6 @@ class Checker:
             while i < len(words) and words[i] == "[":
                 i = self._skip(words, i)
                 kind = None
-        if not record:
-            del self.problems[problems_before:]
         return i, kind
 
     def _bare_call(self, script: Script, name: str, where: str, self_type: str) -> str | None:

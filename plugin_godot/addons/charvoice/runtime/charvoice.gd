@@ -80,6 +80,9 @@ class Voice:
 	var started_msec: int = 0
 	## The player's volume before CharVoice changed it (character volume, fades).
 	var base_volume_db: float = 0.0
+	## Playback position at the last fallback check: a position that does not move means
+	## nothing mixes (no audio device), so the line counts as finished.
+	var checked_position: float = -1.0
 
 ## The manifest to read; "" uses the [code]charvoice/general/manifest_path[/code] setting.
 ## Set it before the node enters the tree, or call [method reload_manifest] after.
@@ -115,6 +118,7 @@ var _pool: Array[AudioStreamPlayer] = []
 var _voices: Dictionary = {}  # player instance id -> Voice
 var _serial: int = 0
 var _connected: Dictionary = {}  # player instance id -> true once its signals are connected
+var _fades: Dictionary = {}  # player instance id -> [Tween, volume_db to restore]
 var _warned: Dictionary = {}  # line id -> true once warned
 var _timings: Dictionary = {}  # "line id|locale" -> Timings, or null when it has none
 var _duck_base_db: float = 0.0
@@ -165,8 +169,6 @@ func _process(_delta: float) -> void:
 
 
 func _take_preloads() -> void:
-	if _preloading.is_empty():
-		return
 	for path: String in _preloading.keys():
 		var status := ResourceLoader.load_threaded_get_status(path)
 		if status == ResourceLoader.THREAD_LOAD_LOADED:
@@ -175,7 +177,7 @@ func _take_preloads() -> void:
 			var entry: Array = _preloading[path]
 			_preloading.erase(path)
 			_warn_missing(entry[0], "could not be preloaded from %s" % path)
-	if _preloading.is_empty():
+	if _preloading.is_empty() and not _preload_batch.is_empty():
 		var batch := _preload_batch
 		_preload_batch = PackedStringArray()
 		lines_preloaded.emit(batch)
@@ -509,6 +511,11 @@ func _start(
 	var player_id := player.get_instance_id()
 	if _voices.has(player_id):
 		_cut(player_id, 0.0)
+	if _fades.has(player_id):  # still fading out a cut line: end that fade first
+		var fade: Array = _fades[player_id]
+		(fade[0] as Tween).kill()
+		player.set(&"volume_db", fade[1])
+		_fades.erase(player_id)
 	if not _connected.has(player_id):  # bound callables: is_connected() cannot tell
 		player.connect(&"finished", _on_player_finished.bind(player_id))
 		player.connect(&"tree_exiting", _on_player_exiting.bind(player_id))
@@ -559,15 +566,18 @@ func _cut(player_id: int, fade_s: float) -> void:
 		return
 	var fade := player.create_tween()
 	fade.tween_property(player, ^"volume_db", SILENT_DB, fade_s)
-	fade.tween_callback(_end_fade.bind(player, voice.base_volume_db, player.get(&"stream")))
+	fade.tween_callback(_end_fade.bind(player_id))
+	_fades[player_id] = [fade, voice.base_volume_db]
 
 
-func _end_fade(player: Node, volume_db: float, faded: AudioStream) -> void:
-	if not is_instance_valid(player) or _voices.has(player.get_instance_id()):
-		return  # a new line started on it meanwhile: leave it alone
-	if player.get(&"stream") == faded:
-		player.call(&"stop")
-	player.set(&"volume_db", volume_db)
+func _end_fade(player_id: int) -> void:
+	var fade: Array = _fades.get(player_id, [])
+	_fades.erase(player_id)
+	var player := instance_from_id(player_id) as Node
+	if fade.is_empty() or not is_instance_valid(player):
+		return
+	player.call(&"stop")
+	player.set(&"volume_db", fade[1])
 
 
 func _finish(player_id: int) -> void:
@@ -585,7 +595,8 @@ func _finish(player_id: int) -> void:
 func _arm_fallback(player_id: int, serial: int, seconds: float) -> void:
 	if seconds <= 0.0 or not is_inside_tree():
 		return
-	var timer := get_tree().create_timer(seconds, false)
+	# Real time, as the audio runs (Engine.time_scale does not speed it up); paused with the tree.
+	var timer := get_tree().create_timer(seconds, false, false, true)
 	timer.timeout.connect(_on_fallback.bind(player_id, serial))
 
 
@@ -594,11 +605,13 @@ func _on_fallback(player_id: int, serial: int) -> void:
 	if voice == null or voice.serial != serial:
 		return  # finished, stopped or replaced meanwhile
 	if is_instance_valid(voice.player) and bool(voice.player.get(&"playing")):
-		var left := voice.duration_s - float(voice.player.call(&"get_playback_position"))
-		if left > 0.05:
-			_arm_fallback(player_id, serial, left + FALLBACK_MARGIN_S)  # the mixer runs late
+		var position := float(voice.player.call(&"get_playback_position"))
+		var left := voice.duration_s - position
+		if left > 0.05 and position > voice.checked_position + 0.01:
+			voice.checked_position = position  # the mixer runs, only late (a paused stream)
+			_arm_fallback(player_id, serial, left + FALLBACK_MARGIN_S)
 			return
-	_finish(player_id)
+	_finish(player_id)  # no `finished` came and nothing plays on: never let dialogue wait
 
 
 func _position(voice: Voice) -> float:
