@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import CORPUS, ProjectDir
+from conftest import ProjectDir, corpus
 
 from charvoice.project.formats import scan_file, script_locale
 from charvoice.project.formats.common import ParseContext, Scan
 from charvoice.project.lines import Line
 
 DATA = Path(__file__).resolve().parent / "data"
-__all__ = ["CORPUS", "DATA", "L", "assert_rejected", "make_project", "scan"]  # CORPUS: re-exported for the tests
+__all__ = ["corpus", "DATA", "L", "assert_rejected", "make_project", "scan"]  # corpus: re-exported for the tests
 
 CHARACTER_NAMES = ("Wren", "Mara", "Tobin", "Mei", "Narrator", "Coco", "Nathan", "Sally", "Player")
 
@@ -26,7 +26,8 @@ def scan(path: Path, display: str | None = None, *, locales: tuple[str, ...] = (
 
 def L(line_id: str, character: str, text: str, source: str, *direction: str, locale: str = "en", provisional: bool = False, audio_of: str | None = None, notes: str = "") -> Line:
     """A Line, written compactly for the expected lists."""
-    return Line(line_id, character, text, locale, source, tuple(direction), notes, provisional, audio_of)
+    file, _, number = source.rpartition(":")
+    return Line(line_id, character, text, locale, file, int(number), tuple(direction), notes, provisional, audio_of)
 
 
 def make_project(root: Path, scripts: dict[str, Path | bytes | str], *, locales: tuple[str, ...] = ("en",), player: str = "wren", extra: str = "") -> ProjectDir:
