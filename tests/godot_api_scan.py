@@ -24,7 +24,18 @@ KEYWORDS = {
     "and", "or", "not", "super", "when", "PI", "TAU", "INF", "NAN",
 }  # fmt: skip
 # Object methods that take a member's name: the name must exist somewhere (see _by_name).
-BY_NAME = {"call", "call_deferred", "set", "get", "connect", "disconnect", "is_connected", "has_method", "has_signal", "emit_signal"}
+BY_NAME = {
+    "call",
+    "call_deferred",
+    "set",
+    "get",
+    "connect",
+    "disconnect",
+    "is_connected",
+    "has_method",
+    "has_signal",
+    "emit_signal",
+}
 DECLARING = {"func", "signal", "var", "const", "class_name", "extends", "enum", "class", "for"}
 TOKEN = re.compile(r"&\"\w+\"|[A-Za-z_]\w*|\d+(?:\.\d+)?(?:e-?\d+)?|->|:=|==|!=|<=|>=|&&|\|\||\S")
 
@@ -115,7 +126,7 @@ def read_script(path: Path) -> Script:
     logical, indents = tokenize(path.read_text(encoding="utf-8"))
     source_lines = path.read_text(encoding="utf-8").splitlines()
     inner: Script | None = None
-    for tokens, indent in zip(logical, indents):
+    for tokens, indent in zip(logical, indents, strict=True):
         if indent == 0:
             inner = None
         words = [t.text for t in tokens]
@@ -251,7 +262,11 @@ class Checker:
         if kind.startswith("s:"):
             script = self.types[kind]
             if name in script.funcs:
-                return self.type_name(script, script.funcs[name], where) if script.funcs[name] not in ("void", "") else None
+                return (
+                    self.type_name(script, script.funcs[name], where)
+                    if script.funcs[name] not in ("void", "")
+                    else None
+                )
             if name in script.vars:
                 declared = script.vars[name]
                 return self.type_name(script, declared, where) if declared and declared != "?:=" else None
@@ -304,7 +319,7 @@ class Checker:
         module: dict[str, str | None] = {}
         locals_ = module
         func_indent = -1
-        for tokens, indent in zip(script.logical, script.indents):
+        for tokens, indent in zip(script.logical, script.indents, strict=True):
             words = [t.text for t in tokens]
             where = f"{script.path.name}:{tokens[0].line}"
             if words[0] == "enum":
@@ -332,10 +347,14 @@ class Checker:
                 break
             if depth == 1 and re.fullmatch(r"[a-z_]\w*", words[k]) and words[k - 1] in ("(", ","):
                 typed = words[k + 1] == ":" and k + 2 < len(words)
-                locals_[words[k]] = self.type_name(script, words[k + 2], where) if typed and words[k + 2] != "=" else None
+                locals_[words[k]] = (
+                    self.type_name(script, words[k + 2], where) if typed and words[k + 2] != "=" else None
+                )
             k += 1
         if "->" in words:
-            self.type_name(script, words[words.index("->") + 1], where) if words[words.index("->") + 1] != "void" else None
+            self.type_name(script, words[words.index("->") + 1], where) if words[
+                words.index("->") + 1
+            ] != "void" else None
 
     def _declare_local(self, script: Script, tokens: list[Tok], locals_: dict, where: str, self_type: str) -> None:
         words = [t.text for t in tokens]
@@ -379,7 +398,12 @@ class Checker:
         while i < len(tokens):
             word = words[i]
             prev = words[i - 1] if i else ""
-            if word in BY_NAME and words[i + 1 : i + 2] == ["("] and words[i + 2 : i + 3] and words[i + 2].startswith('&"'):
+            if (
+                word in BY_NAME
+                and words[i + 1 : i + 2] == ["("]
+                and words[i + 2 : i + 3]
+                and words[i + 2].startswith('&"')
+            ):
                 self._by_name(words[i + 2][2:-1], where)
             if word == "(":  # (value as Class).member
                 close = self._skip(words, i)
@@ -393,7 +417,7 @@ class Checker:
                 if prev == "(" and i >= 2 and words[i - 2] in ("func", "signal"):
                     i += 1
                     continue
-                if word not in KEYWORDS and (i + 1 < len(words) and words[i + 1] in (".", "(") or word.isupper()):
+                if word not in KEYWORDS and ((i + 1 < len(words) and words[i + 1] in (".", "(")) or word.isupper()):
                     self._chain(script, tokens, i, locals_, where, self_type, record=True)
                     # Go on with the next token: the call's arguments are expressions too.
             i += 1
@@ -409,7 +433,9 @@ class Checker:
                 found = True
         own = any(name in s.funcs or name in s.vars or name in s.signals for s in self.types.values())
         if not (found or own or name in self.external):
-            self.problems.append(f"{where}: no class in the fact sheet, no addon script and no dialogue addon has {name}")
+            self.problems.append(
+                f"{where}: no class in the fact sheet, no addon script and no dialogue addon has {name}"
+            )
 
     def _skip(self, words: list[str], i: int) -> int:
         depth = 0

@@ -9,7 +9,6 @@ fails here, as it would fail to compile or run in the engine."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,9 @@ def checked() -> Checker:
 
 
 def test_every_engine_name_the_addon_uses_is_in_godot_4_3(checked):
-    assert not checked.problems, "names Godot 4.3 does not have (or the fact sheet lacks):\n" + "\n".join(checked.problems)
+    assert not checked.problems, "names Godot 4.3 does not have (or the fact sheet lacks):\n" + "\n".join(
+        checked.problems
+    )
 
 
 def test_the_check_reaches_the_whole_addon(checked):
@@ -68,39 +69,43 @@ def test_the_fact_sheet_holds_only_what_the_addon_uses(checked):
             if name not in used:
                 unused.append(f"{cls}.{name}")
     used_globals = checked.used.get("@GlobalScope", set())
-    unused += [f"@GlobalScope.{name}" for name in [*facts["globals"]["functions"], *facts["globals"]["constants"]] if name not in used_globals]
+    unused += [
+        f"@GlobalScope.{name}"
+        for name in [*facts["globals"]["functions"], *facts["globals"]["constants"]]
+        if name not in used_globals
+    ]
     assert not unused, "drop these from tests/data/godot_4_3_api.json (nothing uses them): " + ", ".join(unused)
 
 
 def _problems(tmp_path: Path, source: str) -> list[str]:
     script = tmp_path / "probe.gd"
-    script.write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
+    script.write_text(source, encoding="utf-8")
     checker = Checker([script, *_scripts()], ROOTS, AUTOLOADS)
     checker.check_script(checker.scripts[script.resolve()])
     return checker.problems
 
 
-GOOD = """
-    extends Node
-    ## A probe.
-
-    var _player: AudioStreamPlayer
-
-
-    func _ready() -> void:
-    	_player = AudioStreamPlayer.new()
-    	add_child(_player)
-    	_player.play()
-    	var seconds := _player.get_playback_position() + AudioServer.get_time_since_last_mix()
-    	get_tree().create_timer(seconds).timeout.connect(_player.stop)
-    	if OS.has_feature("editor"):
-    		push_warning(CharVoice.get_locale())
-
-
-    func _notification(what: int) -> void:
-    	if what == NOTIFICATION_TRANSLATION_CHANGED:
-    		_player.call(&"stop")
-"""
+GOOD = (
+    "extends Node\n"
+    "## A probe.\n"
+    "\n"
+    "var _player: AudioStreamPlayer\n"
+    "\n"
+    "\n"
+    "func _ready() -> void:\n"
+    "\t_player = AudioStreamPlayer.new()\n"
+    "\tadd_child(_player)\n"
+    "\t_player.play()\n"
+    "\tvar seconds := _player.get_playback_position() + AudioServer.get_time_since_last_mix()\n"
+    "\tget_tree().create_timer(seconds).timeout.connect(_player.stop)\n"
+    '\tif OS.has_feature("editor"):\n'
+    "\t\tpush_warning(CharVoice.get_locale())\n"
+    "\n"
+    "\n"
+    "func _notification(what: int) -> void:\n"
+    "\tif what == NOTIFICATION_TRANSLATION_CHANGED:\n"
+    '\t\t_player.call(&"stop")\n'
+)
 
 
 def test_a_correct_probe_passes(tmp_path):

@@ -60,7 +60,12 @@ def test_every_res_path_of_the_demo_exists_once_the_addon_is_installed(tmp_path)
     sources = [game / "project.godot", *game.glob("*.tscn"), *game.rglob("*.gd")]
     for source in sources:
         for res in _res_paths(source.read_text(encoding="utf-8")):
-            if res.startswith(("res://voice/", "res://addons/gut/", "res://test/data/missing", "res://test/data/fixture_audio/")) or res == "res://x.json":
+            if (
+                res.startswith(
+                    ("res://voice/", "res://addons/gut/", "res://test/data/missing", "res://test/data/fixture_audio/")
+                )
+                or res == "res://x.json"
+            ):
                 continue  # built by charvoice, installed by the tester, or missing on purpose
             if "%" in res or res.endswith("/"):
                 continue
@@ -97,7 +102,10 @@ def test_export_presets_carry_the_manifest_and_the_voice():
         patterns = [p.strip() for p in _unquote(preset["include_filter"]).split(",") if p.strip()]
         for file in ("voice/voice_manifest.json", "voice/en/mara/lighthouse.mara_answer.ogg"):
             # Godot matches filters against the path with and without res:// ('*' spans '/').
-            assert any(fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase("res://" + file, p) for p in patterns), (name, file)
+            assert any(fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase("res://" + file, p) for p in patterns), (
+                name,
+                file,
+            )
         assert "test/*" in _unquote(preset["exclude_filter"]), "the GUT tests stay out of the game"
 
 
@@ -109,7 +117,17 @@ def test_gut_config_and_gitignore():
 
 
 # Godot 4 defaults of Control.mouse_filter (0 STOP, 1 PASS, 2 IGNORE) for the node types the demo uses.
-_MOUSE_FILTER_DEFAULT = {"Control": 0, "ColorRect": 0, "Panel": 0, "TextureRect": 0, "MarginContainer": 1, "VBoxContainer": 1, "HBoxContainer": 1, "Label": 2, "RichTextLabel": 0}
+_MOUSE_FILTER_DEFAULT = {
+    "Control": 0,
+    "ColorRect": 0,
+    "Panel": 0,
+    "TextureRect": 0,
+    "MarginContainer": 1,
+    "VBoxContainer": 1,
+    "HBoxContainer": 1,
+    "Label": 2,
+    "RichTextLabel": 0,
+}
 
 
 def test_a_click_reaches_the_demo_and_skips_the_line():

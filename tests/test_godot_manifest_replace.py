@@ -37,14 +37,10 @@ def test_a_manifest_held_open_for_a_moment_is_still_published(tmp_path, monkeypa
     fsutil.atomic_write_text(manifest, '{"revision": 2}')
     assert manifest.read_text(encoding="utf-8") == '{"revision": 2}'
     assert len(calls) == 4
-    assert [p.name for p in tmp_path.iterdir()] == [
-        "voice_manifest.json"
-    ]  # no temp file left
+    assert [p.name for p in tmp_path.iterdir()] == ["voice_manifest.json"]  # no temp file left
 
 
-def test_a_file_held_open_for_good_fails_with_the_old_file_intact(
-    tmp_path, monkeypatch
-):
+def test_a_file_held_open_for_good_fails_with_the_old_file_intact(tmp_path, monkeypatch):
     manifest = tmp_path / "voice_manifest.json"
     manifest.write_text('{"revision": 1}', encoding="utf-8")
     calls = _flaky_replace(monkeypatch, failures=10_000)

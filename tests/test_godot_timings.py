@@ -78,8 +78,8 @@ def test_python_mouth_at(case):
 
 
 class TimingsSubset(GDScriptSubset):
-    """The manifest-rules evaluator plus what these functions use: typed for loops, `+=`,
-    maxi(), and the script's own constants."""
+    """The manifest-rules evaluator plus what the timings and integration functions use: typed
+    for loops, `+=`, `+` in a conditional expression, maxi(), and the script's own constants."""
 
     def __init__(self, source: str, constants: dict) -> None:
         super().__init__(source)
@@ -104,6 +104,12 @@ class TimingsSubset(GDScriptSubset):
             return self.constants[str(node)]
         if isinstance(node, Tree) and node.data == "standalone_call" and str(node.children[0]) == "maxi":
             return max(int(self._eval(arg, scope)) for arg in node.children[1:])
+        if isinstance(node, Tree) and node.data == "asless_arith_expr":  # `a + b` inside `x if c else a + b`
+            result = self._eval(node.children[0], scope)
+            for operator, operand in zip(node.children[1::2], node.children[2::2], strict=True):
+                value = self._eval(operand, scope)
+                result = result + value if str(operator) == "+" else result - value
+            return result
         if isinstance(node, Tree) and node.data == "assnmnt_expr" and str(node.children[1]) == "+=":
             target, _operator, value = node.children
             scope[str(target)] = scope[str(target)] + self._eval(value, scope)
@@ -166,7 +172,10 @@ def test_a_sample_file_reads_as_a_game_shows_it(tmp_path):
     assert [line.shape_at(t) for t in (0.0, 0.2, 0.4, 0.6, 1.35, 1.5)] == ["X", "B", "E", "D", "X", "X"]
     # Referenced from the manifest like `path`: relative to the manifest's folder.
     manifest = "res://voice/voice_manifest.json"
-    assert godot.resolve_audio_path(manifest, "en/aria/intro.greet.timings.json") == "res://voice/en/aria/intro.greet.timings.json"
+    assert (
+        godot.resolve_audio_path(manifest, "en/aria/intro.greet.timings.json")
+        == "res://voice/en/aria/intro.greet.timings.json"
+    )
 
 
 @pytest.mark.parametrize(

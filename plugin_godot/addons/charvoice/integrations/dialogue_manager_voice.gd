@@ -57,6 +57,7 @@ var _line: RefCounted
 var _line_id: String = ""
 var _concurrent_ids: PackedStringArray = PackedStringArray()
 var _warned: Dictionary = {}
+var _alternatives_cache: Dictionary = {}  # key -> {key~N: text}
 var _voice: Runtime
 
 
@@ -67,6 +68,7 @@ func _ready() -> void:
 		return
 	_voice.line_finished.connect(_on_line_finished)
 	_voice.word_started.connect(_on_word_started)
+	_voice.manifest_reloaded.connect(_on_manifest_reloaded)
 	if not follow_dialogue_manager:
 		return
 	var manager := get_node_or_null(DIALOGUE_MANAGER_PATH)
@@ -121,7 +123,7 @@ func voice_id_of(line: Object) -> String:
 	if _voice.has_line(key):
 		return key
 	var text := str(line.get(&"text"))
-	var picked := pick_alternative(key, text, _alternative_texts(key))
+	var picked := pick_alternative(text, _alternatives(key))
 	if not picked.is_empty():
 		return picked
 	if not _warned.has(key):
@@ -153,29 +155,48 @@ static func static_id_of(line: Object) -> String:
 	return ""
 
 
-## The voiced alternative of [param key] whose text is [param text]: [code]key~N[/code] where
-## [param alternatives] (the texts of [code]key~0[/code], [code]key~1[/code]..., in order)
-## holds [param text], compared without BBCode and surrounding spaces; "" when none matches.
-static func pick_alternative(key: String, text: String, alternatives: PackedStringArray) -> String:
-	var wanted := _plain(text)
-	for index in alternatives.size():
-		if _plain(alternatives[index]) == wanted:
-			return "%s%s%d" % [key, ALTERNATIVE_SEPARATOR, index]
+## The id, among [param alternatives] (charvoice id -> voiced text, the [code]key~N[/code]
+## entries of one key), whose text is [param text], the line Dictionary Manager picked; compared
+## by [method plain_text]. "" when none matches.
+static func pick_alternative(text: String, alternatives: Dictionary) -> String:
+	var wanted := plain_text(text)
+	for candidate: String in alternatives:
+		if plain_text(str(alternatives[candidate])) == wanted:
+			return candidate
 	return ""
 
 
-func _alternative_texts(key: String) -> PackedStringArray:
-	var texts := PackedStringArray()
-	var index := 0
-	while _voice.has_line("%s%s%d" % [key, ALTERNATIVE_SEPARATOR, index]):
-		texts.append(_voice.get_text("%s%s%d" % [key, ALTERNATIVE_SEPARATOR, index]))
-		index += 1
-	return texts
+## [param text] as the comparison sees it: BBCode tags ([code][b][/code], [code][wave][/code]...)
+## removed, runs of spaces made one, ends stripped.
+static func plain_text(text: String) -> String:
+	var result := ""
+	var in_tag := false
+	var pending_space := false
+	for character in text:
+		if in_tag:
+			in_tag = character != "]"
+		elif character == "[":
+			in_tag = true
+		elif character == " " or character == "\t" or character == "\n":
+			pending_space = not result.is_empty()
+		else:
+			if pending_space:
+				result += " "
+			pending_space = false
+			result += character
+	return result
 
 
-static func _plain(text: String) -> String:
-	var regex := RegEx.create_from_string("\\[[^\\]]*\\]")
-	return regex.sub(text, "", true).strip_edges()
+func _alternatives(key: String) -> Dictionary:
+	if _alternatives_cache.has(key):
+		return _alternatives_cache[key]
+	var found := {}
+	var prefix := key + ALTERNATIVE_SEPARATOR
+	for line_id: String in _voice.manifest.get_line_ids():
+		if line_id.begins_with(prefix) and line_id.substr(prefix.length()).is_valid_int():
+			found[line_id] = _voice.get_text(line_id)
+	_alternatives_cache[key] = found
+	return found
 
 
 static func _list(value: Variant) -> Array:
@@ -218,6 +239,10 @@ func _on_line_finished(line_id: String) -> void:
 		return
 	_line_id = ""
 	voice_finished.emit(_line)
+
+
+func _on_manifest_reloaded(_revision: int, _changed_ids: PackedStringArray) -> void:
+	_alternatives_cache.clear()
 
 
 func _on_dialogue_ended(_resource: Resource) -> void:

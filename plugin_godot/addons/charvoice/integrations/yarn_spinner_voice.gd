@@ -5,23 +5,24 @@ extends Node
 ## presenter works in Unity: it plays the line's audio, waits for it (or is interrupted and
 ## fades out), then lets dialogue continue, and stops when the dialogue completes.
 ##
-## Yarn Spinner for Godot runs dialogue in C#; a GDScript presenter receives each line as a
-## Dictionary (through its GDScript adapter) whose [code]text_id[/code] is the line id, such as
-## [code]line:intro_greet[/code], and whose [code]metadata[/code] holds the line's tags. A
-## shadow line ([code]#shadow:intro_greet[/code]) plays the audio of the line it shadows.
+## [b]As a presenter (Yarn Spinner for Godot 0.3+).[/b] Add this node to the DialogueRunner's
+## presenters beside your text presenter. The runner calls [method run_line_async] with each
+## line as a Dictionary ([code]text_id[/code] such as [code]line:intro_greet[/code],
+## [code]metadata[/code] with the line's tags) and waits for every presenter, so dialogue moves
+## on when both the voice and your text presenter are done. The player's "continue"
+## ([method user_requested_view_advancement]) cuts the voice with a fade; the end of the
+## dialogue ([method dialogue_complete_async]) stops it. A shadow line
+## ([code]#shadow:intro_greet[/code]) plays the audio of the line it shadows.
+## [br][b]From your own presenter[/b], await it:
 ## [codeblock]
 ## @onready var voice: YarnSpinnerVoice = $YarnSpinnerVoice
 ##
 ## func run_line_async(line: Dictionary) -> void:
 ##     line_label.text = line["text"]["text"]
-##     await voice.run_line(line)     # returns when the voice ended, was cut, or has none
-##
-## func interrupt_line() -> void:
-##     voice.interrupt_line()         # fades out; run_line() returns at once
-##
-## func dialogue_complete() -> void:
-##     voice.dialogue_complete()
+##     await voice.run_line_async(line)  # returns when the voice ended, was cut, or has none
 ## [/codeblock]
+## The 0.2 adapter ([code]run_line(line, on_finished)[/code]) is answered too, but it passes no
+## line id, so nothing can be played through it: update Yarn Spinner for Godot.
 
 ## Emitted when the voice of [param text_id] played to its end.
 signal voice_finished(text_id: String)
@@ -47,6 +48,7 @@ const Runtime := preload("../runtime/charvoice.gd")
 var _text_id: String = ""
 var _line_id: String = ""
 var _voice: Runtime
+var _warned_no_id: bool = false
 
 
 func _ready() -> void:
@@ -60,17 +62,36 @@ func _ready() -> void:
 
 ## Presents a Yarn Spinner line Dictionary: plays its voice and returns (use [code]await[/code])
 ## once the voice is over, was interrupted, or at once when it has none.
-func run_line(line: Dictionary) -> void:
-	var text_id: Variant = line.get("text_id", line.get("TextID", ""))
-	var metadata: Variant = line.get("metadata", line.get("Metadata", []))
-	var player := play_text_id(
-		text_id if text_id is String else "",
-		PackedStringArray(metadata) if metadata is Array or metadata is PackedStringArray else []
-	)
+func run_line_async(line: Dictionary) -> void:
+	var player := play_line(line)
 	if player != null:
 		await wait_for_voice()
 	if wait_after_line_s > 0.0 and is_inside_tree():
 		await get_tree().create_timer(wait_after_line_s).timeout
+
+
+## The Yarn Spinner for Godot 0.2 adapter's entry point: [method run_line_async], then
+## [param on_finished].
+func run_line(line: Dictionary, on_finished: Callable = Callable()) -> void:
+	await run_line_async(line)
+	if on_finished.is_valid():
+		on_finished.call()
+
+
+## Called by the runner when the player asks to continue: the voice fades out
+## ([member interrupt_fade_s]) and [method run_line_async] returns.
+func user_requested_view_advancement() -> void:
+	interrupt_line()
+
+
+## Called by the runner when dialogue starts; nothing to prepare.
+func on_dialogue_start_async() -> void:
+	pass
+
+
+## Called by the runner when dialogue is over: stops the voice.
+func dialogue_complete_async() -> void:
+	dialogue_complete()
 
 
 ## Plays the voice of a Yarn Spinner line Dictionary and returns the player, or null when it
@@ -78,6 +99,14 @@ func run_line(line: Dictionary) -> void:
 func play_line(line: Dictionary) -> AudioStreamPlayer:
 	var text_id: Variant = line.get("text_id", line.get("TextID", ""))
 	var metadata: Variant = line.get("metadata", line.get("Metadata", []))
+	if not text_id is String or (text_id as String).is_empty():
+		if not _warned_no_id:
+			_warned_no_id = true
+			push_warning(
+				"YarnSpinnerVoice: the line has no text_id (Yarn Spinner for Godot 0.2's adapter"
+				+ " does not pass it); update Yarn Spinner for Godot to voice lines"
+			)
+		return null
 	return play_text_id(
 		text_id if text_id is String else "",
 		PackedStringArray(metadata) if metadata is Array or metadata is PackedStringArray else []
@@ -103,7 +132,7 @@ func play_text_id(
 
 
 ## Cuts the current voice with a fade-out ([member interrupt_fade_s]); a pending
-## [method run_line] or [method wait_for_voice] returns at once.
+## [method run_line_async] or [method wait_for_voice] returns at once.
 func interrupt_line() -> void:
 	if _voice != null and not _line_id.is_empty():
 		_voice.stop(_line_id, interrupt_fade_s)
