@@ -48,7 +48,7 @@ def test_project_enables_the_plugin_and_registers_the_autoload():
     plugin_gd = (ADDON / "plugin.gd").read_text(encoding="utf-8")
     assert 'AUTOLOAD_NAME := "CharVoice"' in plugin_gd and '"runtime/charvoice.gd"' in plugin_gd
     assert RES_ADDON + "plugin.cfg" in project["editor_plugins"]["enabled"]
-    assert '"4.2"' in project["application"]["config/features"]
+    assert '"4.3"' in project["application"]["config/features"]  # the lowest Godot the addon supports
     assert (GAME / _unquote(project["application"]["run/main_scene"]).removeprefix("res://")).is_file()
 
 

@@ -40,7 +40,7 @@ def test_ships_the_repository_addon_and_nothing_else():
     files = godot.shipped_files()
     assert {"plugin.cfg", "plugin.gd", "README.md", "runtime/charvoice.gd", "runtime/voice_line_player.gd"} <= set(files)
     assert all(not name.endswith((".uid", ".import")) and "/." not in f"/{name}" for name in files)
-    assert godot.addon_version(files) == "0.1.0"
+    assert godot.addon_version(files) == "0.2.0"
 
 
 def test_refuses_a_folder_without_project_godot(tmp_path):
