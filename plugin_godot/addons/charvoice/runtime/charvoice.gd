@@ -595,8 +595,9 @@ func _finish(player_id: int) -> void:
 func _arm_fallback(player_id: int, serial: int, seconds: float) -> void:
 	if seconds <= 0.0 or not is_inside_tree():
 		return
-	# Real time, as the audio runs (Engine.time_scale does not speed it up); paused with the tree.
-	var timer := get_tree().create_timer(seconds, false, false, true)
+	# Paused with the tree. Engine.time_scale may end it early: _on_fallback then waits for the
+	# rest while the audio still moves.
+	var timer := get_tree().create_timer(seconds, false)
 	timer.timeout.connect(_on_fallback.bind(player_id, serial))
 
 
