@@ -38,7 +38,7 @@ func _export_begin(
 		for locale in manifest.get_locales(line_id):
 			var audio := manifest.get_audio_path(line_id, locale)
 			var timings := manifest.get_timings_path(line_id, locale)
-			if not chosen.is_empty() and not _chosen(locale, chosen):
+			if not Manifest.export_includes(locale, chosen):
 				_excluded[audio] = true
 				_excluded[timings] = true
 				continue
@@ -50,15 +50,6 @@ func _export_begin(
 func _export_file(path: String, _type: String, _features: PackedStringArray) -> void:
 	if _excluded.has(path):
 		skip()
-
-
-## True when [param locale] is one of [param chosen] or a variant of one (fr_CA for fr).
-static func _chosen(locale: String, chosen: PackedStringArray) -> bool:
-	var candidates := Manifest.locale_candidates(locale, "")
-	for wanted in chosen:
-		if candidates.has(Manifest.normalize_locale(wanted)):
-			return true
-	return false
 
 
 func _add_raw(path: String) -> void:

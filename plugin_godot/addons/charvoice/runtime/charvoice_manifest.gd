@@ -309,6 +309,19 @@ static func pick_line_locale(
 	return lender if lender is String and audio_locales.has(lender) else ""
 
 
+## True when an export limited to the locales [param chosen] ships the voice of [param locale]:
+## [param chosen] is empty (every locale), or holds [param locale] or one of its parents
+## ([code]fr[/code] ships [code]fr_CA[/code]; [code]fr_CA[/code] does not ship [code]fr[/code]).
+static func export_includes(locale: String, chosen: PackedStringArray) -> bool:
+	if chosen.is_empty():
+		return true
+	var candidates := locale_candidates(locale, "")
+	for wanted in chosen:
+		if candidates.has(normalize_locale(wanted)):
+			return true
+	return false
+
+
 ## The res:// path of [param relative], a manifest [code]path[/code], which is relative to
 ## the folder of the manifest at [param manifest_path]. An absolute path is returned as is.
 static func resolve_path(manifest_path: String, relative: String) -> String:
