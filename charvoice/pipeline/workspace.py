@@ -34,6 +34,7 @@ class Workspace:
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
+        Approvals.load(config)  # a damaged approvals file stops every command before anything is written
         return cls(
             project=project,
             engines=select_engines(config, engine),
