@@ -311,3 +311,18 @@ def test_the_demo_projects_lines_all_get_timings_that_cover_their_speech(demo):
             check_well_formed(entry, timings)
     report = json.loads(demo.run("qa", "--json").stdout)
     assert [f for line in report["lines"] for f in line["flags"] if f["code"] == "timings"] == []
+
+
+def test_the_godot_addons_reader_takes_every_file_the_build_writes_as_it_is(project):
+    """What the build writes is what the addon reads (charvoice/godot/timings.py is the reference
+    for runtime/charvoice_timings.gd): nothing dropped as malformed, nothing reordered."""
+    from charvoice.godot.timings import mouth_at, parse_timings
+
+    assert project.run("build").exit_code == 0
+    for line_id, _, _ in LINES:
+        entry, ours = timings_of(project, line_id)
+        theirs = parse_timings((project.output / entry["timings"]).read_text(encoding="utf-8"), entry["timings"])
+        assert theirs.source == ours.source and theirs.duration_s == pytest.approx(ours.duration_s)
+        assert [tuple(w) for w in theirs.words] == [tuple(w.to_json()) for w in ours.words]
+        assert [tuple(c) for c in theirs.mouth] == [(round(t, 3), s) for t, s in ours.mouth]
+        assert mouth_at(theirs.mouth, ours.duration_s) == "X"  # at rest when the line is over
