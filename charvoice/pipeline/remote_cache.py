@@ -154,7 +154,7 @@ class ObjectBackend:
 
         try:
             return bytes(self._obstore.get(self._store, name).bytes())
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):  # obstore raises either, by operation
             return None
         except Exception as error:
             raise Unreachable(_first_line(error)) from None
@@ -165,7 +165,7 @@ class ObjectBackend:
         try:
             self._obstore.head(self._store, name)
             return True
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):  # obstore raises either, by operation
             return False
         except Exception as error:
             raise Unreachable(_first_line(error)) from None
@@ -176,7 +176,7 @@ class ObjectBackend:
         try:
             self._obstore.put(self._store, name, blob, mode="create")  # If-None-Match: * on S3
             return True
-        except (AlreadyExistsError, PreconditionError):
+        except (AlreadyExistsError, PreconditionError, FileExistsError):
             return False
         except Exception as error:
             raise Unreachable(_first_line(error)) from None
