@@ -6,106 +6,27 @@ Fish server, so "zero API calls" means no request reached it.
 from __future__ import annotations
 
 import json
-import shutil
 import threading
-from pathlib import Path
 
 import audio_check
 import pytest
-from fakes.fixtures import API_KEY, fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
-from fakes.s3_server import SECRET_KEY, S3Server, use_credentials
+from fakes.fixtures import API_KEY
+from fakes.shared_cache import (
+    FISH_LINES,
+    LINES,
+    SECRET_KEY,
+    Remote,
+    S3Server,
+    assets,
+    copy_project,
+    manifest_lines,
+    team_project,
+    tts_texts,
+    use_credentials,
+)
 
 from charvoice.pipeline.cache import seal, unseal
-from charvoice.pipeline.remote_cache import FolderBackend, ObjectBackend, RemoteCache
-
-# No persistent clone: every request is a TTS call, so calls can be counted line for line.
-CHARACTERS = {
-    "bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n',
-    "cleo": 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\ntexts = ["I was never here."]\nclone = "instant"\n',
-    "dax": 'name = "Dax"\n[voice]\nscratch = true\n',
-}
-LINES = [
-    ("pier.1", "Bram", "The tide is turning, and the boats are late."),
-    ("pier.2", "Cleo", "I saw a light on the old pier."),
-    ("pier.3", "Dax", "Nobody goes out there any more."),
-    ("pier.4", "Bram", "Then who lit the lamp?"),
-    ("pier.5", "Cleo", "Someone who wanted to be found."),
-    ("pier.6", "Bram", "Or someone who wanted us to look."),
-]
-FISH_LINES = [line for line in LINES if line[1] != "Dax"]
-
-
-@pytest.fixture(scope="module")
-def s3():
-    with S3Server() as server:
-        yield server
-
-
-class Remote:
-    """One shared store, as a backend kind sees it: its [cache] section, and its raw objects."""
-
-    def __init__(self, kind: str, tmp_path: Path, s3: S3Server | None) -> None:
-        self.kind = kind
-        if kind == "folder":
-            self.folder = tmp_path / "team-share"
-            self.folder.mkdir()
-            self.section = f'[cache]\nremote = "{self.folder.as_posix()}"\n'
-        else:
-            assert s3 is not None
-            self.s3, self.bucket = s3, s3.new_bucket()
-            self.section = f'[cache]\nremote = "s3://{self.bucket}/team"\nendpoint = "{s3.endpoint}"\n'
-
-    def names(self) -> list[str]:
-        if self.kind == "folder":
-            return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*.audio"))
-        return [key.removeprefix("team/") for key in self.s3.keys(self.bucket)]
-
-    def read(self, name: str) -> bytes:
-        return (self.folder / name).read_bytes() if self.kind == "folder" else self.s3.read(self.bucket, f"team/{name}")
-
-    def write(self, name: str, data: bytes) -> None:
-        if self.kind == "folder":
-            (self.folder / name).write_bytes(data)
-        else:
-            self.s3.write(self.bucket, f"team/{name}", data)
-
-    def backend(self):
-        if self.kind == "folder":
-            return FolderBackend(self.folder, str(self.folder))
-        return ObjectBackend(f"s3://{self.bucket}/team", self.s3.endpoint)
-
-
-@pytest.fixture(params=["folder", "s3"])
-def remote(request, tmp_path, monkeypatch) -> Remote:
-    use_credentials(monkeypatch)
-    return Remote(request.param, tmp_path, request.getfixturevalue("s3") if request.param == "s3" else None)
-
-
-def team_project(root: Path, fish, remote: Remote | None, lines=LINES, jobs: int = 3):
-    project = make_project(root, fish, characters=CHARACTERS, lines=lines, jobs=jobs)
-    if remote is not None:
-        config = root / "charvoice.toml"
-        config.write_text(config.read_text() + remote.section)
-    return project
-
-
-def copy_project(source, root: Path):
-    """The same repository checked out on another machine: no .charvoice/, no built audio."""
-    shutil.copytree(source.root, root, ignore=shutil.ignore_patterns(".charvoice", "game"))
-    return type(source)(root, source.fake)
-
-
-def tts_texts(fish) -> list[str]:
-    return [record.body["text"] for record in fish.calls("POST", "/v1/tts")]
-
-
-def assets(project) -> dict[str, bytes]:
-    folder = project.root / "game/voice"
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.wav"))}
-
-
-def manifest_lines(project) -> dict:
-    return json.loads((project.root / "game/voice/voice_manifest.json").read_text())["lines"]
+from charvoice.pipeline.remote_cache import FolderBackend, RemoteCache
 
 
 def test_a_second_machine_builds_from_the_shared_cache_with_no_api_call(tmp_path, fish, fish_env, remote):

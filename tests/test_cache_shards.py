@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes.fixtures import fast_retries, fish, fish_env  # noqa: F401 - fixtures
-from test_cache_remote import assets, copy_project, manifest_lines, remote, s3, team_project, tts_texts  # noqa: F401 - fixtures
+from fakes.shared_cache import assets, copy_project, manifest_lines, team_project, tts_texts
 
 from charvoice.pipeline.plan import in_shard
 from charvoice.project.lines import Line

@@ -64,7 +64,7 @@ def init(folder: Path, output: str | None) -> None:
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
 
-def _parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
+def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
     index, _, count = value.partition("/")
@@ -148,17 +148,17 @@ def _cost_preview(workspace: Workspace, plan: Plan):
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
+    remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
     if as_json:
-        shared = {"shared_cache": sum(job.shared for job in plan.todo)} if workspace.cache.remote is not None else {}
-        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), **shared, "cost": _cost_preview(workspace, plan).as_dict()})
+        held = {"shared_cache": shared} if remote is not None else {}
+        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), **held, "cost": _cost_preview(workspace, plan).as_dict()})
         return
     for job in plan.todo:
         how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
-    if workspace.cache.remote is not None:
-        shared = sum(job.shared for job in plan.todo)
-        click.echo(f"The shared cache {workspace.cache.remote.description} already holds {shared} of the lines to build (they cost nothing).")
+    if remote is not None:
+        click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
     for row in _cost_preview(workspace, plan).text():
         click.echo(row)
 
