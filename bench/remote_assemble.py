@@ -67,7 +67,9 @@ def write_project(folder: Path, count: int, jobs: int, remote: str = "", endpoin
         f'[project]\noutput = "game/voice"\n[engine]\nname = "offline"\njobs = {jobs}\n{cache}', encoding="utf-8"
     )
     (folder / "characters" / "mara.toml").write_text('name = "Mara"\n[voice]\nscratch = true\n', encoding="utf-8")
-    rows = "".join(f"line.{i:05d},Mara,Line {i}: the lamp on the north side has gone dark again.\n" for i in range(count))
+    rows = "".join(
+        f"line.{i:05d},Mara,Line {i}: the lamp on the north side has gone dark again.\n" for i in range(count)
+    )
     (folder / "dialogue" / "lines.csv").write_text("id,character,text\n" + rows, encoding="utf-8")
 
 
@@ -116,9 +118,14 @@ def main() -> None:
     endpoint = parent.recv()
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench-secret").create_bucket(
-        Bucket="voice-cache"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench-secret",
     )
+    client.create_bucket(Bucket="voice-cache")
     work = Path(tempfile.mkdtemp(prefix="charvoice-bench-remote-"))
     try:
         template = work / "template"
@@ -161,8 +168,14 @@ def main() -> None:
                     "raw_audio_mb": round(remote_bytes / 1e6, 1),
                     "engine_calls": 0,
                     "warm_remote_upload_s": round(warm_seconds, 2),
-                    "assemble_from_warm_local_cache_s": {"median": round(local_median, 2), "all": [round(x, 2) for x in local_times]},
-                    "assemble_from_warm_remote_s": {"median": round(remote_median, 2), "all": [round(x, 2) for x in remote_times]},
+                    "assemble_from_warm_local_cache_s": {
+                        "median": round(local_median, 2),
+                        "all": [round(x, 2) for x in local_times],
+                    },
+                    "assemble_from_warm_remote_s": {
+                        "median": round(remote_median, 2),
+                        "all": [round(x, 2) for x in remote_times],
+                    },
                     "remote_over_local": round(remote_median / local_median, 2),
                     "remote_ms_per_line": round(remote_median * 1000 / lines, 2),
                     "dry_run_on_fresh_runner_s": round(statistics.median(dry_times), 2),
