@@ -171,13 +171,16 @@ class ObjectBackend:
             raise Unreachable(_first_line(error)) from None
 
     def write_if_absent(self, name: str, blob: bytes) -> bool:
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
+        from obstore.exceptions import AlreadyExistsError, NotSupportedError, PreconditionError
 
         try:
             self._obstore.put(self._store, name, blob, mode="create")  # If-None-Match: * on S3
             return True
         except (AlreadyExistsError, PreconditionError, FileExistsError):
             return False
+        except NotSupportedError:  # a store without conditional writes: equal keys, equal worth
+            self.overwrite(name, blob)
+            return True
         except Exception as error:
             raise Unreachable(_first_line(error)) from None
 
