@@ -6,7 +6,8 @@ own cache, so keys and checksums are real); then `charvoice build` runs as a sub
   remote  a fresh runner with an empty local cache and `[cache] remote` on an S3 bucket served by
           moto on 127.0.0.1 (in its own process): download + verify + process + encode
 Each build must make no engine call (checked from `build --json`). Also timed: `build --dry-run`
-on the fresh runner, which asks the remote which lines it holds (one HEAD per line).
+on the fresh runner, which asks the remote which lines it holds (one HEAD per line), and the
+download alone (every entry fetched and its checksum verified, `--jobs` at a time, no processing).
 Prints one JSON object. Usage: python bench/remote_assemble.py [--lines 2000] [--jobs 8] [--runs 2]
 """
 
@@ -89,6 +90,26 @@ def warm(folder: Path) -> tuple[int, float]:
         workspace.close()
 
 
+def fetch_all(folder: Path, jobs: int) -> float:
+    """Seconds to download and verify every line's entry from the remote, nothing else."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from charvoice.pipeline.workspace import Workspace
+
+    workspace = Workspace.open(folder)
+    try:
+        keys = [job.cache_key for job in workspace.plan().todo]
+        remote = workspace.cache.remote
+        assert remote is not None
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            fetched = list(pool.map(remote.get, keys))
+        assert all(audio is not None for audio in fetched)
+        return time.perf_counter() - started
+    finally:
+        workspace.close()
+
+
 def build(folder: Path, *extra: str) -> tuple[float, dict]:
     started = time.perf_counter()
     done = subprocess.run(
@@ -133,7 +154,7 @@ def main() -> None:
         lines, warm_seconds = warm(template)  # warms the remote (and the template's local cache)
         remote_bytes = sum(p.stat().st_size for p in (template / ".charvoice/cache").rglob("*.audio"))
 
-        local_times, remote_times, dry_times = [], [], []
+        local_times, remote_times, dry_times, fetch_times = [], [], [], []
         for run in range(args.runs):
             local = work / f"local{run}"  # the same project without a remote, its local cache warm
             write_project(local, args.lines, args.jobs)
@@ -153,6 +174,7 @@ def main() -> None:
             )
             dry_times.append(time.perf_counter() - started)
             assert json.loads(dry.stdout)["shared_cache"] == lines
+            fetch_times.append(fetch_all(fresh, args.jobs))
             seconds, report = build(fresh)
             assert report["synthesized"] == 0 and report["from_shared_cache"] == lines, report
             remote_times.append(seconds)
@@ -179,6 +201,8 @@ def main() -> None:
                     "remote_over_local": round(remote_median / local_median, 2),
                     "remote_ms_per_line": round(remote_median * 1000 / lines, 2),
                     "dry_run_on_fresh_runner_s": round(statistics.median(dry_times), 2),
+                    "download_and_verify_only_s": round(statistics.median(fetch_times), 2),
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                     "python": sys.version.split()[0],
                     "cores": os.cpu_count(),
                 },
