@@ -61,7 +61,7 @@ def without_measures(lines: dict) -> dict:
 
 def lines_of(ids: list[str], locale: str = "en", text: str = "x") -> list[Line]:
     return [
-        Line(id=line_id, character="aria", text=text, locale=locale, source=f"d.csv:{n}")
+        Line(id=line_id, character="aria", text=text, locale=locale, file="d.csv", line_number=n)
         for n, line_id in enumerate(ids, 2)
     ]
 
