@@ -211,3 +211,31 @@ def test_seal_is_shared_by_local_and_remote_entries(tmp_path):
     cache = RemoteCache(backend)
     cache.put("aa" + "3" * 62, b"audio")
     assert (tmp_path / "aa" / ("aa" + "3" * 62 + ".audio")).read_bytes() == seal(b"audio")
+
+
+def test_a_share_without_hard_links_still_takes_entries(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_links(*_args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # SMB and some NAS mounts
+    cache = RemoteCache(FolderBackend(tmp_path, str(tmp_path)))
+    key = "bb" + "4" * 62
+    cache.put(key, b"first")
+    cache.put(key, b"second")  # no create-if-absent there: an atomic replace, either copy is whole
+    assert not cache.down and cache.uploaded == 2
+    assert cache.get(key) in (b"first", b"second")
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [f"{key}.audio"]
+
+
+def test_store_errors_are_shown_without_the_response_body():
+    from charvoice.pipeline.remote_cache import _first_line
+
+    error = RuntimeError(
+        "Error performing PUT http://127.0.0.1:9000/b/k in 3ms - Server returned non-2xx status code: 403 Forbidden: "
+        "<?xml version='1.0'?><Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId></Error>\nmore"
+    )
+    shown = _first_line(error)
+    assert "403 Forbidden" in shown and "AKIAEXAMPLE" not in shown and "<" not in shown

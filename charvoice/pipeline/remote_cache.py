@@ -192,8 +192,11 @@ class ObjectBackend:
 
 
 def _first_line(error: BaseException) -> str:
+    """The store's message, short: its first line, without the response body (an S3 error body
+    can echo the access key id and the request it signed)."""
     text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+    first = (text[0] if text else "").split("<", 1)[0].strip(" :-")
+    return first[:300] or type(error).__name__
 
 
 def _os_cause(error: OSError) -> str:
