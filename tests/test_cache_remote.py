@@ -153,7 +153,13 @@ def test_concurrent_writers_of_one_key_leave_one_whole_entry(remote):
     assert remote.names() == [f"ef/{key}.audio"]  # no temporary file left beside it
 
 
-def test_the_dry_run_counts_only_what_the_remote_really_holds(tmp_path, fish, fish_env, remote):
+@pytest.mark.parametrize("list_above", [256, 0], ids=["asks-each-key", "lists-folders"])
+def test_the_dry_run_counts_only_what_the_remote_really_holds(
+    tmp_path, fish, fish_env, remote, monkeypatch, list_above
+):
+    from charvoice.pipeline import remote_cache
+
+    monkeypatch.setattr(remote_cache, "LIST_ABOVE", list_above)
     project = team_project(tmp_path / "alice", fish, remote)
     backend = RemoteCache(remote.backend())
     from charvoice.pipeline.workspace import Workspace

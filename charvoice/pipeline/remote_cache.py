@@ -33,6 +33,9 @@ from charvoice.pipeline.cache import entry_name, seal, unseal
 
 OBJECT_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl")
 HEAD_THREADS = 16  # existence checks in flight for `build --dry-run` and planning
+# Above this many keys, list the entries' folders (at most 256, a page per 1,000 entries)
+# instead of asking about each key: 100,000 lines are ~400 requests instead of 100,000.
+LIST_ABOVE = 256
 
 
 class Unreachable(Exception):
@@ -49,6 +52,8 @@ class Backend(Protocol):
     def overwrite(self, name: str, blob: bytes) -> None: ...
 
     def exists(self, name: str) -> bool: ...
+
+    def names_in(self, folder: str) -> set[str]: ...  # the entry names under `folder/`
 
 
 class FolderBackend:
@@ -75,6 +80,17 @@ class FolderBackend:
     def exists(self, name: str) -> bool:
         self._check()
         return (self.folder / name).is_file()
+
+    def names_in(self, folder: str) -> set[str]:
+        self._check()
+        try:
+            return {
+                f"{folder}/{entry.name}" for entry in os.scandir(self.folder / folder) if not entry.name.startswith(".")
+            }
+        except FileNotFoundError:
+            return set()
+        except OSError as error:
+            raise Unreachable(_os_cause(error)) from None
 
     def write_if_absent(self, name: str, blob: bytes) -> bool:
         self._check()
@@ -170,6 +186,12 @@ class ObjectBackend:
         except Exception as error:
             raise Unreachable(_first_line(error)) from None
 
+    def names_in(self, folder: str) -> set[str]:
+        try:
+            return {meta["path"] for batch in self._obstore.list(self._store, prefix=f"{folder}/") for meta in batch}
+        except Exception as error:
+            raise Unreachable(_first_line(error)) from None
+
     def write_if_absent(self, name: str, blob: bytes) -> bool:
         from obstore.exceptions import AlreadyExistsError, NotSupportedError, PreconditionError
 
@@ -257,6 +279,16 @@ class RemoteCache:
         wanted = list(dict.fromkeys(keys))
         if not wanted or self.down:
             return set()
+
+        if len(wanted) > LIST_ABOVE:
+            folders = sorted({key[:2] for key in wanted})
+
+            def listing(folder: str) -> set[str]:
+                return self._call(self.backend.names_in, folder, failed=set())
+
+            with ThreadPoolExecutor(max_workers=min(HEAD_THREADS, len(folders))) as pool:
+                names = set().union(*pool.map(listing, folders))
+            return {key for key in wanted if entry_name(key) in names}
 
         def check(key: str) -> bool:
             return bool(self._call(self.backend.exists, entry_name(key), failed=False))
