@@ -15,7 +15,7 @@ from lark import Tree
 
 from charvoice.godot import install as godot
 from charvoice.pipeline import manifest as manifest_module
-from charvoice.project.lines import ID_PATTERN
+from charvoice.project.lines import ID_PATTERN, LINE_ID_PATTERN
 
 REPO = Path(__file__).resolve().parent.parent
 ADDON = REPO / "plugin_godot/addons/charvoice"
@@ -118,7 +118,10 @@ def test_schema_rejects_what_the_addon_could_not_read():
 
 
 def test_schema_line_ids_are_the_ids_charvoice_allows():
-    assert SCHEMA["$defs"]["line_id"]["pattern"] == f"^{ID_PATTERN.pattern}$"
+    assert SCHEMA["$defs"]["character_id"]["pattern"] == f"^{ID_PATTERN.pattern}$"
+    line_id = re.compile(SCHEMA["$defs"]["line_id"]["pattern"])  # JSON Schema and Python share \uXXXX
+    for value in ("Start_0100_Zoë", "intro/greet", "Sally:1", "a key with spaces", "x" * 512, "", "a\nb", "x" * 513):
+        assert bool(line_id.fullmatch(value)) == bool(LINE_ID_PATTERN.fullmatch(value)), value
 
 
 def test_every_audio_path_resolves_to_a_file_inside_the_godot_project(built):
