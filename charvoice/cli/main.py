@@ -81,7 +81,13 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
-@click.option("--shard", metavar="I/N", callback=_parse_shard, default=None, help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    callback=_parse_shard,
+    default=None,
+    help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
+)
 @json_option
 def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, shard: tuple[int, int] | None, as_json: bool) -> None:
     """Voice every line that is new or changed, then write the manifest.
@@ -148,7 +154,17 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
     if as_json:
         held = {"shared_cache": shared} if remote is not None else {}
-        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), **held, "cost": _cost_preview(workspace, plan).as_dict()})
+        emit_json(
+            {
+                "engine": workspace.engines.primary.name,
+                "total": plan.total,
+                "up_to_date": len(plan.fresh),
+                "to_build": _stale_rows(plan),
+                "to_synthesize": len(synth),
+                **held,
+                "cost": _cost_preview(workspace, plan).as_dict(),
+            }
+        )
         return
     for job in plan.todo:
         how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
