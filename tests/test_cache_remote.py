@@ -245,3 +245,30 @@ def test_store_errors_are_shown_without_the_response_body():
     )
     shown = _first_line(error)
     assert "403 Forbidden" in shown and "AKIAEXAMPLE" not in shown and "<" not in shown
+
+
+def test_read_only_credentials_still_read_the_shared_cache(tmp_path, fish, fish_env, monkeypatch):
+    """Writers upload; a machine whose credentials (or share) refuse writes still reads."""
+    shared = Remote("folder", tmp_path, None)
+    first = team_project(tmp_path / "alice", fish, shared, lines=LINES[:3])
+    assert first.run("build").exit_code == 0
+    before = shared.names()
+
+    import errno
+    import os
+
+    def refused(*_args):
+        raise PermissionError(errno.EACCES, "Permission denied", str(shared.folder))
+
+    monkeypatch.setattr(os, "link", refused)
+    second = copy_project(first, tmp_path / "bob")
+    second.write_lines(LINES)  # three more lines than the share holds
+    fish.reset_calls()
+    result = second.run("build")
+    assert result.exit_code == 0, result.output
+    assert sorted(tts_texts(fish)) == sorted(
+        text for _, who, text in LINES[3:] if who != "Dax"
+    )  # the first three were read
+    assert "3 of them from the shared cache" in result.output
+    assert result.output.count("refused an upload") == 1 and "unreachable" not in result.output
+    assert shared.names() == before

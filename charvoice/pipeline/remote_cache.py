@@ -42,6 +42,10 @@ class Unreachable(Exception):
     """The store could not be used (network, credentials, missing folder): its cause, safe to print."""
 
 
+class WriteRefused(Exception):
+    """The store refused a write (read-only credentials or share) but may still be read."""
+
+
 class Backend(Protocol):
     description: str  # how the user named it (never with credentials)
 
@@ -116,6 +120,8 @@ class FolderBackend:
                 # A share without hard links: an atomic rename (the last equal-key copy wins).
                 os.replace(temp, target)
                 return True
+        except PermissionError as error:
+            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
             raise Unreachable(_os_cause(error)) from None
         finally:
@@ -127,6 +133,8 @@ class FolderBackend:
         try:
             with atomic_target(self.folder / name) as temp:
                 temp.write_bytes(blob)
+        except PermissionError as error:
+            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
             raise Unreachable(_os_cause(error)) from None
 
@@ -204,13 +212,20 @@ class ObjectBackend:
             self.overwrite(name, blob)
             return True
         except Exception as error:
-            raise Unreachable(_first_line(error)) from None
+            raise _write_error(error) from None
 
     def overwrite(self, name: str, blob: bytes) -> None:
         try:
             self._obstore.put(self._store, name, blob)
         except Exception as error:
-            raise Unreachable(_first_line(error)) from None
+            raise _write_error(error) from None
+
+
+def _write_error(error: BaseException) -> Exception:
+    from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
+
+    refused = isinstance(error, (PermissionDeniedError, UnauthenticatedError, PermissionError))
+    return (WriteRefused if refused else Unreachable)(_first_line(error))
 
 
 def _first_line(error: BaseException) -> str:
@@ -232,6 +247,7 @@ class RemoteCache:
         self.backend = backend
         self.warn: Callable[[str], None] = lambda message: None
         self.down = False
+        self.read_only = False  # the store refused a write: go on reading from it
         self.uploaded = 0
         self.refused = 0  # damaged objects read (and treated as misses)
         self._damaged: set[str] = set()  # keys whose object failed its checksum: replace on put
@@ -259,6 +275,8 @@ class RemoteCache:
     def put(self, key: str, audio: bytes) -> None:
         with self._lock:
             damaged = key in self._damaged
+            if self.read_only:
+                return
         if damaged:  # a write-if-absent would keep the damaged copy
             done = self._call(self.backend.overwrite, entry_name(key), seal(audio), failed=False) is not False
         else:
@@ -301,6 +319,13 @@ class RemoteCache:
             return failed
         try:
             return operation(*args)
+        except WriteRefused as error:
+            with self._lock:
+                first = not self.read_only
+                self.read_only = True
+            if first:
+                self.warn(f"shared cache {self.description} refused an upload ({error}); reading from it only")
+            return failed
         except Unreachable as error:
             with self._lock:
                 first = not self.down
