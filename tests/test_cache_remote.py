@@ -272,3 +272,23 @@ def test_read_only_credentials_still_read_the_shared_cache(tmp_path, fish, fish_
     assert "3 of them from the shared cache" in result.output
     assert result.output.count("refused an upload") == 1 and "unreachable" not in result.output
     assert shared.names() == before
+
+
+def test_watch_reports_a_shared_cache_that_went_away(project):
+    """`watch` rebuilds through the same cache: its events carry the cache's warning."""
+    from charvoice.watch import Watcher
+
+    config = project.root / "charvoice.toml"
+    config.write_text(
+        config.read_text() + f'[cache]\nremote = "{(project.root.parent / "unmounted-share").as_posix()}"\n'
+    )
+    events: list = []
+    watcher = Watcher(project.root, events.append, debounce=0.2)
+    event = watcher.rebuild({project.root / "dialogue/intro.csv"})
+    assert event.kind == "rebuild" and len(event.regenerated) == 4
+    assert (
+        len(event.warnings) == 1
+        and "is unreachable" in event.warnings[0]
+        and "is the share mounted?" in event.warnings[0]
+    )
+    assert event.to_json()["warnings"] == event.warnings

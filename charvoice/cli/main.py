@@ -335,6 +335,8 @@ def _print_watch_event(event) -> None:
         click.secho(f"{stamp}  {event.message}", fg="red")
     elif event.kind == "stopped":
         click.echo(f"{stamp}  stopped")
+    for warning in event.warnings:
+        click.secho(f"{stamp}  warning: {warning}", fg="yellow")
 
 
 @cli.command()
