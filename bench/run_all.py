@@ -34,6 +34,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "fish_throughput": (["--lines", "400", "--latency", "0.2", "--cap", "8"], ["--lines", "60", "--latency", "0.2", "--cap", "8"]),
     "watch_latency": (["--lines", "5000", "--saves", "20"], ["--lines", "300", "--saves", "5"]),
     "timings": (["--lines", "200"], ["--lines", "20"]),
+    "remote_assemble": (["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
 }
 
 

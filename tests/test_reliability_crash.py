@@ -25,6 +25,7 @@ from helpers_reliability import (
     SecretScan,
     cli_command,
     decodes,
+    entry_decodes,
     quiesce,
     subprocess_env,
 )
@@ -65,7 +66,7 @@ def assert_whole(root, fake) -> int:
                 assert json.loads(path.read_text())["format"] == "charvoice-timings", path
                 assert path.with_name(path.name.removesuffix(".timings.json") + ".wav").is_file(), path
     for path in (root / ".charvoice/cache").rglob("*.audio"):
-        assert decodes(path), f"cache entry {path.name} is not whole"
+        assert entry_decodes(path), f"cache entry {path.name} is not whole"
     lines = 0
     manifest = output / "voice_manifest.json"
     if manifest.exists():
