@@ -326,3 +326,20 @@ def test_the_godot_addons_reader_takes_every_file_the_build_writes_as_it_is(proj
         assert [tuple(w) for w in theirs.words] == [tuple(w.to_json()) for w in ours.words]
         assert [tuple(c) for c in theirs.mouth] == [(round(t, 3), s) for t, s in ours.mouth]
         assert mouth_at(theirs.mouth, ours.duration_s) == "X"  # at rest when the line is over
+
+
+def test_a_first_word_the_engine_did_not_report_starts_with_its_first_sound():
+    """espeak-ng now and then reports no event for a line's first word (seen after other
+    syntheses in the same process): that word must not start late, with the second one."""
+    from charvoice.engines.base import EngineTimings, SpokenWord
+
+    text = "Mind the tide."
+    events = EngineTimings(
+        "engine",
+        [SpokenWord(0.40, 0.55, "the", 5, 8), SpokenWord(0.60, 0.95, "tide", 9, 13)],
+        [(0.01, "m"), (0.08, "ˈaɪ"), (0.30, "n"), (0.36, "d"), (0.40, "ð"), (0.46, "ə")],
+    )
+    words = align(text, events, text)
+    assert [w.text for w in words] == ["Mind", "the", "tide"]
+    assert words[0].start_s == pytest.approx(0.01) and words[0].end_s == pytest.approx(0.40)
+    assert (words[1].start_s, words[2].start_s) == (pytest.approx(0.40), pytest.approx(0.60))

@@ -190,6 +190,10 @@ def align(text: str, source: EngineTimings, source_text: str | None = None) -> l
                 known = times[word]
                 times[word] = (begin, finish) if known is None else (min(known[0], begin), max(known[1], finish))
     first = min((w.start_s for w in source.words), default=0.0)
+    if source.source == "engine":
+        # The synthesiser spoke from its first sound on: a word it did not report before its
+        # first reported one (espeak-ng now and then drops the first word event) starts there.
+        first = min([first, *(time for time, name in source.phonemes if name)]) if source.phonemes else 0.0
     last = max((w.end_s for w in source.words), default=first)
     return _fill(text, spans, times, first, last)
 
