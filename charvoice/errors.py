@@ -74,3 +74,13 @@ class FatalEngineError(CharvoiceError):
 
 class AudioError(Exception):
     """ffmpeg could not decode or encode a line's audio."""
+
+
+def looks_like_utf16(raw: bytes) -> bool:
+    """UTF-16 without a byte-order mark decodes as "valid" UTF-8 full of NUL bytes; real text
+    (even with a stray NUL) has almost none."""
+    head = raw[:4096]
+    return len(head) >= 4 and head.count(0) * 4 >= len(head)
+
+
+UTF16_HINT = "not UTF-8 text: it looks like UTF-16 (save the file as UTF-8)"

@@ -135,3 +135,59 @@ def test_toml_with_a_byte_order_mark_is_fine(project):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     result = project.run("build")
     assert result.exit_code == 0, result.output
+
+
+# --- issue 11, item 9: mistakes that used to pass silently or mislead ----------------------------
+
+
+def test_garbage_lock_is_named_even_without_a_key(project):
+    """No character here is a persistent clone and no key is set, yet a damaged lock is news."""
+    (project.root / "charvoice.lock").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert_rejected(project, "charvoice.lock", "not UTF-8")
+    project.write("charvoice.lock", "version = 1\n[voices.aria\n")
+    assert_rejected(project, "charvoice.lock:2:", "invalid TOML")
+    assert_rejected(project, "charvoice.lock:2:", command="check")
+
+
+@pytest.mark.parametrize("where", ["dialogue/intro.csv", "characters/bram.toml", "charvoice.toml"])
+def test_utf16_without_a_byte_order_mark_says_not_utf8(project, where):
+    path = project.root / where
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
+    output = assert_rejected(project, f"{where}:1:1: not UTF-8 text: it looks like UTF-16")
+    assert output.count("error:") == 1 and "problems" not in output  # one message, not five syntax errors
+
+
+def test_unknown_scratch_voice_lists_the_voices(project):
+    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "robot"\n')
+    assert_rejected(project, "characters/bram.toml:5: unknown scratch voice 'robot'", "variants: m1, m2", "en-us")
+    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-us+zz"\n')
+    assert_rejected(project, "characters/bram.toml:5: unknown scratch voice 'en-us+zz'", "no voice variant 'zz'")
+    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "engl+m3"\n')
+    assert_rejected(project, "characters/bram.toml:5:", "no language 'engl'", "did you mean")
+
+
+def test_known_scratch_voices_build(project):
+    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-gb-x-rp+Mike"\n')
+    assert project.run("build").exit_code == 0
+
+
+def test_pitch_message_gives_the_documented_range(project):
+    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\npitch = -1\n')
+    assert_rejected(project, "characters/bram.toml:5: scratch.pitch must be between 0 and 99, not -1")
+
+
+def test_dialogue_entry_that_matches_nothing_warns(project):
+    project.write("charvoice.toml", project.root.joinpath("charvoice.toml").read_text().replace('dialogue = ["dialogue"]', 'dialogue = ["dialogue", "scenes/**/*.yarn", "empty"]'))
+    (project.root / "empty").mkdir()
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    assert "warning: charvoice.toml:3: dialogue entry 'scenes/**/*.yarn' matches no script" in result.output
+    assert "warning: charvoice.toml:3: dialogue entry 'empty' matches no script" in result.output
+    assert "dialogue entry 'dialogue'" not in result.output
+
+
+def test_built_one_line_is_singular(project):
+    project.write("dialogue/intro.csv", csv_text(LINES[:1]))
+    result = project.run("build")
+    assert "Built 1 line in" in result.output, result.output
+    assert "1 line up to date." in project.run("build").output

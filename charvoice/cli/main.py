@@ -32,6 +32,10 @@ def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = Fal
     return workspace
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _waiting() -> None:
     click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
 
@@ -165,10 +169,10 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
         )
         return
     if not report.built and not report.failures:
-        click.echo(f"{report.up_to_date} lines up to date.")
+        click.echo(f"{_count(report.up_to_date, 'line')} up to date.")
     else:
         click.echo(
-            f"Built {len(report.built)} lines in {report.seconds:.1f} s "
+            f"Built {_count(len(report.built), 'line')} in {report.seconds:.1f} s "
             f"({report.synthesized} synthesised, {report.from_cache} from cache); {report.up_to_date} up to date."
         )
     for failure in report.failures:

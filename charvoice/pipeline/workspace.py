@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
-from charvoice.errors import CharvoiceError
+from charvoice.errors import CharvoiceError, InputError, Problem
 from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import BuildReport, run_build
@@ -18,6 +18,7 @@ from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Plan, make_plan
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
+from charvoice.project.schema import TomlFile
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Workspace:
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
+        _check_voice_settings(project)
         return cls(
             project=project,
             engines=select_engines(config, engine),
@@ -139,3 +141,26 @@ class Workspace:
 
     def close(self) -> None:
         self.engines.close()
+
+
+def _check_voice_settings(project: Project) -> None:
+    """What the project's files ask of the engines, checked whichever engine runs: a scratch
+    voice espeak-ng lacks, or a damaged charvoice.lock, is an error before any line is built
+    (otherwise the first falls back to another voice, and the second is ignored until CI)."""
+    from charvoice.engines.fish.voices import LOCK_NAME, VoiceLock
+    from charvoice.engines.offline import scratch_voice_problem
+
+    problems: list[Problem] = []
+    for character in project.characters.values():
+        voice = character.scratch.voice
+        message = scratch_voice_problem(voice) if voice else None
+        if message:
+            doc = TomlFile.load(project.config.root / character.file, character.file, [])
+            problems.append(Problem(character.file, message, doc.line_of(("scratch",), "voice") if doc else None))
+    if (project.config.root / LOCK_NAME).exists():
+        try:
+            VoiceLock.load(project.config)
+        except InputError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)

@@ -35,8 +35,9 @@ class Project:
         return [line for line in self.lines if line.file == display]
 
 
-def find_scripts(config: ProjectConfig) -> list[Path]:
-    """Every script under the configured dialogue folders and globs, in a stable order."""
+def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> list[Path]:
+    """Every script under the configured dialogue folders and globs, in a stable order; an
+    entry that yields no script is a warning (a typo in a glob would otherwise voice nothing)."""
     extensions = supported_extensions()
     found: dict[Path, None] = {}
     problems: list[Problem] = []
@@ -49,8 +50,12 @@ def find_scripts(config: ProjectConfig) -> list[Path]:
         elif any(ch in entry for ch in "*?["):
             matches = [Path(p) for p in sorted(glob.glob(str(target), recursive=True)) if Path(p).is_file()]
         else:
-            problems.append(Problem("charvoice.toml", f"dialogue entry {entry!r} is not a folder, file or glob that exists"))
+            problems.append(Problem("charvoice.toml", f"dialogue entry {entry!r} is not a folder, file or glob that exists", config.dialogue_line))
             continue
+        if not matches and warnings is not None:
+            where = f"charvoice.toml:{config.dialogue_line}" if config.dialogue_line else "charvoice.toml"
+            kinds = " ".join(sorted(extensions))
+            warnings.append(f"{where}: dialogue entry {entry!r} matches no script ({kinds})")
         for path in matches:
             if not path.name.startswith("."):  # editor swap and temp files
                 found[path.resolve()] = None
@@ -91,11 +96,11 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
     config = load_config(root)
     characters = load_characters(config)
     index = CharacterIndex(characters)
-    scripts = find_scripts(config)
+    warnings: list[str] = []
+    scripts = find_scripts(config, warnings)
 
     problems: list[Problem] = []
     lines: list[Line] = []
-    warnings: list[str] = []
     skipped: list[str] = []
     for script in scripts:
         context = script_context(config, script)
