@@ -191,3 +191,40 @@ def test_built_one_line_is_singular(project):
     result = project.run("build")
     assert "Built 1 line in" in result.output, result.output
     assert "1 line up to date." in project.run("build").output
+
+
+# --- issue 11, item 8: --json on failure ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["build", "check", "qa"])
+def test_json_failure_is_a_json_object_with_the_problems(project, command):
+    import json
+
+    project.write("charvoice.toml", project.root.joinpath("charvoice.toml").read_text().replace("jobs = 2", 'jobs = "many"'))
+    project.write("dialogue/intro.csv", csv_text([*LINES, ("intro.extra", "Brahm", "Who goes there?")]))
+    result = project.run(command, "--json")
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.stdout)  # standard output alone is the JSON object
+    assert data["ok"] is False and data["exit_code"] == 2
+    assert {"file": "charvoice.toml", "line": 10, "column": None, "message": "engine.jobs must be an integer, not 'many'"} in data["problems"]
+    assert not project.output.exists() and not (project.root / ".charvoice").exists()
+
+
+def test_json_failure_without_a_place_in_a_file(tmp_path):
+    import json
+
+    from conftest import ProjectDir
+
+    result = ProjectDir(tmp_path).run("build", "--json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["problems"][0]["file"] is None and "no charvoice.toml" in data["problems"][0]["message"]
+
+
+def test_json_failure_of_a_script_has_line_and_column(project):
+    import json
+
+    (project.root / "dialogue/intro.csv").write_bytes(b"id,character,text\nintro.a,Aria,caf\xe9\n")
+    result = project.run("build", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["problems"] == [{"file": "dialogue/intro.csv", "line": 2, "column": 17, "message": "not UTF-8 text (save the file as UTF-8)"}]
