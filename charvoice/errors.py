@@ -72,6 +72,18 @@ class FatalEngineError(CharvoiceError):
     """An engine failure that dooms every remaining line (bad key, no credit): stop at once."""
 
 
+class Interrupted(CharvoiceError):
+    """Ctrl-C: what finished is kept and recorded; exit status 130, as a shell reports SIGINT
+    (1 means "some lines failed")."""
+
+    exit_code = 130
+
+    def __init__(self, kept: int = 0, left: int | None = None) -> None:
+        lines = "line was" if kept == 1 else "lines were"
+        rest = "" if left is None else f", {left} left to build"
+        super().__init__(f"interrupted: {kept} {lines} built and kept{rest}; the next `charvoice build` resumes from there")
+
+
 class AudioError(Exception):
     """ffmpeg could not decode or encode a line's audio."""
 

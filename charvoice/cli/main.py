@@ -11,7 +11,9 @@ import click
 from charvoice import __version__
 from charvoice.cli.common import emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
+from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
+from charvoice.errors import Interrupted
 from charvoice.pipeline.build import BuildReport, Failure, LineResult
 from charvoice.pipeline.plan import Plan
 from charvoice.pipeline.workspace import Workspace
@@ -87,6 +89,8 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
         plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+    except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
+        raise Interrupted() from None
     finally:
         workspace.close()
     _print_build(workspace, plan, report, as_json)
@@ -95,28 +99,26 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
 
 
 def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
-    bar = None
+    bar: Progress | None = None
     failures: list[Failure] = []
 
     def start(plan: Plan) -> None:
         nonlocal bar
         _prepare_voices(workspace, plan, jobs, show)
         if show and plan.todo:
-            label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
-            bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
-            bar.__enter__()
+            bar = Progress(len(plan.todo), failures)
 
     def advance(result: LineResult | Failure) -> None:
         if isinstance(result, Failure):
             failures.append(result)
         if bar is not None:
-            bar.update(1, result)
+            bar.update(result, isinstance(result, Failure))
 
     try:
         return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting)
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
 
 
 def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> None:

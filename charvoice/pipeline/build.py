@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from charvoice.engines import Engines
-from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, Interrupted
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Job, Plan
@@ -143,6 +143,7 @@ def run_build(
     pending = list(reversed(plan.todo))  # pop() takes them in script order
     running: dict[Future, Job] = {}
     fatal: FatalEngineError | None = None
+    interrupted = False
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
         while pending or running:
             if fatal is not None or stop.is_set():
@@ -153,7 +154,14 @@ def run_build(
                 running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
+                # stays cached), and what finished is recorded below, so no asset outruns the manifest.
+                interrupted = True
+                stop.set()
+                done, _ = wait(running)
             for future in done:
                 job = running.pop(future)
                 try:
@@ -181,6 +189,8 @@ def run_build(
     if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
         manifest.publish([])
     report.seconds = time.monotonic() - started
+    if interrupted:
+        raise Interrupted(len(report.built), len(report.not_started))
     if fatal is not None:
         left = len(report.not_started)
         raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
