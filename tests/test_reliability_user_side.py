@@ -73,3 +73,21 @@ def test_progress_outside_a_terminal_is_plain_periodic_lines(tmp_path, monkeypat
     counts = [int(line.split()[1].split("/")[0]) for line in periodic]
     assert counts == sorted(counts) and len(set(counts)) == len(counts)
     assert "\r" not in result.stderr and "Voicing lines" not in result.stderr
+
+
+def test_key_notice_and_direction_warnings_once_and_only_where_lines_are_voiced(project):
+    """Without a key: `build` says which voice new lines get, once; `check`, `clean` and
+    `export-script` voice nothing, so they say nothing about it (nor about unvoiced cues)."""
+    config = project.root / "charvoice.toml"
+    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
+    project.write("dialogue/scene.yarn", "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\nBram: Fine. #line:dock.2 #grumpy\n===\n")
+    notice, cue = "FISH_API_KEY is not set", "direction tag 'grumpy'"
+    built = project.run("build")
+    assert built.exit_code == 0, built.output
+    assert built.output.count(notice) == 1 and built.output.count(cue) == 1, built.output
+    for command in ("check", "clean", "export-script"):
+        result = project.run(command)
+        assert result.exit_code == 0, result.output
+        assert notice not in result.output and cue not in result.output, f"{command}: {result.output}"
+    took = project.run("take", "dock.1", "-n", "1")
+    assert took.exit_code == 0 and took.output.count(notice) == 1 and took.output.count(cue) == 1, took.output

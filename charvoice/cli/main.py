@@ -22,14 +22,18 @@ from charvoice.project.scaffold import init_project
 from charvoice.project.tagging import tag_project
 
 
-def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
+def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
+    """The workspace, with its warnings printed once. Which engine voices new lines, and
+    direction tags with no cue, concern only commands that voice lines (`voices`)."""
     workspace = Workspace.open(project_dir, engine)
     if not quiet:
-        for warning in workspace.project.warnings:
+        project = workspace.project
+        warnings = [*project.warnings, *(project.voicing_warnings if voices else [])]
+        for warning in dict.fromkeys(warnings):
             click.secho(f"warning: {warning}", err=True, fg="yellow")
-        for skipped in workspace.project.skipped:
+        for skipped in dict.fromkeys(project.skipped):
             click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
-        if workspace.engines.notice:
+        if voices and workspace.engines.notice:
             click.secho(workspace.engines.notice, err=True, fg="cyan")
     return workspace
 
@@ -65,6 +69,10 @@ def init(folder: Path, output: str | None) -> None:
         click.echo(f"created  {path.as_posix()}")
     for path in report.kept:
         click.echo(f"kept     {path.as_posix()} (already there)")
+    for path in report.skipped:
+        click.echo(f"skipped  {path.as_posix()} ({path.parent.as_posix()}/ already holds your files)")
+    if report.existing_project:
+        click.echo("This folder is already a charvoice project: nothing added (no example lines to voice).")
     if report.created:
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
@@ -82,7 +90,7 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
 
     TARGETS limit the build to line ids or script files.
     """
-    workspace = _open(project_dir, engine, quiet=as_json)
+    workspace = _open(project_dir, engine, quiet=as_json, voices=True)
     try:
         lines = workspace.select(targets)
         if dry_run:
@@ -163,7 +171,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 "from_cache": report.from_cache,
                 "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
-                "warnings": workspace.project.warnings,
+                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
                 "skipped": workspace.project.skipped,
                 "seconds": round(report.seconds, 3),
                 "manifest": workspace.project.config.relative(workspace.manifest.path),
@@ -331,7 +339,7 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
     """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
     from charvoice.release.takes import find_line, make_takes
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         for result in make_takes(workspace, line, count):
@@ -358,7 +366,7 @@ def approve(line_id: str, project_dir: Path | None, take_number: int | None, loc
     from charvoice.release.takes import approve as approve_take
     from charvoice.release.takes import find_line
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         number, path = approve_take(workspace, line, take_number)

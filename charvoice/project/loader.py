@@ -29,6 +29,8 @@ class Project:
     skipped: list[str] = field(default_factory=list)
     # line id -> {locale with no text of its own: the locale whose audio plays instead}
     fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Warnings that matter only to commands that voice lines (a direction tag with no cue).
+    voicing_warnings: list[str] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -149,8 +151,8 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
         raise InputError(problems)
     fallbacks, locale_warnings = _locale_coverage(lines, config)
     warnings.extend(locale_warnings)
-    warnings.extend(unknown_direction_warnings(lines, config))
-    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks)
+    voicing = unknown_direction_warnings(lines, config)
+    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing)
 
 
 def _locale_coverage(lines: list[Line], config: ProjectConfig) -> tuple[dict[str, dict[str, str]], list[str]]:
