@@ -228,3 +228,41 @@ def test_json_failure_of_a_script_has_line_and_column(project):
     result = project.run("build", "--json")
     assert result.exit_code == 2
     assert json.loads(result.stdout)["problems"] == [{"file": "dialogue/intro.csv", "line": 2, "column": 17, "message": "not UTF-8 text (save the file as UTF-8)"}]
+
+
+# --- issue 11, item 7: voice samples are checked in every build, with or without a key ------------
+
+
+def _cleo(project, sample: bytes | None) -> None:
+    from fakes.fixtures import write_sample
+
+    path = project.root / "characters/voices/cleo/01.wav"
+    if sample is None:
+        write_sample(path)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(sample)
+    project.write("characters/cleo.toml", 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\n')
+
+
+@pytest.mark.parametrize("sample", [b"", b"these are my notes, not a recording\n" * 40, b"RIFF\x00\x00\x00\x00WAVEjunk" * 50], ids=["empty", "text", "broken-wav"])
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_sample_that_is_not_audio_fails_without_a_key(project, sample, command):
+    _cleo(project, sample)
+    assert_rejected(project, "characters/cleo.toml:3: voice sample 01.wav cannot be decoded", command=command)
+
+
+def test_samples_are_decoded_once_per_content(project, monkeypatch):
+    from charvoice.engines.fish import samples
+
+    decoded: list[str] = []
+    original = samples.decode_problem
+    monkeypatch.setattr(samples, "decode_problem", lambda path: decoded.append(path.name) or original(path))
+    _cleo(project, None)
+    assert project.run("build").exit_code == 0
+    assert project.run("check").exit_code == 0
+    assert decoded == ["01.wav"]  # the second command knew this content already
+    (project.root / "characters/voices/cleo/01.wav").write_bytes(b"\x00" * 1000)  # same name, new content
+    result = project.run("build")
+    assert result.exit_code == 2 and "voice sample 01.wav cannot be decoded" in result.output
+    assert decoded == ["01.wav", "01.wav"]

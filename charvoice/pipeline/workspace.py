@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
 from charvoice.errors import CharvoiceError, InputError, Problem
-from charvoice.fsutil import ProjectLock, remove_stale_temps
+from charvoice.fsutil import ProjectLock, atomic_write_text, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import BuildReport, run_build
 from charvoice.pipeline.cache import AudioCache
@@ -19,6 +20,9 @@ from charvoice.pipeline.plan import Plan, make_plan
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
 from charvoice.project.schema import TomlFile
+
+
+SAMPLES_CHECKED = "samples-decoded.json"  # sha256 of every voice sample that decoded, under .charvoice/
 
 
 @dataclass
@@ -34,11 +38,17 @@ class Workspace:
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
-        _check_voice_settings(project)
+        engines = select_engines(config, engine)
+        try:
+            manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+            _check_voice_settings(project)  # last: it may record samples that decoded
+        except BaseException:
+            engines.close()
+            raise
         return cls(
             project=project,
-            engines=select_engines(config, engine),
-            manifest=Manifest.load(config.manifest_path, config.relative(config.manifest_path)),
+            engines=engines,
+            manifest=manifest,
             cache=AudioCache(config.cache_dir),
             engine_name=engine,
             scripts_cache=scripts_cache,
@@ -162,5 +172,42 @@ def _check_voice_settings(project: Project) -> None:
             VoiceLock.load(project.config)
         except InputError as error:
             problems.extend(error.problems)
+    if not problems:
+        _check_samples_decode(project, problems)
     if problems:
         raise InputError(problems)
+
+
+def _check_samples_decode(project: Project, problems: list[Problem]) -> None:
+    """Every voice sample decodes as audio, whichever engine runs (a sample that is not audio
+    otherwise passes every keyless build and fails only in CI). Samples that decoded are
+    remembered by content hash in .charvoice/, so each file is decoded once, not every build;
+    a refused build writes nothing."""
+    from charvoice.engines.fish.samples import decode_problem, file_sha256
+
+    config = project.config
+    record = config.state_dir / SAMPLES_CHECKED
+    try:
+        known = set(json.loads(record.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        known = set()  # missing or damaged: check again
+    added = False
+    for character in project.characters.values():
+        for path in character.voice.samples:
+            try:
+                digest = file_sha256(path)
+            except OSError as exc:
+                problems.append(Problem(character.file, f"cannot read voice sample {path.name}: {exc.strerror}"))
+                continue
+            if digest in known:
+                continue
+            why = decode_problem(path)
+            if why is not None:
+                doc = TomlFile.load(config.root / character.file, character.file, [])
+                line = doc.line_of(("voice",), "samples") if doc else None
+                problems.append(Problem(character.file, f"voice sample {path.name} cannot be decoded ({why})", line))
+                continue
+            known.add(digest)
+            added = True
+    if added and not problems:
+        atomic_write_text(record, json.dumps(sorted(known), indent=0))
