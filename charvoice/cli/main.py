@@ -13,6 +13,7 @@ from charvoice.cli.common import emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
 from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
+from charvoice.engines.base import Notify
 from charvoice.errors import Interrupted
 from charvoice.pipeline.build import BuildReport, Failure, LineResult
 from charvoice.pipeline.plan import Plan
@@ -112,7 +113,6 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
 
     def start(plan: Plan) -> None:
         nonlocal bar
-        _prepare_voices(workspace, plan, jobs, show)
         if show and plan.todo:
             bar = Progress(len(plan.todo), failures)
 
@@ -123,19 +123,16 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
             bar.update(result, isinstance(result, Failure))
 
     try:
-        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting)
+        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting, notify=_notify(show))
     finally:
         if bar is not None:
             bar.close()
 
 
-def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> None:
-    """Clone (or check) the voices the build needs before any line is sent."""
-    from charvoice.engines.fish.voices import prepare_build
-
+def _notify(show: bool) -> Notify:
+    """What engines say while they prepare: progress only on a terminal, warnings always."""
     echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
-    warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")  # noqa: E731
-    prepare_build(workspace.project.characters, workspace.engines.primary, plan.to_synthesize, jobs, echo, warn)
+    return Notify(echo=echo, warn=lambda message: click.secho(f"warning: {message}", err=True, fg="yellow"))
 
 
 def _cost_preview(workspace: Workspace, plan: Plan):

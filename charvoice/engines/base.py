@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +35,9 @@ class SpeechRequest:
     voice: dict[str, Any] = field(default_factory=dict)  # the voice fingerprint
     params: dict[str, Any] = field(default_factory=dict)  # model and sampling parameters
     take: int = 0  # 0: the line's regular take; `charvoice take` asks for 1, 2, ... (another seed)
+    # Who speaks: what the engine needs to voice it (samples to send, a model to clone). Not part
+    # of the key; the voice fingerprint above is.
+    character: Character | None = field(default=None, compare=False, repr=False)
 
     @property
     def cache_key(self) -> str:
@@ -44,11 +48,23 @@ class SpeechRequest:
         return sha256_hex(canonical_json(fields))
 
 
+@dataclass(frozen=True)
+class Notify:
+    """How an engine tells the user what it does while it prepares (cloning a voice takes a while)."""
+
+    echo: Callable[[str], None] = lambda message: None
+    warn: Callable[[str], None] = lambda message: None
+
+
 class Engine(Protocol):
     name: str
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         """The request that would voice `text` (already prepared) as `character`."""
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Before a build sends anything: get ready to voice `requests` with `jobs` in flight
+        (check samples, clone voices). Raise CharvoiceError when it cannot; build nothing then."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         """Audio file bytes (WAV preferred) for the request; raise EngineError on failure."""

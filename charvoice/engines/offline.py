@@ -15,11 +15,12 @@ import io
 import os
 import threading
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 
 import espeakng_loader
 
-from charvoice.engines.base import SpeechRequest
+from charvoice.engines.base import Notify, SpeechRequest
 from charvoice.errors import EngineError
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
@@ -178,7 +179,11 @@ class OfflineEngine:
             text=text,
             locale=line.locale,
             voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
+            character=character,
         )
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Nothing to prepare: espeak-ng loads on the first line."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         espeak = _espeak()

@@ -34,15 +34,11 @@ def clean(workspace, *, dry_run: bool) -> CleanReport:
     project, manifest = workspace.project, workspace.manifest
     config = project.config
     current = {(line.id, line.locale) for line in project.lines}
-    orphans = [(line_id, locale) for line_id, entry in manifest.lines.items() for locale in entry.get("audio", {}) if (line_id, locale) not in current]
+    orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     report = CleanReport(entries=orphans)
     for line_id, locale in report.entries:
         manifest.remove_entry(line_id, locale)
-    referenced = {
-        os.path.normpath(config.output_dir / audio["path"])
-        for entry in manifest.lines.values()
-        for audio in entry.get("audio", {}).values()
-    }
+    referenced = {os.path.normpath(config.output_dir / audio.path) for _, _, audio in manifest.entries()}
     locales = set(config.locales) | {locale for _, locale in report.entries}
     report.files = [path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced]
     if dry_run:

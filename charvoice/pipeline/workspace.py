@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
+from charvoice.engines.base import Notify
 from charvoice.errors import CharvoiceError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
@@ -97,6 +98,7 @@ class Workspace:
         on_progress=lambda result: None,
         on_wait=None,
         stop=None,
+        notify: Notify = Notify(),
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
@@ -114,7 +116,7 @@ class Workspace:
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
-            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop, notify=notify)
             self._note_recordings(report)
             return plan, report
 
