@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from charvoice.errors import InputError
+from charvoice.errors import FileSystemError, InputError
 
 project_option = click.option(
     "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -41,7 +41,10 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            try:
+                return command(*args, **kwargs)
+            except OSError as error:
+                raise FileSystemError.of(error, doing="") from None
         except click.ClickException as error:
             if not kwargs.get("as_json"):
                 raise
@@ -51,3 +54,14 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
     return _json_flag(run)
 
+
+
+class Group(click.Group):
+    """A command group whose commands never end in a traceback for a refused read or write
+    (a read-only project, a full disk): one message naming the path and the cause."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            raise FileSystemError.of(error, doing="") from None

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from charvoice import __version__
-from charvoice.cli.common import emit_json, json_option, project_option
+from charvoice.cli.common import Group, emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
 from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
@@ -51,7 +51,7 @@ def _stale_rows(plan: Plan) -> list[dict]:
     return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="charvoice")
 def cli() -> None:
     """Give game characters voices and keep their dialogue audio in step with the scripts."""
@@ -222,7 +222,8 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
             click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
         if failures:
             count = len({id(case) for case, _ in failures})
-            click.secho(f"{count} line(s) fail the release checks ({', '.join(gate.gates)}).", fg="red")
+            checks = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
+            click.secho(f"{count} line(s) fail the release checks ({checks}).", fg="red")
         if gate.ok:
             passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
             click.echo(f"All {plan.total} lines up to date{passed}.")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, Notify, SpeechRequest
-from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, Interrupted
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, FileSystemError, Interrupted
+from charvoice.fsutil import file_digest
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
@@ -33,6 +34,8 @@ class LineResult:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int | None = None  # of the published file
+    sha256: str = ""
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Voiced:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int
+    sha256: str
 
 
 def voice_to_file(
@@ -101,7 +106,8 @@ def voice_to_file(
         cache.put(request.cache_key, raw)
     before_publish()
     audio.encode(processed, target, settings)
-    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs)
+    size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
+    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256)
 
 
 def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
@@ -117,7 +123,7 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache,
     voiced = voice_to_file(
         job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish
     )
-    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs)
+    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -137,6 +143,8 @@ def record(manifest: Manifest, result: LineResult) -> None:
             engine="recording" if job.origin == "recorded" else job.request.engine,
             origin=job.origin,
             marks=job.marks,
+            size=result.size,
+            sha256=result.sha256,
         ),
     )
 
@@ -174,16 +182,25 @@ def run_build(
             line.source = job.line.source
             changed.append(job.line.id)
 
+    def publish(ids: list[str]) -> None:
+        try:
+            manifest.publish(ids)
+        except OSError as error:
+            # Lines in flight publish nothing more; assets already written under older entries
+            # differ from them in size and hash, which `build` and `check` both notice.
+            stop.set()
+            raise FileSystemError.of(error, project.config.relative) from None
+
     def flush() -> None:
         nonlocal last_flush, changed
         if changed:
-            manifest.publish(changed)
+            publish(changed)
             changed = []
         last_flush = time.monotonic()
 
     pending = list(reversed(plan.todo))  # pop() takes them in script order
     running: dict[Future, Job] = {}
-    fatal: FatalEngineError | None = None
+    fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
     interrupted = False
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
         while pending or running:
@@ -214,8 +231,22 @@ def run_build(
                 except Superseded:
                     report.not_started.append(job)
                     continue
-                except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                except OSError as error:
+                    if not FileSystemError.dooms_the_rest(error):
+                        failure = Failure(job, FileSystemError.of(error, project.config.relative).message)
+                        report.failures.append(failure)
+                        on_progress(failure)
+                        continue
+                    fatal = fatal or FileSystemError.of(error, project.config.relative)
+                    report.not_started.append(job)
+                    continue
+                except (EngineError, AudioError, CharvoiceError) as error:
                     failure = Failure(job, str(error))
+                    report.failures.append(failure)
+                    on_progress(failure)
+                    continue
+                except Exception as error:  # noqa: BLE001 - one line's surprise never takes the build down
+                    failure = Failure(job, f"{type(error).__name__}: {error}")
                     report.failures.append(failure)
                     on_progress(failure)
                     continue
@@ -228,11 +259,12 @@ def run_build(
     changed.extend(manifest.set_fallbacks(project.fallbacks))
     flush()
     if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
-        manifest.publish([])
+        publish([])
     report.seconds = time.monotonic() - started
     if interrupted:
         raise Interrupted(len(report.built), len(report.not_started))
     if fatal is not None:
         left = len(report.not_started)
-        raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
+        fatal.message = f"{fatal.message}\n{left} line(s) were not built; {len(report.built)} finished and were kept"
+        raise fatal
     return report

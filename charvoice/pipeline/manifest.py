@@ -64,6 +64,10 @@ class AudioEntry:
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     marks: ReviewMarks = field(default_factory=ReviewMarks)
     qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
+    # The published file as written: `build` compares the size, `check` the hash, so a file
+    # changed or damaged on disk (or left newer than its entry by a failed write) is noticed.
+    size: int | None = None
+    sha256: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -77,6 +81,10 @@ class AudioEntry:
             "origin": self.origin,
             **self.marks.to_json(),
         }
+        if self.size is not None:
+            out["size"] = self.size
+        if self.sha256:
+            out["sha256"] = self.sha256
         if self.qa is not None:
             out["qa"] = self.qa
         return out
@@ -105,6 +113,8 @@ class AudioEntry:
             origin=origin,
             marks=marks,
             qa=_typed(obj, "qa", dict, where, optional=True),
+            size=_typed(obj, "size", int, where, optional=True),
+            sha256=_typed(obj, "sha256", str, where, optional=True) or "",
         )
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
 from charvoice.engines.base import Notify
-from charvoice.errors import CharvoiceError, InputError, Problem
-from charvoice.fsutil import ProjectLock, atomic_write_text, remove_stale_temps
+from charvoice.errors import CharvoiceError, FileSystemError, InputError, Problem
+from charvoice.fsutil import ProjectLock, atomic_write_text, probe_writable, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import BuildReport, run_build
 from charvoice.pipeline.cache import AudioCache
@@ -111,6 +111,11 @@ class Workspace:
             # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
             remove_stale_temps(config.output_dir)
             remove_stale_temps(config.cache_dir)
+            for folder in (config.output_dir, config.cache_dir):  # a read-only or full folder fails now, not per line
+                try:
+                    probe_writable(folder)
+                except OSError as error:
+                    raise FileSystemError.of(error, config.relative) from None
             if reopened and lines is not None:  # the same lines, as the project reads now
                 chosen = {(line.id, line.locale) for line in lines}
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
@@ -212,4 +217,5 @@ def _check_samples_decode(project: Project, problems: list[Problem]) -> None:
             known.add(digest)
             added = True
     if added and not problems:
-        atomic_write_text(record, json.dumps(sorted(known), indent=0))
+        with contextlib.suppress(OSError):  # only a memo: a read-only project checks again next time
+            atomic_write_text(record, json.dumps(sorted(known), indent=0))

@@ -12,8 +12,11 @@ Always: a line whose audio is missing or stale fails. On request:
   after a take was approved, see charvoice/approvals.py) fails until a take is approved again,
   and so does an actor's recording made for older text than the script's.
 
+Always, too: a fresh line whose file on disk no longer has the sha256 the manifest recorded
+(changed by hand, damaged, or written by a build whose manifest write failed) fails.
+
 Each line and locale is one test case in the reports: JUnit XML (CI systems show it as a
-test run) and JSON. Nothing is synthesised and no audio is read.
+test run) and JSON. Nothing is synthesised and no audio is decoded (files are only hashed).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from charvoice.fsutil import atomic_write_text
+from charvoice.fsutil import atomic_write_text, file_digest
 from charvoice.pipeline.plan import Plan
 from charvoice.release.status import LineStatus, line_statuses
 
@@ -157,6 +161,9 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     if status.state != "fresh":
         problems.append(GateProblem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
     entry = status.entry
+    if status.state == "fresh" and entry is not None and entry.sha256 and not _intact(status.job.asset_path, entry.sha256):
+        message = f"the audio file differs from the manifest (changed or damaged on disk): run `charvoice build --force {status.line.id}`"
+        problems.append(GateProblem("damaged", message))
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
         engine = entry.engine or "?"
         if engine != options.require_engine:
@@ -172,6 +179,13 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
         for flag in status.qa_flags:
             problems.append(GateProblem("qa", f"QA {flag.get('code', '?')}: {flag.get('message', '')}"))
     return problems
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    try:
+        return file_digest(path)[1] == sha256
+    except OSError:
+        return False
 
 
 def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
