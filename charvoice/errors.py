@@ -11,6 +11,7 @@ import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -41,7 +42,7 @@ class CharvoiceError(click.ClickException):
     def __init__(self, message: str) -> None:
         super().__init__(message)
 
-    def show(self, file=None) -> None:  # noqa: D401 - click's signature
+    def show(self, file: IO[Any] | None = None) -> None:  # click's signature
         click.secho(f"error: {self.format_message()}", err=True, fg="red")
 
 

@@ -42,7 +42,7 @@ class SpeechRequest:
     @property
     def cache_key(self) -> str:
         # Not dataclasses.asdict: its deep copy is most of the cost of planning a big project.
-        fields = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
+        fields: dict[str, Any] = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
         if self.take:  # keys of regular takes stay as they were before takes existed
             fields["take"] = self.take
         return sha256_hex(canonical_json(fields))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
@@ -20,6 +21,7 @@ from charvoice.pipeline.approvals import (
 )
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
+from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
@@ -67,7 +69,7 @@ def asset_key(cache_key: str, project: Project) -> str:
 
 
 @lru_cache(maxsize=8)
-def _audio_settings(settings) -> dict:
+def _audio_settings(settings: AudioSettings) -> dict[str, Any]:
     return asdict(settings)
 
 
@@ -137,14 +139,14 @@ class _Pins:
         approval = self.approvals.approval(line.id, line.locale)
         if approval is None:
             return job
-        if approval.get("text_sha256") != text_sha256(line.text):
+        if approval.text_sha256 != text_sha256(line.text):
             return replace(job, marks=ReviewMarks(needs_approval=True))  # the approved take says something else
         return replace(
             job,
             origin="approved",
-            pinned=self.root / approval["file"],
-            cache_key=approval["source_key"],
-            marks=ReviewMarks(take=approval["take"]),
+            pinned=self.root / approval.file,
+            cache_key=approval.source_key,
+            marks=ReviewMarks(take=approval.take),
         )
 
     def close(self) -> None:

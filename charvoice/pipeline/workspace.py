@@ -39,6 +39,7 @@ class Workspace:
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
+        Approvals.load(config)  # a damaged approvals file stops every command before anything is written
         engines = select_engines(config, engine)
         try:
             manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
