@@ -286,3 +286,26 @@ def test_manifest_with_wrong_types_is_an_error_not_replaced(project):
     assert "game/voice/voice_manifest.json" in result.output and "duration_s has the wrong type" in result.output
     assert "Traceback" not in result.output
     assert project.manifest.read_text() == damaged  # not silently replaced (its revision would go back)
+
+
+@pytest.mark.parametrize(
+    "old, new, says",
+    [
+        ('"revision": ', '"revision": "7", "was": ', "revision has the wrong type"),
+        ('"lines": {', '"lines": [], "was": {', "lines must be an object, not list"),
+        ('"sha256":"', '"sha256":1,"was":"', "sha256 has the wrong type"),
+        ('"size":', '"size":"big","was":', "size has the wrong type"),
+    ],
+    ids=["revision-string", "lines-list", "sha256-number", "size-string"],
+)
+def test_manifest_with_wrong_types_is_never_replaced(project, old, new, says):
+    assert project.run("build").exit_code == 0
+    damaged = project.manifest.read_text().replace(old, new, 1)
+    assert damaged != project.manifest.read_text()
+    project.manifest.write_text(damaged)
+    for command in ("build", "check"):
+        result = project.run(command)
+        assert result.exit_code == 2, result.output
+        assert "game/voice/voice_manifest.json" in result.output and says in result.output, result.output
+        assert "Traceback" not in result.output and result.output.count("error:") == 1
+    assert project.manifest.read_text() == damaged

@@ -206,6 +206,16 @@ CASES = [
     Case("lock-voices-not-table", write_text("charvoice.lock", LOCK_HEAD + 'voices = "aria"\n'), Expect(says=("charvoice.lock:3: voices must be a table of characters",))),
     Case("lock-entry-wrong-type", write_text("charvoice.lock", LOCK_HEAD + "[voices.aria]\nmodel_id = 5\n"), Expect(says=("charvoice.lock:3: voices.aria is not a valid entry (model_id must be a str)",))),
     Case("lock-entry-incomplete", write_text("charvoice.lock", LOCK_HEAD + ARIA_ENTRY), Expect(says=("charvoice.lock:3: voices.aria is not a valid entry (missing sample_sha256)",))),
+    Case("lock-binary-garbage", write_bytes("charvoice.lock", bytes(range(256)) * 4), Expect(says=("charvoice.lock", "not UTF-8"))),
+    Case("lock-utf16", write_bytes("charvoice.lock", (LOCK_HEAD + ARIA_ENTRY).encode("utf-16-le")), Expect(says=("charvoice.lock:1:1: not UTF-8 text: it looks like UTF-16",))),
+    # --- issue 11, item 9: silent fallbacks and misleading messages ---------------------------------
+    Case("scratch-voice-unknown", append_to("characters/dax.toml", '[scratch]\nvoice = "robot"\n'), Expect(says=("characters/dax.toml:5: unknown scratch voice 'robot'", "variants: m1"))),
+    Case("scratch-variant-unknown", append_to("characters/dax.toml", '[scratch]\nvoice = "en-us+m99"\n'), Expect(says=("characters/dax.toml:5:", "no voice variant 'm99'"))),
+    Case("scratch-pitch-negative", append_to("characters/dax.toml", "[scratch]\npitch = -1\n"), Expect(says=("characters/dax.toml:5: scratch.pitch must be between 0 and 99",))),
+    Case("character-utf16", write_bytes("characters/dax.toml", 'name = "Dax"\n[voice]\nscratch = true\n'.encode("utf-16-le")), Expect(says=("characters/dax.toml:1:1: not UTF-8 text: it looks like UTF-16",))),
+    Case("csv-utf16-no-bom", write_bytes("dialogue/lines.csv", "id,character,text\nx.1,Bram,Hello\n".encode("utf-16-le")), Expect(says=("dialogue/lines.csv:1:1: not UTF-8 text: it looks like UTF-16",))),
+    Case("yarn-utf16-no-bom", write_bytes("dialogue/scene.yarn", "title: Dock\n---\nBram: Hello. #line:dock.1\n===\n".encode("utf-16-be")), Expect(says=("dialogue/scene.yarn:1:1: not UTF-8 text: it looks like UTF-16",))),
+    Case("dialogue-glob-matches-nothing", replace_in("charvoice.toml", 'dialogue = ["dialogue"]', 'dialogue = ["dialogue", "scenes/*.yarn"]'), Expect(code=0, warns=("charvoice.toml:3: dialogue entry 'scenes/*.yarn' matches no script",))),
     # --- CSV / TSV -----------------------------------------------------------------------------
     Case("csv-unclosed-quote", append_to("dialogue/lines.csv", 'x.1,Bram,"never closed\n'), Expect(says=("dialogue/lines.csv:8:10: quoted cell is never closed",))),
     Case("csv-stray-quote", append_to("dialogue/lines.csv", 'x.1,Bram,"closed" too early\n'), Expect(says=("dialogue/lines.csv:8:18: unexpected",))),
