@@ -111,9 +111,8 @@ class FileSystemError(CharvoiceError):
         cause = error.strerror or str(error)
         cause = cause[:1].lower() + cause[1:]
         remedy = _REMEDY.get(error.errno or 0, "")
-        if not where:
-            text = cause
-        else:
+        text = cause
+        if where:
             text = f"{cause} while {doing} {where}" if doing else f"{where}: {cause}"
         return cls(f"{text} ({remedy})" if remedy else text)
 

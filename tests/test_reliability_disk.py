@@ -24,7 +24,17 @@ import pytest
 import soundfile
 from conftest import LINES, csv_text
 
-MORE_LINES = [*LINES, *[(f"dock.{n}", "Aria" if n % 2 else "Bram", f"Line {n}: the boats come in one by one, slow and heavy with the catch of the day.") for n in range(1, 13)]]
+MORE_LINES = [
+    *LINES,
+    *[
+        (
+            f"dock.{n}",
+            "Aria" if n % 2 else "Bram",
+            f"Line {n}: the boats come in one by one, slow and heavy with the catch of the day.",
+        )
+        for n in range(1, 13)
+    ],
+]
 
 
 def manifest_of(project) -> dict:
@@ -130,7 +140,10 @@ def test_disk_full_mid_build_stops_with_one_message_and_keeps_what_finished(proj
     result = project.run("build")
     assert result.exit_code == 2, result.output
     error = one_error(result.output)
-    assert "error: no space left on device while writing game/voice/en/" in error and "(free some space and build again)" in error
+    assert (
+        "error: no space left on device while writing game/voice/en/" in error
+        and "(free some space and build again)" in error
+    )
     assert "line(s) were not built; 4 finished and were kept" in result.output
     assert "failed:" not in result.output  # not one failure per line
     assert assert_manifest_matches_assets(project) == 4
@@ -179,7 +192,10 @@ def test_output_under_a_file_is_one_message(project):
     (project.root / "game").write_text("not a folder\n")
     result = project.run("build")
     assert result.exit_code == 2
-    assert one_error(result.output) == "error: not a directory while writing game/voice (a file stands where a folder should be)"
+    assert (
+        one_error(result.output)
+        == "error: not a directory while writing game/voice (a file stands where a folder should be)"
+    )
     assert (project.root / "game").read_text() == "not a folder\n"
 
 
@@ -197,7 +213,9 @@ def test_read_only_project_folder_is_one_message(project, monkeypatch):
     monkeypatch.setattr(builtins, "open", guarded)
     result = project.run("build")
     assert result.exit_code == 2
-    assert one_error(result.output).endswith(".charvoice/lock: permission denied (make the folder writable, or choose another project.output)")
+    assert one_error(result.output).endswith(
+        ".charvoice/lock: permission denied (make the folder writable, or choose another project.output)"
+    )
 
 
 # --- item 4 on a real tiny disk (skips where mounting is not allowed) ----------------------------
@@ -211,9 +229,15 @@ def tiny_disk(tmp_path):
     def mount(folder: Path, size: str, read_only: bool = False) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         options = f"size={size}" + (",ro" if read_only else "")
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, f"charvoice-test-{uuid.uuid4().hex[:6]}", str(folder)], capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, f"charvoice-test-{uuid.uuid4().hex[:6]}", str(folder)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'mount failed'}); the injected-failure tests cover this")
+            pytest.skip(
+                f"cannot mount a tmpfs here ({done.stderr.strip() or 'mount failed'}); the injected-failure tests cover this"
+            )
         mounted.append(folder)
         return folder
 

@@ -27,7 +27,13 @@ def test_ctrl_c_exits_130_keeps_what_finished_and_the_next_build_resumes(tmp_pat
         project = make_project(tmp_path / "project", fake, characters=BRAM, lines=LINES, jobs=2)
         root = project.root
         env = subprocess_env(API_KEY)
-        process = subprocess.Popen(cli_command("build", "--project", str(root)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        process = subprocess.Popen(
+            cli_command("build", "--project", str(root)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while len(list((root / ".charvoice/cache").rglob("*.audio"))) < 4 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -48,7 +54,13 @@ def test_ctrl_c_exits_130_keeps_what_finished_and_the_next_build_resumes(tmp_pat
         assert not list(root.rglob("*.tmp"))
 
         sent = len(fake.calls("POST", "/v1/tts"))
-        resumed = subprocess.run([*cli_command("build", "--project", str(root)), "--json"], capture_output=True, text=True, env=env, timeout=120)
+        resumed = subprocess.run(
+            [*cli_command("build", "--project", str(root)), "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert resumed.returncode == 0, resumed.stderr
         report = json.loads(resumed.stdout)
         assert report["up_to_date"] == kept and report["built"] == len(LINES) - kept
@@ -80,7 +92,10 @@ def test_key_notice_and_direction_warnings_once_and_only_where_lines_are_voiced(
     `export-script` voice nothing, so they say nothing about it (nor about unvoiced cues)."""
     config = project.root / "charvoice.toml"
     config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
-    project.write("dialogue/scene.yarn", "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\nBram: Fine. #line:dock.2 #grumpy\n===\n")
+    project.write(
+        "dialogue/scene.yarn",
+        "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\nBram: Fine. #line:dock.2 #grumpy\n===\n",
+    )
     notice, cue = "FISH_API_KEY is not set", "direction tag 'grumpy'"
     built = project.run("build")
     assert built.exit_code == 0, built.output

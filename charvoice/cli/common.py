@@ -55,7 +55,6 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return _json_flag(run)
 
 
-
 class Group(click.Group):
     """A command group whose commands never end in a traceback for a refused read or write
     (a read-only project, a full disk): one message naming the path and the cause."""

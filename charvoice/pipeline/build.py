@@ -245,7 +245,7 @@ def run_build(
                     report.failures.append(failure)
                     on_progress(failure)
                     continue
-                except Exception as error:  # noqa: BLE001 - one line's surprise never takes the build down
+                except Exception as error:  # one line's surprise never takes the build down
                     failure = Failure(job, f"{type(error).__name__}: {error}")
                     report.failures.append(failure)
                     on_progress(failure)
@@ -265,6 +265,7 @@ def run_build(
         raise Interrupted(len(report.built), len(report.not_started))
     if fatal is not None:
         left = len(report.not_started)
-        fatal.message = f"{fatal.message}\n{left} line(s) were not built; {len(report.built)} finished and were kept"
-        raise fatal
+        kept = f"{left} line(s) were not built; {len(report.built)} finished and were kept"
+        kind = FileSystemError if isinstance(fatal, FileSystemError) else FatalEngineError
+        raise kind(f"{fatal.format_message()}\n{kept}")
     return report

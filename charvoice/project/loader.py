@@ -52,7 +52,8 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
         elif any(ch in entry for ch in "*?["):
             matches = [Path(p) for p in sorted(glob.glob(str(target), recursive=True)) if Path(p).is_file()]
         else:
-            problems.append(Problem("charvoice.toml", f"dialogue entry {entry!r} is not a folder, file or glob that exists", config.dialogue_line))
+            message = f"dialogue entry {entry!r} is not a folder, file or glob that exists"
+            problems.append(Problem("charvoice.toml", message, config.dialogue_line))
             continue
         if not matches and warnings is not None:
             where = f"charvoice.toml:{config.dialogue_line}" if config.dialogue_line else "charvoice.toml"
