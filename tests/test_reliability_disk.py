@@ -264,3 +264,20 @@ def test_really_read_only_output(project, tiny_disk):
     result = project.run("build")
     assert result.exit_code == 2
     assert one_error(result.output).startswith("error: read-only file system while writing game/voice")
+
+
+def test_build_force_never_publishes_truncated_cache_audio_over_a_good_asset(project, engine_calls):
+    assert project.run("build").exit_code == 0
+    good = {line_id: line["audio"]["en"]["duration_s"] for line_id, line in manifest_of(project)["lines"].items()}
+    for entry in project.cache_entries():
+        entry.write_bytes(entry.read_bytes()[:2000])  # a WAV header and a few milliseconds
+    engine_calls.clear()
+    result = project.run("build", "--force")
+    assert result.exit_code == 0, result.output
+    after = {line_id: line["audio"]["en"]["duration_s"] for line_id, line in manifest_of(project)["lines"].items()}
+    for line_id, seconds in good.items():
+        assert abs(after[line_id] - seconds) < 0.05, (line_id, seconds, after[line_id])
+    assert len(engine_calls) == len(LINES)  # each damaged entry was voiced again, and replaced
+    assert all(entry.stat().st_size > 2000 for entry in project.cache_entries())
+    assert project.run("check").exit_code == 0
+    assert_manifest_matches_assets(project)

@@ -87,10 +87,14 @@ def voice_to_file(
     *,
     pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
+    expect_duration_s: float | None = None,
 ) -> Voiced:
     """One line's audio at `target`: the raw audio from `pinned` (a take or a recording), the
     cache, or the engine; processed; cached once it decoded; encoded atomically. `before_publish`
-    may raise to keep the audio in the cache but publish nothing (a newer edit arrived)."""
+    may raise to keep the audio in the cache but publish nothing (a newer edit arrived).
+    `expect_duration_s`: how long this same sound (same asset key) came out before; cached audio
+    far shorter than that is a damaged entry, so the engine is asked again rather than a truncated
+    file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
     raw: bytes | Path | None
@@ -102,6 +106,9 @@ def voice_to_file(
         if raw is None:
             raw = engine.synthesize(request)
     processed = audio.process(raw, settings)
+    if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
+        raw, synthesized = engine.synthesize(request), True
+        processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
         cache.put(request.cache_key, raw)
     before_publish()
@@ -110,7 +117,9 @@ def voice_to_file(
     return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256)
 
 
-def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
+def _voice_line(
+    job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event, expect: float | None = None
+) -> LineResult:
     if job.pinned is not None and not job.pinned.is_file():
         relative = project.config.relative(job.pinned)
         raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
@@ -121,8 +130,9 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache,
 
     engine = engines.for_character(project.characters[job.line.character])
     voiced = voice_to_file(
-        job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish
-    )
+        job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish,
+        expect_duration_s=expect,
+    )  # fmt: skip
     return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256)
 
 
@@ -209,7 +219,9 @@ def run_build(
                 pending.clear()
             while pending and len(running) < jobs:
                 job = pending.pop()
-                running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
+                before = manifest.entry(job.line.id, job.line.locale)
+                expect = before.duration_s if before is not None and before.key == job.asset_key else None
+                running[pool.submit(_voice_line, job, engines, project, cache, stop, expect)] = job
             if not running:
                 break
             try:
