@@ -81,7 +81,11 @@ class Interrupted(CharvoiceError):
 
     exit_code = 130
 
-    def __init__(self, kept: int = 0, left: int | None = None) -> None:
+    def __init__(self, kept: int | None = 0, left: int | None = None) -> None:
+        """`kept` None: a command that builds nothing, so no count to give."""
+        if kept is None:
+            super().__init__("interrupted")
+            return
         lines = "line was" if kept == 1 else "lines were"
         rest = "" if left is None else f", {left} left to build"
         super().__init__(f"interrupted: {kept} {lines} built and kept{rest}; the next `charvoice build` resumes from there")

@@ -106,3 +106,14 @@ def test_key_notice_and_direction_warnings_once_and_only_where_lines_are_voiced(
         assert notice not in result.output and cue not in result.output, f"{command}: {result.output}"
     took = project.run("take", "dock.1", "-n", "1")
     assert took.exit_code == 0 and took.output.count(notice) == 1 and took.output.count(cue) == 1, took.output
+
+
+def test_ctrl_c_in_any_command_exits_130_without_a_traceback(project, monkeypatch):
+    from charvoice.release import export
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "to_csv", interrupted)
+    result = project.run("export-script")
+    assert result.exit_code == 130 and "error: interrupted" in result.output and "Aborted" not in result.output

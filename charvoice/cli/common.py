@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from charvoice.errors import FileSystemError, InputError
+from charvoice.errors import FileSystemError, InputError, Interrupted
 
 project_option = click.option(
     "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -64,3 +64,5 @@ class Group(click.Group):
             return super().invoke(ctx)
         except OSError as error:
             raise FileSystemError.of(error, doing="") from None
+        except KeyboardInterrupt:  # Ctrl-C: 130 as a shell reports it (`build` says what it kept)
+            raise Interrupted(None) from None
