@@ -309,3 +309,12 @@ def test_manifest_with_wrong_types_is_never_replaced(project, old, new, says):
         assert "game/voice/voice_manifest.json" in result.output and says in result.output, result.output
         assert "Traceback" not in result.output and result.output.count("error:") == 1
     assert project.manifest.read_text() == damaged
+
+
+def test_dialogue_folder_holding_the_output_is_fine(project):
+    """Dialogue Manager files often live inside the Godot project, next to the voice folder."""
+    text = project.root.joinpath("charvoice.toml").read_text().replace('dialogue = ["dialogue"]', 'dialogue = ["."]')
+    project.write("charvoice.toml", text)
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    assert len(project.assets()) == len(LINES) and project.run("build").output.startswith(f"{len(LINES)} lines up to date")

@@ -278,8 +278,8 @@ def _check_folders(
             "output",
             "may not be the project root (assets would mix with the project's own files)",
         )
-    elif any(_inside(output, folder) or _inside(folder, output) for folder in scripts):
-        bad("output", "may not be or overlap a dialogue folder (project.dialogue)")
+    elif output in scripts:  # inside one is fine: dialogue = ["game"] with output = "game/voice"
+        bad("output", "may not be a dialogue folder (project.dialogue)")
     for key, what in (
         ("characters", "character files"),
         ("recordings", "actors' recordings"),
