@@ -64,6 +64,7 @@ class AudioEntry:
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     marks: ReviewMarks = field(default_factory=ReviewMarks)
     qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
+    notes: str = ""  # the writer's notes on the line (Dialogue Manager `##`, Yarn `//`, CSV column); "" = absent
     # The published file as written: `build` compares the size, `check` the hash, so a file
     # changed or damaged on disk (or left newer than its entry by a failed write) is noticed.
     size: int | None = None
@@ -81,6 +82,8 @@ class AudioEntry:
             "origin": self.origin,
             **self.marks.to_json(),
         }
+        if self.notes:
+            out["notes"] = self.notes
         if self.size is not None:
             out["size"] = self.size
         if self.sha256:
@@ -113,6 +116,7 @@ class AudioEntry:
             origin=origin,
             marks=marks,
             qa=_typed(obj, "qa", dict, where, optional=True),
+            notes=_typed(obj, "notes", str, where, optional=True) or "",
             size=_typed(obj, "size", int, where, optional=True),
             sha256=_typed(obj, "sha256", str, where, optional=True) or "",
         )
