@@ -117,3 +117,28 @@ def test_ctrl_c_in_any_command_exits_130_without_a_traceback(project, monkeypatc
     monkeypatch.setattr(export, "to_csv", interrupted)
     result = project.run("export-script")
     assert result.exit_code == 130 and "error: interrupted" in result.output and "Aborted" not in result.output
+
+
+def test_watch_says_the_key_notice_and_cue_warnings_once_at_the_start(project):
+    import sys
+
+    config = project.root / "charvoice.toml"
+    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
+    project.write("dialogue/scene.yarn", "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\n===\n")
+    env = subprocess_env(None)
+    command = [sys.executable, "-m", "charvoice", "watch", "--project", str(project.root), "--debounce", "0.2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not project.manifest.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        (project.root / "dialogue/scene.yarn").write_text("title: Dock\n---\nAria: Off my boat, now. #line:dock.1 #grumpy\n===\n")
+        time.sleep(2.0)  # a rebuild: it must not repeat the warnings
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert err.count("FISH_API_KEY is not set") == 1 and err.count("direction tag 'grumpy'") == 1, err
+    assert "1 line regenerated" in out, out

@@ -261,7 +261,14 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
     import signal
     import threading
 
+    from charvoice.errors import CharvoiceError
     from charvoice.watch import Watcher
+
+    if not as_json:  # once, at the start: which voice new lines get, and tags with no cue
+        try:
+            _open(project_dir, engine, voices=True).close()
+        except CharvoiceError:
+            pass  # the watcher reports the project's mistakes itself, and keeps watching
 
     watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
     stop = threading.Event()
