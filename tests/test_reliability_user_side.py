@@ -133,7 +133,9 @@ def test_watch_says_the_key_notice_and_cue_warnings_once_at_the_start(project):
         while not project.manifest.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
-        (project.root / "dialogue/scene.yarn").write_text("title: Dock\n---\nAria: Off my boat, now. #line:dock.1 #grumpy\n===\n")
+        (project.root / "dialogue/scene.yarn").write_text(
+            "title: Dock\n---\nAria: Off my boat, now. #line:dock.1 #grumpy\n===\n"
+        )
         time.sleep(2.0)  # a rebuild: it must not repeat the warnings
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
