@@ -123,7 +123,9 @@ def _type_name(types: type | tuple[type, ...]) -> str:
     return names.get(types, types.__name__)
 
 
-def _check_value(doc: TomlFile, table, key, value, spec: Field, problems: list[Problem]) -> Any:
+def _check_value(
+    doc: TomlFile, table: tuple[str, ...], key: str | None, value: Any, spec: Field, problems: list[Problem]
+) -> Any:
     types = spec.types if isinstance(spec.types, tuple) else (spec.types,)
     # TOML integers are fine where a float is wanted; bools are not numbers here.
     if float in types and isinstance(value, int) and not isinstance(value, bool):

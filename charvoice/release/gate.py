@@ -25,11 +25,14 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from charvoice.fsutil import atomic_write_text, file_digest
 from charvoice.pipeline.plan import Plan
 from charvoice.release.status import LineStatus, line_statuses
+
+if TYPE_CHECKING:
+    from charvoice.pipeline.workspace import Workspace
 
 ACCEPTED_ORIGINS = ("recorded",)  # pass --require-engine whatever made them
 BUILD_CHECKS = ("stale", "missing")  # what `check` has always failed on
@@ -144,15 +147,15 @@ class GateReport:
                 message = "; ".join(problem.message for problem in case.problems)
                 failure = ET.SubElement(element, "failure", message=message, type=",".join(dict.fromkeys(p.check for p in case.problems)))
                 failure.text = "\n".join(f"{problem.check}: {problem.message}" for problem in case.problems) + f"\n(at {case.source})"
-        root = ET.Element("testsuites", name="charvoice check", tests=suite.get("tests"), failures=suite.get("failures"), errors="0")
+        root = ET.Element("testsuites", name="charvoice check", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0")
         root.append(suite)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
-    def write_junit(self, path) -> None:
+    def write_junit(self, path: Path) -> None:
         atomic_write_text(path, self.junit_xml())
 
-    def write_json(self, path) -> None:
+    def write_json(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -188,7 +191,7 @@ def _intact(path: Path, sha256: str) -> bool:
         return False
 
 
-def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
+def run_gate(workspace: Workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
     plan = plan or workspace.plan()
     cases: list[Case] = []
     for status in line_statuses(workspace, plan):
@@ -197,9 +200,9 @@ def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateR
     if options.missing_locales:
         sources = {line.id: line for line in workspace.project.lines if line.audio_of is None and line.locale == workspace.project.config.default_locale}
         for line_id, borrowed in sorted(workspace.project.fallbacks.items()):
-            line = sources.get(line_id)
+            source = sources.get(line_id)
             for locale, used in sorted(borrowed.items()):
                 message = f"no {locale!r} text: the game plays the {used!r} audio instead"
-                where = (line.character, line.file, line.line_number) if line else ("", "", 0)
+                where = (source.character, source.file, source.line_number) if source else ("", "", 0)
                 cases.append(Case(line_id, locale, *where, [GateProblem("locale", message)]))
     return GateReport(options, cases, plan)
