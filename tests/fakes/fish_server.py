@@ -4,10 +4,17 @@ It serves what docs.fish.audio documents (and what the official `fishaudio` SDK 
 ../shared/fish-wire/): Bearer auth, `POST /v1/tts` with a msgpack body and a `model` header,
 `POST /model` as multipart with repeated `voices` files and `texts`, `GET/PATCH/DELETE
 /model/{id}`, `GET /model?self=true` with paging, `POST /v1/asr` (speech to text: msgpack or multipart with
-`audio`, `language`, `ignore_timestamps`; answers `{text, duration, segments}`; it "hears" the
-text it spoke for that audio), and errors as JSON `{status, message}` (a body
-that cannot be parsed gets a plain-text error, as the docs say). Models go created -> training ->
-trained (or failed) over `training_seconds`. The audio is real: espeak-ng speech (or a fast
+`audio`, `language`, `ignore_timestamps`; answers `{text, duration, segments, language_code}`; it
+"hears" the text it spoke for that audio), `GET /wallet/{self}/api-credit|package`, and errors as
+JSON `{status, message}` (a body that cannot be parsed gets a plain-text error, as the docs say).
+
+As the reference (../shared/fish-api/openapi.json) has it: the `model` header takes s1, s2-pro,
+s2.1-pro and s2.1-pro-free, and any other name (a typo, the retired speech-1.x) is silently
+voiced by s2.1-pro (`Recorded.model_used` says which model really spoke); `reference_id` may be
+an array (several speakers, S2 models only); a create takes 1..20 voice files, needs a
+`cover_image` when public, transcribes voices sent without texts, and a fast clone answers
+`trained` at once (with `training_seconds` set it goes created -> training -> trained, or
+failed, so the polling path is testable too). The audio is real: espeak-ng speech (or a fast
 syllable-like tone) in the requested format.
 
 Everything a test needs to provoke is a plain attribute that may be changed while it runs:
@@ -41,10 +48,26 @@ from urllib.parse import parse_qs, urlsplit
 import msgpack
 import numpy as np
 
-KNOWN_MODELS = ("s1", "s2-pro", "speech-1.5", "speech-1.6")
-MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
+# The `model` header's enum in the API reference; anything else (a typo, a retired name such as
+# speech-1.6) is voiced by DEFAULT_MODEL without a word, as the reference says the service does.
+KNOWN_MODELS = ("s1", "s2-pro", "s2.1-pro", "s2.1-pro-free")
+DEFAULT_MODEL = "s2.1-pro"
+S2_FAMILY = ("s2-pro", "s2.1-pro", "s2.1-pro-free")
+MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
+# opus_bitrate: the reference's enum (bps), plus the kbps values the official SDK sends on every
+# request (its default is 32): the real service answers both, so the fake must too.
+OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
+MIME = {
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+}
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
-ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
+ASR_MATCH = (
+    0.9  # how alike two loudness contours must be (correlation) to be the same speech
+)
+_SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
 _LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
 
@@ -56,10 +79,15 @@ class Recorded:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names; no key: authorization is "Bearer <redacted>" or "<invalid>"
+    headers: dict[
+        str, str
+    ]  # lower-case names; no key: authorization is "Bearer <redacted>" or "<invalid>"
     body: Any = None  # dict (msgpack/JSON), Form (multipart/urlencoded), bytes (unparsed) or None
     status: int = 0  # what the fake answered; 0 when it dropped the connection
     fault: str = ""  # the fault injected into this request, if any
+    model_used: str = (
+        ""  # text to speech: the model that really spoke (after the silent fallback)
+    )
 
     @property
     def authorized(self) -> bool:
@@ -81,14 +109,32 @@ class Form:
 class ApiError(Exception):
     """An error answer: JSON {status, message}, or plain text for a body that cannot be parsed."""
 
-    def __init__(self, status: int, message: str, *, plain: bool = False, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        plain: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.plain, self.headers = status, message, plain, headers or {}
+        self.status, self.message, self.plain, self.headers = (
+            status,
+            message,
+            plain,
+            headers or {},
+        )
 
     def response(self) -> "_Response":
         if self.plain:
-            return _Response(self.status, {"Content-Type": "text/plain; charset=utf-8", **self.headers}, self.message.encode())
-        return _json(self.status, {"status": self.status, "message": self.message}, self.headers)
+            return _Response(
+                self.status,
+                {"Content-Type": "text/plain; charset=utf-8", **self.headers},
+                self.message.encode(),
+            )
+        return _json(
+            self.status, {"status": self.status, "message": self.message}, self.headers
+        )
 
 
 @dataclass
@@ -101,7 +147,11 @@ class _Response:
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> _Response:
-    return _Response(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
+    return _Response(
+        status,
+        {"Content-Type": "application/json", **(headers or {})},
+        json.dumps(data).encode(),
+    )
 
 
 def _now_iso() -> str:
@@ -125,14 +175,19 @@ class FakeFishServer:
         training_seconds: float = 0.0,
         fail_titles: tuple[str, ...] = (),
         no_credit: bool = False,
+        credit: str = "25.000000",
         self_hosted: bool = False,
         audio: str = "speech",
         known_models: tuple[str, ...] = KNOWN_MODELS,
         seed: int = 1,
     ) -> None:
-        self.api_key = api_key  # None: no auth at all (a self-hosted Fish Speech server)
+        self.api_key = (
+            api_key  # None: no auth at all (a self-hosted Fish Speech server)
+        )
         self.latency = latency  # seconds every routed request takes at least
-        self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
+        self.max_in_flight = (
+            max_in_flight  # the account's concurrency limit; above it: 429
+        )
         self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
         self.fault_rate = fault_rate
         self.faults = faults
@@ -141,17 +196,24 @@ class FakeFishServer:
         self.training_seconds = training_seconds
         self.fail_titles = set(fail_titles)
         self.no_credit = no_credit
-        self.self_hosted = self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
+        self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
+        self.self_hosted = (
+            self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
+        )
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
-        self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
+        self.user_id = (
+            "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
+        )
         # Speech to text: the fake hears the text it spoke in that audio, recognised by the bytes
         # it served or, once the audio was processed (trimmed, normalised, re-encoded), by its
         # loudness contour. `asr_mishear` maps a spoken text to what is heard instead (a garbled
         # take); `asr_unknown` is what it hears in audio it never spoke.
         self.asr_mishear: dict[str, str] = {}
         self.asr_unknown = ""
-        self._spoken: list[tuple[str, str, np.ndarray]] = []  # (sha256 of the bytes served, text, contour)
+        self._spoken: list[
+            tuple[str, str, np.ndarray]
+        ] = []  # (sha256 of the bytes served, text, contour)
 
         self.requests: list[Recorded] = []
         self.models: dict[str, dict[str, Any]] = {}
@@ -166,7 +228,11 @@ class FakeFishServer:
 
     def start(self) -> "FakeFishServer":
         self._httpd = _HTTPServer(self)
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -188,21 +254,31 @@ class FakeFishServer:
 
     # --- what tests use ----------------------------------------------------------------------
 
-    def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+    def calls(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[Recorded]:
         """Recorded requests, optionally only one method and/or path (a path ending in / is a prefix)."""
         with self._lock:
             found = list(self.requests)
         if method:
             found = [r for r in found if r.method == method]
         if path:
-            found = [r for r in found if (r.path.startswith(path) if path.endswith("/") else r.path == path)]
+            found = [
+                r
+                for r in found
+                if (r.path.startswith(path) if path.endswith("/") else r.path == path)
+            ]
         return found
 
     def asr_calls(self) -> list[Recorded]:
         return self.calls("POST", "/v1/asr")
 
     def tts_texts(self) -> list[str]:
-        return [r.body["text"] for r in self.calls("POST", "/v1/tts") if isinstance(r.body, dict) and "text" in r.body]
+        return [
+            r.body["text"]
+            for r in self.calls("POST", "/v1/tts")
+            if isinstance(r.body, dict) and "text" in r.body
+        ]
 
     def reset_calls(self) -> None:
         with self._lock:
@@ -215,9 +291,18 @@ class FakeFishServer:
         with self._lock:
             self._queued.append([kind, path, count])
 
-    def add_model(self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained") -> str:
+    def add_model(
+        self,
+        title: str,
+        *,
+        owner: str | None = None,
+        visibility: str = "public",
+        state: str = "trained",
+    ) -> str:
         """A model that already exists (someone else's when `owner` is given); returns its id."""
-        model = self._new_model(title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id)
+        model = self._new_model(
+            title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id
+        )
         model["_forced_state"] = state
         return model["_id"]
 
@@ -229,7 +314,9 @@ class FakeFishServer:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         body = _read_body(handler)
         url = urlsplit(handler.path)
-        record = Recorded(handler.command, url.path, parse_qs(url.query), self._safe_headers(handler))
+        record = Recorded(
+            handler.command, url.path, parse_qs(url.query), self._safe_headers(handler)
+        )
         try:  # recorded even when the request is refused, so tests can tell which line it was
             record.body = _parse_body(handler.headers.get("Content-Type", ""), body)
         except ApiError:
@@ -243,9 +330,13 @@ class FakeFishServer:
             response = self._respond(handler, record, body, in_flight)
         except ApiError as error:
             response = error.response()
-        except Exception as exc:  # a bug in the fake must show up as a 500, never as a hang
+        except (
+            Exception
+        ) as exc:  # a bug in the fake must show up as a 500, never as a hang
             traceback.print_exc()
-            response = _json(500, {"status": 500, "message": f"fake server bug: {exc!r}"})
+            response = _json(
+                500, {"status": 500, "message": f"fake server bug: {exc!r}"}
+            )
         finally:
             # Leave the in-flight count before answering: once a client holds the answer, the
             # request is over for it too, so a new one it sends is never counted twice.
@@ -257,27 +348,49 @@ class FakeFishServer:
     def _safe_headers(self, handler: BaseHTTPRequestHandler) -> dict[str, str]:
         headers = {name.lower(): value for name, value in handler.headers.items()}
         if "authorization" in headers:
-            good = self.api_key is not None and headers["authorization"] == f"Bearer {self.api_key}"
+            good = (
+                self.api_key is not None
+                and headers["authorization"] == f"Bearer {self.api_key}"
+            )
             headers["authorization"] = "Bearer <redacted>" if good else "<invalid>"
         return headers
 
-    def _respond(self, handler: BaseHTTPRequestHandler, record: Recorded, body: bytes, in_flight: int) -> _Response:
-        if self.api_key is not None and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
+    def _respond(
+        self,
+        handler: BaseHTTPRequestHandler,
+        record: Recorded,
+        body: bytes,
+        in_flight: int,
+    ) -> _Response:
+        if (
+            self.api_key is not None
+            and handler.headers.get("Authorization") != f"Bearer {self.api_key}"
+        ):
             raise ApiError(401, "Invalid Token")
         if self.max_in_flight is not None and in_flight > self.max_in_flight:
             record.fault = "over-cap"
-            raise ApiError(429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after())
+            raise ApiError(
+                429,
+                f"Too many concurrent requests (limit {self.max_in_flight})",
+                headers=self._retry_after(),
+            )
         fault = self._pick_fault(record.path)
         record.fault = fault
         if fault in ("500", "502", "503", "429"):
             headers = self._retry_after() if fault in ("429", "503") else {}
-            reason = {"429": "Rate limit exceeded", "502": "Bad gateway", "503": "Service unavailable"}.get(fault, "Internal server error")
+            reason = {
+                "429": "Rate limit exceeded",
+                "502": "Bad gateway",
+                "503": "Service unavailable",
+            }.get(fault, "Internal server error")
             raise ApiError(int(fault), reason, headers=headers)
         if fault == "stall":
             time.sleep(self.stall_seconds)
         started = time.monotonic()
         parsed = _parse_body(handler.headers.get("Content-Type", ""), body)
-        response = self._route(handler.command, record.path, record.query, parsed, handler.headers)
+        response = self._route(
+            handler.command, record.path, record.query, parsed, handler.headers, record
+        )
         remaining = self.latency - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)
@@ -299,17 +412,36 @@ class FakeFishServer:
                     if queued[2] <= 0:
                         self._queued.remove(queued)
                     return queued[0]
-            if self.fault_rate and path in self.fault_paths and self._rng.random() < self.fault_rate:
+            if (
+                self.fault_rate
+                and path in self.fault_paths
+                and self._rng.random() < self.fault_rate
+            ):
                 return self._rng.choice(self.faults)
         return ""
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers) -> _Response:
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: Any,
+        headers,
+        record: Recorded | None = None,
+    ) -> _Response:
         if path == "/v1/tts":
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")
-            return self._tts(body, headers.get("model"))
-        if self.self_hosted:  # Fish Speech's API server has no model management (nor speech to text)
+            return self._tts(body, headers.get("model"), record)
+        if (
+            self.self_hosted
+        ):  # Fish Speech's API server has no model management (nor speech to text)
             raise ApiError(404, "Not Found", plain=True)
+        match = re.fullmatch(r"/wallet/([^/]+)/(api-credit|package)", path)
+        if match:
+            if method != "GET":
+                raise ApiError(405, "Method Not Allowed")
+            return self._wallet(match.group(1), match.group(2), query)
         if path == "/model":
             if method == "POST":
                 return self._create(body)
@@ -322,7 +454,11 @@ class FakeFishServer:
             return self._asr(body)
         match = re.fullmatch(r"/model/([^/]+)", path)
         if match:
-            handler = {"GET": self._get, "PATCH": self._patch, "DELETE": self._delete}.get(method)
+            handler = {
+                "GET": self._get,
+                "PATCH": self._patch,
+                "DELETE": self._delete,
+            }.get(method)
             if handler is None:
                 raise ApiError(405, "Method Not Allowed")
             return handler(match.group(1), body)
@@ -330,86 +466,221 @@ class FakeFishServer:
 
     # --- /v1/tts -----------------------------------------------------------------------------
 
-    def _tts(self, body: Any, model: str | None) -> _Response:
+    def _tts(
+        self, body: Any, model: str | None, record: Recorded | None = None
+    ) -> _Response:
         if not isinstance(body, dict):
             raise ApiError(422, "the request body must be a msgpack (or JSON) map")
-        if model is not None and model not in self.known_models:
-            raise ApiError(422, f"model header: unknown model {model!r} (one of {', '.join(self.known_models)})")
+        used = self.resolve_model(model)
+        if record is not None:
+            record.model_used = used
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(422, "text: field required (a non-empty string)")
         fmt = body.get("format", "mp3")
         if fmt not in MIME:
-            raise ApiError(422, f"format: must be one of {', '.join(MIME)}, not {fmt!r}")
+            raise ApiError(
+                422, f"format: must be one of {', '.join(MIME)}, not {fmt!r}"
+            )
         _check_number(body, "temperature", 0.0, 1.0)
         _check_number(body, "top_p", 0.0, 1.0)
         _check_number(body, "chunk_length", 100, 300, integer=True)
+        _check_number(body, "min_chunk_length", 0, 100, integer=True)
+        _check_number(body, "early_stop_threshold", 0.0, 1.0)
         _check_number(body, "sample_rate", 8000, 96000, integer=True)
+        _check_number(body, "max_new_tokens", 1, 1 << 31, integer=True)
+        _check_number(body, "repetition_penalty", 0.0, 1e9)
         _check_choice(body, "latency", ("normal", "balanced", "low"))
         _check_choice(body, "mp3_bitrate", (64, 128, 192))
-        _check_choice(body, "opus_bitrate", (-1000, 24, 32, 48, 64))
-        if "normalize" in body and not isinstance(body["normalize"], bool):
-            raise ApiError(422, "normalize: must be a boolean")
+        _check_choice(body, "opus_bitrate", OPUS_BITRATES)
+        for flag in ("normalize", "condition_on_previous_chunks"):
+            if flag in body and not isinstance(body[flag], bool):
+                raise ApiError(422, f"{flag}: must be a boolean")
+        features = body.get("features", [])
+        if not isinstance(features, list) or not all(
+            isinstance(f, str) for f in features
+        ):
+            raise ApiError(422, "features: must be a list of strings")
         prosody = body.get("prosody")
         speed = 1.0
         if prosody is not None:
             if not isinstance(prosody, dict):
                 raise ApiError(422, "prosody: must be a map with speed and volume")
             _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
-            _check_number(prosody, "volume", -20.0, 20.0, where="prosody.")
+            _check_number(
+                prosody, "volume", -1e9, 1e9, where="prosody."
+            )  # dB, no documented range
+            if "normalize_loudness" in prosody and not isinstance(
+                prosody["normalize_loudness"], bool
+            ):
+                raise ApiError(422, "prosody.normalize_loudness: must be a boolean")
             speed = float(prosody.get("speed", 1.0))
+        speakers = self._speakers(body, used)
+        if self.no_credit:
+            raise ApiError(402, "Insufficient credits")
+        voices = []
+        for reference_id, references in speakers:
+            if (
+                references
+            ):  # zero-shot: the samples are the voice (ids are then just labels)
+                voices.append(
+                    hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
+                )
+            elif reference_id:
+                self._usable_model(reference_id)
+                voices.append(reference_id)
+        voice = (
+            voices[0] if voices else "default"
+        )  # dialogue: the fake speaks with the first voice
+        sample_rate = body.get("sample_rate") or (48000 if fmt == "opus" else 44100)
+        pcm = self._speak(_SPEAKER_TAGS.sub(" ", text), voice, speed, sample_rate)
+        audio = _encode(pcm, sample_rate, fmt)
+        with self._lock:
+            self._spoken.append(
+                (hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate))
+            )
+        return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
+
+    def resolve_model(self, model: str | None) -> str:
+        """The model that really speaks: the header's when the service knows it, else the default."""
+        return model if model in self.known_models else DEFAULT_MODEL
+
+    def _speakers(self, body: dict, model: str) -> list[tuple[str, list[dict]]]:
+        """(reference_id, references) per speaker. One speaker: a string and/or a list of
+        references; several (S2 family only): an array of ids and/or an array of arrays."""
+        reference_id = body.get("reference_id")
         references = body.get("references") or []
         if not isinstance(references, list):
             raise ApiError(422, "references: must be a list")
-        for index, reference in enumerate(references):
-            if not isinstance(reference, dict) or not isinstance(reference.get("audio"), bytes) or not isinstance(reference.get("text"), str):
-                raise ApiError(422, f"references[{index}]: must be a map with audio (bytes) and text (string)")
-        reference_id = body.get("reference_id")
-        if reference_id is not None and not isinstance(reference_id, str):
-            raise ApiError(422, "reference_id: must be a string")
-        if self.no_credit:
-            raise ApiError(402, "Insufficient credits")
-        voice = "default"
-        if reference_id:
-            self._usable_model(reference_id)
-            voice = reference_id
-        elif references:
-            voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
-        sample_rate = body.get("sample_rate") or 44100
-        pcm = self._speak(text, voice, speed, sample_rate)
-        audio = _encode(pcm, sample_rate, fmt)
-        with self._lock:
-            self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate)))
-        return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
+        multi = isinstance(reference_id, list) or (
+            references and all(isinstance(r, list) for r in references)
+        )
+        if multi and model not in S2_FAMILY:
+            raise ApiError(
+                422,
+                f"reference_id: several speakers need an S2 model ({', '.join(S2_FAMILY)}), not {model!r}",
+            )
+        if not multi:
+            if reference_id is not None and not isinstance(reference_id, str):
+                raise ApiError(
+                    422, "reference_id: must be a string or an array of strings"
+                )
+            _check_references(references, "references")
+            return [(reference_id or "", references)]
+        ids = reference_id if isinstance(reference_id, list) else []
+        if not all(isinstance(i, str) for i in ids):
+            raise ApiError(422, "reference_id: must be a string or an array of strings")
+        groups = references if references else [[] for _ in ids]
+        if not all(isinstance(g, list) for g in groups):
+            raise ApiError(
+                422,
+                "references: for several speakers, an array of arrays of references",
+            )
+        if ids and len(groups) != len(ids):
+            raise ApiError(
+                422,
+                f"references: {len(groups)} speakers' references for {len(ids)} reference ids",
+            )
+        for index, group in enumerate(groups):
+            _check_references(group, f"references[{index}]")
+        return [
+            (ids[i] if i < len(ids) else "", group) for i, group in enumerate(groups)
+        ]
 
     # --- /v1/asr -----------------------------------------------------------------------------
 
     def _asr(self, body: Any) -> _Response:
-        if isinstance(body, Form):  # multipart: audio as a file part, the rest as fields
+        if isinstance(
+            body, Form
+        ):  # multipart: audio as a file part, the rest as fields
             files = body.files.get("audio") or []
             audio = files[-1][1] if files else None
             language = body.one("language")
             flag = (body.one("ignore_timestamps") or "true").lower()
             if flag not in ("true", "false"):
-                raise ApiError(422, f"ignore_timestamps: must be true or false, not {flag!r}")
+                raise ApiError(
+                    422, f"ignore_timestamps: must be true or false, not {flag!r}"
+                )
             ignore_timestamps = flag == "true"
         elif isinstance(body, dict):
-            audio, language, ignore_timestamps = body.get("audio"), body.get("language"), body.get("ignore_timestamps", True)
+            audio, language, ignore_timestamps = (
+                body.get("audio"),
+                body.get("language"),
+                body.get("ignore_timestamps", True),
+            )
             if not isinstance(ignore_timestamps, bool):
                 raise ApiError(422, "ignore_timestamps: must be a boolean")
         else:
-            raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
+            raise ApiError(
+                422,
+                "the request body must be msgpack or multipart/form-data with an audio field",
+            )
         if not isinstance(audio, bytes) or not audio:
             raise ApiError(422, "audio: field required (the audio file's bytes)")
-        if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)):
-            raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
+        if language is not None and (
+            not isinstance(language, str)
+            or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
+        ):
+            raise ApiError(
+                422, f"language: must be a language code such as 'en', not {language!r}"
+            )
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
         pcm, rate = _decode(audio)
         text = self._heard(audio, pcm, rate)
         duration = round(len(pcm) / rate, 3)
-        segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
-        return _json(200, {"text": text, "duration": duration, "segments": segments})
+        segments = (
+            []
+            if ignore_timestamps or not text
+            else [{"text": text, "start": 0.0, "end": duration}]
+        )
+        answer: dict[str, Any] = {
+            "text": text,
+            "duration": duration,
+            "segments": segments,
+        }
+        if (
+            text
+        ):  # "Omitted if no language is detected"; the fake only ever speaks English
+            answer.update(language_code="en", language="English")
+        return _json(200, answer)
+
+    def _heard_file(self, audio: bytes) -> str:
+        try:
+            pcm, rate = _decode(audio)
+        except ApiError:
+            return ""
+        return self._heard(audio, pcm, rate)
+
+    # --- /wallet -------------------------------------------------------------------------------
+
+    def _wallet(
+        self, user_id: str, what: str, query: dict[str, list[str]]
+    ) -> _Response:
+        if user_id not in ("self", self.user_id):
+            raise ApiError(403, "Permission denied")
+        now = _now_iso()
+        if what == "package":
+            return _json(
+                200,
+                {
+                    "_id": "package-" + self.user_id,
+                    "user_id": self.user_id,
+                    "type": "free",
+                    "total": 0,
+                    "balance": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "finished_at": now,
+                },
+            )
+        answer: dict[str, Any] = {
+            "_id": "credit-" + self.user_id, "user_id": self.user_id, "credit": "0" if self.no_credit else self.credit,
+            "cumulative_top_up": self.credit, "created_at": now, "updated_at": now, "has_phone_sha256": False,
+        }  # fmt: skip
+        if query.get("check_free_credit", ["false"])[-1].lower() == "true":
+            answer["has_free_credit"] = False
+        return _json(200, answer)
 
     def _heard(self, audio: bytes, pcm: np.ndarray, rate: int) -> str:
         digest = hashlib.sha256(audio).hexdigest()
@@ -424,23 +695,35 @@ class FakeFishServer:
         if text is None:
             return self.asr_unknown
         text = self.asr_mishear.get(text, text)
-        return _LEADING_CUES.sub("", text).strip()  # emotion cues steer the voice; they are not spoken
+        return _LEADING_CUES.sub(
+            "", text
+        ).strip()  # emotion cues steer the voice; they are not spoken
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
         if self.self_hosted:
             if model is None:  # Fish Speech looks for references/<id>/ on the server
-                raise ApiError(400, f"reference_id {reference_id!r}: no such reference folder on the server")
+                raise ApiError(
+                    400,
+                    f"reference_id {reference_id!r}: no such reference folder on the server",
+                )
             return model
-        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
+        if model is None or (
+            model["_owner"] != self.user_id and model["visibility"] == "private"
+        ):
             raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")
         state = self._state(model)
         if state != "trained":
-            raise ApiError(400, f"reference_id {reference_id!r}: voice model is {state}, not trained")
+            raise ApiError(
+                400,
+                f"reference_id {reference_id!r}: voice model is {state}, not trained",
+            )
         model["task_count"] += 1
         return model
 
-    def _speak(self, text: str, voice: str, speed: float, sample_rate: int) -> np.ndarray:
+    def _speak(
+        self, text: str, voice: str, speed: float, sample_rate: int
+    ) -> np.ndarray:
         digest = int(hashlib.sha256(voice.encode()).hexdigest(), 16)
         if self.audio == "speech":
             from charvoice.engines.base import SpeechRequest
@@ -452,12 +735,19 @@ class FakeFishServer:
             )  # fmt: skip
             with wave.open(io.BytesIO(OfflineEngine().synthesize(request))) as reader:
                 rate = reader.getframerate()
-                pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
+                pcm = (
+                    np.frombuffer(
+                        reader.readframes(reader.getnframes()), dtype="<i2"
+                    ).astype(np.float32)
+                    / 32768
+                )
         else:
             rate = 16000
             pcm = _tone(len(text), 110 + digest % 120, rate, speed)
         if rate != sample_rate:  # linear interpolation is plenty for a fake
-            positions = np.arange(int(len(pcm) * sample_rate / rate)) * rate / sample_rate
+            positions = (
+                np.arange(int(len(pcm) * sample_rate / rate)) * rate / sample_rate
+            )
             pcm = np.interp(positions, np.arange(len(pcm)), pcm).astype(np.float32)
         return pcm
 
@@ -468,7 +758,12 @@ class FakeFishServer:
             raise ApiError(422, "POST /model takes multipart/form-data")
         kind = form.one("type")
         if kind != "tts":
-            raise ApiError(422, "type: field required and must be 'tts'" if kind is None else f"type: must be 'tts', not {kind!r}")
+            raise ApiError(
+                422,
+                "type: field required and must be 'tts'"
+                if kind is None
+                else f"type: must be 'tts', not {kind!r}",
+            )
         title = form.one("title")
         if not title:
             raise ApiError(422, "title: field required")
@@ -477,22 +772,56 @@ class FakeFishServer:
             raise ApiError(422, "train_mode: field required and must be 'fast'")
         visibility = form.one("visibility", "public")
         if visibility not in ("public", "unlist", "private"):
-            raise ApiError(422, f"visibility: must be public, unlist or private, not {visibility!r}")
+            raise ApiError(
+                422,
+                f"visibility: must be public, unlist or private, not {visibility!r}",
+            )
         enhance = form.one("enhance_audio_quality", "false")
         if enhance.lower() not in ("true", "false"):
-            raise ApiError(422, f"enhance_audio_quality: must be true or false, not {enhance!r}")
+            raise ApiError(
+                422, f"enhance_audio_quality: must be true or false, not {enhance!r}"
+            )
         voices = form.files.get("voices", [])
         if not voices:
             raise ApiError(422, "voices: at least one audio file is required")
+        if len(voices) > MAX_VOICES:
+            raise ApiError(
+                422, f"voices: at most {MAX_VOICES} files, not {len(voices)}"
+            )
         if any(not data for _, data in voices):
             raise ApiError(422, "voices: empty file")
         texts = form.fields.get("texts", [])
+        if len(texts) > MAX_VOICES:
+            raise ApiError(422, f"texts: at most {MAX_VOICES}, not {len(texts)}")
         if texts and len(texts) != len(voices):
-            raise ApiError(422, f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none")
-        model = self._new_model(title, form.one("description", "") or "", visibility, form.fields.get("tags", []), voices, texts, self.user_id)
-        return _json(201, self._public(model, state="created"))  # a new model always starts here
+            raise ApiError(
+                422,
+                f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none",
+            )
+        covers = form.files.get("cover_image", [])
+        if visibility == "public" and not (covers and covers[-1][1]):
+            raise ApiError(422, "cover_image: required when the model is public")
+        if not texts:  # "if unspecified, ASR will be performed on the voices"
+            texts = [self._heard_file(data) for _, data in voices]
+        model = self._new_model(
+            title,
+            form.one("description", "") or "",
+            visibility,
+            form.fields.get("tags", []),
+            voices,
+            texts,
+            self.user_id,
+        )
+        if covers:
+            model["cover_image"] = f"coverimage/{model['_id']}"
+            model["_cover_sha256"] = hashlib.sha256(covers[-1][1]).hexdigest()
+        # A fast clone is usually ready at once (`trained` in this very answer); with
+        # training_seconds set it starts as `created` and a client has to poll.
+        return _json(201, self._public(model))
 
-    def _new_model(self, title, description, visibility, tags, voices, texts, owner) -> dict[str, Any]:
+    def _new_model(
+        self, title, description, visibility, tags, voices, texts, owner
+    ) -> dict[str, Any]:
         model_id = uuid.uuid4().hex
         now = _now_iso()
         model = {
@@ -505,7 +834,7 @@ class FakeFishServer:
                 {"title": name, "text": texts[i] if i < len(texts) else "", "task_id": uuid.uuid4().hex, "audio": f"/fake/{model_id}/{i}"}
                 for i, (name, _) in enumerate(voices)
             ],
-            "_owner": owner, "_created": time.monotonic(), "_fail": title in self.fail_titles, "_forced_state": None,
+            "_owner": owner, "_created": time.monotonic(), "_fail": title in self.fail_titles, "_forced_state": None, "_cover_sha256": "",
             "_voice_sha256": [hashlib.sha256(data).hexdigest() for _, data in voices],
         }  # fmt: skip
         with self._lock:
@@ -522,8 +851,14 @@ class FakeFishServer:
             return "training"
         return "failed" if model["_fail"] else "trained"
 
-    def _public(self, model: dict[str, Any], state: str | None = None) -> dict[str, Any]:
-        public = {key: value for key, value in model.items() if not key.startswith("_") or key == "_id"}
+    def _public(
+        self, model: dict[str, Any], state: str | None = None
+    ) -> dict[str, Any]:
+        public = {
+            key: value
+            for key, value in model.items()
+            if not key.startswith("_") or key == "_id"
+        }
         public["state"] = state or self._state(model)
         return public
 
@@ -537,14 +872,18 @@ class FakeFishServer:
 
     def _get(self, model_id: str, _body: Any) -> _Response:
         model = self.models.get(model_id)
-        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
+        if model is None or (
+            model["_owner"] != self.user_id and model["visibility"] == "private"
+        ):
             raise ApiError(404, "Model not found")
         return _json(200, self._public(model))
 
     def _patch(self, model_id: str, body: Any) -> _Response:
         model = self._owned(model_id)
         if isinstance(body, Form):
-            changes: dict[str, Any] = {key: values[-1] for key, values in body.fields.items() if key != "tags"}
+            changes: dict[str, Any] = {
+                key: values[-1] for key, values in body.fields.items() if key != "tags"
+            }
             if "tags" in body.fields:
                 changes["tags"] = body.fields["tags"]
         elif isinstance(body, dict):
@@ -553,16 +892,36 @@ class FakeFishServer:
             changes = {}
         else:
             raise ApiError(422, "PATCH /model/{id} takes form fields or JSON")
-        unknown = set(changes) - {"title", "description", "visibility", "tags", "cover_image"}
+        unknown = set(changes) - {
+            "title",
+            "description",
+            "visibility",
+            "tags",
+            "cover_image",
+        }
         if unknown:
             raise ApiError(422, f"unknown fields: {', '.join(sorted(unknown))}")
-        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private"):
-            raise ApiError(422, f"visibility: must be public, unlist or private, not {changes['visibility']!r}")
+        if "visibility" in changes and changes["visibility"] not in (
+            "public",
+            "unlist",
+            "private",
+        ):
+            raise ApiError(
+                422,
+                f"visibility: must be public, unlist or private, not {changes['visibility']!r}",
+            )
         if "title" in changes and not changes["title"]:
             raise ApiError(422, "title: must not be empty")
         if "tags" in changes and isinstance(changes["tags"], str):
             changes["tags"] = [changes["tags"]]
-        changes.pop("cover_image", None)
+        cover = changes.pop("cover_image", None)
+        if isinstance(body, Form) and body.files.get("cover_image"):
+            cover = body.files["cover_image"][-1][1]
+        if isinstance(cover, bytes) and cover:
+            model["cover_image"] = f"coverimage/{model_id}"
+            model["_cover_sha256"] = hashlib.sha256(cover).hexdigest()
+        if changes.get("visibility") == "public" and not model["cover_image"]:
+            raise ApiError(422, "cover_image: required when the model is public")
         model.update(changes)
         model["updated_at"] = _now_iso()
         return _Response(200, {}, b"")
@@ -578,21 +937,39 @@ class FakeFishServer:
             return query.get(name, [default])[-1]
 
         try:
-            page_size, page_number = int(one("page_size", "10")), int(one("page_number", "1"))
+            page_size, page_number = (
+                int(one("page_size", "10")),
+                int(one("page_number", "1")),
+            )
         except ValueError:
             raise ApiError(422, "page_size and page_number must be integers") from None
         if not 1 <= page_size <= 100 or page_number < 1:
             raise ApiError(422, "page_size must be 1..100 and page_number >= 1")
         own = one("self", "false").lower() == "true"
-        models = [m for m in list(self.models.values()) if (m["_owner"] == self.user_id if own else m["visibility"] == "public")]
+        models = [
+            m
+            for m in list(self.models.values())
+            if (m["_owner"] == self.user_id if own else m["visibility"] == "public")
+        ]
         if "title" in query:
-            models = [m for m in models if one("title", "").lower() in m["title"].lower()]
+            models = [
+                m for m in models if one("title", "").lower() in m["title"].lower()
+            ]
         for tag in query.get("tag", []):
             models = [m for m in models if tag in m["tags"]]
         order = one("sort_by", "task_count")
-        models.sort(key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],), reverse=True)
+        models.sort(
+            key=lambda m: (
+                (m["task_count"], m["created_at"])
+                if order == "task_count"
+                else (m["created_at"],)
+            ),
+            reverse=True,
+        )
         page = models[(page_number - 1) * page_size : page_number * page_size]
-        return _json(200, {"total": len(models), "items": [self._public(m) for m in page]})
+        return _json(
+            200, {"total": len(models), "items": [self._public(m) for m in page]}
+        )
 
 
 # --- HTTP plumbing ---------------------------------------------------------------------------
@@ -600,7 +977,9 @@ class FakeFishServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 256  # a burst of new connections must not be refused by the backlog
+    request_queue_size = (
+        256  # a burst of new connections must not be refused by the backlog
+    )
 
     def __init__(self, fake: FakeFishServer) -> None:
         self.fake = fake
@@ -611,7 +990,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the real service and httpx's pool expect
+    protocol_version = (
+        "HTTP/1.1"  # keep-alive, as the real service and httpx's pool expect
+    )
     server_version = "FakeFish/1.0"
 
     def log_message(self, *args) -> None:
@@ -646,12 +1027,16 @@ def _parse_body(content_type: str, body: bytes) -> Any:
         try:
             return msgpack.unpackb(body, raw=False)
         except Exception as exc:  # msgpack raises several unrelated types
-            raise ApiError(422, f"Failed to parse msgpack body: {exc}", plain=True) from None
+            raise ApiError(
+                422, f"Failed to parse msgpack body: {exc}", plain=True
+            ) from None
     if kind == "application/json":
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ApiError(422, f"Failed to parse JSON body: {exc}", plain=True) from None
+            raise ApiError(
+                422, f"Failed to parse JSON body: {exc}", plain=True
+            ) from None
     if kind == "multipart/form-data":
         return _parse_multipart(content_type, body)
     if kind == "application/x-www-form-urlencoded":
@@ -665,12 +1050,20 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
         raise ApiError(422, "Failed to parse multipart body: no boundary", plain=True)
     parts = body.split(b"--" + match.group(1).encode())
     if len(parts) < 2 or not parts[-1].startswith(b"--"):
-        raise ApiError(422, "Failed to parse multipart body: missing closing boundary", plain=True)
+        raise ApiError(
+            422, "Failed to parse multipart body: missing closing boundary", plain=True
+        )
     form = Form()
     for part in parts[1:-1]:
         head, separator, content = part.partition(b"\r\n\r\n")
-        if not separator or not head.startswith(b"\r\n") or not content.endswith(b"\r\n"):
-            raise ApiError(422, "Failed to parse multipart body: malformed part", plain=True)
+        if (
+            not separator
+            or not head.startswith(b"\r\n")
+            or not content.endswith(b"\r\n")
+        ):
+            raise ApiError(
+                422, "Failed to parse multipart body: malformed part", plain=True
+            )
         content = content[:-2]
         disposition = ""
         for line in head.decode("utf-8", "replace").split("\r\n"):
@@ -679,33 +1072,72 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
                 disposition = value
         name_match = re.search(r'(?:^|;)\s*name="([^"]*)"', disposition)
         if not name_match:
-            raise ApiError(422, "Failed to parse multipart body: part without a name", plain=True)
+            raise ApiError(
+                422, "Failed to parse multipart body: part without a name", plain=True
+            )
         filename = re.search(r'filename="([^"]*)"', disposition)
         if filename:
-            form.files.setdefault(name_match.group(1), []).append((filename.group(1), content))
+            form.files.setdefault(name_match.group(1), []).append(
+                (filename.group(1), content)
+            )
         else:
-            form.fields.setdefault(name_match.group(1), []).append(content.decode("utf-8"))
+            form.fields.setdefault(name_match.group(1), []).append(
+                content.decode("utf-8")
+            )
     return form
 
 
-def _check_number(body: dict, key: str, low: float, high: float, *, integer: bool = False, where: str = "") -> None:
+def _check_number(
+    body: dict,
+    key: str,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+    where: str = "",
+) -> None:
     value = body.get(key)
     if value is None:
         return
     kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        raise ApiError(422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kinds)
+        or not low <= value <= high
+    ):
+        raise ApiError(
+            422,
+            f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}",
+        )
+
+
+def _check_references(references: list, where: str) -> None:
+    for index, reference in enumerate(references):
+        if (
+            not isinstance(reference, dict)
+            or not isinstance(reference.get("audio"), bytes)
+            or not isinstance(reference.get("text"), str)
+        ):
+            raise ApiError(
+                422,
+                f"{where}[{index}]: must be a map with audio (bytes) and text (string)",
+            )
 
 
 def _check_choice(body: dict, key: str, choices: tuple) -> None:
     if key in body and body[key] not in choices:
-        raise ApiError(422, f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}")
+        raise ApiError(
+            422,
+            f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}",
+        )
 
 
 # What a 200 may carry instead of the audio (a proxy's error page, a JSON status, noise, a file
 # cut short under intact framing, nothing): the "garbage" fault picks one.
 GARBAGE = (
-    lambda audio: b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
+    lambda audio: (
+        b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
+    ),
     lambda audio: b'{"status": 200, "message": "ok"}',
     lambda audio: bytes(random.Random(len(audio)).randrange(256) for _ in range(2048)),
     lambda audio: audio[: len(audio) // 2],
@@ -736,8 +1168,26 @@ def _encode(pcm: np.ndarray, rate: int, fmt: str) -> bytes:
         return buffer.getvalue()
     import imageio_ffmpeg
 
-    codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"], "opus": ["-c:a", "libopus", "-f", "ogg"]}[fmt]
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *codec, "pipe:1"]
+    codec = {
+        "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
+        "opus": ["-c:a", "libopus", "-f", "ogg"],
+    }[fmt]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "s16le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        *codec,
+        "pipe:1",
+    ]
     return subprocess.run(command, input=ints, capture_output=True, check=True).stdout
 
 
@@ -748,13 +1198,34 @@ def _decode(audio: bytes) -> tuple[np.ndarray, int]:
             with wave.open(io.BytesIO(audio)) as reader:
                 if reader.getsampwidth() == 2:
                     channels, rate = reader.getnchannels(), reader.getframerate()
-                    pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
-                    return pcm.reshape(-1, channels).mean(axis=1) if channels > 1 else pcm, rate
+                    pcm = (
+                        np.frombuffer(
+                            reader.readframes(reader.getnframes()), dtype="<i2"
+                        ).astype(np.float32)
+                        / 32768
+                    )
+                    return pcm.reshape(-1, channels).mean(
+                        axis=1
+                    ) if channels > 1 else pcm, rate
         except (wave.Error, EOFError):
             pass
     import imageio_ffmpeg
 
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", "-ar", "16000", "-f", "s16le", "pipe:1"]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        "pipe:0",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        "-f",
+        "s16le",
+        "pipe:1",
+    ]
     result = subprocess.run(command, input=audio, capture_output=True, check=False)
     if result.returncode != 0 or not result.stdout:
         raise ApiError(422, "audio: not an audio file the server can decode")
@@ -767,7 +1238,11 @@ def _contour(pcm: np.ndarray, rate: int) -> np.ndarray:
     count = len(pcm) // frame
     if count == 0:
         return np.zeros(0)
-    rms = np.sqrt(np.mean(pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
+    rms = np.sqrt(
+        np.mean(
+            pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1
+        )
+    )
     level = 20 * np.log10(np.maximum(rms, 1e-9))
     return np.maximum(level, level.max() - 50.0)
 
