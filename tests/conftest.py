@@ -12,8 +12,24 @@ from click.testing import CliRunner
 
 from charvoice.cli import cli
 
+# Fixtures that live beside their helpers: the loopback Fish server, and the headless browser.
+pytest_plugins = ["fakes.fixtures", "browser"]
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
+SHARED = REPO.parent / "shared"
+
+
+def shared(relative: str) -> Path:
+    """A file of ../shared beside the repository (CI has it; a user's clone does not): else skip, saying so."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"../shared/{relative} is not beside the repository (the real-world corpus is only in CI)")
+    return path
+
+
+def corpus(relative: str) -> Path:
+    """A script from ../shared/corpus (real Yarn Spinner and Dialogue Manager files), or skip."""
+    return shared(f"corpus/{relative}")
 
 BASIC_CONFIG = """\
 [project]

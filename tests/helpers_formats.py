@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import CORPUS, ProjectDir
+from conftest import ProjectDir, corpus
 
 from charvoice.project.formats import scan_file, script_locale
 from charvoice.project.formats.common import ParseContext, Scan
 from charvoice.project.lines import Line
 
 DATA = Path(__file__).resolve().parent / "data"
-__all__ = ["CORPUS", "DATA", "L", "assert_rejected", "make_project", "scan"]  # CORPUS: re-exported for the tests
+__all__ = ["corpus", "DATA", "L", "assert_rejected", "make_project", "scan"]  # corpus: re-exported for the tests
 
 CHARACTER_NAMES = ("Wren", "Mara", "Tobin", "Mei", "Narrator", "Coco", "Nathan", "Sally", "Player")
 

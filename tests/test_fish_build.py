@@ -10,7 +10,7 @@ import json
 
 import pytest
 from fakes.fish_server import FakeFishServer
-from fakes.fixtures import API_KEY, LINES, fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, LINES, make_project
 
 ONLY_TTS = {  # characters whose lines go straight to /v1/tts (no clone to make first)
     "bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n',

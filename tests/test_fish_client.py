@@ -11,7 +11,7 @@ from email.utils import format_datetime
 
 import pytest
 from fakes.fish_server import FakeFishServer
-from fakes.fixtures import API_KEY, fast_retries, fish, make_project, write_sample  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, make_project, write_sample
 
 from charvoice.engines.fish import engine as fish_module
 from charvoice.engines.fish.engine import (

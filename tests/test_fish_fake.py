@@ -17,7 +17,7 @@ import httpx
 import msgpack
 import pytest
 from fakes.fish_server import FakeFishServer
-from fakes.fixtures import API_KEY, fish, write_sample  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, write_sample
 from fishaudio import FishAudio
 from fishaudio.exceptions import AuthenticationError, NotFoundError
 from fishaudio.types import ReferenceAudio

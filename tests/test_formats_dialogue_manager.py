@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_formats import CORPUS, DATA, L, assert_rejected, make_project, scan
+from helpers_formats import corpus, DATA, L, assert_rejected, make_project, scan
 
 
 def test_visual_novel_example_from_dialogue_manager():
-    result = scan(CORPUS / "dialogue_manager/dialogue_for_visual_novel.dialogue", player="player")
+    result = scan(corpus("dialogue_manager/dialogue_for_visual_novel.dialogue"), player="player")
     src = "dialogue/dialogue_for_visual_novel.dialogue:"
     assert result.parsed.lines == [
         L("tf885328afb", "Nathan", "Hi, I'm Nathan and this is Coco.", src + "6"),

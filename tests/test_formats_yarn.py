@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_formats import CORPUS, DATA, L, assert_rejected, make_project, scan
+from helpers_formats import corpus, DATA, L, assert_rejected, make_project, scan
 
 
 def test_sally_from_the_yarn_spinner_samples():
-    result = scan(CORPUS / "yarn/Sally.yarn", player="player")
+    result = scan(corpus("yarn/Sally.yarn"), player="player")
     src = "dialogue/Sally.yarn:"
     assert result.parsed.lines == [
         L("sally.sally.1bbb83", "Sally", "just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things", src + "6", provisional=True),
@@ -39,7 +39,7 @@ def test_sally_from_the_yarn_spinner_samples():
 
 
 def test_shadow_lines_from_the_yarn_spinner_tests():
-    result = scan(CORPUS / "yarn/ShadowLines.yarn")
+    result = scan(corpus("yarn/ShadowLines.yarn"))
     assert result.parsed.lines == [
         L("source", "narrator", "This is a line.", "dialogue/ShadowLines.yarn:3"),
         L("source~shadow1", "narrator", "This is a line.", "dialogue/ShadowLines.yarn:8", audio_of="source"),
@@ -143,7 +143,7 @@ def test_options_need_the_player_character(tmp_path):
 
 
 def test_the_corpus_builds_one_asset_for_a_shadowed_line(tmp_path, engine_calls):
-    project = make_project(tmp_path / "p", {"ShadowLines.yarn": CORPUS / "yarn/ShadowLines.yarn"})
+    project = make_project(tmp_path / "p", {"ShadowLines.yarn": corpus("yarn/ShadowLines.yarn")})
     result = project.run("build", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)

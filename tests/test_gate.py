@@ -7,7 +7,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from fakes.fixtures import fast_retries, fish, fish_env, make_project, write_sample  # noqa: F401 - fixtures
+from fakes.fixtures import make_project, write_sample
 from helpers_release import (
     BASIC_CONFIG,
     LINES,

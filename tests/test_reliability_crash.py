@@ -88,7 +88,7 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
         build = cli_command("build", "--project", str(root))
         env = subprocess_env(API_KEY)
 
-        kills, published = 0, []
+        kills, published, partway = 0, [], []
         while kills < KILLS:
             before = cached_keys(root)
             sent_before = len(fake.calls("POST", "/v1/tts"))
@@ -102,6 +102,7 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
                 time.sleep(rng.uniform(0.0, 0.4))
             assert process.poll() is None, "the build finished before it could be killed: too few lines for this many kills"
             process.send_signal(signal.SIGKILL)
+            partway.append(len(cached_keys(root)))
             out, err = process.communicate()
             scan.add(out, err)
             kills += 1
@@ -113,7 +114,8 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
             wasted = [text for text in sent if text in already]
             assert wasted == [], f"kill {kills}: the build paid again for lines already cached: {wasted[:3]}"
 
-        assert published[-1] > 0 and len(cached_keys(root)) < len(LINES), "the kills must land part way through"
+        partial = [count for count in partway if 0 < count < len(LINES)]
+        assert len(partial) >= KILLS // 2, f"the kills must land part way through the lines: {partway}"
         total_sent = len(fake.calls("POST", "/v1/tts"))
         assert total_sent <= len(LINES) + KILLS * 4  # a kill loses at most the lines in flight (jobs = 4)
 

@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 from fakes.fish_server import FAULT_KINDS, FakeFishServer
-from fakes.fixtures import API_KEY, fast_retries, fish_env, make_project  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, make_project
 from helpers_reliability import SecretScan, cli_command, decodes, subprocess_env
 
 VOICES = {  # an existing model and an instant clone: every line goes straight to /v1/tts

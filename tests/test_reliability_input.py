@@ -19,14 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fakes.fixtures import (  # noqa: F401 - fixtures
-    API_KEY,
-    fast_retries,
-    fish,
-    fish_env,
-    make_project,
-    write_sample,
-)
+from fakes.fixtures import API_KEY, make_project, write_sample
 from helpers_reliability import SecretScan, Snapshot
 
 LOCK_FILES = {"project/.charvoice/lock", "project/.charvoice/voices.lock"}  # empty lock files: allowed in a refused build

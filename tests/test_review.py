@@ -8,7 +8,7 @@ from html import unescape
 from urllib.parse import unquote
 
 import pytest
-from browser import chromium, console_errors  # noqa: F401 - fixture
+from browser import console_errors
 from helpers_release import (
     LINES,
     asset,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_formats import CORPUS, DATA, assert_rejected, make_project, scan
+from helpers_formats import corpus, DATA, assert_rejected, make_project, scan
 
 from charvoice.project.tagging import tag_project
 
@@ -23,7 +23,7 @@ CASES = {
         [(" #line:harbour.harbour.3b2fe6", 7, "\tTobin: Le café est ouvert, si ça vous dit. #line:harbour.harbour.3b2fe6")],
     ),
     "Sally.yarn": (
-        CORPUS / "yarn/Sally.yarn",
+        corpus("yarn/Sally.yarn"),
         [
             (" #line:sally.sally.1bbb83", 6, "Sally: just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things #line:sally.sally.1bbb83"),
             (" #line:sally.sally.63398e", 7, "Sally: the very next line after the long one #line:sally.sally.63398e"),

@@ -10,7 +10,7 @@ import numpy as np
 import soundfile
 from audio_check import loudness
 from conftest import LINES, csv_text
-from fakes.fixtures import API_KEY, fast_retries, fish, fish_env, make_project  # noqa: F401 - fixtures
+from fakes.fixtures import API_KEY, make_project
 
 
 def manifest_entry(project, line_id: str) -> dict:

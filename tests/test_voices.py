@@ -10,14 +10,7 @@ import tomllib
 import imageio_ffmpeg
 import pytest
 from fakes.fish_server import FakeFishServer
-from fakes.fixtures import (  # noqa: F401 - fixtures
-    API_KEY,
-    fast_retries,
-    fish,
-    fish_env,
-    make_project,
-    write_sample,
-)
+from fakes.fixtures import API_KEY, make_project, write_sample
 
 ARIA_ONLY = {"aria": 'name = "Aria"\n[voice]\nsamples = ["voices/aria/01.wav", "voices/aria/02.wav"]\ntexts = ["The tide is early today.", "Keep the lamp lit."]\n'}
 ARIA_LINES = [("harbour.1", "Aria", "Good evening."), ("harbour.2", "Aria", "Then who lit the lamp?")]
