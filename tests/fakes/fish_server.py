@@ -27,6 +27,7 @@ so tests can count API calls. Only 127.0.0.1 is ever bound.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -40,7 +41,7 @@ import traceback
 import uuid
 import wave
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,16 +58,9 @@ MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
 # opus_bitrate: the reference's enum (bps), plus the kbps values the official SDK sends on every
 # request (its default is 32): the real service answers both, so the fake must too.
 OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
-MIME = {
-    "wav": "audio/wav",
-    "pcm": "audio/pcm",
-    "mp3": "audio/mpeg",
-    "opus": "audio/ogg",
-}
+MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
-ASR_MATCH = (
-    0.9  # how alike two loudness contours must be (correlation) to be the same speech
-)
+ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
 _SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
 _LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
@@ -79,15 +73,11 @@ class Recorded:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: dict[
-        str, str
-    ]  # lower-case names; no key: authorization is "Bearer <redacted>" or "<invalid>"
+    headers: dict[str, str]  # lower-case names; no key: authorization is "Bearer <redacted>" or "<invalid>"
     body: Any = None  # dict (msgpack/JSON), Form (multipart/urlencoded), bytes (unparsed) or None
     status: int = 0  # what the fake answered; 0 when it dropped the connection
     fault: str = ""  # the fault injected into this request, if any
-    model_used: str = (
-        ""  # text to speech: the model that really spoke (after the silent fallback)
-    )
+    model_used: str = ""  # text to speech: the model that really spoke (after the silent fallback)
 
     @property
     def authorized(self) -> bool:
@@ -110,31 +100,17 @@ class ApiError(Exception):
     """An error answer: JSON {status, message}, or plain text for a body that cannot be parsed."""
 
     def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        plain: bool = False,
-        headers: dict[str, str] | None = None,
+        self, status: int, message: str, *, plain: bool = False, headers: dict[str, str] | None = None
     ) -> None:
         super().__init__(message)
-        self.status, self.message, self.plain, self.headers = (
-            status,
-            message,
-            plain,
-            headers or {},
-        )
+        self.status, self.message, self.plain, self.headers = (status, message, plain, headers or {})
 
-    def response(self) -> "_Response":
+    def response(self) -> _Response:
         if self.plain:
             return _Response(
-                self.status,
-                {"Content-Type": "text/plain; charset=utf-8", **self.headers},
-                self.message.encode(),
+                self.status, {"Content-Type": "text/plain; charset=utf-8", **self.headers}, self.message.encode()
             )
-        return _json(
-            self.status, {"status": self.status, "message": self.message}, self.headers
-        )
+        return _json(self.status, {"status": self.status, "message": self.message}, self.headers)
 
 
 @dataclass
@@ -147,15 +123,11 @@ class _Response:
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> _Response:
-    return _Response(
-        status,
-        {"Content-Type": "application/json", **(headers or {})},
-        json.dumps(data).encode(),
-    )
+    return _Response(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class FakeFishServer:
@@ -181,13 +153,9 @@ class FakeFishServer:
         known_models: tuple[str, ...] = KNOWN_MODELS,
         seed: int = 1,
     ) -> None:
-        self.api_key = (
-            api_key  # None: no auth at all (a self-hosted Fish Speech server)
-        )
+        self.api_key = api_key  # None: no auth at all (a self-hosted Fish Speech server)
         self.latency = latency  # seconds every routed request takes at least
-        self.max_in_flight = (
-            max_in_flight  # the account's concurrency limit; above it: 429
-        )
+        self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
         self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
         self.fault_rate = fault_rate
         self.faults = faults
@@ -197,23 +165,17 @@ class FakeFishServer:
         self.fail_titles = set(fail_titles)
         self.no_credit = no_credit
         self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
-        self.self_hosted = (
-            self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
-        )
+        self.self_hosted = self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
-        self.user_id = (
-            "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
-        )
+        self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
         # Speech to text: the fake hears the text it spoke in that audio, recognised by the bytes
         # it served or, once the audio was processed (trimmed, normalised, re-encoded), by its
         # loudness contour. `asr_mishear` maps a spoken text to what is heard instead (a garbled
         # take); `asr_unknown` is what it hears in audio it never spoke.
         self.asr_mishear: dict[str, str] = {}
         self.asr_unknown = ""
-        self._spoken: list[
-            tuple[str, str, np.ndarray]
-        ] = []  # (sha256 of the bytes served, text, contour)
+        self._spoken: list[tuple[str, str, np.ndarray]] = []  # (sha256 of the bytes served, text, contour)
 
         self.requests: list[Recorded] = []
         self.models: dict[str, dict[str, Any]] = {}
@@ -226,13 +188,9 @@ class FakeFishServer:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "FakeFishServer":
+    def start(self) -> FakeFishServer:
         self._httpd = _HTTPServer(self)
-        threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        ).start()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -241,7 +199,7 @@ class FakeFishServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeFishServer":
+    def __enter__(self) -> FakeFishServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -254,31 +212,21 @@ class FakeFishServer:
 
     # --- what tests use ----------------------------------------------------------------------
 
-    def calls(
-        self, method: str | None = None, path: str | None = None
-    ) -> list[Recorded]:
+    def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
         """Recorded requests, optionally only one method and/or path (a path ending in / is a prefix)."""
         with self._lock:
             found = list(self.requests)
         if method:
             found = [r for r in found if r.method == method]
         if path:
-            found = [
-                r
-                for r in found
-                if (r.path.startswith(path) if path.endswith("/") else r.path == path)
-            ]
+            found = [r for r in found if (r.path.startswith(path) if path.endswith("/") else r.path == path)]
         return found
 
     def asr_calls(self) -> list[Recorded]:
         return self.calls("POST", "/v1/asr")
 
     def tts_texts(self) -> list[str]:
-        return [
-            r.body["text"]
-            for r in self.calls("POST", "/v1/tts")
-            if isinstance(r.body, dict) and "text" in r.body
-        ]
+        return [r.body["text"] for r in self.calls("POST", "/v1/tts") if isinstance(r.body, dict) and "text" in r.body]
 
     def reset_calls(self) -> None:
         with self._lock:
@@ -292,17 +240,10 @@ class FakeFishServer:
             self._queued.append([kind, path, count])
 
     def add_model(
-        self,
-        title: str,
-        *,
-        owner: str | None = None,
-        visibility: str = "public",
-        state: str = "trained",
+        self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained"
     ) -> str:
         """A model that already exists (someone else's when `owner` is given); returns its id."""
-        model = self._new_model(
-            title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id
-        )
+        model = self._new_model(title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id)
         model["_forced_state"] = state
         return model["_id"]
 
@@ -314,9 +255,7 @@ class FakeFishServer:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         body = _read_body(handler)
         url = urlsplit(handler.path)
-        record = Recorded(
-            handler.command, url.path, parse_qs(url.query), self._safe_headers(handler)
-        )
+        record = Recorded(handler.command, url.path, parse_qs(url.query), self._safe_headers(handler))
         try:  # recorded even when the request is refused, so tests can tell which line it was
             record.body = _parse_body(handler.headers.get("Content-Type", ""), body)
         except ApiError:
@@ -330,13 +269,9 @@ class FakeFishServer:
             response = self._respond(handler, record, body, in_flight)
         except ApiError as error:
             response = error.response()
-        except (
-            Exception
-        ) as exc:  # a bug in the fake must show up as a 500, never as a hang
+        except Exception as exc:  # a bug in the fake must show up as a 500, never as a hang
             traceback.print_exc()
-            response = _json(
-                500, {"status": 500, "message": f"fake server bug: {exc!r}"}
-            )
+            response = _json(500, {"status": 500, "message": f"fake server bug: {exc!r}"})
         finally:
             # Leave the in-flight count before answering: once a client holds the answer, the
             # request is over for it too, so a new one it sends is never counted twice.
@@ -348,49 +283,31 @@ class FakeFishServer:
     def _safe_headers(self, handler: BaseHTTPRequestHandler) -> dict[str, str]:
         headers = {name.lower(): value for name, value in handler.headers.items()}
         if "authorization" in headers:
-            good = (
-                self.api_key is not None
-                and headers["authorization"] == f"Bearer {self.api_key}"
-            )
+            good = self.api_key is not None and headers["authorization"] == f"Bearer {self.api_key}"
             headers["authorization"] = "Bearer <redacted>" if good else "<invalid>"
         return headers
 
-    def _respond(
-        self,
-        handler: BaseHTTPRequestHandler,
-        record: Recorded,
-        body: bytes,
-        in_flight: int,
-    ) -> _Response:
-        if (
-            self.api_key is not None
-            and handler.headers.get("Authorization") != f"Bearer {self.api_key}"
-        ):
+    def _respond(self, handler: BaseHTTPRequestHandler, record: Recorded, body: bytes, in_flight: int) -> _Response:
+        if self.api_key is not None and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
             raise ApiError(401, "Invalid Token")
         if self.max_in_flight is not None and in_flight > self.max_in_flight:
             record.fault = "over-cap"
             raise ApiError(
-                429,
-                f"Too many concurrent requests (limit {self.max_in_flight})",
-                headers=self._retry_after(),
+                429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
             )
         fault = self._pick_fault(record.path)
         record.fault = fault
         if fault in ("500", "502", "503", "429"):
             headers = self._retry_after() if fault in ("429", "503") else {}
-            reason = {
-                "429": "Rate limit exceeded",
-                "502": "Bad gateway",
-                "503": "Service unavailable",
-            }.get(fault, "Internal server error")
+            reason = {"429": "Rate limit exceeded", "502": "Bad gateway", "503": "Service unavailable"}.get(
+                fault, "Internal server error"
+            )
             raise ApiError(int(fault), reason, headers=headers)
         if fault == "stall":
             time.sleep(self.stall_seconds)
         started = time.monotonic()
         parsed = _parse_body(handler.headers.get("Content-Type", ""), body)
-        response = self._route(
-            handler.command, record.path, record.query, parsed, handler.headers, record
-        )
+        response = self._route(handler.command, record.path, record.query, parsed, handler.headers, record)
         remaining = self.latency - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)
@@ -412,30 +329,18 @@ class FakeFishServer:
                     if queued[2] <= 0:
                         self._queued.remove(queued)
                     return queued[0]
-            if (
-                self.fault_rate
-                and path in self.fault_paths
-                and self._rng.random() < self.fault_rate
-            ):
+            if self.fault_rate and path in self.fault_paths and self._rng.random() < self.fault_rate:
                 return self._rng.choice(self.faults)
         return ""
 
     def _route(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        body: Any,
-        headers,
-        record: Recorded | None = None,
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, headers, record: Recorded | None = None
     ) -> _Response:
         if path == "/v1/tts":
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")
             return self._tts(body, headers.get("model"), record)
-        if (
-            self.self_hosted
-        ):  # Fish Speech's API server has no model management (nor speech to text)
+        if self.self_hosted:  # Fish Speech's API server has no model management (nor speech to text)
             raise ApiError(404, "Not Found", plain=True)
         match = re.fullmatch(r"/wallet/([^/]+)/(api-credit|package)", path)
         if match:
@@ -454,11 +359,7 @@ class FakeFishServer:
             return self._asr(body)
         match = re.fullmatch(r"/model/([^/]+)", path)
         if match:
-            handler = {
-                "GET": self._get,
-                "PATCH": self._patch,
-                "DELETE": self._delete,
-            }.get(method)
+            handler = {"GET": self._get, "PATCH": self._patch, "DELETE": self._delete}.get(method)
             if handler is None:
                 raise ApiError(405, "Method Not Allowed")
             return handler(match.group(1), body)
@@ -466,9 +367,7 @@ class FakeFishServer:
 
     # --- /v1/tts -----------------------------------------------------------------------------
 
-    def _tts(
-        self, body: Any, model: str | None, record: Recorded | None = None
-    ) -> _Response:
+    def _tts(self, body: Any, model: str | None, record: Recorded | None = None) -> _Response:
         if not isinstance(body, dict):
             raise ApiError(422, "the request body must be a msgpack (or JSON) map")
         used = self.resolve_model(model)
@@ -479,9 +378,7 @@ class FakeFishServer:
             raise ApiError(422, "text: field required (a non-empty string)")
         fmt = body.get("format", "mp3")
         if fmt not in MIME:
-            raise ApiError(
-                422, f"format: must be one of {', '.join(MIME)}, not {fmt!r}"
-            )
+            raise ApiError(422, f"format: must be one of {', '.join(MIME)}, not {fmt!r}")
         _check_number(body, "temperature", 0.0, 1.0)
         _check_number(body, "top_p", 0.0, 1.0)
         _check_number(body, "chunk_length", 100, 300, integer=True)
@@ -497,9 +394,7 @@ class FakeFishServer:
             if flag in body and not isinstance(body[flag], bool):
                 raise ApiError(422, f"{flag}: must be a boolean")
         features = body.get("features", [])
-        if not isinstance(features, list) or not all(
-            isinstance(f, str) for f in features
-        ):
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
             raise ApiError(422, "features: must be a list of strings")
         prosody = body.get("prosody")
         speed = 1.0
@@ -507,12 +402,8 @@ class FakeFishServer:
             if not isinstance(prosody, dict):
                 raise ApiError(422, "prosody: must be a map with speed and volume")
             _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
-            _check_number(
-                prosody, "volume", -1e9, 1e9, where="prosody."
-            )  # dB, no documented range
-            if "normalize_loudness" in prosody and not isinstance(
-                prosody["normalize_loudness"], bool
-            ):
+            _check_number(prosody, "volume", -1e9, 1e9, where="prosody.")  # dB, no documented range
+            if "normalize_loudness" in prosody and not isinstance(prosody["normalize_loudness"], bool):
                 raise ApiError(422, "prosody.normalize_loudness: must be a boolean")
             speed = float(prosody.get("speed", 1.0))
         speakers = self._speakers(body, used)
@@ -520,25 +411,17 @@ class FakeFishServer:
             raise ApiError(402, "Insufficient credits")
         voices = []
         for reference_id, references in speakers:
-            if (
-                references
-            ):  # zero-shot: the samples are the voice (ids are then just labels)
-                voices.append(
-                    hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
-                )
+            if references:  # zero-shot: the samples are the voice (ids are then just labels)
+                voices.append(hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest())
             elif reference_id:
                 self._usable_model(reference_id)
                 voices.append(reference_id)
-        voice = (
-            voices[0] if voices else "default"
-        )  # dialogue: the fake speaks with the first voice
+        voice = voices[0] if voices else "default"  # dialogue: the fake speaks with the first voice
         sample_rate = body.get("sample_rate") or (48000 if fmt == "opus" else 44100)
         pcm = self._speak(_SPEAKER_TAGS.sub(" ", text), voice, speed, sample_rate)
         audio = _encode(pcm, sample_rate, fmt)
         with self._lock:
-            self._spoken.append(
-                (hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate))
-            )
+            self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate)))
         return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
 
     def resolve_model(self, model: str | None) -> str:
@@ -552,19 +435,14 @@ class FakeFishServer:
         references = body.get("references") or []
         if not isinstance(references, list):
             raise ApiError(422, "references: must be a list")
-        multi = isinstance(reference_id, list) or (
-            references and all(isinstance(r, list) for r in references)
-        )
+        multi = isinstance(reference_id, list) or (references and all(isinstance(r, list) for r in references))
         if multi and model not in S2_FAMILY:
             raise ApiError(
-                422,
-                f"reference_id: several speakers need an S2 model ({', '.join(S2_FAMILY)}), not {model!r}",
+                422, f"reference_id: several speakers need an S2 model ({', '.join(S2_FAMILY)}), not {model!r}"
             )
         if not multi:
             if reference_id is not None and not isinstance(reference_id, str):
-                raise ApiError(
-                    422, "reference_id: must be a string or an array of strings"
-                )
+                raise ApiError(422, "reference_id: must be a string or an array of strings")
             _check_references(references, "references")
             return [(reference_id or "", references)]
         ids = reference_id if isinstance(reference_id, list) else []
@@ -572,35 +450,23 @@ class FakeFishServer:
             raise ApiError(422, "reference_id: must be a string or an array of strings")
         groups = references if references else [[] for _ in ids]
         if not all(isinstance(g, list) for g in groups):
-            raise ApiError(
-                422,
-                "references: for several speakers, an array of arrays of references",
-            )
+            raise ApiError(422, "references: for several speakers, an array of arrays of references")
         if ids and len(groups) != len(ids):
-            raise ApiError(
-                422,
-                f"references: {len(groups)} speakers' references for {len(ids)} reference ids",
-            )
+            raise ApiError(422, f"references: {len(groups)} speakers' references for {len(ids)} reference ids")
         for index, group in enumerate(groups):
             _check_references(group, f"references[{index}]")
-        return [
-            (ids[i] if i < len(ids) else "", group) for i, group in enumerate(groups)
-        ]
+        return [(ids[i] if i < len(ids) else "", group) for i, group in enumerate(groups)]
 
     # --- /v1/asr -----------------------------------------------------------------------------
 
     def _asr(self, body: Any) -> _Response:
-        if isinstance(
-            body, Form
-        ):  # multipart: audio as a file part, the rest as fields
+        if isinstance(body, Form):  # multipart: audio as a file part, the rest as fields
             files = body.files.get("audio") or []
             audio = files[-1][1] if files else None
             language = body.one("language")
             flag = (body.one("ignore_timestamps") or "true").lower()
             if flag not in ("true", "false"):
-                raise ApiError(
-                    422, f"ignore_timestamps: must be true or false, not {flag!r}"
-                )
+                raise ApiError(422, f"ignore_timestamps: must be true or false, not {flag!r}")
             ignore_timestamps = flag == "true"
         elif isinstance(body, dict):
             audio, language, ignore_timestamps = (
@@ -611,37 +477,21 @@ class FakeFishServer:
             if not isinstance(ignore_timestamps, bool):
                 raise ApiError(422, "ignore_timestamps: must be a boolean")
         else:
-            raise ApiError(
-                422,
-                "the request body must be msgpack or multipart/form-data with an audio field",
-            )
+            raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
         if not isinstance(audio, bytes) or not audio:
             raise ApiError(422, "audio: field required (the audio file's bytes)")
         if language is not None and (
-            not isinstance(language, str)
-            or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
+            not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
         ):
-            raise ApiError(
-                422, f"language: must be a language code such as 'en', not {language!r}"
-            )
+            raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
         pcm, rate = _decode(audio)
         text = self._heard(audio, pcm, rate)
         duration = round(len(pcm) / rate, 3)
-        segments = (
-            []
-            if ignore_timestamps or not text
-            else [{"text": text, "start": 0.0, "end": duration}]
-        )
-        answer: dict[str, Any] = {
-            "text": text,
-            "duration": duration,
-            "segments": segments,
-        }
-        if (
-            text
-        ):  # "Omitted if no language is detected"; the fake only ever speaks English
+        segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
+        answer: dict[str, Any] = {"text": text, "duration": duration, "segments": segments}
+        if text:  # "Omitted if no language is detected"; the fake only ever speaks English
             answer.update(language_code="en", language="English")
         return _json(200, answer)
 
@@ -654,9 +504,7 @@ class FakeFishServer:
 
     # --- /wallet -------------------------------------------------------------------------------
 
-    def _wallet(
-        self, user_id: str, what: str, query: dict[str, list[str]]
-    ) -> _Response:
+    def _wallet(self, user_id: str, what: str, query: dict[str, list[str]]) -> _Response:
         if user_id not in ("self", self.user_id):
             raise ApiError(403, "Permission denied")
         now = _now_iso()
@@ -695,35 +543,23 @@ class FakeFishServer:
         if text is None:
             return self.asr_unknown
         text = self.asr_mishear.get(text, text)
-        return _LEADING_CUES.sub(
-            "", text
-        ).strip()  # emotion cues steer the voice; they are not spoken
+        return _LEADING_CUES.sub("", text).strip()  # emotion cues steer the voice; they are not spoken
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
         if self.self_hosted:
             if model is None:  # Fish Speech looks for references/<id>/ on the server
-                raise ApiError(
-                    400,
-                    f"reference_id {reference_id!r}: no such reference folder on the server",
-                )
+                raise ApiError(400, f"reference_id {reference_id!r}: no such reference folder on the server")
             return model
-        if model is None or (
-            model["_owner"] != self.user_id and model["visibility"] == "private"
-        ):
+        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
             raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")
         state = self._state(model)
         if state != "trained":
-            raise ApiError(
-                400,
-                f"reference_id {reference_id!r}: voice model is {state}, not trained",
-            )
+            raise ApiError(400, f"reference_id {reference_id!r}: voice model is {state}, not trained")
         model["task_count"] += 1
         return model
 
-    def _speak(
-        self, text: str, voice: str, speed: float, sample_rate: int
-    ) -> np.ndarray:
+    def _speak(self, text: str, voice: str, speed: float, sample_rate: int) -> np.ndarray:
         digest = int(hashlib.sha256(voice.encode()).hexdigest(), 16)
         if self.audio == "speech":
             from charvoice.engines.base import SpeechRequest
@@ -735,19 +571,12 @@ class FakeFishServer:
             )  # fmt: skip
             with wave.open(io.BytesIO(OfflineEngine().synthesize(request))) as reader:
                 rate = reader.getframerate()
-                pcm = (
-                    np.frombuffer(
-                        reader.readframes(reader.getnframes()), dtype="<i2"
-                    ).astype(np.float32)
-                    / 32768
-                )
+                pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
         else:
             rate = 16000
             pcm = _tone(len(text), 110 + digest % 120, rate, speed)
         if rate != sample_rate:  # linear interpolation is plenty for a fake
-            positions = (
-                np.arange(int(len(pcm) * sample_rate / rate)) * rate / sample_rate
-            )
+            positions = np.arange(int(len(pcm) * sample_rate / rate)) * rate / sample_rate
             pcm = np.interp(positions, np.arange(len(pcm)), pcm).astype(np.float32)
         return pcm
 
@@ -759,10 +588,7 @@ class FakeFishServer:
         kind = form.one("type")
         if kind != "tts":
             raise ApiError(
-                422,
-                "type: field required and must be 'tts'"
-                if kind is None
-                else f"type: must be 'tts', not {kind!r}",
+                422, "type: field required and must be 'tts'" if kind is None else f"type: must be 'tts', not {kind!r}"
             )
         title = form.one("title")
         if not title:
@@ -772,22 +598,15 @@ class FakeFishServer:
             raise ApiError(422, "train_mode: field required and must be 'fast'")
         visibility = form.one("visibility", "public")
         if visibility not in ("public", "unlist", "private"):
-            raise ApiError(
-                422,
-                f"visibility: must be public, unlist or private, not {visibility!r}",
-            )
+            raise ApiError(422, f"visibility: must be public, unlist or private, not {visibility!r}")
         enhance = form.one("enhance_audio_quality", "false")
         if enhance.lower() not in ("true", "false"):
-            raise ApiError(
-                422, f"enhance_audio_quality: must be true or false, not {enhance!r}"
-            )
+            raise ApiError(422, f"enhance_audio_quality: must be true or false, not {enhance!r}")
         voices = form.files.get("voices", [])
         if not voices:
             raise ApiError(422, "voices: at least one audio file is required")
         if len(voices) > MAX_VOICES:
-            raise ApiError(
-                422, f"voices: at most {MAX_VOICES} files, not {len(voices)}"
-            )
+            raise ApiError(422, f"voices: at most {MAX_VOICES} files, not {len(voices)}")
         if any(not data for _, data in voices):
             raise ApiError(422, "voices: empty file")
         texts = form.fields.get("texts", [])
@@ -795,8 +614,7 @@ class FakeFishServer:
             raise ApiError(422, f"texts: at most {MAX_VOICES}, not {len(texts)}")
         if texts and len(texts) != len(voices):
             raise ApiError(
-                422,
-                f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none",
+                422, f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none"
             )
         covers = form.files.get("cover_image", [])
         if visibility == "public" and not (covers and covers[-1][1]):
@@ -819,9 +637,7 @@ class FakeFishServer:
         # training_seconds set it starts as `created` and a client has to poll.
         return _json(201, self._public(model))
 
-    def _new_model(
-        self, title, description, visibility, tags, voices, texts, owner
-    ) -> dict[str, Any]:
+    def _new_model(self, title, description, visibility, tags, voices, texts, owner) -> dict[str, Any]:
         model_id = uuid.uuid4().hex
         now = _now_iso()
         model = {
@@ -851,14 +667,8 @@ class FakeFishServer:
             return "training"
         return "failed" if model["_fail"] else "trained"
 
-    def _public(
-        self, model: dict[str, Any], state: str | None = None
-    ) -> dict[str, Any]:
-        public = {
-            key: value
-            for key, value in model.items()
-            if not key.startswith("_") or key == "_id"
-        }
+    def _public(self, model: dict[str, Any], state: str | None = None) -> dict[str, Any]:
+        public = {key: value for key, value in model.items() if not key.startswith("_") or key == "_id"}
         public["state"] = state or self._state(model)
         return public
 
@@ -872,18 +682,14 @@ class FakeFishServer:
 
     def _get(self, model_id: str, _body: Any) -> _Response:
         model = self.models.get(model_id)
-        if model is None or (
-            model["_owner"] != self.user_id and model["visibility"] == "private"
-        ):
+        if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
             raise ApiError(404, "Model not found")
         return _json(200, self._public(model))
 
     def _patch(self, model_id: str, body: Any) -> _Response:
         model = self._owned(model_id)
         if isinstance(body, Form):
-            changes: dict[str, Any] = {
-                key: values[-1] for key, values in body.fields.items() if key != "tags"
-            }
+            changes: dict[str, Any] = {key: values[-1] for key, values in body.fields.items() if key != "tags"}
             if "tags" in body.fields:
                 changes["tags"] = body.fields["tags"]
         elif isinstance(body, dict):
@@ -892,24 +698,11 @@ class FakeFishServer:
             changes = {}
         else:
             raise ApiError(422, "PATCH /model/{id} takes form fields or JSON")
-        unknown = set(changes) - {
-            "title",
-            "description",
-            "visibility",
-            "tags",
-            "cover_image",
-        }
+        unknown = set(changes) - {"title", "description", "visibility", "tags", "cover_image"}
         if unknown:
             raise ApiError(422, f"unknown fields: {', '.join(sorted(unknown))}")
-        if "visibility" in changes and changes["visibility"] not in (
-            "public",
-            "unlist",
-            "private",
-        ):
-            raise ApiError(
-                422,
-                f"visibility: must be public, unlist or private, not {changes['visibility']!r}",
-            )
+        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private"):
+            raise ApiError(422, f"visibility: must be public, unlist or private, not {changes['visibility']!r}")
         if "title" in changes and not changes["title"]:
             raise ApiError(422, "title: must not be empty")
         if "tags" in changes and isinstance(changes["tags"], str):
@@ -937,10 +730,7 @@ class FakeFishServer:
             return query.get(name, [default])[-1]
 
         try:
-            page_size, page_number = (
-                int(one("page_size", "10")),
-                int(one("page_number", "1")),
-            )
+            page_size, page_number = (int(one("page_size", "10")), int(one("page_number", "1")))
         except ValueError:
             raise ApiError(422, "page_size and page_number must be integers") from None
         if not 1 <= page_size <= 100 or page_number < 1:
@@ -952,24 +742,16 @@ class FakeFishServer:
             if (m["_owner"] == self.user_id if own else m["visibility"] == "public")
         ]
         if "title" in query:
-            models = [
-                m for m in models if one("title", "").lower() in m["title"].lower()
-            ]
+            models = [m for m in models if one("title", "").lower() in m["title"].lower()]
         for tag in query.get("tag", []):
             models = [m for m in models if tag in m["tags"]]
         order = one("sort_by", "task_count")
         models.sort(
-            key=lambda m: (
-                (m["task_count"], m["created_at"])
-                if order == "task_count"
-                else (m["created_at"],)
-            ),
+            key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],),
             reverse=True,
         )
         page = models[(page_number - 1) * page_size : page_number * page_size]
-        return _json(
-            200, {"total": len(models), "items": [self._public(m) for m in page]}
-        )
+        return _json(200, {"total": len(models), "items": [self._public(m) for m in page]})
 
 
 # --- HTTP plumbing ---------------------------------------------------------------------------
@@ -977,9 +759,7 @@ class FakeFishServer:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = (
-        256  # a burst of new connections must not be refused by the backlog
-    )
+    request_queue_size = 256  # a burst of new connections must not be refused by the backlog
 
     def __init__(self, fake: FakeFishServer) -> None:
         self.fake = fake
@@ -990,9 +770,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = (
-        "HTTP/1.1"  # keep-alive, as the real service and httpx's pool expect
-    )
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real service and httpx's pool expect
     server_version = "FakeFish/1.0"
 
     def log_message(self, *args) -> None:
@@ -1027,16 +805,12 @@ def _parse_body(content_type: str, body: bytes) -> Any:
         try:
             return msgpack.unpackb(body, raw=False)
         except Exception as exc:  # msgpack raises several unrelated types
-            raise ApiError(
-                422, f"Failed to parse msgpack body: {exc}", plain=True
-            ) from None
+            raise ApiError(422, f"Failed to parse msgpack body: {exc}", plain=True) from None
     if kind == "application/json":
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ApiError(
-                422, f"Failed to parse JSON body: {exc}", plain=True
-            ) from None
+            raise ApiError(422, f"Failed to parse JSON body: {exc}", plain=True) from None
     if kind == "multipart/form-data":
         return _parse_multipart(content_type, body)
     if kind == "application/x-www-form-urlencoded":
@@ -1050,20 +824,12 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
         raise ApiError(422, "Failed to parse multipart body: no boundary", plain=True)
     parts = body.split(b"--" + match.group(1).encode())
     if len(parts) < 2 or not parts[-1].startswith(b"--"):
-        raise ApiError(
-            422, "Failed to parse multipart body: missing closing boundary", plain=True
-        )
+        raise ApiError(422, "Failed to parse multipart body: missing closing boundary", plain=True)
     form = Form()
     for part in parts[1:-1]:
         head, separator, content = part.partition(b"\r\n\r\n")
-        if (
-            not separator
-            or not head.startswith(b"\r\n")
-            or not content.endswith(b"\r\n")
-        ):
-            raise ApiError(
-                422, "Failed to parse multipart body: malformed part", plain=True
-            )
+        if not separator or not head.startswith(b"\r\n") or not content.endswith(b"\r\n"):
+            raise ApiError(422, "Failed to parse multipart body: malformed part", plain=True)
         content = content[:-2]
         disposition = ""
         for line in head.decode("utf-8", "replace").split("\r\n"):
@@ -1072,42 +838,23 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
                 disposition = value
         name_match = re.search(r'(?:^|;)\s*name="([^"]*)"', disposition)
         if not name_match:
-            raise ApiError(
-                422, "Failed to parse multipart body: part without a name", plain=True
-            )
+            raise ApiError(422, "Failed to parse multipart body: part without a name", plain=True)
         filename = re.search(r'filename="([^"]*)"', disposition)
         if filename:
-            form.files.setdefault(name_match.group(1), []).append(
-                (filename.group(1), content)
-            )
+            form.files.setdefault(name_match.group(1), []).append((filename.group(1), content))
         else:
-            form.fields.setdefault(name_match.group(1), []).append(
-                content.decode("utf-8")
-            )
+            form.fields.setdefault(name_match.group(1), []).append(content.decode("utf-8"))
     return form
 
 
-def _check_number(
-    body: dict,
-    key: str,
-    low: float,
-    high: float,
-    *,
-    integer: bool = False,
-    where: str = "",
-) -> None:
+def _check_number(body: dict, key: str, low: float, high: float, *, integer: bool = False, where: str = "") -> None:
     value = body.get(key)
     if value is None:
         return
     kinds = (int,) if integer else (int, float)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, kinds)
-        or not low <= value <= high
-    ):
+    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
         raise ApiError(
-            422,
-            f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}",
+            422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}"
         )
 
 
@@ -1118,26 +865,18 @@ def _check_references(references: list, where: str) -> None:
             or not isinstance(reference.get("audio"), bytes)
             or not isinstance(reference.get("text"), str)
         ):
-            raise ApiError(
-                422,
-                f"{where}[{index}]: must be a map with audio (bytes) and text (string)",
-            )
+            raise ApiError(422, f"{where}[{index}]: must be a map with audio (bytes) and text (string)")
 
 
 def _check_choice(body: dict, key: str, choices: tuple) -> None:
     if key in body and body[key] not in choices:
-        raise ApiError(
-            422,
-            f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}",
-        )
+        raise ApiError(422, f"{key}: must be one of {', '.join(map(str, choices))}, not {body[key]!r}")
 
 
 # What a 200 may carry instead of the audio (a proxy's error page, a JSON status, noise, a file
 # cut short under intact framing, nothing): the "garbage" fault picks one.
 GARBAGE = (
-    lambda audio: (
-        b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>"
-    ),
+    lambda audio: b"<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>",
     lambda audio: b'{"status": 200, "message": "ok"}',
     lambda audio: bytes(random.Random(len(audio)).randrange(256) for _ in range(2048)),
     lambda audio: audio[: len(audio) // 2],
@@ -1168,10 +907,7 @@ def _encode(pcm: np.ndarray, rate: int, fmt: str) -> bytes:
         return buffer.getvalue()
     import imageio_ffmpeg
 
-    codec = {
-        "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
-        "opus": ["-c:a", "libopus", "-f", "ogg"],
-    }[fmt]
+    codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"], "opus": ["-c:a", "libopus", "-f", "ogg"]}[fmt]
     command = [
         imageio_ffmpeg.get_ffmpeg_exe(),
         "-hide_banner",
@@ -1198,15 +934,8 @@ def _decode(audio: bytes) -> tuple[np.ndarray, int]:
             with wave.open(io.BytesIO(audio)) as reader:
                 if reader.getsampwidth() == 2:
                     channels, rate = reader.getnchannels(), reader.getframerate()
-                    pcm = (
-                        np.frombuffer(
-                            reader.readframes(reader.getnframes()), dtype="<i2"
-                        ).astype(np.float32)
-                        / 32768
-                    )
-                    return pcm.reshape(-1, channels).mean(
-                        axis=1
-                    ) if channels > 1 else pcm, rate
+                    pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
+                    return pcm.reshape(-1, channels).mean(axis=1) if channels > 1 else pcm, rate
         except (wave.Error, EOFError):
             pass
     import imageio_ffmpeg
@@ -1238,11 +967,7 @@ def _contour(pcm: np.ndarray, rate: int) -> np.ndarray:
     count = len(pcm) // frame
     if count == 0:
         return np.zeros(0)
-    rms = np.sqrt(
-        np.mean(
-            pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1
-        )
-    )
+    rms = np.sqrt(np.mean(pcm[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
     level = 20 * np.log10(np.maximum(rms, 1e-9))
     return np.maximum(level, level.max() - 50.0)
 
@@ -1297,7 +1022,5 @@ def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
 
 def _hang_up(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
-    try:
+    with contextlib.suppress(OSError):
         handler.connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
