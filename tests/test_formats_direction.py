@@ -114,4 +114,4 @@ def test_character_lexicon_wins_over_the_projects(tmp_path):
     assert prepare("Kerrowan.", CHARACTER, config) == "Kerro-wan."
     local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
     assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
-    assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "(sad) Care-oh-wan."
+    assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "[sad] Care-oh-wan."  # default model: S2
