@@ -182,10 +182,13 @@ def test_show_update_and_delete(tmp_path, fish, fish_env):
     updated = project.run("voices", "update", "aria", "--visibility", "unlist", "--title", "Aria (keeper)", "--tags", "keeper, lighthouse")
     assert updated.exit_code == 0
     patch = fish.calls("PATCH")[-1]
-    assert patch.body.fields == {"visibility": ["unlist"], "title": ["Aria (keeper)"], "tags": ["keeper", "lighthouse"]}
+    marker = [tag for tag in fish.calls("POST", "/model")[0].body.fields["tags"] if tag.startswith("charvoice-")]
+    assert len(marker) == 1  # the tag that finds a model whose create answer was lost
+    assert patch.body.fields == {"visibility": ["unlist"], "title": ["Aria (keeper)"], "tags": ["keeper", "lighthouse", *marker]}
     assert fish.models[model_id]["visibility"] == "unlist" and lock(project)["aria"]["tags"] == ["keeper", "lighthouse"]
     assert project.run("voices", "update", "aria").exit_code == 0  # no option: back to the TOML's [voice] values
     assert (fish.models[model_id]["title"], fish.models[model_id]["visibility"]) == ("Aria", "private")
+    assert fish.models[model_id]["tags"] == marker  # the TOML has no tags; the marker stays
 
     refused = project.run("voices", "delete", "aria", input="n\n")
     assert refused.exit_code == 0 and "Nothing deleted" in refused.output and not fish.calls("DELETE")

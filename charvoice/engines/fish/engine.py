@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import email.utils
 import random
+from datetime import datetime, timezone
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +30,7 @@ import msgpack
 
 from charvoice import __version__
 from charvoice.engines.base import SpeechRequest, canonical_json, sha256_hex
-from charvoice.engines.fish.samples import file_sha256, voice_fingerprint
+from charvoice.engines.fish.samples import file_sha256, prepare_reference, voice_fingerprint
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig
@@ -218,6 +220,21 @@ class FishClient:
         )  # fmt: skip
         return response.content
 
+    def asr(self, audio: bytes, language: str | None = None) -> dict[str, Any]:
+        """`POST /v1/asr` (msgpack, as the official SDK sends it): `{text, duration, segments,
+        language_code}`. FishError with status 404/405 when the server has no such endpoint."""
+        payload: dict[str, Any] = {"audio": audio, "ignore_timestamps": True}
+        if language:
+            payload["language"] = language
+        response = self._send(
+            "POST", "/v1/asr", "speech-to-text",
+            content=msgpack.packb(payload, use_bin_type=True), headers={"Content-Type": "application/msgpack"},
+        )  # fmt: skip
+        data = self._json(response)
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise FishError(f"{self.server_name} answered speech-to-text without a `text`")
+        return data
+
     def create_model(
         self,
         *,
@@ -229,11 +246,14 @@ class FishClient:
         description: str = "",
         tags: list[str] | tuple[str, ...] = (),
         marker: str = "",
+        cover_image: tuple[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """`POST /model`: a voice model from sample files (name, bytes) and their transcripts.
 
         A create whose answer was lost may still have made the model, and a blind retry would
-        make a second one. `marker` (a tag unique to these samples) lets us look for it first.
+        make a second one. `marker` (a tag unique to these samples) lets us look for it first;
+        without one (a public model, whose tags everyone sees) we look for a model of the same
+        title made since the first attempt.
         """
         data: dict[str, Any] = {
             "type": "tts",
@@ -250,30 +270,44 @@ class FishClient:
         if all_tags:
             data["tags"] = all_tags
         files = [("voices", (name, content, _mime(name))) for name, content in samples]
+        if cover_image is not None:
+            files.append(("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0]))))
+        started = time.time() - 5  # the server's clock may be a little behind ours
         for attempt in range(self.retries + 1):
             try:
                 return self._json(self._send("POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files))
             except FishError as error:
-                if not (error.uncertain and marker) or attempt == self.retries:
+                if not error.uncertain or attempt == self.retries:
                     raise
-            found = next(self.list_models(tag=marker), None)
+            found = self._find_created(title, marker, started)
             if found is not None:
                 return found
             self._wait(attempt, None)
         raise AssertionError("unreachable")
 
+    def _find_created(self, title: str, marker: str, since: float) -> dict[str, Any] | None:
+        """The model a create whose answer was lost made, if it did: by marker tag, else by title
+        and creation time (the newest first)."""
+        if marker:
+            return next(self.list_models(tag=marker), None)
+        for model in self.list_models(title=title):
+            if model.get("title") == title and _timestamp(str(model.get("created_at", ""))) >= since:
+                return model
+        return None
+
     def get_model(self, model_id: str) -> dict[str, Any]:
         return self._json(self._send("GET", f"/model/{model_id}", f"reading voice model {model_id}"))
 
-    def update_model(self, model_id: str, **fields: Any) -> None:
-        """`PATCH /model/{id}` with any of title, description, visibility, tags."""
+    def update_model(self, model_id: str, *, cover_image: tuple[str, bytes] | None = None, **fields: Any) -> None:
+        """`PATCH /model/{id}` with any of title, description, visibility, tags (and a cover picture)."""
         data = {key: list(value) if isinstance(value, (list, tuple)) else value for key, value in fields.items() if value is not None}
-        self._send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data)
+        files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))] if cover_image else None
+        self._send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data, files=files)
 
     def delete_model(self, model_id: str) -> None:
         self._send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
 
-    def list_models(self, *, self_only: bool = True, tag: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+    def list_models(self, *, self_only: bool = True, tag: str | None = None, title: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
         """Every model (the account's own by default), fetched a page at a time."""
         seen = 0
         page = 1
@@ -281,6 +315,8 @@ class FishClient:
             params: dict[str, Any] = {"self": "true" if self_only else "false", "page_size": page_size, "page_number": page, "sort_by": "created_at"}
             if tag:
                 params["tag"] = tag
+            if title:
+                params["title"] = title
             data = self._json(self._send("GET", "/model", "listing voice models", params=params))
             items = data.get("items") or []
             yield from items
@@ -422,7 +458,18 @@ def _wav_problem(body: bytes) -> str | None:
 
 def _mime(name: str) -> str:
     suffix = name.rsplit(".", 1)[-1].lower()
-    return {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg", "ogg": "audio/ogg", "flac": "audio/flac"}.get(suffix, "application/octet-stream")
+    types = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg", "ogg": "audio/ogg", "flac": "audio/flac"}
+    types.update({"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"})
+    return types.get(suffix, "application/octet-stream")
+
+
+def _timestamp(iso: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time (0 when it is not one)."""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 class FishEngine:
@@ -434,7 +481,8 @@ class FishEngine:
         self.config = config
         self.client = client
         self._characters: dict[str, Character] = {}  # voice digest -> a character with that voice
-        self._samples: dict[str, bytes] = {}  # sample sha256 -> file bytes (instant clones send them)
+        self._samples: dict[str, bytes] = {}  # sample sha256 -> prepared reference (instant clones send them)
+        self.transcripts: dict[str, str] = {}  # sample sha256 -> what it says (instant clones without texts)
         self._models: dict[str, str] = {}  # persistent-clone voice digest -> trained model id
         self._model_errors: dict[str, tuple[float, Exception]] = {}  # digest -> (when, error)
         self._model_locks: dict[str, threading.Lock] = {}
@@ -475,7 +523,7 @@ class FishEngine:
         else:
             character = self._character_of(voice)
             payload["references"] = [
-                {"audio": self._sample_bytes(character, sha), "text": voice["texts"][index] if voice["texts"] else ""}
+                {"audio": self.reference(character, sha), "text": voice["texts"][index] if voice["texts"] else self.transcript(character, sha)}
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
@@ -522,17 +570,45 @@ class FishEngine:
             raise EngineError("internal error: this voice was never planned by this engine")
         return character
 
-    def _sample_bytes(self, character: Character, sha: str) -> bytes:
-        data = self._samples.get(sha)
+    def _sample_path(self, character: Character, sha: str) -> Path:
+        for path in character.voice.samples:
+            if file_sha256(path) == sha:
+                return path
+        raise EngineError(f"{character.file}: a voice sample changed while the build ran; run the build again")
+
+    def reference(self, character: Character, sha: str) -> bytes:
+        """An instant clone's sample as sent with each line: prepared once (samples.prepare_reference)."""
+        with self._lock:
+            data = self._samples.get(sha)
         if data is None:
-            for path in character.voice.samples:
-                if file_sha256(path) == sha:
-                    data = path.read_bytes()
-                    break
-            else:
-                raise EngineError(f"{character.file}: a voice sample changed while the build ran; run the build again")
-            self._samples[sha] = data
+            try:
+                data = prepare_reference(self._sample_path(character, sha), sha, self.config.state_dir / "references")
+            except CharvoiceError as error:
+                raise EngineError(f"{character.file}: {error.format_message()}") from None
+            with self._lock:
+                self._samples[sha] = data
         return data
+
+    def transcript(self, character: Character, sha: str) -> str:
+        """What an instant clone's sample says, when the character file gives no `texts`: from
+        speech to text, once per sample (the build keeps them in charvoice.lock, see voices.py)."""
+        with self._lock:
+            known = self.transcripts.get(sha)
+        if known is not None:
+            return known
+        with self._lock:
+            lock = self._model_locks.setdefault("asr:" + sha, threading.Lock())
+        with lock:  # one request per sample, however many lines wait for it
+            if sha not in self.transcripts:
+                try:
+                    heard = str(self.client.asr(self.reference(character, sha))["text"])
+                except FishError as error:
+                    if error.status not in (404, 405):
+                        raise
+                    heard = ""  # a self-hosted server has no speech to text: the sample goes without
+                with self._lock:
+                    self.transcripts[sha] = " ".join(heard.split())
+            return self.transcripts[sha]
 
     def close(self) -> None:
         self.client.close()

@@ -28,7 +28,7 @@ from charvoice.engines.base import canonical_json, sha256_hex
 from charvoice.engines.fish.engine import NAME as FISH
 from charvoice.engines.fish.engine import FishClient, FishEngine, FishError
 from charvoice.engines.fish.samples import file_sha256, sample_warnings, text_sha256
-from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
+from charvoice.errors import CharvoiceError, EngineError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text
 from charvoice.project.characters import Character, CharacterIndex, load_characters
 from charvoice.project.config import ProjectConfig, api_key, find_root, load_config
@@ -71,6 +71,19 @@ class LockEntry:
     visibility: str = "private"
     description: str = ""
     tags: list[str] = field(default_factory=list)
+    cover_sha256: str = ""  # the cover picture of a public model
+
+    @property
+    def marker(self) -> str:
+        """The tag that finds this model again after a create whose answer was lost. Public
+        models do without it: everyone sees their tags (they are found by title and time)."""
+        if self.visibility == "public":
+            return ""
+        return "charvoice-" + sha256_hex(canonical_json([self.sample_sha256, self.text_sha256, self.enhance_audio_quality]))[:16]
+
+    def server_tags(self) -> list[str]:
+        """The tags the model carries on the server: the character's, plus the marker."""
+        return [*self.tags, self.marker] if self.marker else list(self.tags)
 
     def same_voice(self, other: "LockEntry") -> bool:
         """Would a model made from `other`'s samples be this model? (file names do not matter)"""
@@ -79,7 +92,7 @@ class LockEntry:
         )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
-        return {"title": self.title, "visibility": self.visibility, "description": self.description, "tags": list(self.tags)}
+        return {"title": self.title, "visibility": self.visibility, "description": self.description, "tags": list(self.tags), "cover_sha256": self.cover_sha256}
 
     @classmethod
     def from_toml(cls, data: Any) -> "LockEntry":
@@ -88,6 +101,7 @@ class LockEntry:
         kinds = {
             "model_id": str, "state": str, "created": str, "server": str, "samples": list, "sample_sha256": list,
             "text_sha256": list, "enhance_audio_quality": bool, "title": str, "visibility": str, "description": str, "tags": list,
+            "cover_sha256": str,
         }  # fmt: skip
         for key, kind in kinds.items():
             if key in data and not isinstance(data[key], kind):
@@ -100,14 +114,24 @@ class LockEntry:
             samples=list(data.get("samples", [])), sample_sha256=list(data["sample_sha256"]),
             text_sha256=list(data.get("text_sha256", [])), enhance_audio_quality=data.get("enhance_audio_quality", True),
             title=data.get("title", ""), visibility=data.get("visibility", "private"),
-            description=data.get("description", ""), tags=list(data.get("tags", [])),
+            description=data.get("description", ""), tags=list(data.get("tags", [])), cover_sha256=data.get("cover_sha256", ""),
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LockedTranscript:
+    """What an instant clone's sample says, heard once by speech to text (keyed by its sha256)."""
+
+    sample: str  # the path, for people reading the lock
+    text: str
+    language: str = ""
 
 
 @dataclass
 class VoiceLock:
     path: Path
     entries: dict[str, LockEntry] = field(default_factory=dict)
+    transcripts: dict[str, LockedTranscript] = field(default_factory=dict)
 
     @classmethod
     def load(cls, config: ProjectConfig) -> "VoiceLock":
@@ -129,12 +153,21 @@ class VoiceLock:
                 entries[character_id] = LockEntry.from_toml(raw)
             except ValueError as exc:
                 problems.append(doc.problem(("voices", character_id), None, f"voices.{character_id} is not a valid entry ({exc}); delete that table and run `charvoice voices sync`"))
+        transcripts: dict[str, LockedTranscript] = {}
+        raw_transcripts = doc.data.get("transcripts", {})
+        for sha, raw in (raw_transcripts if isinstance(raw_transcripts, dict) else {}).items():
+            if not (isinstance(raw, dict) and isinstance(raw.get("text"), str) and isinstance(raw.get("sample", ""), str)):
+                problems.append(doc.problem(("transcripts", sha), None, f"transcripts.{sha} must have a text; delete that table to transcribe the sample again"))
+                continue
+            transcripts[sha] = LockedTranscript(raw.get("sample", ""), raw["text"], str(raw.get("language", "")))
         if problems:
             raise InputError(problems)
-        return cls(path, entries)
+        return cls(path, entries, transcripts)
 
     def save(self) -> None:
-        data = {"version": LOCK_VERSION, "voices": {cid: asdict(entry) for cid, entry in sorted(self.entries.items())}}
+        data: dict[str, Any] = {"version": LOCK_VERSION, "voices": {cid: asdict(entry) for cid, entry in sorted(self.entries.items())}}
+        if self.transcripts:
+            data["transcripts"] = {sha: asdict(item) for sha, item in sorted(self.transcripts.items())}
         atomic_write_text(self.path, LOCK_HEADER + tomli_w.dumps(data))
 
 
@@ -172,13 +205,15 @@ class VoiceSync:
         voice = character.voice
         try:
             hashes = [file_sha256(path) for path in voice.samples]
+            cover = file_sha256(voice.cover_image) if voice.cover_image else ""
         except OSError as exc:
-            raise CharvoiceError(f"{character.file}: cannot read voice sample {exc.filename}: {exc.strerror}") from None
+            raise CharvoiceError(f"{character.file}: cannot read {exc.filename}: {exc.strerror}") from None
         return LockEntry(
             model_id="", state="", created="", server=self.client.base_url,
             samples=[self.config.relative(path) for path in voice.samples], sample_sha256=hashes,
             text_sha256=[text_sha256(text) for text in voice.texts], enhance_audio_quality=voice.enhance_audio_quality,
             title=voice.title, visibility=voice.visibility, description=voice.description, tags=list(voice.tags),
+            cover_sha256=cover,
         )  # fmt: skip
 
     def ensure(self, character: Character) -> SyncResult:
@@ -246,12 +281,12 @@ class VoiceSync:
         voice = character.voice
         self.check_samples(character)
         self.echo(f"{character.name}: cloning a voice model from {len(voice.samples)} sample(s)...")
-        marker = "charvoice-" + sha256_hex(canonical_json([wanted.sample_sha256, wanted.text_sha256, wanted.enhance_audio_quality]))[:16]
+        cover = (voice.cover_image.name, voice.cover_image.read_bytes()) if voice.cover_image else None
         try:
             model = self.client.create_model(
                 title=voice.title, samples=[(path.name, path.read_bytes()) for path in voice.samples], texts=list(voice.texts),
                 visibility=voice.visibility, enhance_audio_quality=voice.enhance_audio_quality,
-                description=voice.description, tags=list(voice.tags), marker=marker,
+                description=voice.description, tags=list(voice.tags), marker=wanted.marker, cover_image=cover,
             )  # fmt: skip
         except FishError as error:
             if error.status in (404, 405):
@@ -361,11 +396,49 @@ def prepare_build(characters: dict[str, Character], engine: Any, jobs_to_synthes
         persistent = is_persistent(character)
         if character.voice.samples and (not persistent or sync.needs_clone(character)):
             sync.check_samples(character)
-            if not persistent and not character.voice.texts:
-                warn(f"{character.file}: an instant clone clones best with a transcript of each sample ([voice] texts)")
+    for character in needed:
+        if character.voice.samples and not is_persistent(character) and not character.voice.scratch:
+            prepare_instant(sync, engine, character, echo)
     for character in needed:
         if is_persistent(character):
             engine.model_for(character)
+
+
+def prepare_instant(sync: VoiceSync, engine: FishEngine, character: Character, echo: Echo = _quiet) -> None:
+    """An instant clone's samples, ready to travel with every line: each prepared once
+    (mono, trimmed, MP3) and, without [voice] texts, transcribed once by speech to text. The
+    transcripts go to charvoice.lock (committed: nobody pays for them twice) and are shown,
+    with the line that corrects them."""
+    config = sync.config
+    hashes = [file_sha256(path) for path in character.voice.samples]
+    for path, sha in zip(character.voice.samples, hashes, strict=True):
+        engine.reference(character, sha)
+    if character.voice.texts:
+        return
+    with sync._thread_lock, sync._file_lock:
+        lock = VoiceLock.load(config)
+        missing = [(path, sha) for path, sha in zip(character.voice.samples, hashes, strict=True) if sha not in lock.transcripts]
+        for sha in hashes:
+            if sha in lock.transcripts:
+                engine.transcripts[sha] = lock.transcripts[sha].text
+        if not missing:
+            return
+        for path, sha in missing:
+            try:
+                text = engine.transcript(character, sha)
+            except EngineError as error:
+                raise CharvoiceError(error.format_message()) from None
+            if not text:
+                sync.warn(
+                    f"{character.file}: {engine.client.server_name} could not transcribe sample {config.relative(path)}; "
+                    "it is sent without a transcript, which clones worse: add [voice] texts"
+                )
+                return
+            lock.transcripts[sha] = LockedTranscript(config.relative(path), text)
+            echo(f"{character.name}: sample {config.relative(path)} says: {text!r}")
+        lock.save()
+    texts = ", ".join(tomli_w.dumps({"t": engine.transcripts[sha]}).strip()[4:] for sha in hashes)
+    echo(f"{character.name}: transcripts kept in {LOCK_NAME}; to correct them, put this in {character.file} under [voice]: texts = [{texts}]")
 
 
 # --- the `voices` commands -----------------------------------------------------------------------
@@ -449,23 +522,37 @@ class VoicesProject:
         character = self.find(name)
         lock = VoiceLock.load(self.config)
         model_id = self.model_of(character, lock)
-        changes = {"title": title, "visibility": visibility, "tags": tags, "description": description}
+        changes: dict[str, Any] = {"title": title, "visibility": visibility, "tags": tags, "description": description}
         changes = {key: value for key, value in changes.items() if value is not None}
+        entry = lock.entries.get(character.id)
+        ours = entry is not None and entry.model_id == model_id  # a clone charvoice made
+        voice = character.voice
+        cover = None
         if not changes:
-            if character.id not in lock.entries:
+            if not ours:
                 raise CharvoiceError(f"{character.file}: {character.name}'s model_id is not a clone charvoice made; say what to change (--title, --visibility, --tags, --description)")
-            voice = character.voice
             changes = {"title": voice.title, "visibility": voice.visibility, "tags": list(voice.tags), "description": voice.description}
+            if voice.cover_image is not None:
+                cover = (voice.cover_image.name, voice.cover_image.read_bytes())
+                changes["cover_sha256"] = file_sha256(voice.cover_image)
+        if ours and entry is not None:
+            updated = replace(entry, **changes)
+            if updated.visibility == "public" and not updated.cover_sha256:
+                raise CharvoiceError(f'{character.file}: a public model needs a cover picture: set [voice] cover_image and run `charvoice voices update {character.id}`')
+            if "tags" in changes or "visibility" in changes:
+                # Tags are replaced as a whole: keep the marker the lost-create recovery looks for.
+                changes["tags"] = updated.server_tags()
+        sent = {key: value for key, value in changes.items() if key != "cover_sha256"}
         try:
-            self.client.update_model(model_id, **changes)
+            self.client.update_model(model_id, cover_image=cover, **sent)
         except FishError as error:
             raise CharvoiceError(f"{character.file}: cannot update voice model {model_id} of {character.name}: {error}") from None
-        entry = lock.entries.get(character.id)
-        if entry is not None and entry.model_id == model_id:
-            lock.entries[character.id] = replace(entry, **changes)
+        if ours and entry is not None:
+            lock.entries[character.id] = updated
             with ProjectLock(self.config.state_dir / "voices.lock"):
                 lock.save()
-        return {"character": character.id, "id": model_id, "changed": changes}
+        shown = {key: value for key, value in changes.items() if key != "tags"} | ({"tags": tags if tags is not None else list(voice.tags)} if "tags" in changes else {})
+        return {"character": character.id, "id": model_id, "changed": shown}
 
     def delete_target(self, name: str) -> tuple[str, str]:
         """(character id, model id) that `delete` would remove; only models charvoice cloned."""
