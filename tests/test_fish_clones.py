@@ -51,7 +51,9 @@ def test_an_instant_clone_without_texts_is_transcribed_once_and_the_transcript_k
     assert len(fish.asr_calls()) == 1  # one sample, one transcription, however many lines
     assert "says: 'I was never here.'" in run.output and 'texts = ["I was never here."]' in run.output
     locked = tomllib.loads(project.lock_path.read_text())["transcripts"]
-    assert [(t["sample"], t["text"]) for t in locked.values()] == [("characters/voices/cleo/01.wav", "I was never here.")]
+    assert [(t["sample"], t["text"]) for t in locked.values()] == [
+        ("characters/voices/cleo/01.wav", "I was never here.")
+    ]
     assert {r.body["references"][0]["text"] for r in fish.calls("POST", "/v1/tts")} == {"I was never here."}
 
     project.write_lines([*lines, ("c.3", "Cleo", "Then who lit the lamp?")])
@@ -68,7 +70,10 @@ def test_a_corrected_transcript_in_the_character_file_is_sent_and_revoices_the_l
     assert project.run("build").exit_code == 0
     project.write("characters/cleo.toml", CLEO_BARE + 'texts = ["I was never here."]\n')
     assert project.run("build").exit_code == 0
-    assert [r.body["references"][0]["text"] for r in fish.calls("POST", "/v1/tts")] == ["I was never hear.", "I was never here."]
+    assert [r.body["references"][0]["text"] for r in fish.calls("POST", "/v1/tts")] == [
+        "I was never hear.",
+        "I was never here.",
+    ]
 
 
 def test_instant_references_are_prepared_once_mono_trimmed_and_at_most_30_s(tmp_path, fish, fish_env):
@@ -91,5 +96,3 @@ def test_instant_references_are_prepared_once_mono_trimmed_and_at_most_30_s(tmp_
     first_sound = np.argmax(np.abs(pcm) > 0.01) / 16000
     assert first_sound < 0.5  # the leading silence is gone
     assert len(list((project.root / ".charvoice/references").glob("*.mp3"))) == 1
-
-
