@@ -64,6 +64,40 @@ class FishFatalError(FatalEngineError):
         self.status = status
 
 
+class FishOutage(FishFatalError):
+    """The server is down or out of reach: every request fails the same way (OutageWatch)."""
+
+
+class OutageWatch:
+    """Tells an outage from bad luck: the same failure (no connection, DNS, TLS, a 5xx) on
+    OUTAGE_REQUESTS different requests, each at least twice, with no success in between; or a
+    connection refused OUTAGE_CONNECT_ATTEMPTS times in a row for a single request. Retrying
+    every line for minutes would only print the same error once per line."""
+
+    OUTAGE_REQUESTS = 3
+    OUTAGE_CONNECT_ATTEMPTS = 3
+
+    def __init__(self) -> None:
+        self._signature = ""
+        self._failures: dict[int, int] = {}  # request number -> failed attempts with that signature
+        self._lock = threading.Lock()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._signature = ""
+            self._failures.clear()
+
+    def failed(self, request: int, signature: str) -> bool:
+        """Record one failed attempt; True when it makes an outage."""
+        with self._lock:
+            if signature != self._signature:
+                self._signature, self._failures = signature, {}
+            self._failures[request] = self._failures.get(request, 0) + 1
+            repeated = sum(1 for count in self._failures.values() if count >= 2)
+            connect = signature.startswith("connect") and self._failures[request] >= self.OUTAGE_CONNECT_ATTEMPTS
+            return repeated >= self.OUTAGE_REQUESTS or connect
+
+
 class AdaptiveLimit:
     """At most `ceiling` requests in flight; fewer after a 429, growing back as requests succeed.
 
@@ -178,7 +212,10 @@ class FishClient:
         self.retried = 0  # retries made (the benchmark reports them)
         self._fatal: FishFatalError | None = None
         self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
-        if not api_key and self.official:  # fail at the first request, without sending it
+        self._outage = OutageWatch()
+        self._requests = 0  # numbers each logical request, for OutageWatch
+        self.missing_key = not api_key and self.official
+        if self.missing_key:  # fail at the first request, without sending it
             self._fatal = FishFatalError(
                 "the Fish Audio engine needs an API key: set the environment variable FISH_API_KEY "
                 "(https://fish.audio/app/api-keys), or use --engine offline",
@@ -332,9 +369,13 @@ class FishClient:
         on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
         what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
         problem = ""
+        with self._lock:
+            self._requests += 1
+            number = self._requests
         for attempt in range(self.retries + 1):
             self._check_stopped()
             retry_after = None
+            signature = ""  # how it failed, when that may be an outage (OutageWatch)
             epoch = self.limit.acquire()
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -343,12 +384,15 @@ class FishClient:
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
                 problem = self._describe(exc)
                 retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # refused, DNS, TLS, unreachable
+                    signature = "connect " + problem
             else:
                 status = response.status_code
                 if response.is_success:
                     bad_body = check(response.content) if check is not None else None
                     if bad_body is None:
                         self.limit.succeeded()
+                        self._outage.succeeded()
                         return response
                     problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
                     retryable = replayable
@@ -363,8 +407,12 @@ class FishClient:
                     problem = f"{status} {message}"
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     retryable = replayable or status == 429
+                    if status >= 500:
+                        signature = f"{status} {message}"
             finally:
                 self.limit.release()
+            if signature and self._outage.failed(number, signature):
+                raise self._outage_error(problem)
             if not retryable:
                 raise FishError(f"{what}: {problem}", uncertain=True)
             if attempt < self.retries:
@@ -390,6 +438,18 @@ class FishClient:
                 else:
                     text = f"{self.server_name} says the account has no credit left (402: {message}); top up at https://fish.audio/app/billing"
                 self._fatal = FishFatalError(text, status)
+                self._stop.set()
+            return self._fatal
+
+    def _outage_error(self, problem: str) -> FishOutage:
+        with self._lock:
+            if self._fatal is None:
+                self._fatal = FishOutage(
+                    f"{self.server_name} is not answering: {problem}, the same for every request just now, so "
+                    "charvoice stopped instead of retrying each line. Run the command again once the service is back "
+                    "(a build resumes with the lines it did not finish).",
+                    503,
+                )
                 self._stop.set()
             return self._fatal
 

@@ -26,7 +26,7 @@ import tomli_w
 
 from charvoice.engines.base import canonical_json, sha256_hex
 from charvoice.engines.fish.engine import NAME as FISH
-from charvoice.engines.fish.engine import FishClient, FishEngine, FishError
+from charvoice.engines.fish.engine import FishClient, FishEngine, FishError, FishOutage
 from charvoice.engines.fish.samples import file_sha256, sample_warnings, text_sha256
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text
@@ -370,6 +370,10 @@ class VoiceSync:
                 raise CharvoiceError(f"cannot delete the replaced voice model {model_id}: {error}") from None
 
 
+def _plain(error: Exception) -> str:
+    return error.format_message() if isinstance(error, CharvoiceError) else str(error)
+
+
 def sample_warnings_for(character: Character, path: Path) -> list[str]:
     try:
         notes = sample_warnings(path)
@@ -453,10 +457,36 @@ class VoicesProject:
     client: FishClient
 
     @classmethod
-    def open(cls, start: Path | None) -> "VoicesProject":
+    def open(cls, start: Path | None, *, require_key: bool = True) -> "VoicesProject":
+        """`require_key=False` (list, show): without a key the server is simply not asked."""
         config = load_config(find_root(start or Path.cwd()))
         characters = load_characters(config)
-        return cls(config, characters, FishClient.from_config(config, api_key()))
+        return cls(config, characters, FishClient.from_config(config, api_key(), require_key=require_key))
+
+    def server_unavailable(self) -> str:
+        """Why the server will not be asked ("" when it will): no key for Fish Audio."""
+        return "FISH_API_KEY is not set" if self.client.missing_key else ""
+
+    def local_voices(self, lock: VoiceLock) -> list[dict[str, Any]]:
+        """Every character's voice as the project and charvoice.lock describe it (no network)."""
+        rows = []
+        for character in sorted(self.characters.values(), key=lambda c: c.id):
+            voice = character.voice
+            if voice.scratch:
+                continue
+            entry = lock.entries.get(character.id)
+            locked = entry if entry is not None and is_persistent(character) else None
+            if locked is not None:
+                state = locked.state if locked.same_voice(VoiceSync(self.config, self.client).wanted(character)) else "samples changed: sync again"
+            elif is_persistent(character):
+                state = "not cloned yet"
+            else:
+                state = "-"
+            rows.append({
+                "character": character.id, "source": voice.source,
+                "id": locked.model_id if locked else voice.model_id, "lock_state": state, "server_state": "unknown",
+            })  # fmt: skip
+        return rows
 
     def close(self) -> None:
         self.client.close()
@@ -481,18 +511,31 @@ class VoicesProject:
         raise CharvoiceError(f"{character.file}: {character.name} has no voice model ({character.voice.source} voice)")
 
     def list(self) -> dict[str, Any]:
-        """The account's models (every page), each with the character that uses it."""
+        """The characters' voices (local source and lock state) and the account's models (every
+        page), each with the character that uses it. Without a key, or with the server out of
+        reach, the local part stands alone and the server state is "unknown" (`server_error`)."""
         lock = VoiceLock.load(self.config)
+        voices = self.local_voices(lock)
         users = {c.voice.model_id: c.id for c in self.characters.values() if c.voice.model_id}
         users.update({entry.model_id: cid for cid, entry in lock.entries.items()})
-        models = [
-            {"id": m.get("_id", ""), "title": m.get("title", ""), "state": m.get("state", ""), "visibility": m.get("visibility", ""),
-             "created": m.get("created_at", ""), "character": users.get(m.get("_id", ""), "")}
-            for m in self.client.list_models(self_only=True)
-        ]  # fmt: skip
+        reason = self.server_unavailable()
+        if reason:
+            return {"voices": voices, "models": [], "not_on_account": [], "server_error": reason}
+        try:
+            models = [
+                {"id": m.get("_id", ""), "title": m.get("title", ""), "state": m.get("state", ""), "visibility": m.get("visibility", ""),
+                 "created": m.get("created_at", ""), "character": users.get(m.get("_id", ""), "")}
+                for m in self.client.list_models(self_only=True)
+            ]  # fmt: skip
+        except (FishError, FishOutage) as error:  # a bad key or no credit is the user's to fix: exit 2
+            return {"voices": voices, "models": [], "not_on_account": [], "server_error": _plain(error)}
+        states = {m["id"]: m["state"] for m in models}
+        for row in voices:
+            if row["id"]:
+                row["server_state"] = states.get(row["id"], "not on this account")
         listed = {m["id"] for m in models}
         missing = [{"character": cid, "id": model_id} for model_id, cid in sorted(users.items(), key=lambda item: item[1]) if model_id not in listed]
-        return {"models": models, "not_on_account": missing}
+        return {"voices": voices, "models": models, "not_on_account": missing, "server_error": ""}
 
     def show(self, name: str) -> dict[str, Any]:
         character = self.find(name)
@@ -510,11 +553,15 @@ class VoicesProject:
             info["warnings"].append(f"the samples changed since model {entry.model_id} was made: `charvoice voices sync` clones them again")
         model_id = entry.model_id if entry else voice.model_id
         if model_id:
+            reason = self.server_unavailable()
+            if reason:
+                info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {reason}"}
+                return info
             try:
                 model = self.client.get_model(model_id)
                 info["model"] = {key: model.get(key) for key in ("_id", "title", "state", "visibility", "description", "tags", "created_at", "task_count")}
-            except FishError as error:
-                info["model"] = {"_id": model_id, "error": str(error)}
+            except (FishError, FishOutage) as error:
+                info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {_plain(error)}"}
         return info
 
     def update(self, name: str, *, title: str | None, visibility: str | None, tags: list[str] | None, description: str | None) -> dict[str, Any]:
