@@ -56,7 +56,7 @@ def test_a_newer_model_passes_when_allowed_and_uses_bracket_cues(tmp_path, fish,
     set_model(project, 'model = "s3-ultra"\nallow_unlisted_model = true\nlatency = "low"')
     config = load_config(project.root)
     engine = FishEngine.from_config(config, "k")
-    request = engine.request(Line("l", "bram", "Hi.", "en", "x:1"), load_characters(config)["bram"], "Hi.")
+    request = engine.request(Line("l", "bram", "Hi.", "en", "x", 1), load_characters(config)["bram"], "Hi.")
     assert request.params["model"] == "s3-ultra" and request.params["latency"] == "low"
 
 

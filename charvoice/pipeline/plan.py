@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
@@ -19,7 +20,8 @@ from charvoice.pipeline.approvals import (
     text_sha256,
 )
 from charvoice.pipeline.cache import AudioCache
-from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
+from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
@@ -39,7 +41,7 @@ class Job:
     cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
-    marks: dict = field(default_factory=dict)  # review state for the manifest (take, needs_approval, ...)
+    marks: ReviewMarks = ReviewMarks()  # review state for the manifest (take, needs_approval, ...)
     recording_sha: str = ""
 
     @property
@@ -67,30 +69,29 @@ def asset_key(cache_key: str, project: Project) -> str:
 
 
 @lru_cache(maxsize=8)
-def _audio_settings(settings) -> dict:
+def _audio_settings(settings: AudioSettings) -> dict[str, Any]:
     return asdict(settings)
 
 
-MARKS = ("take", "needs_approval", "text_changed_since_recording")
 _ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
 
 
-def _reason(job: Job, entry: dict | None, force: bool) -> str:
+def _reason(job: Job, entry: AudioEntry | None, force: bool) -> str:
     if force:
         return "forced"
     if entry is None:
         return "new line"
-    if entry.get("text") != job.line.text:
-        return "text changed (needs approval)" if job.marks.get("needs_approval") else "text changed"
-    if entry.get("origin", "engine") != job.origin:
+    if entry.text != job.line.text:
+        return "text changed (needs approval)" if job.marks.needs_approval else "text changed"
+    if entry.origin != job.origin:
         return _ORIGIN_CHANGED[job.origin]
-    if {mark: entry.get(mark) for mark in MARKS if mark in entry or mark in job.marks} != job.marks:
+    if entry.marks != job.marks:
         return "review status changed"
-    if entry.get("source_key") != job.cache_key:
+    if entry.source_key != job.cache_key:
         return "voice or engine settings changed"
-    if entry.get("key") != job.asset_key:
+    if entry.key != job.asset_key:
         return "audio settings changed"
-    if entry.get("path") != job.manifest_path:
+    if entry.path != job.manifest_path:
         return "character changed"
     if not job.asset_path.is_file():
         return "audio file missing"
@@ -115,28 +116,43 @@ class _Pins:
         self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
         self.root = config.root
 
-    def pin(self, line: Line) -> dict:
-        """Job fields for a line that a recording or an approval overrides (none for others)."""
+    def pin(self, job: Job) -> Job:
+        """The job with a recording or an approved take in place of the engine, where there is one."""
+        line = job.line
         recording = self.recordings.get((line.id, line.locale))
         if recording is not None:
+            assert self.hashes is not None  # loaded whenever there are recordings
             sha = self.hashes.sha256(recording)
-            marks = {"text_changed_since_recording": True} if self.approvals.recording_text_changed(line.id, line.locale, sha, line.text) else {}
-            return {"origin": "recorded", "pinned": recording, "cache_key": sha256_hex(f"recording:{sha}"), "marks": marks, "recording_sha": sha}
+            moved_on = self.approvals.recording_text_changed(line.id, line.locale, sha, line.text)
+            return replace(
+                job,
+                origin="recorded",
+                pinned=recording,
+                cache_key=sha256_hex(f"recording:{sha}"),
+                marks=ReviewMarks(text_changed_since_recording=moved_on),
+                recording_sha=sha,
+            )
         approval = self.approvals.approval(line.id, line.locale)
         if approval is None:
-            return {}
-        if approval.get("text_sha256") != text_sha256(line.text):
-            return {"marks": {"needs_approval": True}}  # the approved take says something else: voice it again
-        return {"origin": "approved", "pinned": self.root / approval["file"], "cache_key": approval["source_key"], "marks": {"take": approval["take"]}}
+            return job
+        if approval.text_sha256 != text_sha256(line.text):
+            return replace(job, marks=ReviewMarks(needs_approval=True))  # the approved take says something else
+        return replace(
+            job,
+            origin="approved",
+            pinned=self.root / approval.file,
+            cache_key=approval.source_key,
+            marks=ReviewMarks(take=approval.take),
+        )
 
     def close(self) -> None:
         if self.hashes is not None:
             self.hashes.save()
 
 
-def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Job, entry: dict | None, reason: str) -> tuple[Job, str]:
+def _kept_instead(project: Project, engines: Engines, job: Job, entry: AudioEntry | None, reason: str) -> tuple[Job, str]:
     """A line another accepted engine voiced (Fish, while this machine has no key) stays as it is."""
-    made_by = (entry or {}).get("engine")
+    made_by = entry.engine if entry is not None else None
     character = project.characters[job.line.character]
     for engine in engines.kept:
         if engine.name == made_by and not character.voice.scratch:
@@ -157,23 +173,28 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
             continue  # voiced by the line it shadows
         request = speech_request(project, engines, line)
         relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
-        fields = {"cache_key": request.cache_key, **pins.pin(line)}
-        key = fields["cache_key"]
-        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)
+        job = pins.pin(
+            Job(
+                line,
+                request,
+                cache_key=request.cache_key,
+                asset_key="",
+                asset_path=config.output_dir / relative,
+                manifest_path=relative,
+                reason="",
+                cached=True,
+            )
+        )
+        job = replace(job, asset_key=asset_key(job.cache_key, project))
         entry = manifest.entry(line.id, line.locale)
         reason = _reason(job, entry, force)
         if reason and not force and job.pinned is None:
-            job, reason = _kept_instead(project, engines, cache, job, entry, reason)
+            job, reason = _kept_instead(project, engines, job, entry, reason)
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
             plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
         else:
             plan.fresh.append(job)
     pins.close()
     current = {(line.id, line.locale) for line in project.lines}
-    plan.orphans = [
-        (line_id, locale)
-        for line_id, entry in manifest.lines.items()
-        for locale in entry.get("audio", {})
-        if (line_id, locale) not in current
-    ]
+    plan.orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     return plan

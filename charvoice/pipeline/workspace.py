@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
+from charvoice.engines.base import Notify
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
@@ -33,6 +34,7 @@ class Workspace:
     def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
+        Approvals.load(config)  # a damaged approvals file stops every command before anything is written
         return cls(
             project=project,
             engines=select_engines(config, engine),
@@ -85,6 +87,7 @@ class Workspace:
         on_progress=lambda result: None,
         on_wait=None,
         stop=None,
+        notify: Notify = Notify(),
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
@@ -102,7 +105,7 @@ class Workspace:
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
-            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop, notify=notify)
             self._note_recordings(report)
             return plan, report
 

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from charvoice.engines.fish.engine import FishClient, FishError
+from charvoice.engines.fish.client import FishClient, FishError
 
 # Languages whose text has no spaces between words: compare characters, not words.
 _UNSPACED = {"ja", "zh", "th", "lo", "km", "my", "bo", "yue", "wuu"}
@@ -48,7 +48,8 @@ def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> T
         data = client.asr(audio, language_of(locale) if locale else None)
     except FishError as error:
         if error.status in (404, 405):
-            raise AsrUnavailable(f"{client.server_name} has no speech-to-text endpoint (POST /v1/asr answered {error.status})", error.status) from None
+            message = f"{client.server_name} has no speech-to-text endpoint (POST /v1/asr answered {error.status})"
+            raise AsrUnavailable(message, error.status) from None
         raise
     duration = data.get("duration")
     segments = data.get("segments") if isinstance(data.get("segments"), list) else []

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,10 +26,9 @@ from typing import Any
 import tomli_w
 
 from charvoice.engines.base import canonical_json, sha256_hex
-from charvoice.engines.fish.engine import NAME as FISH
-from charvoice.engines.fish.engine import FishClient, FishEngine, FishError, FishOutage
+from charvoice.engines.fish.client import FishClient, FishError, FishOutage
 from charvoice.engines.fish.samples import file_sha256, sample_warnings, text_sha256
-from charvoice.errors import CharvoiceError, EngineError, FatalEngineError, InputError, Problem
+from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text
 from charvoice.project.characters import Character, CharacterIndex, load_characters
 from charvoice.project.config import ProjectConfig, api_key, find_root, load_config
@@ -262,6 +262,12 @@ class VoiceSync:
                 problems.append(error.format_message())
         return results, problems
 
+    @contextmanager
+    def locked(self) -> Iterator[VoiceLock]:
+        """charvoice.lock, read now and held against other threads and processes."""
+        with self._thread_lock, self._file_lock:
+            yield VoiceLock.load(self.config)
+
     def needs_clone(self, character: Character) -> bool:
         """Would `ensure` make a new model (no model in the lock for these samples)?"""
         entry = VoiceLock.load(self.config).entries.get(character.id)
@@ -383,66 +389,6 @@ def sample_warnings_for(character: Character, path: Path) -> list[str]:
 
 
 # --- the build's part ----------------------------------------------------------------------------
-
-
-def prepare_build(characters: dict[str, Character], engine: Any, jobs_to_synthesize: Iterable[Any], jobs: int, echo: Echo = _quiet, warn: Echo = _quiet) -> None:
-    """Before a build synthesises anything: every persistent clone it needs is trained, and
-    instant clones' samples are checked. Does nothing for other engines (or a dry run)."""
-    if not isinstance(engine, FishEngine):
-        return
-    engine.set_jobs(jobs)
-    needed = [characters[cid] for cid in sorted({job.line.character for job in jobs_to_synthesize if job.request.engine == FISH})]
-    sync = engine.voice_sync(echo)
-    sync.warn = warn
-    # Every sample this build will upload is checked first: one that is not audio stops the
-    # build before any voice is cloned or any line is paid for.
-    for character in needed:
-        persistent = is_persistent(character)
-        if character.voice.samples and (not persistent or sync.needs_clone(character)):
-            sync.check_samples(character)
-    for character in needed:
-        if character.voice.samples and not is_persistent(character) and not character.voice.scratch:
-            prepare_instant(sync, engine, character, echo)
-    for character in needed:
-        if is_persistent(character):
-            engine.model_for(character)
-
-
-def prepare_instant(sync: VoiceSync, engine: FishEngine, character: Character, echo: Echo = _quiet) -> None:
-    """An instant clone's samples, ready to travel with every line: each prepared once
-    (mono, trimmed, MP3) and, without [voice] texts, transcribed once by speech to text. The
-    transcripts go to charvoice.lock (committed: nobody pays for them twice) and are shown,
-    with the line that corrects them."""
-    config = sync.config
-    hashes = [file_sha256(path) for path in character.voice.samples]
-    for path, sha in zip(character.voice.samples, hashes, strict=True):
-        engine.reference(character, sha)
-    if character.voice.texts:
-        return
-    with sync._thread_lock, sync._file_lock:
-        lock = VoiceLock.load(config)
-        missing = [(path, sha) for path, sha in zip(character.voice.samples, hashes, strict=True) if sha not in lock.transcripts]
-        for sha in hashes:
-            if sha in lock.transcripts:
-                engine.transcripts[sha] = lock.transcripts[sha].text
-        if not missing:
-            return
-        for path, sha in missing:
-            try:
-                text = engine.transcript(character, sha)
-            except EngineError as error:
-                raise CharvoiceError(error.format_message()) from None
-            if not text:
-                sync.warn(
-                    f"{character.file}: {engine.client.server_name} could not transcribe sample {config.relative(path)}; "
-                    "it is sent without a transcript, which clones worse: add [voice] texts"
-                )
-                return
-            lock.transcripts[sha] = LockedTranscript(config.relative(path), text)
-            echo(f"{character.name}: sample {config.relative(path)} says: {text!r}")
-        lock.save()
-    texts = ", ".join(tomli_w.dumps({"t": engine.transcripts[sha]}).strip()[4:] for sha in hashes)
-    echo(f"{character.name}: transcripts kept in {LOCK_NAME}; to correct them, put this in {character.file} under [voice]: texts = [{texts}]")
 
 
 # --- the `voices` commands -----------------------------------------------------------------------
