@@ -63,7 +63,9 @@ def test_voices_list_and_show_without_a_key_show_the_local_state(tmp_path, fish,
     rows = {row["character"]: row for row in data["voices"]}
     assert set(rows) == {"aria", "bram", "cleo"}  # dax is a scratch voice
     assert rows["aria"]["lock_state"] == "not cloned yet" and rows["bram"]["source"] == "model"
-    assert {row["server_state"] for row in rows.values()} == {"unknown"} and data["server_error"] == "FISH_API_KEY is not set"
+    assert {row["server_state"] for row in rows.values()} == {"unknown"} and data[
+        "server_error"
+    ] == "FISH_API_KEY is not set"
     shown = project.run("voices", "show", "bram")
     assert shown.exit_code == 0 and "server state unknown: FISH_API_KEY is not set" in shown.output
     assert project.run("voices", "show", "aria").exit_code == 0

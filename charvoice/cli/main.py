@@ -71,8 +71,9 @@ def init(folder: Path, output: str | None) -> None:
 @click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
 @json_option
-def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, as_json: bool) -> None:
+def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, over_credit: bool, as_json: bool) -> None:
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
@@ -83,6 +84,8 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
+        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
+            workspace.engines.primary.spend_beyond_credit = True
         plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
     finally:
         workspace.close()
@@ -124,21 +127,39 @@ def _notify(show: bool) -> Notify:
 def _cost_preview(workspace: Workspace, plan: Plan):
     from charvoice.engines.fish.cost import preview
 
-    config = workspace.project.config
-    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+    from charvoice.project.config import fish_price
+
+    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, fish_price(workspace.project.config.fish))
+
+
+def _credit(workspace: Workspace, cost: float) -> dict:
+    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
+    account_credit = getattr(workspace.engines.primary, "account_credit", None)
+    if account_credit is None:
+        return {}
+    usd, why = account_credit()
+    return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
     if as_json:
-        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
+        cost = _cost_preview(workspace, plan)
+        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": cost.as_dict(), "credit": _credit(workspace, cost.price(cost.bytes))})
         return
     for job in plan.todo:
         how = "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
-    for row in _cost_preview(workspace, plan).text():
+    cost = _cost_preview(workspace, plan)
+    for row in cost.text():
         click.echo(row)
+    credit = _credit(workspace, cost.price(cost.bytes))
+    if credit and credit["usd"] is None:
+        click.echo(f"Account credit: unknown ({credit['unknown_because']})")
+    elif credit:
+        short = "" if credit["enough"] else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
 
 
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:

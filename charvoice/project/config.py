@@ -23,6 +23,10 @@ FISH_MODELS = {"s2.1-pro": "bracket", "s2.1-pro-free": "bracket", "s2-pro": "bra
 FISH_DEFAULT_MODEL = "s2.1-pro"  # "our recommended production TTS model"
 FISH_RETIRED_MODELS = {"speech-1.5": "2026-02-28", "speech-1.6": "2026-02-28"}  # "Model Deprecations"
 FISH_LATENCIES = ("normal", "balanced", "low")
+FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rate Limits")
+# What answers at engine.fish.base_url: Fish Audio's API (the default, also for a proxy or the
+# tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
+FISH_SERVERS = ("fish-audio", "fish-speech")
 
 
 def fish_cue_style(model: str) -> str:
@@ -55,6 +59,7 @@ SCHEMA = Table(
                         "base_url": Field(str, "https://api.fish.audio"),
                         "model": Field(str, FISH_DEFAULT_MODEL),
                         "allow_unlisted_model": Field(bool, False),
+                        "server": Field(str, "fish-audio", choices=FISH_SERVERS),
                         "price_per_million_bytes": Field(float, 15.0, minimum=0),
                         "latency": Field(str, "normal", choices=FISH_LATENCIES),
                         "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
@@ -123,11 +128,20 @@ class FishSettings:
     base_url: str = "https://api.fish.audio"
     model: str = FISH_DEFAULT_MODEL
     allow_unlisted_model: bool = False  # a model name newer than this charvoice's list
+    server: str = "fish-audio"  # or "fish-speech": a self-hosted Fish Speech server (FISH_SERVERS)
     price_per_million_bytes: float = 15.0
     latency: str = "normal"  # "normal" sounds best; "balanced" and "low" answer sooner
     timeout: float = 120.0  # seconds to wait for one response
     retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
     train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
+
+
+def fish_price(settings: FishSettings) -> float:
+    """USD per million UTF-8 bytes for the configured model (the free model costs nothing; a
+    self-hosted server bills nobody)."""
+    if settings.server == "fish-speech" or settings.model in FISH_FREE_MODELS:
+        return 0.0
+    return settings.price_per_million_bytes
 
 
 @dataclass(frozen=True)

@@ -261,6 +261,14 @@ class FishClient:
             raise FishError(f"{self.server_name} answered speech-to-text without a `text`")
         return data
 
+    def credit(self) -> float:
+        """The account's API credit in USD (`GET /wallet/self/api-credit`, as the official SDK asks)."""
+        data = self.json(self.send("GET", "/wallet/self/api-credit", "reading the account's credit"))
+        try:
+            return float(data["credit"])
+        except (KeyError, TypeError, ValueError):
+            raise FishError(f"{self.server_name} answered the credit request without a `credit` amount") from None
+
     def create_model(
         self,
         *,

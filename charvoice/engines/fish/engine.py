@@ -19,9 +19,9 @@ from charvoice.engines.base import Notify, SpeechRequest, canonical_json, sha256
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.samples import file_sha256, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
-from charvoice.errors import CharvoiceError, EngineError
+from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig
+from charvoice.project.config import ProjectConfig, fish_price
 from charvoice.project.lines import Line
 
 CHUNK_LENGTH = 200  # the API default; part of the cache key because it changes the sound
@@ -43,6 +43,7 @@ class FishEngine:
         self._model_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._sync = VoiceSync(config, client)
+        self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
 
     @classmethod
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> "FishEngine":
@@ -69,6 +70,7 @@ class FishEngine:
         needs is trained, or found in charvoice.lock."""
         self.client.limit.set_ceiling(jobs)
         self._sync.echo, self._sync.warn = notify.echo, notify.warn
+        self._check_credit([request for request in requests if request.engine == NAME], notify)
         by_id = {request.character.id: request.character for request in requests if request.engine == NAME and request.character}
         needed = [by_id[cid] for cid in sorted(by_id)]
         for character in needed:
@@ -81,6 +83,36 @@ class FishEngine:
         for character in needed:
             if is_persistent(character):
                 self.model_for(character)
+
+    def account_credit(self) -> tuple[float | None, str]:
+        """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
+        if self.config.fish.server != "fish-audio":
+            return None, "a self-hosted Fish Speech server bills nobody"
+        if self.client.missing_key:
+            return None, "FISH_API_KEY is not set"
+        try:
+            return self.client.credit(), ""
+        except FishError as error:
+            return None, str(error)
+        except FatalEngineError as error:
+            return None, error.format_message()
+
+    def _check_credit(self, requests: Sequence[SpeechRequest], notify: Notify) -> None:
+        """Stop before the first request when the build would cost more than the account holds
+        (unless told to go on): a build that runs dry halfway leaves half a scene voiced."""
+        cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.config.fish) / 1_000_000
+        if cost <= 0 or self.config.fish.server != "fish-audio":
+            return
+        credit, why = self.account_credit()
+        if credit is None:
+            notify.warn(f"cannot check the account's credit before the build ({why})")
+            return
+        if cost > credit:
+            message = f"this build would cost about ${cost:.2f} on Fish Audio, but the account has ${credit:.2f} of credit"
+            if self.spend_beyond_credit:
+                notify.warn(f"{message}; going on (--over-credit): lines past the credit will fail")
+                return
+            raise FatalEngineError(f"{message}. Top up at https://fish.audio/app/billing, build fewer lines (targets), or pass --over-credit to go on anyway")
 
     def _prepare_instant(self, character: Character, notify: Notify) -> None:
         """An instant clone's samples, ready to travel with every line: each prepared once
