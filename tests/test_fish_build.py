@@ -74,10 +74,12 @@ def test_dry_run_previews_the_cost_and_calls_nothing(tmp_path, fish, fish_env):
     data = json.loads(project.run("build", "--dry-run", "--json").stdout)
     assert data["cost"]["bytes"] == total and data["cost"]["characters"]["bram"]["lines"] == 2
     assert data["cost"]["usd"] == pytest.approx(total * 15 / 1e6, abs=1e-4) and data["cost"]["price_per_million_bytes"] == 15.0
-    assert fish.calls() == []
+    assert [r.path for r in fish.calls()] == ["/wallet/self/api-credit"] * 2  # the credit beside the preview; nothing voiced
 
 
 @pytest.mark.parametrize(("status", "message"), [(401, "rejected the API key in FISH_API_KEY"), (402, "no credit left")])
+# (The fake's wallet still shows credit, as when another job spends it during the build; an
+# empty wallet stops the build before any request: test_fish_credit.py.)
 def test_bad_key_or_no_credit_stops_the_build_fast_with_one_message(tmp_path, fish, fast_retries, monkeypatch, status, message):
     monkeypatch.setenv("FISH_API_KEY", "sk-wrong-key-123" if status == 401 else API_KEY)
     fish.no_credit = status == 402
@@ -88,7 +90,7 @@ def test_bad_key_or_no_credit_stops_the_build_fast_with_one_message(tmp_path, fi
     assert result.output.count(message) == 1 and "line(s) were not built" in result.output
     assert result.seconds < 1.0
     texts = fish.tts_texts()
-    assert 1 <= len(texts) <= 4 and len(texts) == len(set(texts))  # what was in flight, never retried
+    assert len(texts) <= 4 and len(texts) == len(set(texts))  # what was in flight, never retried (a bad key: none, the credit check saw it)
     assert "sk-wrong-key-123" not in result.output and API_KEY not in result.output
 
 

@@ -523,7 +523,7 @@ class FakeFishServer:
                 },
             )
         answer: dict[str, Any] = {
-            "_id": "credit-" + self.user_id, "user_id": self.user_id, "credit": "0" if self.no_credit else self.credit,
+            "_id": "credit-" + self.user_id, "user_id": self.user_id, "credit": self.credit,  # no_credit (402 on requests) leaves the balance to the test
             "cumulative_top_up": self.credit, "created_at": now, "updated_at": now, "has_phone_sha256": False,
         }  # fmt: skip
         if query.get("check_free_credit", ["false"])[-1].lower() == "true":

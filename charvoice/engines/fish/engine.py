@@ -103,10 +103,15 @@ class FishEngine:
         cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.config.fish) / 1_000_000
         if cost <= 0 or self.config.fish.server != "fish-audio":
             return
-        credit, why = self.account_credit()
-        if credit is None:
-            notify.warn(f"cannot check the account's credit before the build ({why})")
+        if self.client.missing_key:
+            return  # the first request says so
+        try:
+            credit = self.client.credit()  # a bad key or an outage stops the build here, before anything is paid
+        except FishError as error:
+            notify.warn(f"cannot check the account's credit before the build ({error})")
             return
+        except FatalEngineError as error:  # bad key, or the service down: say so once, before anything is sent
+            raise FatalEngineError(f"{error.format_message()}\n{len(requests)} line(s) were not built; none was sent") from None
         if cost > credit:
             message = f"this build would cost about ${cost:.2f} on Fish Audio, but the account has ${credit:.2f} of credit"
             if self.spend_beyond_credit:
