@@ -61,6 +61,7 @@ OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
 ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
+FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # the reference loader's id rule
 _SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
 _LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
@@ -165,7 +166,8 @@ class FakeFishServer:
         self.fail_titles = set(fail_titles)
         self.no_credit = no_credit
         self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
-        self.self_hosted = self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
+        self.self_hosted = self_hosted  # Fish Speech: its /v1/tts schema and /v1/references API
+        self.references: dict[str, list[tuple[bytes, str]]] = {}  # Fish Speech: references/<id>/
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
         self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
@@ -336,12 +338,12 @@ class FakeFishServer:
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], body: Any, headers, record: Recorded | None = None
     ) -> _Response:
+        if self.self_hosted:  # Fish Speech: its own /v1/tts schema and references API, nothing else
+            return self._fish_speech(method, path, body, headers, record)
         if path == "/v1/tts":
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")
             return self._tts(body, headers.get("model"), record)
-        if self.self_hosted:  # Fish Speech's API server has no model management (nor speech to text)
-            raise ApiError(404, "Not Found", plain=True)
         match = re.fullmatch(r"/wallet/([^/]+)/(api-credit|package)", path)
         if match:
             if method != "GET":
@@ -544,6 +546,95 @@ class FakeFishServer:
             return self.asr_unknown
         text = self.asr_mishear.get(text, text)
         return _LEADING_CUES.sub("", text).strip()  # emotion cues steer the voice; they are not spoken
+
+    # --- self-hosted Fish Speech (fishaudio/fish-speech: tools/server/views.py, schema.py,
+    # reference_loader.py) ---------------------------------------------------------------------
+
+    def _fish_speech(self, method: str, path: str, body: Any, headers, record: Recorded | None) -> _Response:
+        as_json = "application/json" in (headers.get("Accept") or "")
+        if path == "/v1/tts" and method == "POST":
+            return self._fish_speech_tts(body, record)
+        if path == "/v1/references/list" and method == "GET":
+            ids = sorted(self.references)
+            return _reply(200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json)
+        if path == "/v1/references/add" and method == "POST":
+            return self._fish_speech_add(body, as_json)
+        if path == "/v1/references/delete" and method == "DELETE":
+            reference_id = body.get("reference_id") if isinstance(body, dict) else (body.one("reference_id") if isinstance(body, Form) else None)
+            if not isinstance(reference_id, str) or not reference_id.strip():
+                return _reply(400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json)
+            if self.references.pop(reference_id, None) is None:
+                return _reply(404, {"success": False, "message": f"Reference ID '{reference_id}' not found", "reference_id": reference_id}, as_json)
+            return _reply(200, {"success": True, "message": f"Reference voice '{reference_id}' deleted successfully", "reference_id": reference_id}, as_json)
+        if path in ("/v1/health",):
+            return _json(200, {"status": "ok"})
+        raise ApiError(404, "Not Found", plain=True)
+
+    def _fish_speech_add(self, form: Any, as_json: bool) -> _Response:
+        if not isinstance(form, Form):
+            raise ApiError(422, "multipart/form-data with id, audio and text", plain=True)
+        reference_id, text = form.one("id") or "", form.one("text") or ""
+        audio = (form.files.get("audio") or [("", b"")])[-1][1]
+        problem = ""
+        if not reference_id.strip():
+            problem = "Reference ID cannot be empty"
+        elif not text.strip():
+            problem = "Reference text cannot be empty"
+        elif not audio:
+            problem = "Audio file is empty or could not be read"
+        elif not FISH_SPEECH_ID.fullmatch(reference_id) or len(reference_id) > 255:
+            problem = "Reference ID contains invalid characters or is too long"
+        if problem:
+            return _reply(400, {"success": False, "message": problem, "reference_id": reference_id}, as_json)
+        if reference_id in self.references:
+            return _reply(409, {"success": False, "message": f"Reference ID '{reference_id}' already exists", "reference_id": reference_id}, as_json)
+        self.references[reference_id] = [(audio, text)]
+        return _reply(200, {"success": True, "message": f"Reference voice '{reference_id}' added successfully", "reference_id": reference_id}, as_json)
+
+    def _fish_speech_tts(self, body: Any, record: Recorded | None) -> _Response:
+        """ServeTTSRequest: unknown fields (prosody, latency) and the model header are ignored,
+        as pydantic ignores them; top_p and temperature are 0.1..1.0; an unknown reference_id
+        is an empty folder, so the default voice speaks (200); an id outside the loader's
+        characters fails inside the server (500)."""
+        if not isinstance(body, dict):
+            raise ApiError(422, "the request body must be msgpack or JSON")
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise ApiError(422, "text: field required")
+        if record is not None:
+            record.model_used = "fish-speech"
+        fmt = body.get("format", "wav")
+        if fmt not in ("wav", "pcm", "mp3", "flac"):
+            raise ApiError(422, f"format: must be wav, pcm, mp3 or flac, not {fmt!r}")
+        _check_number(body, "chunk_length", 100, 300, integer=True)
+        for key, low, high in (("top_p", 0.1, 1.0), ("temperature", 0.1, 1.0), ("repetition_penalty", 0.9, 2.0)):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, float) or not low <= value <= high):  # strict floats
+                raise ApiError(422, f"{key}: must be a float from {low} to {high}, not {value!r}")
+        if body.get("use_memory_cache", "off") not in ("on", "off"):
+            raise ApiError(422, "use_memory_cache: must be 'on' or 'off'")
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ApiError(422, "seed: must be an integer")
+        references = body.get("references") or []
+        _check_references(references, "references")
+        reference_id = body.get("reference_id")
+        voice = "default"
+        if references:
+            voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
+        elif reference_id is not None:
+            if not isinstance(reference_id, str):
+                raise ApiError(422, "reference_id: must be a string")
+            if not FISH_SPEECH_ID.fullmatch(reference_id):
+                raise ApiError(500, "Failed to generate speech", plain=True)
+            if reference_id in self.references:  # else: an empty folder, the default voice
+                voice = hashlib.sha256(self.references[reference_id][0][0]).hexdigest()
+        rate = 44100
+        pcm = self._speak(text, voice, 1.0, rate)  # no prosody: the speed is never applied here
+        audio = _encode(pcm, rate, "wav" if fmt == "flac" else fmt)
+        with self._lock:
+            self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, rate)))
+        return _Response(200, {"Content-Type": MIME.get(fmt, "audio/flac")}, audio)
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
@@ -856,6 +947,13 @@ def _check_number(body: dict, key: str, low: float, high: float, *, integer: boo
         raise ApiError(
             422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}"
         )
+
+
+def _reply(status: int, data: dict, as_json: bool) -> _Response:
+    """Fish Speech's format_response: JSON when asked for, else msgpack."""
+    if as_json:
+        return _json(status, data)
+    return _Response(status, {"Content-Type": "application/msgpack"}, msgpack.packb(data, use_bin_type=True))
 
 
 def _check_references(references: list, where: str) -> None:

@@ -13,6 +13,7 @@ The API key lives only in the HTTP client's headers: no message, repr or file ev
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 from datetime import datetime, timezone
 import threading
@@ -268,6 +269,45 @@ class FishClient:
             return float(data["credit"])
         except (KeyError, TypeError, ValueError):
             raise FishError(f"{self.server_name} answered the credit request without a `credit` amount") from None
+
+    # --- a self-hosted Fish Speech server's references (tools/server/views.py) --------------
+
+    def references_list(self) -> list[str]:
+        """`GET /v1/references/list`: the reference ids the server holds."""
+        data = self._reference_answer(self.send("GET", "/v1/references/list", "listing the server's references", headers={"Accept": "application/json"}))
+        ids = data.get("reference_ids")
+        return [str(item) for item in ids] if isinstance(ids, list) else []
+
+    def references_add(self, reference_id: str, audio: tuple[str, bytes], text: str) -> None:
+        """`POST /v1/references/add` (multipart id, audio, text): a voice stored on the server."""
+        files = [("audio", (audio[0], audio[1], _mime(audio[0])))]
+        response = self.send(
+            "POST", "/v1/references/add", f"adding reference {reference_id!r}", replayable=False,
+            data={"id": reference_id, "text": text}, files=files, headers={"Accept": "application/json"},
+        )  # fmt: skip
+        self._reference_answer(response)
+
+    def references_delete(self, reference_id: str) -> None:
+        """`DELETE /v1/references/delete` with the id in a JSON body."""
+        self.send(
+            "DELETE", "/v1/references/delete", f"deleting reference {reference_id!r}",
+            content=json.dumps({"reference_id": reference_id}).encode(), headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )  # fmt: skip
+
+    def _reference_answer(self, response: httpx.Response) -> dict[str, Any]:
+        """Fish Speech answers JSON when asked (msgpack otherwise) with {success, message, ...}."""
+        try:
+            data = response.json()
+        except ValueError:
+            try:
+                data = msgpack.unpackb(response.content, raw=False)
+            except Exception:  # noqa: BLE001 - msgpack raises several unrelated types
+                data = None
+        if not isinstance(data, dict):
+            raise FishError(f"{self.server_name} sent something that is not a references answer for {response.request.url.path}")
+        if data.get("success") is False:
+            raise FishError(f"{self.server_name}: {data.get('message', 'refused')}", response.status_code)
+        return data
 
     def create_model(
         self,

@@ -10,6 +10,7 @@ only persistent clones need the `/model` API it lacks.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -17,13 +18,15 @@ from pathlib import Path
 
 from charvoice.engines.base import Notify, SpeechRequest, canonical_json, sha256_hex
 from charvoice.engines.fish.client import NAME, FishClient, FishError
-from charvoice.engines.fish.samples import file_sha256, prepare_reference, voice_fingerprint
+from charvoice.engines.fish.samples import apply_prosody, file_sha256, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig, fish_price
 from charvoice.project.lines import Line
 
+FISH_SPEECH_MIN_SAMPLING = 0.1  # ServeTTSRequest: top_p and temperature ge=0.1
+FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # its reference loader's rule for ids
 CHUNK_LENGTH = 200  # the API default; part of the cache key because it changes the sound
 MODEL_ERROR_TTL_S = 60.0  # a voice that could not be cloned is not retried by every line for this long
 
@@ -62,6 +65,12 @@ class FishEngine:
             "temperature": speech.temperature,
             "top_p": speech.top_p,
         }
+        if self.config.fish.server == "fish-speech":
+            # Fish Speech's ServeTTSRequest has no prosody (nor latency): speed and volume are
+            # applied here, to the audio it returns (`local_prosody`); it re-encodes a reference
+            # once per server with use_memory_cache, and a seed makes a take reproducible.
+            del params["latency"], params["prosody"]
+            params.update(model="fish-speech", use_memory_cache="on", local_prosody={"speed": speech.speed, "volume": speech.volume})
         return SpeechRequest(engine=NAME, text=text, locale=line.locale, voice=voice, params=params, character=character)
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
@@ -71,6 +80,8 @@ class FishEngine:
         self.client.limit.set_ceiling(jobs)
         self._sync.echo, self._sync.warn = notify.echo, notify.warn
         self._check_credit([request for request in requests if request.engine == NAME], notify)
+        if self.config.fish.server == "fish-speech":
+            self._check_fish_speech([request for request in requests if request.engine == NAME])
         by_id = {request.character.id: request.character for request in requests if request.engine == NAME and request.character}
         needed = [by_id[cid] for cid in sorted(by_id)]
         for character in needed:
@@ -83,6 +94,33 @@ class FishEngine:
         for character in needed:
             if is_persistent(character):
                 self.model_for(character)
+
+    def _check_fish_speech(self, requests: Sequence[SpeechRequest]) -> None:
+        """What a self-hosted Fish Speech server would get wrong without a word: a reference id
+        it does not hold (the default voice answers, 200), one outside its loader's characters
+        (a 500, retried), top_p or temperature under 0.1 (refused)."""
+        characters = {request.character.id: request.character for request in requests if request.character}
+        problems = []
+        for character in sorted(characters.values(), key=lambda c: c.id):
+            for key in ("temperature", "top_p"):
+                if getattr(character.speech, key) < FISH_SPEECH_MIN_SAMPLING:
+                    problems.append(f"{character.file}: [speech] {key} must be at least {FISH_SPEECH_MIN_SAMPLING} on a Fish Speech server")
+            model_id = character.voice.model_id
+            if model_id and (not FISH_SPEECH_ID.fullmatch(model_id) or len(model_id) > 255):
+                problems.append(f"{character.file}: model_id {model_id!r} is not a Fish Speech reference id (letters, digits, '-', '_' and spaces)")
+        if problems:
+            raise CharvoiceError("\n".join(problems))
+        wanted = {c.voice.model_id: c for c in characters.values() if c.voice.model_id}
+        if not wanted:
+            return
+        try:
+            held = set(self.client.references_list())
+        except FishError as error:
+            raise CharvoiceError(f"cannot list the references of {self.client.server_name}: {error}") from None
+        missing = [f"{c.file}: reference {rid!r} is not on {self.client.server_name}" for rid, c in sorted(wanted.items()) if rid not in held]
+        if missing:
+            listed = ", ".join(sorted(held)) or "none"
+            raise CharvoiceError("\n".join(missing) + f" (it has: {listed}); a missing one would be voiced by the default voice")
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
@@ -156,8 +194,11 @@ class FishEngine:
             notify.echo(f"{character.name}: transcripts kept in {LOCK_NAME}; to correct them, put this in {character.file} under [voice]: texts = [{texts}]")
 
     def synthesize(self, request: SpeechRequest) -> bytes:
-        payload = {key: value for key, value in request.params.items() if key != "model"}
+        payload = {key: value for key, value in request.params.items() if key not in ("model", "local_prosody")}
         payload["text"] = request.text
+        if "local_prosody" in request.params:
+            payload["seed"] = request.take  # Fish Speech: the same take, the same voice
+            payload["temperature"], payload["top_p"] = float(payload["temperature"]), float(payload["top_p"])  # strict floats there
         voice = request.voice
         if "model_id" in voice:
             payload["reference_id"] = voice["model_id"]
@@ -175,6 +216,8 @@ class FishEngine:
             if error.status in (400, 404) and "reference_id" in payload:
                 raise FishError(f"{error} (is voice model {payload['reference_id']} still on the server? `charvoice voices sync --verify` checks)", error.status) from None
             raise
+        if "local_prosody" in request.params:
+            audio = apply_prosody(audio, **request.params["local_prosody"])
         return audio  # checked by the client: WAV with every byte it declares
 
     def model_for(self, character: Character) -> str:

@@ -163,3 +163,42 @@ def _speech_notes(pcm) -> list[str]:
     if np.std(level[voiced]) < 1.5:
         return ["sounds like a steady tone or noise rather than speech"]
     return []
+
+
+def apply_prosody(audio: bytes, speed: float, volume: float) -> bytes:
+    """Speed (tempo, pitch kept: ffmpeg atempo) and volume (dB) applied to WAV audio, for a
+    server that ignores `prosody` (self-hosted Fish Speech). Returns 16-bit mono WAV."""
+    if speed == 1.0 and volume == 0.0:
+        return audio
+    from charvoice.audio import _run_ffmpeg
+
+    filters = [f"atempo={speed:g}"] if speed != 1.0 else []  # 0.5..2.0, the range [speech] speed allows
+    if volume:
+        filters.append(f"volume={volume:g}dB")
+    return _run_ffmpeg(["-i", "pipe:0", "-af", ",".join(filters), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"], audio)
+
+
+def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
+    """Several samples as one reference (a Fish Speech server stores one audio per id): each
+    trimmed, joined with short pauses, at most REFERENCE_MAX_S, as 16-bit mono WAV."""
+    import io
+
+    import numpy as np
+
+    from charvoice.audio import decode_file, trim
+
+    pause = np.zeros(int(0.4 * REFERENCE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    for path in paths:
+        try:
+            parts += [trim(decode_file(path, REFERENCE_RATE), REFERENCE_RATE, 100), pause]
+        except AudioError as exc:
+            raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
+    pcm = np.concatenate(parts)[: int(REFERENCE_MAX_S * REFERENCE_RATE)] if parts else pause
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(REFERENCE_RATE)
+        out.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()

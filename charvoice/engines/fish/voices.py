@@ -14,6 +14,7 @@ keeps two processes from cloning at once.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +28,7 @@ import tomli_w
 
 from charvoice.engines.base import canonical_json, sha256_hex
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
-from charvoice.engines.fish.samples import file_sha256, sample_warnings, text_sha256
+from charvoice.engines.fish.samples import file_sha256, joined_reference, sample_warnings, text_sha256
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text
 from charvoice.project.characters import Character, CharacterIndex, load_characters
@@ -286,6 +287,8 @@ class VoiceSync:
     def _create(self, character: Character, wanted: LockEntry) -> LockEntry:
         voice = character.voice
         self.check_samples(character)
+        if self.config.fish.server == "fish-speech":
+            return self._add_reference(character, wanted)
         self.echo(f"{character.name}: cloning a voice model from {len(voice.samples)} sample(s)...")
         cover = (voice.cover_image.name, voice.cover_image.read_bytes()) if voice.cover_image else None
         try:
@@ -307,6 +310,28 @@ class VoiceSync:
             raise CharvoiceError(f"{character.file}: the server created a voice model for {character.name} but sent back no id")
         created = model.get("created_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
         return replace(wanted, model_id=model_id, state=model.get("state") or "created", created=str(created))
+
+    def _add_reference(self, character: Character, wanted: LockEntry) -> LockEntry:
+        """A persistent clone on a self-hosted Fish Speech server: one reference (`POST
+        /v1/references/add` takes one audio and its transcript), made from the samples joined,
+        under an id that names the samples, so changed samples make a new one."""
+        voice = character.voice
+        if not voice.texts:
+            raise CharvoiceError(
+                f"{character.file}: a Fish Speech server stores a reference with its transcript and cannot transcribe one: "
+                "add [voice] texts (one per sample)"
+            )
+        reference_id = f"charvoice-{character.id}-{wanted.marker.removeprefix('charvoice-') or sha256_hex(character.id)[:16]}"
+        reference_id = re.sub(r"[^a-zA-Z0-9\-_ ]", "-", reference_id)[:255]
+        self.echo(f"{character.name}: storing a reference voice on {self.client.server_name} from {len(voice.samples)} sample(s)...")
+        audio = joined_reference(list(voice.samples), self.config.state_dir / "references")
+        try:
+            self.client.references_add(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
+        except FishError as error:
+            if error.status != 409:  # 409: already there (an earlier sync whose answer was lost)
+                raise CharvoiceError(f"{character.file}: cannot store the reference voice of {character.name}: {error}") from None
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return replace(wanted, model_id=reference_id, state="trained", created=created)
 
     def _wait_trained(self, character: Character, entry: LockEntry, lock: VoiceLock) -> LockEntry:
         timeout = self.config.fish.train_timeout
@@ -360,7 +385,11 @@ class VoiceSync:
             if entry is None:
                 return
             try:
-                self.client.get_model(entry.model_id)
+                if self.config.fish.server == "fish-speech":
+                    if entry.model_id not in self.client.references_list():
+                        raise FishError(f"reference {entry.model_id!r} is not on the server", 404)
+                else:
+                    self.client.get_model(entry.model_id)
             except FishError as error:
                 if error.status != 404:
                     raise CharvoiceError(f"{character.file}: cannot check the voice model of {character.name}: {error}") from None
@@ -370,10 +399,18 @@ class VoiceSync:
 
     def _delete_quietly(self, model_id: str) -> None:
         try:
-            self.client.delete_model(model_id)
+            delete_voice(self.config, self.client, model_id)
         except FishError as error:
             if error.status != 404:
                 raise CharvoiceError(f"cannot delete the replaced voice model {model_id}: {error}") from None
+
+
+def delete_voice(config: ProjectConfig, client: FishClient, model_id: str) -> None:
+    """A voice model on Fish Audio, or a reference on a self-hosted Fish Speech server."""
+    if config.fish.server == "fish-speech":
+        client.references_delete(model_id)
+    else:
+        client.delete_model(model_id)
 
 
 def _plain(error: Exception) -> str:
@@ -468,10 +505,14 @@ class VoicesProject:
         if reason:
             return {"voices": voices, "models": [], "not_on_account": [], "server_error": reason}
         try:
+            if self.config.fish.server == "fish-speech":  # its references stand for models
+                found = [{"_id": rid, "title": rid, "state": "trained", "visibility": "server"} for rid in self.client.references_list()]
+            else:
+                found = list(self.client.list_models(self_only=True))
             models = [
                 {"id": m.get("_id", ""), "title": m.get("title", ""), "state": m.get("state", ""), "visibility": m.get("visibility", ""),
                  "created": m.get("created_at", ""), "character": users.get(m.get("_id", ""), "")}
-                for m in self.client.list_models(self_only=True)
+                for m in found
             ]  # fmt: skip
         except (FishError, FishOutage) as error:  # a bad key or no credit is the user's to fix: exit 2
             return {"voices": voices, "models": [], "not_on_account": [], "server_error": _plain(error)}
@@ -504,7 +545,11 @@ class VoicesProject:
                 info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {reason}"}
                 return info
             try:
-                model = self.client.get_model(model_id)
+                if self.config.fish.server == "fish-speech":
+                    held = model_id in self.client.references_list()
+                    model = {"_id": model_id, "title": model_id, "state": "trained" if held else "not on the server", "visibility": "server"}
+                else:
+                    model = self.client.get_model(model_id)
                 info["model"] = {key: model.get(key) for key in ("_id", "title", "state", "visibility", "description", "tags", "created_at", "task_count")}
             except (FishError, FishOutage) as error:
                 info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {_plain(error)}"}
@@ -563,7 +608,7 @@ class VoicesProject:
 
     def delete(self, character_id: str, model_id: str) -> None:
         try:
-            self.client.delete_model(model_id)
+            delete_voice(self.config, self.client, model_id)
         except FishError as error:
             if error.status != 404:  # already gone is what we wanted
                 raise CharvoiceError(f"cannot delete voice model {model_id}: {error}") from None
