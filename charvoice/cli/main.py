@@ -73,7 +73,9 @@ def init(folder: Path, output: str | None) -> None:
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
 @click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
 @json_option
-def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, over_credit: bool, as_json: bool) -> None:
+def build(
+    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, over_credit: bool, as_json: bool
+) -> None:
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
@@ -129,7 +131,8 @@ def _cost_preview(workspace: Workspace, plan: Plan):
 
     from charvoice.project.config import fish_price
 
-    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, fish_price(workspace.project.config.fish))
+    price = fish_price(workspace.project.config.fish)
+    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
 
 
 def _credit(workspace: Workspace, cost: float) -> dict:
@@ -145,7 +148,12 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
     if as_json:
         cost = _cost_preview(workspace, plan)
-        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": cost.as_dict(), "credit": _credit(workspace, cost.price(cost.bytes))})
+        emit_json(
+            {
+                "engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan),
+                "to_synthesize": len(synth), "cost": cost.as_dict(), "credit": _credit(workspace, cost.price(cost.bytes)),
+            }
+        )  # fmt: skip
         return
     for job in plan.todo:
         how = "from cache" if job.cached else "synthesise"

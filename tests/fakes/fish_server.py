@@ -556,16 +556,40 @@ class FakeFishServer:
             return self._fish_speech_tts(body, record)
         if path == "/v1/references/list" and method == "GET":
             ids = sorted(self.references)
-            return _reply(200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json)
+            return _reply(
+                200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json
+            )
         if path == "/v1/references/add" and method == "POST":
             return self._fish_speech_add(body, as_json)
         if path == "/v1/references/delete" and method == "DELETE":
-            reference_id = body.get("reference_id") if isinstance(body, dict) else (body.one("reference_id") if isinstance(body, Form) else None)
+            reference_id = (
+                body.get("reference_id")
+                if isinstance(body, dict)
+                else (body.one("reference_id") if isinstance(body, Form) else None)
+            )
             if not isinstance(reference_id, str) or not reference_id.strip():
-                return _reply(400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json)
+                return _reply(
+                    400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json
+                )
             if self.references.pop(reference_id, None) is None:
-                return _reply(404, {"success": False, "message": f"Reference ID '{reference_id}' not found", "reference_id": reference_id}, as_json)
-            return _reply(200, {"success": True, "message": f"Reference voice '{reference_id}' deleted successfully", "reference_id": reference_id}, as_json)
+                return _reply(
+                    404,
+                    {
+                        "success": False,
+                        "message": f"Reference ID '{reference_id}' not found",
+                        "reference_id": reference_id,
+                    },
+                    as_json,
+                )
+            return _reply(
+                200,
+                {
+                    "success": True,
+                    "message": f"Reference voice '{reference_id}' deleted successfully",
+                    "reference_id": reference_id,
+                },
+                as_json,
+            )
         if path in ("/v1/health",):
             return _json(200, {"status": "ok"})
         raise ApiError(404, "Not Found", plain=True)
@@ -587,9 +611,25 @@ class FakeFishServer:
         if problem:
             return _reply(400, {"success": False, "message": problem, "reference_id": reference_id}, as_json)
         if reference_id in self.references:
-            return _reply(409, {"success": False, "message": f"Reference ID '{reference_id}' already exists", "reference_id": reference_id}, as_json)
+            return _reply(
+                409,
+                {
+                    "success": False,
+                    "message": f"Reference ID '{reference_id}' already exists",
+                    "reference_id": reference_id,
+                },
+                as_json,
+            )
         self.references[reference_id] = [(audio, text)]
-        return _reply(200, {"success": True, "message": f"Reference voice '{reference_id}' added successfully", "reference_id": reference_id}, as_json)
+        return _reply(
+            200,
+            {
+                "success": True,
+                "message": f"Reference voice '{reference_id}' added successfully",
+                "reference_id": reference_id,
+            },
+            as_json,
+        )
 
     def _fish_speech_tts(self, body: Any, record: Recorded | None) -> _Response:
         """ServeTTSRequest: unknown fields (prosody, latency) and the model header are ignored,

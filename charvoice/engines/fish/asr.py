@@ -54,7 +54,9 @@ def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> T
     duration = data.get("duration")
     segments = data.get("segments") if isinstance(data.get("segments"), list) else []
     language = data.get("language_code") if isinstance(data.get("language_code"), str) else None
-    return Transcript(data["text"], float(duration) if isinstance(duration, (int, float)) else None, segments or [], language)
+    return Transcript(
+        data["text"], float(duration) if isinstance(duration, (int, float)) else None, segments or [], language
+    )
 
 
 # --- word error rate -------------------------------------------------------------------------

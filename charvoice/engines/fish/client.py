@@ -15,10 +15,10 @@ from __future__ import annotations
 import email.utils
 import json
 import random
-from datetime import datetime, timezone
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -99,7 +99,6 @@ class AdaptiveLimit:
     """
 
     PROBE_ROUNDS = 8
-
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, ceiling)
@@ -183,7 +182,9 @@ def parse_retry_after(value: str | None) -> float | None:
 class FishClient:
     """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
 
-    def __init__(self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.official = self.base_url == OFFICIAL_BASE_URL
         headers = {"User-Agent": f"charvoice/{__version__}"}
@@ -215,13 +216,15 @@ class FishClient:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: ProjectConfig, api_key: str | None, *, require_key: bool = True) -> "FishClient":
+    def from_config(cls, config: ProjectConfig, api_key: str | None, *, require_key: bool = True) -> FishClient:
         """The client for a project. The official service needs a key, a self-hosted server may
         not; with `require_key=False` a missing key only matters once a request is sent (so
         `check` and an up-to-date build run in CI without the secret)."""
         settings = config.fish
         if not settings.base_url.startswith(("http://", "https://")):
-            raise CharvoiceError(f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}")
+            raise CharvoiceError(
+                f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}"
+            )
         client = cls(settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries)
         if client._fatal is not None and require_key:
             raise client._fatal
@@ -274,7 +277,11 @@ class FishClient:
 
     def references_list(self) -> list[str]:
         """`GET /v1/references/list`: the reference ids the server holds."""
-        data = self._reference_answer(self.send("GET", "/v1/references/list", "listing the server's references", headers={"Accept": "application/json"}))
+        data = self._reference_answer(
+            self.send(
+                "GET", "/v1/references/list", "listing the server's references", headers={"Accept": "application/json"}
+            )
+        )
         ids = data.get("reference_ids")
         return [str(item) for item in ids] if isinstance(ids, list) else []
 
@@ -291,7 +298,8 @@ class FishClient:
         """`DELETE /v1/references/delete` with the id in a JSON body."""
         self.send(
             "DELETE", "/v1/references/delete", f"deleting reference {reference_id!r}",
-            content=json.dumps({"reference_id": reference_id}).encode(), headers={"Content-Type": "application/json", "Accept": "application/json"},
+            content=json.dumps({"reference_id": reference_id}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
         )  # fmt: skip
 
     def _reference_answer(self, response: httpx.Response) -> dict[str, Any]:
@@ -301,10 +309,12 @@ class FishClient:
         except ValueError:
             try:
                 data = msgpack.unpackb(response.content, raw=False)
-            except Exception:  # noqa: BLE001 - msgpack raises several unrelated types
+            except Exception:
                 data = None
         if not isinstance(data, dict):
-            raise FishError(f"{self.server_name} sent something that is not a references answer for {response.request.url.path}")
+            raise FishError(
+                f"{self.server_name} sent something that is not a references answer for {response.request.url.path}"
+            )
         if data.get("success") is False:
             raise FishError(f"{self.server_name}: {data.get('message', 'refused')}", response.status_code)
         return data
@@ -349,7 +359,11 @@ class FishClient:
         started = time.time() - 5  # the server's clock may be a little behind ours
         for attempt in range(self.retries + 1):
             try:
-                return self.json(self.send("POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files))
+                return self.json(
+                    self.send(
+                        "POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files
+                    )
+                )
             except FishError as error:
                 if not error.uncertain or attempt == self.retries:
                     raise
@@ -374,19 +388,30 @@ class FishClient:
 
     def update_model(self, model_id: str, *, cover_image: tuple[str, bytes] | None = None, **fields: Any) -> None:
         """`PATCH /model/{id}` with any of title, description, visibility, tags (and a cover picture)."""
-        data = {key: list(value) if isinstance(value, (list, tuple)) else value for key, value in fields.items() if value is not None}
+        data = {
+            key: list(value) if isinstance(value, (list, tuple)) else value
+            for key, value in fields.items()
+            if value is not None
+        }
         files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))] if cover_image else None
         self.send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data, files=files)
 
     def delete_model(self, model_id: str) -> None:
         self.send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
 
-    def list_models(self, *, self_only: bool = True, tag: str | None = None, title: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+    def list_models(
+        self, *, self_only: bool = True, tag: str | None = None, title: str | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
         """Every model (the account's own by default), fetched a page at a time."""
         seen = 0
         page = 1
         while True:
-            params: dict[str, Any] = {"self": "true" if self_only else "false", "page_size": page_size, "page_number": page, "sort_by": "created_at"}
+            params: dict[str, Any] = {
+                "self": "true" if self_only else "false",
+                "page_size": page_size,
+                "page_number": page,
+                "sort_by": "created_at",
+            }
             if tag:
                 params["tag"] = tag
             if title:
@@ -401,7 +426,16 @@ class FishClient:
 
     # --- one call, with retries ----------------------------------------------------------------
 
-    def send(self, method: str, path: str, what: str, *, replayable: bool = True, check: Callable[[bytes], str | None] | None = None, **kwargs: Any) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        replayable: bool = True,
+        check: Callable[[bytes], str | None] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send with retries. `replayable=False`: retry only failures the server cannot have acted
         on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
         what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
@@ -417,7 +451,9 @@ class FishClient:
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.UnsupportedProtocol:
-                raise CharvoiceError(f"engine.fish.base_url {self.base_url!r} must start with http:// or https://") from None
+                raise CharvoiceError(
+                    f"engine.fish.base_url {self.base_url!r} must start with http:// or https://"
+                ) from None
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
                 problem = self._describe(exc)
                 retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
@@ -478,7 +514,7 @@ class FishClient:
                 self._stop.set()
             return self._fatal
 
-    def _outage_error(self, problem: str) -> FishOutage:
+    def _outage_error(self, problem: str) -> FishFatalError:
         with self._lock:
             if self._fatal is None:
                 self._fatal = FishOutage(
@@ -517,7 +553,9 @@ class FishClient:
         try:
             return response.json()
         except ValueError:
-            raise FishError(f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}") from None
+            raise FishError(
+                f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}"
+            ) from None
 
 
 def audio_problem(body: bytes, fmt: str) -> str | None:
@@ -555,7 +593,14 @@ def _wav_problem(body: bytes) -> str | None:
 
 def _mime(name: str) -> str:
     suffix = name.rsplit(".", 1)[-1].lower()
-    types = {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg", "ogg": "audio/ogg", "flac": "audio/flac"}
+    types = {
+        "wav": "audio/wav",
+        "mp3": "audio/mpeg",
+        "m4a": "audio/mp4",
+        "opus": "audio/ogg",
+        "ogg": "audio/ogg",
+        "flac": "audio/flac",
+    }
     types.update({"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"})
     return types.get(suffix, "application/octet-stream")
 
@@ -566,4 +611,4 @@ def _timestamp(iso: str) -> float:
         when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return 0.0
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

@@ -49,7 +49,7 @@ class FishEngine:
         self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
 
     @classmethod
-    def from_config(cls, config: ProjectConfig, api_key: str | None) -> "FishEngine":
+    def from_config(cls, config: ProjectConfig, api_key: str | None) -> FishEngine:
         return cls(config, FishClient.from_config(config, api_key, require_key=False))
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
@@ -70,8 +70,14 @@ class FishEngine:
             # applied here, to the audio it returns (`local_prosody`); it re-encodes a reference
             # once per server with use_memory_cache, and a seed makes a take reproducible.
             del params["latency"], params["prosody"]
-            params.update(model="fish-speech", use_memory_cache="on", local_prosody={"speed": speech.speed, "volume": speech.volume})
-        return SpeechRequest(engine=NAME, text=text, locale=line.locale, voice=voice, params=params, character=character)
+            params.update(
+                model="fish-speech",
+                use_memory_cache="on",
+                local_prosody={"speed": speech.speed, "volume": speech.volume},
+            )
+        return SpeechRequest(
+            engine=NAME, text=text, locale=line.locale, voice=voice, params=params, character=character
+        )
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
         """Every sample this build will upload is checked first (one that is not audio stops the
@@ -82,7 +88,11 @@ class FishEngine:
         self._check_credit([request for request in requests if request.engine == NAME], notify)
         if self.config.fish.server == "fish-speech":
             self._check_fish_speech([request for request in requests if request.engine == NAME])
-        by_id = {request.character.id: request.character for request in requests if request.engine == NAME and request.character}
+        by_id = {
+            request.character.id: request.character
+            for request in requests
+            if request.engine == NAME and request.character
+        }
         needed = [by_id[cid] for cid in sorted(by_id)]
         for character in needed:
             persistent = is_persistent(character)
@@ -104,10 +114,14 @@ class FishEngine:
         for character in sorted(characters.values(), key=lambda c: c.id):
             for key in ("temperature", "top_p"):
                 if getattr(character.speech, key) < FISH_SPEECH_MIN_SAMPLING:
-                    problems.append(f"{character.file}: [speech] {key} must be at least {FISH_SPEECH_MIN_SAMPLING} on a Fish Speech server")
+                    problems.append(
+                        f"{character.file}: [speech] {key} must be at least {FISH_SPEECH_MIN_SAMPLING} on a Fish Speech server"
+                    )
             model_id = character.voice.model_id
             if model_id and (not FISH_SPEECH_ID.fullmatch(model_id) or len(model_id) > 255):
-                problems.append(f"{character.file}: model_id {model_id!r} is not a Fish Speech reference id (letters, digits, '-', '_' and spaces)")
+                problems.append(
+                    f"{character.file}: model_id {model_id!r} is not a Fish Speech reference id (letters, digits, '-', '_' and spaces)"
+                )
         if problems:
             raise CharvoiceError("\n".join(problems))
         wanted = {c.voice.model_id: c for c in characters.values() if c.voice.model_id}
@@ -117,10 +131,16 @@ class FishEngine:
             held = set(self.client.references_list())
         except FishError as error:
             raise CharvoiceError(f"cannot list the references of {self.client.server_name}: {error}") from None
-        missing = [f"{c.file}: reference {rid!r} is not on {self.client.server_name}" for rid, c in sorted(wanted.items()) if rid not in held]
+        missing = [
+            f"{c.file}: reference {rid!r} is not on {self.client.server_name}"
+            for rid, c in sorted(wanted.items())
+            if rid not in held
+        ]
         if missing:
             listed = ", ".join(sorted(held)) or "none"
-            raise CharvoiceError("\n".join(missing) + f" (it has: {listed}); a missing one would be voiced by the default voice")
+            raise CharvoiceError(
+                "\n".join(missing) + f" (it has: {listed}); a missing one would be voiced by the default voice"
+            )
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
@@ -149,13 +169,19 @@ class FishEngine:
             notify.warn(f"cannot check the account's credit before the build ({error})")
             return
         except FatalEngineError as error:  # bad key, or the service down: say so once, before anything is sent
-            raise FatalEngineError(f"{error.format_message()}\n{len(requests)} line(s) were not built; none was sent") from None
+            raise FatalEngineError(
+                f"{error.format_message()}\n{len(requests)} line(s) were not built; none was sent"
+            ) from None
         if cost > credit:
-            message = f"this build would cost about ${cost:.2f} on Fish Audio, but the account has ${credit:.2f} of credit"
+            message = (
+                f"this build would cost about ${cost:.2f} on Fish Audio, but the account has ${credit:.2f} of credit"
+            )
             if self.spend_beyond_credit:
                 notify.warn(f"{message}; going on (--over-credit): lines past the credit will fail")
                 return
-            raise FatalEngineError(f"{message}. Top up at https://fish.audio/app/billing, build fewer lines (targets), or pass --over-credit to go on anyway")
+            raise FatalEngineError(
+                f"{message}. Top up at https://fish.audio/app/billing, build fewer lines (targets), or pass --over-credit to go on anyway"
+            )
 
     def _prepare_instant(self, character: Character, notify: Notify) -> None:
         """An instant clone's samples, ready to travel with every line: each prepared once
@@ -172,7 +198,11 @@ class FishEngine:
             for sha in hashes:
                 if sha in lock.transcripts:
                     self.transcripts[sha] = lock.transcripts[sha].text
-            missing = [(path, sha) for path, sha in zip(character.voice.samples, hashes, strict=True) if sha not in lock.transcripts]
+            missing = [
+                (path, sha)
+                for path, sha in zip(character.voice.samples, hashes, strict=True)
+                if sha not in lock.transcripts
+            ]
             if not missing:
                 return
             for path, sha in missing:
@@ -191,14 +221,20 @@ class FishEngine:
             lock.save()
         if all(self.transcripts.get(sha) for sha in hashes):
             texts = ", ".join(json.dumps(self.transcripts[sha], ensure_ascii=False) for sha in hashes)
-            notify.echo(f"{character.name}: transcripts kept in {LOCK_NAME}; to correct them, put this in {character.file} under [voice]: texts = [{texts}]")
+            notify.echo(
+                f"{character.name}: transcripts kept in {LOCK_NAME}; to correct them, put this in "
+                f"{character.file} under [voice]: texts = [{texts}]"
+            )
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         payload = {key: value for key, value in request.params.items() if key not in ("model", "local_prosody")}
         payload["text"] = request.text
         if "local_prosody" in request.params:
             payload["seed"] = request.take  # Fish Speech: the same take, the same voice
-            payload["temperature"], payload["top_p"] = float(payload["temperature"]), float(payload["top_p"])  # strict floats there
+            payload["temperature"], payload["top_p"] = (
+                float(payload["temperature"]),
+                float(payload["top_p"]),
+            )  # strict floats there
         voice = request.voice
         if "model_id" in voice:
             payload["reference_id"] = voice["model_id"]
@@ -206,15 +242,19 @@ class FishEngine:
             payload["reference_id"] = self.model_for(self._character_of(request))
         else:
             character = self._character_of(request)
+            texts = voice["texts"]
             payload["references"] = [
-                {"audio": self.reference(character, sha), "text": voice["texts"][index] if voice["texts"] else self.transcript(character, sha)}
+                {"audio": self.reference(character, sha), "text": texts[index] if texts else self.transcript(character, sha)}
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
             audio = self.client.tts(payload, request.params["model"])
         except FishError as error:
             if error.status in (400, 404) and "reference_id" in payload:
-                raise FishError(f"{error} (is voice model {payload['reference_id']} still on the server? `charvoice voices sync --verify` checks)", error.status) from None
+                raise FishError(
+                    f"{error} (is voice model {payload['reference_id']} still on the server? `charvoice voices sync --verify` checks)",
+                    error.status,
+                ) from None
             raise
         if "local_prosody" in request.params:
             audio = apply_prosody(audio, **request.params["local_prosody"])

@@ -8,6 +8,7 @@ asks for them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import subprocess
@@ -91,13 +92,13 @@ def prepare_reference(path: Path, sha: str, cache_dir: Path) -> bytes:
         raise CharvoiceError(f"voice sample {path.name} holds no sound")
     args = ["-f", "f32le", "-ar", str(REFERENCE_RATE), "-ac", "1", "-i", "pipe:0"]
     try:
-        data = _run_ffmpeg([*args, "-c:a", "libmp3lame", "-b:a", REFERENCE_BITRATE, "-f", "mp3", "pipe:1"], pcm.astype("<f4").tobytes())
+        data = _run_ffmpeg(
+            [*args, "-c:a", "libmp3lame", "-b:a", REFERENCE_BITRATE, "-f", "mp3", "pipe:1"], pcm.astype("<f4").tobytes()
+        )
     except AudioError as exc:
         raise CharvoiceError(f"cannot prepare voice sample {path.name}: {exc}") from None
-    try:
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the same work next time
         atomic_write_bytes(cached, data)
-    except OSError:
-        pass  # a cache that cannot be written only costs the same work next time
     return data
 
 
@@ -145,7 +146,7 @@ def sample_warnings(path: Path) -> list[str]:
     return notes
 
 
-def _speech_notes(pcm) -> list[str]:
+def _speech_notes(pcm: Any) -> list[str]:
     """Speech is loud in bursts with pauses between; silence or a steady drone is not."""
     import numpy as np
 
@@ -175,7 +176,9 @@ def apply_prosody(audio: bytes, speed: float, volume: float) -> bytes:
     filters = [f"atempo={speed:g}"] if speed != 1.0 else []  # 0.5..2.0, the range [speech] speed allows
     if volume:
         filters.append(f"volume={volume:g}dB")
-    return _run_ffmpeg(["-i", "pipe:0", "-af", ",".join(filters), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"], audio)
+    return _run_ffmpeg(
+        ["-i", "pipe:0", "-af", ",".join(filters), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"], audio
+    )
 
 
 def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:

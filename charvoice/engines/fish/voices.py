@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,23 +80,32 @@ class LockEntry:
         models do without it: everyone sees their tags (they are found by title and time)."""
         if self.visibility == "public":
             return ""
-        return "charvoice-" + sha256_hex(canonical_json([self.sample_sha256, self.text_sha256, self.enhance_audio_quality]))[:16]
+        return (
+            "charvoice-"
+            + sha256_hex(canonical_json([self.sample_sha256, self.text_sha256, self.enhance_audio_quality]))[:16]
+        )
 
     def server_tags(self) -> list[str]:
         """The tags the model carries on the server: the character's, plus the marker."""
         return [*self.tags, self.marker] if self.marker else list(self.tags)
 
-    def same_voice(self, other: "LockEntry") -> bool:
+    def same_voice(self, other: LockEntry) -> bool:
         """Would a model made from `other`'s samples be this model? (file names do not matter)"""
         return (self.sample_sha256, self.text_sha256, self.enhance_audio_quality, self.server) == (
             other.sample_sha256, other.text_sha256, other.enhance_audio_quality, other.server,
         )  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
-        return {"title": self.title, "visibility": self.visibility, "description": self.description, "tags": list(self.tags), "cover_sha256": self.cover_sha256}
+        return {
+            "title": self.title,
+            "visibility": self.visibility,
+            "description": self.description,
+            "tags": list(self.tags),
+            "cover_sha256": self.cover_sha256,
+        }
 
     @classmethod
-    def from_toml(cls, data: Any) -> "LockEntry":
+    def from_toml(cls, data: Any) -> LockEntry:
         if not isinstance(data, dict):
             raise ValueError("not a table")
         kinds = {
@@ -135,7 +144,7 @@ class VoiceLock:
     transcripts: dict[str, LockedTranscript] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, config: ProjectConfig) -> "VoiceLock":
+    def load(cls, config: ProjectConfig) -> VoiceLock:
         path = config.root / LOCK_NAME
         if not path.exists():
             return cls(path)
@@ -144,7 +153,15 @@ class VoiceLock:
         if doc is None:
             raise InputError(problems)
         if doc.data.get("version", LOCK_VERSION) != LOCK_VERSION:
-            raise InputError([doc.problem((), "version", f"lock version {doc.data.get('version')!r} is not supported (this charvoice writes {LOCK_VERSION})")])
+            raise InputError(
+                [
+                    doc.problem(
+                        (),
+                        "version",
+                        f"lock version {doc.data.get('version')!r} is not supported (this charvoice writes {LOCK_VERSION})",
+                    )
+                ]
+            )
         voices = doc.data.get("voices", {})
         if not isinstance(voices, dict):
             raise InputError([doc.problem((), "voices", "voices must be a table of characters")])
@@ -153,12 +170,26 @@ class VoiceLock:
             try:
                 entries[character_id] = LockEntry.from_toml(raw)
             except ValueError as exc:
-                problems.append(doc.problem(("voices", character_id), None, f"voices.{character_id} is not a valid entry ({exc}); delete that table and run `charvoice voices sync`"))
+                problems.append(
+                    doc.problem(
+                        ("voices", character_id),
+                        None,
+                        f"voices.{character_id} is not a valid entry ({exc}); delete that table and run `charvoice voices sync`",
+                    )
+                )
         transcripts: dict[str, LockedTranscript] = {}
         raw_transcripts = doc.data.get("transcripts", {})
         for sha, raw in (raw_transcripts if isinstance(raw_transcripts, dict) else {}).items():
-            if not (isinstance(raw, dict) and isinstance(raw.get("text"), str) and isinstance(raw.get("sample", ""), str)):
-                problems.append(doc.problem(("transcripts", sha), None, f"transcripts.{sha} must have a text; delete that table to transcribe the sample again"))
+            if not (
+                isinstance(raw, dict) and isinstance(raw.get("text"), str) and isinstance(raw.get("sample", ""), str)
+            ):
+                problems.append(
+                    doc.problem(
+                        ("transcripts", sha),
+                        None,
+                        f"transcripts.{sha} must have a text; delete that table to transcribe the sample again",
+                    )
+                )
                 continue
             transcripts[sha] = LockedTranscript(raw.get("sample", ""), raw["text"], str(raw.get("language", "")))
         if problems:
@@ -166,7 +197,10 @@ class VoiceLock:
         return cls(path, entries, transcripts)
 
     def save(self) -> None:
-        data: dict[str, Any] = {"version": LOCK_VERSION, "voices": {cid: asdict(entry) for cid, entry in sorted(self.entries.items())}}
+        data: dict[str, Any] = {
+            "version": LOCK_VERSION,
+            "voices": {cid: asdict(entry) for cid, entry in sorted(self.entries.items())},
+        }
         if self.transcripts:
             data["transcripts"] = {sha: asdict(item) for sha, item in sorted(self.transcripts.items())}
         atomic_write_text(self.path, LOCK_HEADER + tomli_w.dumps(data))
@@ -240,10 +274,15 @@ class VoiceSync:
                     action = "trained"
         notes = []
         if entry.metadata() != wanted.metadata():
-            notes.append(f"title, visibility, description or tags in {character.file} differ from the model: `charvoice voices update {character.id}` applies them")
+            notes.append(
+                f"title, visibility, description or tags in {character.file} differ from the model: "
+                f"`charvoice voices update {character.id}` applies them"
+            )
         return SyncResult(character.id, action, entry, replaced, notes)
 
-    def sync(self, characters: Iterable[Character], *, verify: bool = False, prune: bool = False) -> tuple[list[SyncResult], list[str]]:
+    def sync(
+        self, characters: Iterable[Character], *, verify: bool = False, prune: bool = False
+    ) -> tuple[list[SyncResult], list[str]]:
         """Every persistent clone in `characters`; returns the results and the problems (each
         naming its character), after trying them all. Bad key or no credit stops at once."""
         results: list[SyncResult] = []
@@ -301,14 +340,18 @@ class VoiceSync:
             if error.status in (404, 405):
                 raise CharvoiceError(
                     f"{character.file}: {character.name} asks for a persistent clone (POST /model), but the server at "
-                    f"{self.client.base_url} has no /model API (a self-hosted Fish Speech server?). Use clone = \"instant\" "
-                    "to send the samples with every line, or model_id = \"<reference folder>\" for a voice stored on the server"
+                    f'{self.client.base_url} has no /model API (a self-hosted Fish Speech server?). Use clone = "instant" '
+                    'to send the samples with every line, or model_id = "<reference folder>" for a voice stored on the server'
                 ) from None
-            raise CharvoiceError(f"{character.file}: cannot create the voice model for {character.name}: {error}") from None
+            raise CharvoiceError(
+                f"{character.file}: cannot create the voice model for {character.name}: {error}"
+            ) from None
         model_id = model.get("_id") or model.get("id") if isinstance(model, dict) else None
         if not model_id:
-            raise CharvoiceError(f"{character.file}: the server created a voice model for {character.name} but sent back no id")
-        created = model.get("created_at") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+            raise CharvoiceError(
+                f"{character.file}: the server created a voice model for {character.name} but sent back no id"
+            )
+        created = model.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds")
         return replace(wanted, model_id=model_id, state=model.get("state") or "created", created=str(created))
 
     def _add_reference(self, character: Character, wanted: LockEntry) -> LockEntry:
@@ -321,16 +364,22 @@ class VoiceSync:
                 f"{character.file}: a Fish Speech server stores a reference with its transcript and cannot transcribe one: "
                 "add [voice] texts (one per sample)"
             )
-        reference_id = f"charvoice-{character.id}-{wanted.marker.removeprefix('charvoice-') or sha256_hex(character.id)[:16]}"
+        reference_id = (
+            f"charvoice-{character.id}-{wanted.marker.removeprefix('charvoice-') or sha256_hex(character.id)[:16]}"
+        )
         reference_id = re.sub(r"[^a-zA-Z0-9\-_ ]", "-", reference_id)[:255]
-        self.echo(f"{character.name}: storing a reference voice on {self.client.server_name} from {len(voice.samples)} sample(s)...")
+        self.echo(
+            f"{character.name}: storing a reference voice on {self.client.server_name} from {len(voice.samples)} sample(s)..."
+        )
         audio = joined_reference(list(voice.samples), self.config.state_dir / "references")
         try:
             self.client.references_add(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
         except FishError as error:
             if error.status != 409:  # 409: already there (an earlier sync whose answer was lost)
-                raise CharvoiceError(f"{character.file}: cannot store the reference voice of {character.name}: {error}") from None
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                raise CharvoiceError(
+                    f"{character.file}: cannot store the reference voice of {character.name}: {error}"
+                ) from None
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         return replace(wanted, model_id=reference_id, state="trained", created=created)
 
     def _wait_trained(self, character: Character, entry: LockEntry, lock: VoiceLock) -> LockEntry:
@@ -345,8 +394,13 @@ class VoiceSync:
                 if error.status == 404:
                     del lock.entries[character.id]
                     lock.save()
-                    raise CharvoiceError(f"{character.file}: voice model {entry.model_id} of {character.name} is gone from the server; run `charvoice voices sync` to clone it again") from None
-                raise CharvoiceError(f"{character.file}: cannot read the voice model of {character.name}: {error}") from None
+                    raise CharvoiceError(
+                        f"{character.file}: voice model {entry.model_id} of {character.name} is gone from the "
+                        "server; run `charvoice voices sync` to clone it again"
+                    ) from None
+                raise CharvoiceError(
+                    f"{character.file}: cannot read the voice model of {character.name}: {error}"
+                ) from None
             state = str(model.get("state", ""))
             if state != entry.state:
                 entry = replace(entry, state=state)
@@ -361,7 +415,8 @@ class VoiceSync:
             if time.monotonic() + interval > deadline:
                 raise CharvoiceError(
                     f"{character.file}: the voice model of {character.name} ({entry.model_id}) is not trained yet "
-                    f"(state {state or 'unknown'!r} after {timeout:g} s, engine.fish.train_timeout); run `charvoice voices sync` again later "
+                    f"(state {state or 'unknown'!r} after {timeout:g} s, engine.fish.train_timeout); "
+                    "run `charvoice voices sync` again later "
                     f"(it is in {LOCK_NAME}, so it will not be cloned twice)"
                 )
             if not announced:
@@ -392,8 +447,12 @@ class VoiceSync:
                     self.client.get_model(entry.model_id)
             except FishError as error:
                 if error.status != 404:
-                    raise CharvoiceError(f"{character.file}: cannot check the voice model of {character.name}: {error}") from None
-                self.warn(f"{character.file}: voice model {entry.model_id} of {character.name} is gone from the server; cloning it again")
+                    raise CharvoiceError(
+                        f"{character.file}: cannot check the voice model of {character.name}: {error}"
+                    ) from None
+                self.warn(
+                    f"{character.file}: voice model {entry.model_id} of {character.name} is gone from the server; cloning it again"
+                )
                 del lock.entries[character.id]
                 lock.save()
 
@@ -440,7 +499,7 @@ class VoicesProject:
     client: FishClient
 
     @classmethod
-    def open(cls, start: Path | None, *, require_key: bool = True) -> "VoicesProject":
+    def open(cls, start: Path | None, *, require_key: bool = True) -> VoicesProject:
         """`require_key=False` (list, show): without a key the server is simply not asked."""
         config = load_config(find_root(start or Path.cwd()))
         characters = load_characters(config)
@@ -460,7 +519,11 @@ class VoicesProject:
             entry = lock.entries.get(character.id)
             locked = entry if entry is not None and is_persistent(character) else None
             if locked is not None:
-                state = locked.state if locked.same_voice(VoiceSync(self.config, self.client).wanted(character)) else "samples changed: sync again"
+                state = (
+                    locked.state
+                    if locked.same_voice(VoiceSync(self.config, self.client).wanted(character))
+                    else "samples changed: sync again"
+                )
             elif is_persistent(character):
                 state = "not cloned yet"
             else:
@@ -475,12 +538,17 @@ class VoicesProject:
         self.client.close()
 
     def sync(self, echo: Echo, warn: Echo, *, verify: bool, prune: bool) -> tuple[list[SyncResult], list[str]]:
-        return VoiceSync(self.config, self.client, echo, warn).sync(self.characters.values(), verify=verify, prune=prune)
+        return VoiceSync(self.config, self.client, echo, warn).sync(
+            self.characters.values(), verify=verify, prune=prune
+        )
 
     def find(self, name: str) -> Character:
         character = CharacterIndex(self.characters).find(name)
         if character is None:
-            raise CharvoiceError(f"no character {name!r} in {self.config.relative(self.config.characters_dir)}{CharacterIndex(self.characters).suggestion(name)}")
+            raise CharvoiceError(
+                f"no character {name!r} in "
+                f"{self.config.relative(self.config.characters_dir)}{CharacterIndex(self.characters).suggestion(name)}"
+            )
         return character
 
     def model_of(self, character: Character, lock: VoiceLock) -> str:
@@ -490,7 +558,9 @@ class VoicesProject:
         if character.voice.model_id:
             return character.voice.model_id
         if is_persistent(character):
-            raise CharvoiceError(f"{character.file}: {character.name} has no voice model yet: run `charvoice voices sync`")
+            raise CharvoiceError(
+                f"{character.file}: {character.name} has no voice model yet: run `charvoice voices sync`"
+            )
         raise CharvoiceError(f"{character.file}: {character.name} has no voice model ({character.voice.source} voice)")
 
     def list(self) -> dict[str, Any]:
@@ -506,7 +576,10 @@ class VoicesProject:
             return {"voices": voices, "models": [], "not_on_account": [], "server_error": reason}
         try:
             if self.config.fish.server == "fish-speech":  # its references stand for models
-                found = [{"_id": rid, "title": rid, "state": "trained", "visibility": "server"} for rid in self.client.references_list()]
+                found = [
+                    {"_id": rid, "title": rid, "state": "trained", "visibility": "server"}
+                    for rid in self.client.references_list()
+                ]
             else:
                 found = list(self.client.list_models(self_only=True))
             models = [
@@ -521,7 +594,11 @@ class VoicesProject:
             if row["id"]:
                 row["server_state"] = states.get(row["id"], "not on this account")
         listed = {m["id"] for m in models}
-        missing = [{"character": cid, "id": model_id} for model_id, cid in sorted(users.items(), key=lambda item: item[1]) if model_id not in listed]
+        missing = [
+            {"character": cid, "id": model_id}
+            for model_id, cid in sorted(users.items(), key=lambda item: item[1])
+            if model_id not in listed
+        ]
         return {"voices": voices, "models": models, "not_on_account": missing, "server_error": ""}
 
     def show(self, name: str) -> dict[str, Any]:
@@ -536,8 +613,14 @@ class VoicesProject:
         }  # fmt: skip
         for path in voice.samples:
             info["warnings"].extend(sample_warnings_for(character, path))
-        if is_persistent(character) and entry is not None and not entry.same_voice(VoiceSync(self.config, self.client).wanted(character)):
-            info["warnings"].append(f"the samples changed since model {entry.model_id} was made: `charvoice voices sync` clones them again")
+        if (
+            is_persistent(character)
+            and entry is not None
+            and not entry.same_voice(VoiceSync(self.config, self.client).wanted(character))
+        ):
+            info["warnings"].append(
+                f"the samples changed since model {entry.model_id} was made: `charvoice voices sync` clones them again"
+            )
         model_id = entry.model_id if entry else voice.model_id
         if model_id:
             reason = self.server_unavailable()
@@ -547,15 +630,40 @@ class VoicesProject:
             try:
                 if self.config.fish.server == "fish-speech":
                     held = model_id in self.client.references_list()
-                    model = {"_id": model_id, "title": model_id, "state": "trained" if held else "not on the server", "visibility": "server"}
+                    model = {
+                        "_id": model_id,
+                        "title": model_id,
+                        "state": "trained" if held else "not on the server",
+                        "visibility": "server",
+                    }
                 else:
                     model = self.client.get_model(model_id)
-                info["model"] = {key: model.get(key) for key in ("_id", "title", "state", "visibility", "description", "tags", "created_at", "task_count")}
+                info["model"] = {
+                    key: model.get(key)
+                    for key in (
+                        "_id",
+                        "title",
+                        "state",
+                        "visibility",
+                        "description",
+                        "tags",
+                        "created_at",
+                        "task_count",
+                    )
+                }
             except (FishError, FishOutage) as error:
                 info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {_plain(error)}"}
         return info
 
-    def update(self, name: str, *, title: str | None, visibility: str | None, tags: list[str] | None, description: str | None) -> dict[str, Any]:
+    def update(
+        self,
+        name: str,
+        *,
+        title: str | None,
+        visibility: str | None,
+        tags: Sequence[str] | None,
+        description: str | None,
+    ) -> dict[str, Any]:
         """PATCH the character's model: the given fields, or (none given) the TOML's [voice] metadata."""
         character = self.find(name)
         lock = VoiceLock.load(self.config)
@@ -568,15 +676,26 @@ class VoicesProject:
         cover = None
         if not changes:
             if not ours:
-                raise CharvoiceError(f"{character.file}: {character.name}'s model_id is not a clone charvoice made; say what to change (--title, --visibility, --tags, --description)")
-            changes = {"title": voice.title, "visibility": voice.visibility, "tags": list(voice.tags), "description": voice.description}
+                raise CharvoiceError(
+                    f"{character.file}: {character.name}'s model_id is not a clone charvoice made; say what to "
+                    "change (--title, --visibility, --tags, --description)"
+                )
+            changes = {
+                "title": voice.title,
+                "visibility": voice.visibility,
+                "tags": list(voice.tags),
+                "description": voice.description,
+            }
             if voice.cover_image is not None:
                 cover = (voice.cover_image.name, voice.cover_image.read_bytes())
                 changes["cover_sha256"] = file_sha256(voice.cover_image)
         if ours and entry is not None:
             updated = replace(entry, **changes)
             if updated.visibility == "public" and not updated.cover_sha256:
-                raise CharvoiceError(f'{character.file}: a public model needs a cover picture: set [voice] cover_image and run `charvoice voices update {character.id}`')
+                raise CharvoiceError(
+                    f"{character.file}: a public model needs a cover picture: set [voice] cover_image and "
+                    f"run `charvoice voices update {character.id}`"
+                )
             if "tags" in changes or "visibility" in changes:
                 # Tags are replaced as a whole: keep the marker the lost-create recovery looks for.
                 changes["tags"] = updated.server_tags()
@@ -584,12 +703,16 @@ class VoicesProject:
         try:
             self.client.update_model(model_id, cover_image=cover, **sent)
         except FishError as error:
-            raise CharvoiceError(f"{character.file}: cannot update voice model {model_id} of {character.name}: {error}") from None
+            raise CharvoiceError(
+                f"{character.file}: cannot update voice model {model_id} of {character.name}: {error}"
+            ) from None
         if ours and entry is not None:
             lock.entries[character.id] = updated
             with ProjectLock(self.config.state_dir / "voices.lock"):
                 lock.save()
-        shown = {key: value for key, value in changes.items() if key != "tags"} | ({"tags": tags if tags is not None else list(voice.tags)} if "tags" in changes else {})
+        shown = {key: value for key, value in changes.items() if key != "tags"} | (
+            {"tags": tags if tags is not None else list(voice.tags)} if "tags" in changes else {}
+        )
         return {"character": character.id, "id": model_id, "changed": shown}
 
     def delete_target(self, name: str) -> tuple[str, str]:
@@ -600,9 +723,13 @@ class VoicesProject:
         entry = lock.entries.get(character_id)
         if entry is None:
             if character is not None and character.voice.model_id:
-                raise CharvoiceError(f"{character.file}: {character.name} uses model_id {character.voice.model_id}, which charvoice did not clone; delete it on fish.audio if you mean to")
+                raise CharvoiceError(
+                    f"{character.file}: {character.name} uses model_id {character.voice.model_id}, which charvoice "
+                    "did not clone; delete it on fish.audio if you mean to"
+                )
             if character is None:
                 self.find(name)  # raises the "no character" error
+                raise AssertionError("unreachable")
             raise CharvoiceError(f"{character.file}: {character.name} has no cloned voice model in {LOCK_NAME}")
         return character_id, entry.model_id
 
