@@ -74,8 +74,9 @@ def init(folder: Path, output: str | None) -> None:
 @click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
 @json_option
 def build(
-    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, over_credit: bool, as_json: bool
-) -> None:
+    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None,
+    engine: str | None, over_credit: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
