@@ -22,7 +22,7 @@ from charvoice.pipeline.approvals import (
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
 from charvoice.project.config import AudioSettings
-from charvoice.project.lines import Line
+from charvoice.project.lines import Line, asset_stems, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
 
@@ -102,7 +102,8 @@ def speech_request(project: Project, engines: Engines, line: Line, take: int = 0
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
-    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
+    text = prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note)
+    request = engine.request(line, character, text)
     return replace(request, take=take) if take else request
 
 
@@ -116,10 +117,12 @@ class _Pins:
         self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
         self.root = config.root
 
-    def pin(self, job: Job) -> Job:
-        """The job with a recording or an approved take in place of the engine, where there is one."""
+    def pin(self, job: Job, stem: str = "") -> Job:
+        """The job with a recording or an approved take in place of the engine, where there is one.
+        A recording is named by the line's id, or by its audio file name (`stem`) when the id
+        cannot be a file name."""
         line = job.line
-        recording = self.recordings.get((line.id, line.locale))
+        recording = self.recordings.get((line.id, line.locale)) or self.recordings.get((stem, line.locale))
         if recording is not None:
             assert self.hashes is not None  # loaded whenever there are recordings
             sha = self.hashes.sha256(recording)
@@ -168,11 +171,13 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
     plan = Plan()
     extension = config.audio.format
     pins = _Pins(project)
+    stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
         request = speech_request(project, engines, line)
-        relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
+        stem = stems.get(line.id) or file_stem(line.id)
+        relative = f"{line.locale}/{line.character}/{stem}.{extension}"
         job = pins.pin(
             Job(
                 line,
@@ -183,7 +188,8 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
                 manifest_path=relative,
                 reason="",
                 cached=True,
-            )
+            ),
+            stem,
         )
         job = replace(job, asset_key=asset_key(job.cache_key, project))
         entry = manifest.entry(line.id, line.locale)

@@ -128,7 +128,8 @@ class Workspace:
             by_id.setdefault(line.id.lower(), []).append(line)
         chosen: dict[tuple[str, str], Line] = {}
         for target in targets:
-            lines = by_id.get(target.lower())
+            exact = [line for line in self.project.lines if line.id == target]  # `Greet` and `greet` are two lines
+            lines = exact or by_id.get(target.lower())
             if lines is None:
                 path = next((p for p in (cwd / target, self.project.config.root / target) if p.is_file()), None)
                 if path is None:
