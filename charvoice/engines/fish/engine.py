@@ -80,27 +80,31 @@ class FishEngine:
         )
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
-        """Every sample this build will upload is checked first (one that is not audio stops the
-        build before any voice is cloned or any line is paid for); then every persistent clone it
-        needs is trained, or found in charvoice.lock."""
+        """Local checks first, so bad input costs no request: every sample this build will upload
+        (one that is not audio stops the build), charvoice.lock, instant clones' references
+        (prepared once). Then the account's credit and, on Fish Speech, its references; then
+        transcripts for instant clones without texts, and every persistent clone it needs,
+        trained or found in charvoice.lock."""
         self.client.limit.set_ceiling(jobs)
         self._sync.echo, self._sync.warn = notify.echo, notify.warn
-        self._check_credit([request for request in requests if request.engine == NAME], notify)
-        if self.config.fish.server == "fish-speech":
-            self._check_fish_speech([request for request in requests if request.engine == NAME])
-        by_id = {
-            request.character.id: request.character
-            for request in requests
-            if request.engine == NAME and request.character
-        }
+        mine = [request for request in requests if request.engine == NAME]
+        by_id = {request.character.id: request.character for request in mine if request.character}
         needed = [by_id[cid] for cid in sorted(by_id)]
+        instant = [c for c in needed if c.voice.samples and not is_persistent(c)]
         for character in needed:
             persistent = is_persistent(character)
             if character.voice.samples and (not persistent or self._sync.needs_clone(character)):
                 self._sync.check_samples(character)
-        for character in needed:
-            if character.voice.samples and not is_persistent(character):
-                self._prepare_instant(character, notify)
+        with self._sync.locked():
+            pass  # a damaged charvoice.lock is reported now, before anything is sent
+        for character in instant:
+            for path in character.voice.samples:
+                self.reference(character, file_sha256(path))
+        self._check_credit(mine, notify)
+        if self.config.fish.server == "fish-speech":
+            self._check_fish_speech(mine)
+        for character in instant:
+            self._prepare_instant(character, notify)
         for character in needed:
             if is_persistent(character):
                 self.model_for(character)
