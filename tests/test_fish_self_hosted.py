@@ -51,6 +51,7 @@ def test_requests_carry_fish_speech_fields_and_speed_is_applied_here(tmp_path, s
     normal, fast = (project.root / "game/voice/en/bram/a.1.wav"), (project.root / "game/voice/en/bram2/a.2.wav")
     assert seconds(fast) < 0.75 * seconds(normal)  # speed 1.6 applied to the returned audio
     assert len(speech_server.calls("GET", "/v1/references/list")) == 1  # checked before the build
+    assert "speed and volume of Bram Fast are applied to the audio it returns" in run.output
 
 
 def test_a_reference_the_server_lacks_stops_the_build_before_any_line(tmp_path, speech_server, fast_retries):

@@ -128,6 +128,11 @@ class FishEngine:
                 )
         if problems:
             raise CharvoiceError("\n".join(problems))
+        shaped = sorted(c.name for c in characters.values() if c.speech.speed != 1.0 or c.speech.volume != 0.0)
+        if shaped:
+            self._sync.echo(
+                f"Fish Speech has no prosody: the speed and volume of {', '.join(shaped)} are applied to the audio it returns"
+            )
         wanted = {c.voice.model_id: c for c in characters.values() if c.voice.model_id}
         if not wanted:
             return
