@@ -43,6 +43,7 @@ class Job:
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
     marks: ReviewMarks = ReviewMarks()  # review state for the manifest (take, needs_approval, ...)
     recording_sha: str = ""
+    shared: bool = False  # held by the team's remote cache, not (yet) by the local one
 
     @property
     def label(self) -> str:
@@ -166,6 +167,20 @@ def _kept_instead(project: Project, engines: Engines, job: Job, entry: AudioEntr
     return job, reason
 
 
+def _mark_shared(plan: Plan, cache: AudioCache) -> None:
+    """Lines the local cache lacks but the team's remote holds cost nothing: the build reads
+    them through (and `build --dry-run` counts them)."""
+    held = cache.held_remotely(job.cache_key for job in plan.to_synthesize)
+    if held:
+        plan.todo = [replace(job, cached=True, shared=True) if not job.cached and job.cache_key in held else job for job in plan.todo]
+
+
+def in_shard(line: Line, index: int, count: int) -> bool:
+    """Whether `line` belongs to shard `index` of `count` (1-based): by a hash of its id and
+    locale alone, so a line stays in its shard whatever is added, removed or edited elsewhere."""
+    return int(sha256_hex(f"{line.id}\x00{line.locale}")[:16], 16) % count == index - 1
+
+
 def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
     config = project.config
     plan = Plan()
@@ -201,6 +216,7 @@ def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: Aud
         else:
             plan.fresh.append(job)
     pins.close()
+    _mark_shared(plan, cache)
     current = {(line.id, line.locale) for line in project.lines}
     plan.orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     return plan

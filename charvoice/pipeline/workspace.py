@@ -17,6 +17,7 @@ from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Plan, make_plan
+from charvoice.pipeline.remote_cache import open_remote
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
 
@@ -39,7 +40,7 @@ class Workspace:
             project=project,
             engines=select_engines(config, engine),
             manifest=Manifest.load(config.manifest_path, config.relative(config.manifest_path)),
-            cache=AudioCache(config.cache_dir),
+            cache=AudioCache(config.cache_dir, open_remote(config.cache.remote, config.cache.endpoint, config.root)),
             engine_name=engine,
             scripts_cache=scripts_cache,
         )
@@ -61,6 +62,7 @@ class Workspace:
             if reopened:
                 fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache)
                 self.engines.close()
+                fresh.cache.warn = self.cache.warn  # the CLI's warning printer
                 self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
             yield reopened
 
