@@ -159,7 +159,7 @@ def _cost_preview(workspace: Workspace, plan: Plan):
 def _credit(workspace: Workspace, cost: float) -> dict:
     """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
     account_credit = getattr(workspace.engines.primary, "account_credit", None)
-    if account_credit is None:
+    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
         return {}
     usd, why = account_credit()
     return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
