@@ -85,7 +85,8 @@ def assert_whole(root, fake) -> int:
 def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
     rng = random.Random(2024)
     scan = SecretScan(API_KEY)
-    with FakeFishServer(api_key=API_KEY, latency=0.01, audio="tone") as fake:
+    # Training takes a moment (most fast clones are ready at once): kills land while Aria is cloned too.
+    with FakeFishServer(api_key=API_KEY, latency=0.01, audio="tone", training_seconds=1.0) as fake:
         project = make_project(tmp_path, fake, characters=VOICES, lines=LINES, jobs=4)
         root = project.root
         texts_of = keys_to_texts(root)

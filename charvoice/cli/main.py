@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from charvoice import __version__
-from charvoice.cli.common import emit_json, json_option, project_option
+from charvoice.cli.common import Group, emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
+from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
 from charvoice.engines.base import Notify
+from charvoice.errors import Interrupted
 from charvoice.pipeline.build import BuildReport, Failure, LineResult
 from charvoice.pipeline.plan import Plan, in_shard
 from charvoice.pipeline.workspace import Workspace
@@ -21,17 +23,25 @@ from charvoice.project.scaffold import init_project
 from charvoice.project.tagging import tag_project
 
 
-def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
+def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
+    """The workspace, with its warnings printed once. Which engine voices new lines, and
+    direction tags with no cue, concern only commands that voice lines (`voices`)."""
     workspace = Workspace.open(project_dir, engine)
     if not quiet:
-        for warning in workspace.project.warnings:
+        project = workspace.project
+        warnings = [*project.warnings, *(project.voicing_warnings if voices else [])]
+        for warning in dict.fromkeys(warnings):
             click.secho(f"warning: {warning}", err=True, fg="yellow")
-        for skipped in workspace.project.skipped:
+        for skipped in dict.fromkeys(project.skipped):
             click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
-        if workspace.engines.notice:
+        if voices and workspace.engines.notice:
             click.secho(workspace.engines.notice, err=True, fg="cyan")
     workspace.cache.warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")
     return workspace
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _waiting() -> None:
@@ -42,7 +52,7 @@ def _stale_rows(plan: Plan) -> list[dict]:
     return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="charvoice")
 def cli() -> None:
     """Give game characters voices and keep their dialogue audio in step with the scripts."""
@@ -61,6 +71,10 @@ def init(folder: Path, output: str | None) -> None:
         click.echo(f"created  {path.as_posix()}")
     for path in report.kept:
         click.echo(f"kept     {path.as_posix()} (already there)")
+    for path in report.skipped:
+        click.echo(f"skipped  {path.as_posix()} ({path.parent.as_posix()}/ already holds your files)")
+    if report.existing_project:
+        click.echo("This folder is already a charvoice project: nothing added (no example lines to voice).")
     if report.created:
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
@@ -88,13 +102,17 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
     default=None,
     help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
 )
+@click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
 @json_option
-def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, shard: tuple[int, int] | None, as_json: bool) -> None:
+def build(
+    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None,
+    engine: str | None, shard: tuple[int, int] | None, over_credit: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
     """
-    workspace = _open(project_dir, engine, quiet=as_json)
+    workspace = _open(project_dir, engine, quiet=as_json, voices=True)
     try:
         lines = workspace.select(targets)
         if shard is not None:
@@ -104,7 +122,11 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
+        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
+            workspace.engines.primary.spend_beyond_credit = True
         plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+    except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
+        raise Interrupted() from None
     finally:
         workspace.close()
     _print_build(workspace, plan, report, as_json)
@@ -113,27 +135,25 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
 
 
 def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
-    bar = None
+    bar: Progress | None = None
     failures: list[Failure] = []
 
     def start(plan: Plan) -> None:
         nonlocal bar
         if show and plan.todo:
-            label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
-            bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
-            bar.__enter__()
+            bar = Progress(len(plan.todo), failures)
 
     def advance(result: LineResult | Failure) -> None:
         if isinstance(result, Failure):
             failures.append(result)
         if bar is not None:
-            bar.update(1, result)
+            bar.update(result, isinstance(result, Failure))
 
     try:
         return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting, notify=_notify(show))
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
 
 
 def _notify(show: bool) -> Notify:
@@ -144,13 +164,23 @@ def _notify(show: bool) -> Notify:
 
 def _cost_preview(workspace: Workspace, plan: Plan):
     from charvoice.engines.fish.cost import preview
+    from charvoice.project.config import fish_price
 
     from charvoice.pipeline.timings import cost_of_timings
 
-    config = workspace.project.config
-    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
-    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)
+    price = fish_price(workspace.project.config.fish)
+    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
+    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
     return cost
+
+
+def _credit(workspace: Workspace, cost: float) -> dict:
+    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
+    account_credit = getattr(workspace.engines.primary, "account_credit", None)
+    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
+        return {}
+    usd, why = account_credit()
+    return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
@@ -158,6 +188,7 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
     if as_json:
         held = {"shared_cache": shared} if remote is not None else {}
+        cost = _cost_preview(workspace, plan)
         emit_json(
             {
                 "engine": workspace.engines.primary.name,
@@ -166,7 +197,8 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
                 "to_build": _stale_rows(plan),
                 "to_synthesize": len(synth),
                 **held,
-                "cost": _cost_preview(workspace, plan).as_dict(),
+                "cost": cost.as_dict(),
+                "credit": _credit(workspace, cost.price(cost.bytes)),
             }
         )
         return
@@ -176,8 +208,15 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
     if remote is not None:
         click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
-    for row in _cost_preview(workspace, plan).text():
+    cost = _cost_preview(workspace, plan)
+    for row in cost.text():
         click.echo(row)
+    credit = _credit(workspace, cost.price(cost.bytes))
+    if credit and credit["usd"] is None:
+        click.echo(f"Account credit: unknown ({credit['unknown_because']})")
+    elif credit:
+        short = "" if credit["enough"] else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
 
 
 def _cache_counts(workspace: Workspace) -> dict:
@@ -207,7 +246,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 **_cache_counts(workspace),
                 "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
-                "warnings": workspace.project.warnings,
+                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
                 "skipped": workspace.project.skipped,
                 "seconds": round(report.seconds, 3),
                 "manifest": workspace.project.config.relative(workspace.manifest.path),
@@ -215,10 +254,10 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
         )
         return
     if not report.built and not report.failures:
-        click.echo(f"{report.up_to_date} lines up to date.")
+        click.echo(f"{_count(report.up_to_date, 'line')} up to date.")
     else:
         click.echo(
-            f"Built {len(report.built)} lines in {report.seconds:.1f} s "
+            f"Built {_count(len(report.built), 'line')} in {report.seconds:.1f} s "
             f"({report.synthesized} synthesised, {report.from_cache} from cache{_shared_note(workspace)}); {report.up_to_date} up to date."
         )
     for failure in report.failures:
@@ -261,7 +300,8 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
             click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
         if failures:
             count = len({id(case) for case, _ in failures})
-            click.secho(f"{count} line(s) fail the release checks ({', '.join(gate.gates)}).", fg="red")
+            checks = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
+            click.secho(f"{count} line(s) fail the release checks ({checks}).", fg="red")
         if gate.ok:
             passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
             click.echo(f"All {plan.total} lines up to date{passed}.")
@@ -299,7 +339,14 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
     import signal
     import threading
 
+    from charvoice.errors import CharvoiceError
     from charvoice.watch import Watcher
+
+    if not as_json:  # once, at the start: which voice new lines get, and tags with no cue
+        try:
+            _open(project_dir, engine, voices=True).close()
+        except CharvoiceError:
+            pass  # the watcher reports the project's mistakes itself, and keeps watching
 
     watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
     stop = threading.Event()
@@ -377,7 +424,7 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
     """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
     from charvoice.release.takes import find_line, make_takes
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         for result in make_takes(workspace, line, count):
@@ -404,7 +451,7 @@ def approve(line_id: str, project_dir: Path | None, take_number: int | None, loc
     from charvoice.release.takes import approve as approve_take
     from charvoice.release.takes import find_line
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         number, path = approve_take(workspace, line, take_number)

@@ -18,7 +18,8 @@ from typing import Any
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, EngineTimings, Notify, SpeechRequest
-from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, FileSystemError, Interrupted
+from charvoice.fsutil import file_digest
 from charvoice.pipeline import timings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest
@@ -35,6 +36,8 @@ class LineResult:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int | None = None  # of the published file
+    sha256: str = ""
     timings: str = ""  # the timings file, relative to the manifest
 
 
@@ -74,6 +77,8 @@ class Voiced:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int
+    sha256: str
     # For the word timings (pipeline/timings.py): the published samples, what the engine said
     # about its words while speaking, and the raw audio.
     processed: Any = field(default=None, repr=False)
@@ -90,10 +95,14 @@ def voice_to_file(
     *,
     pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
+    expect_duration_s: float | None = None,
 ) -> Voiced:
     """One line's audio at `target`: the raw audio from `pinned` (a take or a recording), the
     cache, or the engine; processed; cached once it decoded; encoded atomically. `before_publish`
-    may raise to keep the audio in the cache but publish nothing (a newer edit arrived)."""
+    may raise to keep the audio in the cache but publish nothing (a newer edit arrived).
+    `expect_duration_s`: how long this same sound (same asset key) came out before; cached audio
+    far shorter than that is a damaged entry, so the engine is asked again rather than a truncated
+    file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
     raw: bytes | Path | None
@@ -106,15 +115,21 @@ def voice_to_file(
         if raw is None:
             raw, engine_timings = timings.synthesize(engine, request)
     processed = audio.process(raw, settings)
+    if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
+        (raw, engine_timings), synthesized = timings.synthesize(engine, request), True
+        processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
         cache.put(request.cache_key, raw)
         timings.keep(cache.folder, request.cache_key, engine_timings)
     before_publish()
     audio.encode(processed, target, settings)
-    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, processed, engine_timings, raw)
+    size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
+    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw)
 
 
-def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
+def _voice_line(
+    job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event, expect: float | None = None
+) -> LineResult:
     if job.pinned is not None and not job.pinned.is_file():
         relative = project.config.relative(job.pinned)
         raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
@@ -125,10 +140,11 @@ def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache,
 
     engine = engines.for_character(project.characters[job.line.character])
     voiced = voice_to_file(
-        job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish
-    )
+        job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish,
+        expect_duration_s=expect,
+    )  # fmt: skip
     timings_file = timings.publish(job, project, engines, voiced.processed, voiced.engine_timings, voiced.raw)
-    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, timings_file)
+    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, timings_file)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -150,6 +166,8 @@ def record(manifest: Manifest, result: LineResult) -> None:
             marks=job.marks,
             timings=result.timings,
             notes=job.line.notes,  # the writer's (Dialogue Manager `##`, Yarn `//`)
+            size=result.size,
+            sha256=result.sha256,
         ),
     )
 
@@ -187,16 +205,26 @@ def run_build(
             line.source = job.line.source
             changed.append(job.line.id)
 
+    def publish(ids: list[str]) -> None:
+        try:
+            manifest.publish(ids)
+        except OSError as error:
+            # Lines in flight publish nothing more; assets already written under older entries
+            # differ from them in size and hash, which `build` and `check` both notice.
+            stop.set()
+            raise FileSystemError.of(error, project.config.relative) from None
+
     def flush() -> None:
         nonlocal last_flush, changed
         if changed:
-            manifest.publish(changed)
+            publish(changed)
             changed = []
         last_flush = time.monotonic()
 
     pending = list(reversed(plan.todo))  # pop() takes them in script order
     running: dict[Future, Job] = {}
-    fatal: FatalEngineError | None = None
+    fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
+    interrupted = False
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
         while pending or running:
             if fatal is not None or stop.is_set():
@@ -204,10 +232,19 @@ def run_build(
                 pending.clear()
             while pending and len(running) < jobs:
                 job = pending.pop()
-                running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
+                before = manifest.entry(job.line.id, job.line.locale)
+                expect = before.duration_s if before is not None and before.key == job.asset_key else None
+                running[pool.submit(_voice_line, job, engines, project, cache, stop, expect)] = job
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
+                # stays cached), and what finished is recorded below, so no asset outruns the manifest.
+                interrupted = True
+                stop.set()
+                done, _ = wait(running)
             for future in done:
                 job = running.pop(future)
                 try:
@@ -219,8 +256,22 @@ def run_build(
                 except Superseded:
                     report.not_started.append(job)
                     continue
-                except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                except OSError as error:
+                    if not FileSystemError.dooms_the_rest(error):
+                        failure = Failure(job, FileSystemError.of(error, project.config.relative).message)
+                        report.failures.append(failure)
+                        on_progress(failure)
+                        continue
+                    fatal = fatal or FileSystemError.of(error, project.config.relative)
+                    report.not_started.append(job)
+                    continue
+                except (EngineError, AudioError, CharvoiceError) as error:
                     failure = Failure(job, str(error))
+                    report.failures.append(failure)
+                    on_progress(failure)
+                    continue
+                except Exception as error:  # one line's surprise never takes the build down
+                    failure = Failure(job, f"{type(error).__name__}: {error}")
                     report.failures.append(failure)
                     on_progress(failure)
                     continue
@@ -233,9 +284,13 @@ def run_build(
     changed.extend(manifest.set_fallbacks(project.fallbacks))
     flush()
     if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
-        manifest.publish([])
+        publish([])
     report.seconds = time.monotonic() - started
+    if interrupted:
+        raise Interrupted(len(report.built), len(report.not_started))
     if fatal is not None:
         left = len(report.not_started)
-        raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
+        kept = f"{left} line(s) were not built; {len(report.built)} finished and were kept"
+        kind = FileSystemError if isinstance(fatal, FileSystemError) else FatalEngineError
+        raise kind(f"{fatal.format_message()}\n{kept}")
     return report

@@ -95,8 +95,12 @@ def _reason(job: Job, entry: AudioEntry | None, force: bool) -> str:
         return "audio settings changed"
     if entry.path != job.manifest_path:
         return "character changed"
-    if not job.asset_path.is_file():
+    try:
+        size = job.asset_path.stat().st_size
+    except OSError:
         return "audio file missing"
+    if entry.size is not None and size != entry.size:  # damaged, or newer than its entry
+        return "audio file changed on disk"
     return ""
 
 

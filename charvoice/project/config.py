@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,6 +13,26 @@ from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
+
+# Fish Audio's TTS models (the `model` header's enum in the API reference, docs.fish.audio
+# "Models Overview") -> the cue syntax each one reads ("Emotion Control"): S1 `(cue)` at a
+# sentence start, the S2 family `[cue]` anywhere, in free words. The service voices any other
+# name with its default model without a word, so charvoice refuses names it does not know
+# unless engine.fish.allow_unlisted_model says the name is newer than this charvoice.
+FISH_MODELS = {"s2.1-pro": "bracket", "s2.1-pro-free": "bracket", "s2-pro": "bracket", "s1": "paren"}
+FISH_DEFAULT_MODEL = "s2.1-pro"  # "our recommended production TTS model"
+FISH_RETIRED_MODELS = {"speech-1.5": "2026-02-28", "speech-1.6": "2026-02-28"}  # "Model Deprecations"
+FISH_LATENCIES = ("normal", "balanced", "low")
+FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rate Limits")
+# What answers at engine.fish.base_url: Fish Audio's API (the default, also for a proxy or the
+# tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
+FISH_SERVERS = ("fish-audio", "fish-speech")
+
+
+def fish_cue_style(model: str) -> str:
+    """The cue syntax: "paren" for S1, "bracket" for the S2 family and (unlisted) newer models."""
+    return FISH_MODELS.get(model, "bracket")
+
 
 SCHEMA = Table(
     {
@@ -36,9 +57,11 @@ SCHEMA = Table(
                 "fish": Table(
                     {
                         "base_url": Field(str, "https://api.fish.audio"),
-                        "model": Field(str, "s1"),
+                        "model": Field(str, FISH_DEFAULT_MODEL),
+                        "allow_unlisted_model": Field(bool, False),
+                        "server": Field(str, "fish-audio", choices=FISH_SERVERS),
                         "price_per_million_bytes": Field(float, 15.0, minimum=0),
-                        "latency": Field(str, "normal", choices=("normal", "balanced")),
+                        "latency": Field(str, "normal", choices=FISH_LATENCIES),
                         "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
                         "retries": Field(int, 6, minimum=0, maximum=20),
                         "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
@@ -110,13 +133,23 @@ class QASettings:
 @dataclass(frozen=True)
 class FishSettings:
     base_url: str = "https://api.fish.audio"
-    model: str = "s1"
+    model: str = FISH_DEFAULT_MODEL
+    allow_unlisted_model: bool = False  # a model name newer than this charvoice's list
+    server: str = "fish-audio"  # or "fish-speech": a self-hosted Fish Speech server (FISH_SERVERS)
     price_per_million_bytes: float = 15.0
-    latency: str = "normal"  # "normal" sounds best; "balanced" answers sooner
+    latency: str = "normal"  # "normal" sounds best; "balanced" and "low" answer sooner
     timeout: float = 120.0  # seconds to wait for one response
     retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
     train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
     timestamps: str = "auto"  # word timings with the audio: auto = on for the official service
+
+
+def fish_price(settings: FishSettings) -> float:
+    """USD per million UTF-8 bytes for the configured model (the free model costs nothing; a
+    self-hosted server bills nobody)."""
+    if settings.server == "fish-speech" or settings.model in FISH_FREE_MODELS:
+        return 0.0
+    return settings.price_per_million_bytes
 
 
 @dataclass(frozen=True)
@@ -149,6 +182,7 @@ class ProjectConfig:
     direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
     qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
     cache: CacheSettings = field(default_factory=CacheSettings)
+    dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
 
     @property
     def cache_dir(self) -> Path:
@@ -198,13 +232,9 @@ def load_config(root: Path) -> ProjectConfig:
         problems.append(
             doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
         )
-    for key in ("characters", "output", "godot_project", "recordings", "approved"):
-        value = project[key]
-        if value and ("\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts):
-            problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
-    model = engine["fish"]["model"]
-    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
-        problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
+    locales = _check_locales(doc, locales, problems)
+    _check_folders(doc, root, project, dialogue, problems)
+    _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
     _check_cache(doc, values["cache"], problems)
     if problems:
@@ -230,7 +260,127 @@ def load_config(root: Path) -> ProjectConfig:
         direction={tag.lower(): cue for tag, cue in values["direction"].items()},
         qa=qa,
         cache=CacheSettings(**values["cache"]),
+        dialogue_line=doc.line_of(("project",), "dialogue"),
     )
+
+
+def _check_fish_model(doc: TomlFile, fish: dict, problems: list[Problem]) -> None:
+    """A model name the service knows; any other would be voiced by its default model, silently."""
+    model = fish["model"]
+    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
+        message = f"engine.fish.model must be a model name such as {FISH_DEFAULT_MODEL!r}, not {model!r}"
+        problems.append(doc.problem(("engine", "fish"), "model", message))
+        return
+    known = ", ".join(FISH_MODELS)
+    if model in FISH_RETIRED_MODELS:
+        message = (
+            f"engine.fish.model {model!r} was retired on {FISH_RETIRED_MODELS[model]}: Fish Audio would voice it with "
+            f"{FISH_DEFAULT_MODEL} without saying so. Use one of {known}"
+        )
+        problems.append(doc.problem(("engine", "fish"), "model", message))
+    elif model not in FISH_MODELS and not fish["allow_unlisted_model"]:
+        close = difflib.get_close_matches(model.lower(), list(FISH_MODELS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        message = (
+            f"engine.fish.model {model!r} is not a Fish Audio model ({known}); {hint}Fish Audio would voice it with "
+            f"{FISH_DEFAULT_MODEL} without saying so. For a model newer than this charvoice, set "
+            "engine.fish.allow_unlisted_model = true"
+        )
+        problems.append(doc.problem(("engine", "fish"), "model", message))
+
+
+# A language tag as Godot and BCP 47 write them: `en`, `pt-BR`, `zh-Hans`, `es-419`, `fr_CA`.
+# Locales become folder names, so nothing else (no '/', '..' or spaces) may get through.
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
+_PATH_KEYS = ("characters", "output", "godot_project", "recordings", "approved")
+
+
+def _check_locales(doc: TomlFile, locales: list[str], problems: list[Problem]) -> list[str]:
+    seen: dict[str, str] = {}
+    for locale in locales:
+        if not _LOCALE.fullmatch(locale):
+            message = f"project.locales: {locale!r} is not a language tag such as 'en', 'pt-BR' or 'zh-Hans'"
+            problems.append(doc.problem(("project",), "locales", message))
+            continue
+        folded = locale.lower().replace("_", "-")
+        if folded in seen:
+            message = f"project.locales lists {seen[folded]!r} and {locale!r}: they differ only in case or separator"
+            problems.append(doc.problem(("project",), "locales", message))
+        seen.setdefault(folded, locale)
+    return locales
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _check_folders(
+    doc: TomlFile,
+    root: Path,
+    project: dict,
+    dialogue: list[str],
+    problems: list[Problem],
+) -> None:
+    """Folders the build reads from or writes to: inside the project, folders (not files), and
+    never overlapping where a write could clobber a script, a character or a recording."""
+
+    def bad(key: str, why: str) -> None:
+        problems.append(doc.problem(("project",), key, f"project.{key} {why}, not {project[key]!r}"))
+
+    root = root.resolve()
+    folders: dict[str, Path] = {}
+    for key in _PATH_KEYS:
+        value = project[key]
+        if not value:
+            continue
+        if "\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts:
+            bad(key, "must be a folder inside the project")
+            continue
+        folder = (root / value).resolve()
+        if not _inside(folder, root):  # a symbolic link out of the project
+            bad(key, "must be a folder inside the project")
+        elif folder.exists() and not folder.is_dir():
+            bad(key, "must be a folder, and that path is a file")
+        elif _inside(folder, root / ".charvoice"):
+            bad(key, "may not be inside .charvoice/ (charvoice's own cache)")
+        else:
+            folders[key] = folder
+    output = folders.get("output")
+    if output is None:
+        return
+    scripts = [(root / entry).resolve() for entry in dialogue if not any(ch in entry for ch in "*?[")]
+    if output == root:
+        bad(
+            "output",
+            "may not be the project root (assets would mix with the project's own files)",
+        )
+    elif output in scripts:  # inside one is fine: dialogue = ["game"] with output = "game/voice"
+        bad("output", "may not be a dialogue folder (project.dialogue)")
+    for key, what in (
+        ("characters", "character files"),
+        ("recordings", "actors' recordings"),
+        ("approved", "approved takes"),
+    ):
+        folder = folders.get(key)
+        if folder is None:
+            continue
+        if key == "characters" and folder == root:
+            bad(
+                key,
+                "may not be the project root (every .toml there would be read as a character)",
+            )
+        elif _inside(output, folder) or _inside(folder, output):
+            bad(
+                "output",
+                f"may not be or overlap the folder of {what} (project.{key} = {project[key]!r})",
+            )
+    godot = folders.get("godot_project")
+    if godot is not None and godot.is_dir() and (godot / "project.godot").is_file() and not _inside(output, godot):
+        bad(
+            "output",
+            f"must be inside the Godot project {project['godot_project']!r} (the game loads assets by res:// path)",
+        )
+
 
 
 def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:

@@ -1,9 +1,9 @@
 """Dialogue formats: one module per format, each turning a script into Line objects.
 
 A format module exposes `EXTENSIONS` (lower-case suffixes it reads), `scan(text, context) ->
-Scan` (the lines, plus where `charvoice tag` would write missing ids; see common.py) and
-`parse(text, context) -> ParsedScript`, raising InputError with file, line and column for
-anything it cannot read. Register new modules in FORMATS.
+Scan` (the lines, any problems with file, line and column, and where `charvoice tag` would
+write missing ids; see common.py). `parse_file` below turns problems into one InputError.
+Register new modules in FORMATS.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import codecs
 from pathlib import Path
 from types import ModuleType
 
-from charvoice.errors import InputError, Problem
+from charvoice.errors import UTF16_HINT, InputError, Problem, looks_like_utf16
 from charvoice.project.formats import csv_table, dialogue_manager, yarn
 from charvoice.project.formats.common import ParseContext, Scan, same_locale
 from charvoice.project.lines import ParsedScript
@@ -69,6 +69,8 @@ def read_script(context: ParseContext) -> tuple[bytes, str]:
     except OSError as exc:
         raise InputError([Problem(context.display, f"cannot read: {exc.strerror}")]) from None
     bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or looks_like_utf16(raw):
+        raise InputError([Problem(context.display, UTF16_HINT, 1, 1)])
     try:
         text = raw[len(bom) :].decode("utf-8")
     except UnicodeDecodeError as exc:
