@@ -213,7 +213,7 @@ class Watcher:
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Builds once at the start so the assets are current."""
-        # numpy and scipy take a second to import: do it now, not on the writer's first save.
+        # numpy's import and the filter design: now, not on the writer's first save.
         threading.Thread(target=_warm_up, daemon=True).start()
         observer = Observer()
         observer.schedule(_Collector(self), str(self.root), recursive=True)

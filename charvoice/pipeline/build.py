@@ -63,7 +63,7 @@ class Superseded(Exception):
 
 def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
     from charvoice import (
-        audio,  # numpy and scipy load only when there is audio to process
+        audio,  # numpy loads only when there is audio to process
     )
 
     if job.pinned is not None:  # an approved take or an actor's recording: no engine call
