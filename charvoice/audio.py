@@ -153,7 +153,7 @@ def _resample_ratio(samples: np.ndarray, up: int, down: int) -> np.ndarray:
     # Output j needs input sample (j*down + half) // up and phase (j*down + half) % up; outputs
     # `up` apart share the phase and step `down` through the input.
     if down == 1:  # oversampling: one matrix product gives every phase of every input sample
-        every = np.ascontiguousarray(windows[: len(samples) + half // up + 2]) @ taps
+        every = _every_phase(windows[: len(samples) + half // up + 2], taps)
         for first in range(min(up, count)):
             position = first + half
             rows = len(range(first, count, up))
@@ -163,6 +163,15 @@ def _resample_ratio(samples: np.ndarray, up: int, down: int) -> np.ndarray:
         position = first * down + half
         rows = len(range(first, count, up))
         out[first::up] = windows[position // up : position // up + down * rows : down] @ taps[:, position % up]
+    return out
+
+
+def _every_phase(windows: np.ndarray, taps: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """windows @ taps, a cache-sized chunk at a time (the windows overlap: copied, they are
+    `width` times the signal)."""
+    out = np.empty((len(windows), taps.shape[1]), np.float32)
+    for start in range(0, len(windows), chunk):
+        out[start : start + chunk] = np.ascontiguousarray(windows[start : start + chunk]) @ taps
     return out
 
 
@@ -228,15 +237,16 @@ def _k_weighting_spectrum(sample_rate: int) -> tuple[int, np.ndarray]:
     peak = float(np.abs(response).max())
     above = np.flatnonzero(np.abs(response) > peak * 1e-12)
     taps = int(above[-1]) + 1
-    return taps, np.fft.rfft(response[:taps], _FFT_SIZE)
+    return taps, np.fft.rfft(response[:taps].astype(np.float32), _FFT_SIZE)
 
 
 def k_weighted(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """The K-weighted signal (float64), by FFT overlap-save with the filter's impulse response."""
+    """The K-weighted signal by FFT overlap-save with the filter's impulse response, in float32
+    (twice as fast as float64, and 1e-4 LU from it)."""
     taps, spectrum = _k_weighting_spectrum(sample_rate)
     step = _FFT_SIZE - taps + 1
     blocks = max(1, -(-len(samples) // step))
-    x = np.zeros(taps - 1 + blocks * step + _FFT_SIZE)
+    x = np.zeros(taps - 1 + blocks * step + _FFT_SIZE, np.float32)
     x[taps - 1 : taps - 1 + len(samples)] = samples
     frames = np.lib.stride_tricks.sliding_window_view(x, _FFT_SIZE)[::step][:blocks]
     filtered = np.fft.irfft(np.fft.rfft(frames, axis=1) * spectrum, _FFT_SIZE, axis=1)[:, taps - 1 :]
@@ -252,7 +262,7 @@ def block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if len(x) < block:  # shorter than one gating block: measure it as one block with silence around
         x = np.pad(x, (0, block - len(x)))
     y = k_weighted(x, sample_rate)
-    energy = np.concatenate(([0.0], np.cumsum(y * y)))
+    energy = np.concatenate(([0.0], np.cumsum(np.square(y, dtype=np.float64))))
     starts = np.arange(0, len(y) - block + 1, step)
     return (energy[starts + block] - energy[starts]) / block
 
@@ -313,18 +323,50 @@ def _moving_average(values: np.ndarray, size: int) -> np.ndarray:
 def _limit(samples: np.ndarray, ceiling_db: float, sample_rate: int) -> np.ndarray:
     """Hold true peaks under the ceiling with a smooth, look-ahead gain (about 5 ms)."""
     ceiling = 10 ** ((ceiling_db - _LIMITER_MARGIN_DB) / 20)
-    # Inter-sample peaks of speech stay well within 3 dB of the sample peaks: skip the costly
-    # oversampling when even that could not reach the ceiling.
-    if float(np.abs(samples).max(initial=0.0)) * _INTER_SAMPLE_HEADROOM < ceiling:
+    # Inter-sample peaks of speech stay well within 3 dB of the sample peaks: only samples that
+    # close to the ceiling (and their neighbours) are worth oversampling.
+    near = np.flatnonzero(np.abs(samples) * _INTER_SAMPLE_HEADROOM >= ceiling)
+    if len(near) == 0:
         return samples
-    peaks = _oversampled_peaks(samples)
-    needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-    if needed.min() >= 1.0:
+    near = np.unique(np.clip((near[:, None] + np.arange(-2, 3)).reshape(-1), 0, len(samples) - 1))
+    peaks = _oversampled_peaks_at(samples, near)
+    if peaks.max(initial=0.0) <= ceiling:
         return samples
     width = max(3, int(0.005 * sample_rate))
     # A moving average of a min-filter twice as wide never rises above the gain a peak needs.
+    # The gain is 1 wherever no peak is within 1.5 widths: filter only the stretches around
+    # the peaks, laid end to end (each keeps 2 widths of unity gain at both ends, so the
+    # filters never reach from one stretch into the next).
+    reach = 2 * width
+    breaks = np.flatnonzero(np.diff(near) > 2 * reach)
+    starts = np.maximum(near[np.concatenate(([0], breaks + 1))] - reach, 0)
+    ends = np.minimum(near[np.concatenate((breaks, [len(near) - 1]))] + reach + 1, len(samples))
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    stretch = np.arange(int(lengths.sum())) + offsets  # sample index of each stretch position
+    needed = np.ones(len(stretch))
+    needed[np.searchsorted(stretch, near)] = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     gain = _moving_average(_moving_min(needed, 2 * width + 1), width)
-    return (samples * gain).astype(np.float32)
+    limited = samples.astype(np.float32, copy=True)
+    limited[stretch] *= gain.astype(np.float32)
+    return limited
+
+
+def _oversampled_peaks_at(samples: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """_oversampled_peaks(samples)[where], computing only those."""
+    half, taps = _lowpass(4, 1)
+    width = len(taps)
+    x = np.concatenate(
+        (np.zeros(width - 1, np.float32), samples.astype(np.float32, copy=False), np.zeros(width + 4, np.float32))
+    )
+    windows = np.lib.stride_tricks.sliding_window_view(x, width)
+    # Output 4m + r sits in row m + (r + half) // 4, phase (r + half) % 4 (see _resample_ratio).
+    peaks = np.zeros(len(where), np.float32)
+    for r in range(4):
+        position = r + half
+        values = windows[where + position // 4] @ taps[:, position % 4]
+        np.maximum(peaks, np.abs(values), out=peaks)
+    return peaks
 
 
 # --- the whole chain ------------------------------------------------------------------------

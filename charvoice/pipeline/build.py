@@ -1,18 +1,22 @@
 """Execute a plan: synthesise (or take from the cache), process, encode and publish each line.
 
-Lines run concurrently (`jobs` at a time). Each finished line is complete on disk before it
-is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
+Two stages: `jobs` request workers fetch each line's raw audio (the engine, the cache, or a
+pinned take) and hand it to a processing pool (one worker per core) that decodes, normalises
+and encodes it, so requests stay in flight while the CPU works. Each finished line is complete
+on disk before it is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
 end) the manifest, each written atomically. A build killed at any point therefore loses at
 most the lines in flight; the next build takes everything else from the cache or the manifest.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from charvoice.engines import Engines
 from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
@@ -22,6 +26,9 @@ from charvoice.pipeline.plan import Job, Plan
 from charvoice.project.loader import Project
 
 MANIFEST_FLUSH_SECONDS = 1.0
+# Audio processing is numpy and libsndfile, which release the GIL for the heavy parts: one
+# thread per core keeps the cores busy without starving the request threads.
+PROCESS_WORKERS = max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -61,23 +68,29 @@ class Superseded(Exception):
     """The build was stopped (a newer edit arrived) before this line was published."""
 
 
-def _voice_line(job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
-    from charvoice import (
-        audio,  # numpy loads only when there is audio to process
-    )
-
+def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
+    """The request stage: (raw audio or the pinned file, whether the engine made it)."""
     if job.pinned is not None:  # an approved take or an actor's recording: no engine call
         if not job.pinned.is_file():
-            raise EngineError(f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)")
-        raw, synthesized = job.pinned, False
-    else:
-        raw = cache.get(job.cache_key)
-        synthesized = raw is None
-        if raw is None:
-            character = project.characters[job.line.character]
-            raw = engines.for_character(character).synthesize(job.request)
+            raise EngineError(
+                f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)"
+            )
+        return job.pinned, False
+    raw = cache.get(job.cache_key)
+    if raw is not None:
+        return raw, False
+    character = project.characters[job.line.character]
+    return engines.for_character(character).synthesize(job.request), True
+
+
+def _process(
+    job: Job, raw: bytes | Path, synthesized: bool, project: Project, cache: AudioCache, stop: threading.Event
+) -> LineResult:
+    """The processing stage: decode, normalise, cache the raw audio, encode the asset."""
+    from charvoice import audio  # numpy loads only when there is audio to process
+
     processed = audio.process(raw, project.config.audio)
-    if synthesized:  # only audio that decoded is worth keeping
+    if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
         cache.put(job.cache_key, raw)
     if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
         raise Superseded
@@ -141,31 +154,49 @@ def run_build(
         last_flush = time.monotonic()
 
     pending = list(reversed(plan.todo))  # pop() takes them in script order
-    running: dict[Future, Job] = {}
+    fetching: dict[Future, Job] = {}
+    processing: dict[Future, Job] = {}
     fatal: FatalEngineError | None = None
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
-        while pending or running:
+    # Enough processing queued to keep every core busy, no more: raw audio is cached only once
+    # it decodes, so a killed build loses at most the lines in these two stages.
+    backlog = jobs + PROCESS_WORKERS
+    with (
+        ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice-request") as requests,
+        ThreadPoolExecutor(max_workers=PROCESS_WORKERS, thread_name_prefix="charvoice-process") as processors,
+    ):
+        while pending or fetching or processing:
             if fatal is not None or stop.is_set():
                 report.not_started.extend(reversed(pending))
                 pending.clear()
-            while pending and len(running) < jobs:
+            while pending and len(fetching) < jobs and len(fetching) + len(processing) < backlog:
                 job = pending.pop()
-                running[pool.submit(_voice_line, job, engines, project, cache, stop)] = job
-            if not running:
+                fetching[requests.submit(_fetch, job, engines, project, cache)] = job
+            if not fetching and not processing:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
             for future in done:
-                job = running.pop(future)
+                if future in fetching:
+                    job = fetching.pop(future)
+                    try:
+                        raw, synthesized = future.result()
+                    except FatalEngineError as error:
+                        fatal = fatal or error
+                        report.not_started.append(job)
+                        continue
+                    except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                        failure = Failure(job, str(error))
+                        report.failures.append(failure)
+                        on_progress(failure)
+                        continue
+                    processing[processors.submit(_process, job, raw, synthesized, project, cache, stop)] = job
+                    continue
+                job = processing.pop(future)
                 try:
                     result = future.result()
-                except FatalEngineError as error:
-                    fatal = fatal or error
-                    report.not_started.append(job)
-                    continue
                 except Superseded:
                     report.not_started.append(job)
                     continue
-                except (EngineError, AudioError, CharvoiceError, OSError) as error:
+                except (AudioError, CharvoiceError, OSError) as error:
                     failure = Failure(job, str(error))
                     report.failures.append(failure)
                     on_progress(failure)
@@ -183,5 +214,7 @@ def run_build(
     report.seconds = time.monotonic() - started
     if fatal is not None:
         left = len(report.not_started)
-        raise FatalEngineError(f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept")
+        raise FatalEngineError(
+            f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept"
+        )
     return report
