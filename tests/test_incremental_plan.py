@@ -216,3 +216,36 @@ def test_a_stale_project_is_never_remembered(project):
     code, data = assert_agrees_with_scratch(project)
     assert code == 1 and not data["ok"] and len(data["stale"]) == len(LINES)
     assert os.listdir(project.root / ".charvoice").count(uptodate.STATE_NAME) <= 1
+
+
+# --- watch's memo of requests and keys (pipeline/plan.PlanMemo) -------------------------------
+
+
+def plan_keys(project: ProjectDir, memo=None) -> dict[str, tuple[str, str, str, str]]:
+    from charvoice.pipeline.workspace import Workspace
+
+    workspace = Workspace.open(project.root, plan_memo=memo)
+    try:
+        plan = workspace.plan()
+        return {
+            job.line.id: (job.cache_key, job.asset_key, job.reason, job.request.text)
+            for job in [*plan.todo, *plan.fresh]
+        }
+    finally:
+        workspace.close()
+
+
+@pytest.mark.parametrize(
+    "change", [edit_script, character_voice, character_lexicon, config_audio, config_lexicon, recording, asset_deleted]
+)
+def test_a_memoised_plan_equals_a_plan_from_scratch(project, change):
+    from charvoice.pipeline.plan import PlanMemo
+
+    assert project.run("build").exit_code == 0
+    memo = PlanMemo()
+    unchanged = plan_keys(project, memo)
+    assert unchanged == plan_keys(project)
+    change(project)
+    before = plan_keys(project)
+    assert before != unchanged  # every change here changes some line's plan
+    assert plan_keys(project, memo) == before

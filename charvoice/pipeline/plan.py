@@ -6,6 +6,7 @@ Nothing here synthesises or writes: `build` executes a plan, `check` reports one
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -75,7 +76,25 @@ MARKS = ("take", "needs_approval", "text_changed_since_recording")
 _ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
 
 
-def _reason(job: Job, entry: dict | None, force: bool) -> str:
+class _Listing:
+    """Which assets exist, one directory listing per folder instead of a stat per line."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str]] = {}
+
+    def is_file(self, path: Path) -> bool:
+        folder, _, name = str(path).rpartition(os.sep)
+        names = self._names.get(folder)
+        if names is None:
+            try:
+                names = frozenset(entry.name for entry in os.scandir(folder) if entry.is_file())
+            except OSError:
+                names = frozenset()
+            self._names[folder] = names
+        return name in names
+
+
+def _reason(job: Job, entry: dict | None, force: bool, listing: _Listing | None = None) -> str:
     if force:
         return "forced"
     if entry is None:
@@ -92,7 +111,7 @@ def _reason(job: Job, entry: dict | None, force: bool) -> str:
         return "audio settings changed"
     if entry.get("path") != job.manifest_path:
         return "character changed"
-    if not job.asset_path.is_file():
+    if not (listing.is_file(job.asset_path) if listing is not None else job.asset_path.is_file()):
         return "audio file missing"
     return ""
 
@@ -147,21 +166,71 @@ def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Jo
     return job, reason
 
 
-def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
+class PlanMemo:
+    """Each line's request and keys, kept between plans by `watch`, so a save re-hashes only the
+    lines it changed. A line (a frozen value: text, character, locale, direction, source) maps
+    to what it asked for under one set of settings: the memo empties itself when the config,
+    a character or the engines differ by value, and `watch` empties it when any file but a
+    script changes (a sample's audio or charvoice.lock shapes a request without showing there).
+    """
+
+    def __init__(self) -> None:
+        self._settings = ""
+        self._known: dict[Line, tuple[SpeechRequest, str, str, str, Path]] = {}
+
+    def clear(self) -> None:
+        self._known.clear()
+
+    def use(self, project: Project, engines: Engines) -> None:
+        kept = [engine.name for engine in engines.kept]
+        settings = repr((project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept))
+        if settings != self._settings:
+            self._known.clear()
+            self._settings = settings
+
+    def get(self, line: Line) -> tuple[SpeechRequest, str, str, str, Path] | None:
+        return self._known.get(line)
+
+    def put(self, line: Line, known: tuple[SpeechRequest, str, str, str, Path]) -> None:
+        self._known[line] = known
+
+
+def make_plan(
+    project: Project,
+    engines: Engines,
+    manifest: Manifest,
+    cache: AudioCache,
+    *,
+    lines: list[Line] | None = None,
+    force: bool = False,
+    memo: PlanMemo | None = None,
+) -> Plan:
     config = project.config
     plan = Plan()
     extension = config.audio.format
     pins = _Pins(project)
+    if memo is not None:
+        memo.use(project, engines)
+    listing = _Listing() if lines is None else None  # a whole plan: list folders, do not stat each asset
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
-        request = speech_request(project, engines, line)
-        relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
-        fields = {"cache_key": request.cache_key, **pins.pin(line)}
+        known = memo.get(line) if memo is not None else None
+        if known is None:
+            request = speech_request(project, engines, line)
+            relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
+            known = (request, request.cache_key, asset_key(request.cache_key, project), relative, config.output_dir / relative)
+            if memo is not None:
+                memo.put(line, known)
+        request, request_key, request_asset_key, relative, path = known
+        fields = {"cache_key": request_key, **pins.pin(line)}
         key = fields["cache_key"]
-        job = Job(line, request, asset_path=config.output_dir / relative, manifest_path=relative, reason="", cached=True, asset_key=asset_key(key, project), **fields)
+        asset = request_asset_key if key == request_key else asset_key(key, project)
+        job = Job(line, request, asset_path=path, manifest_path=relative, reason="", cached=True, asset_key=asset, **fields)
         entry = manifest.entry(line.id, line.locale)
-        reason = _reason(job, entry, force)
+        reason = _reason(job, entry, force, listing)
+        if reason and memo is not None:  # asked again: an engine learns whose voice it speaks with (Fish clones)
+            job = replace(job, request=speech_request(project, engines, line))
         if reason and not force and job.pinned is None:
             job, reason = _kept_instead(project, engines, cache, job, entry, reason)
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
