@@ -31,7 +31,7 @@ def state(project: ProjectDir) -> Path:
 
 
 def remembered(project: ProjectDir, engine: str | None = None) -> uptodate.Verdict | None:
-    return uptodate.remembered(load_config(project.root), engine)
+    return uptodate.remembered(load_config(project.root), engine, gate=True)
 
 
 def check_json(project: ProjectDir, *args: str) -> tuple[int, dict]:

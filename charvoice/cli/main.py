@@ -115,7 +115,7 @@ def _remembered(project_dir: Path | None, engine: str | None, need_gate: bool = 
         config = load_config(find_root(project_dir or Path.cwd()))
     except CharvoiceError:
         return None  # the full path reports it
-    verdict = remembered(config, engine)
+    verdict = remembered(config, engine, gate=need_gate)
     return None if verdict is None or (need_gate and not verdict.gate) else verdict
 
 

@@ -34,6 +34,7 @@ from charvoice.fsutil import atomic_write_text
 from charvoice.project.config import ProjectConfig, api_key
 
 STATE_NAME = "up-to-date.json"
+GATE_NAME = "up-to-date-gate.json"
 VERSION = 1
 RACY_SECONDS = 2.0
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -127,8 +128,13 @@ def _state_path(config: ProjectConfig) -> Path:
     return config.state_dir / STATE_NAME
 
 
-def remembered(config: ProjectConfig, engine: str | None) -> Verdict | None:
-    """The saved verdict, if nothing it depends on has changed since; else None."""
+def _gate_path(config: ProjectConfig) -> Path:
+    return config.state_dir / GATE_NAME  # one case per line: read by `check` only
+
+
+def remembered(config: ProjectConfig, engine: str | None, gate: bool = False) -> Verdict | None:
+    """The saved verdict (with check's gate report if `gate`), if nothing it depends on has
+    changed since; else None."""
     try:
         data = json.loads(_state_path(config).read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
@@ -138,6 +144,11 @@ def remembered(config: ProjectConfig, engine: str | None) -> Verdict | None:
             return None
         verdict = data["verdict"]
         verdict["orphans"] = [tuple(pair) for pair in verdict.get("orphans", [])]
+        if gate:
+            saved = json.loads(_gate_path(config).read_text(encoding="utf-8"))
+            if saved.get("digest") != stamps.digest:
+                return None
+            verdict["gate"] = saved["gate"]
         return Verdict(**verdict)
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -150,8 +161,12 @@ def remember(config: ProjectConfig, engine: str | None, verdict: Verdict, asset_
     if time.time_ns() - stamps.youngest_ns < RACY_SECONDS * 1e9:
         forget(config)
         return False
-    data = {"version": VERSION, "digest": stamps.digest, "asset_folders": folders, "verdict": asdict(verdict)}
+    fields = asdict(verdict)
+    gate = fields.pop("gate")
+    data = {"version": VERSION, "digest": stamps.digest, "asset_folders": folders, "verdict": fields}
     try:
+        if gate:
+            atomic_write_text(_gate_path(config), json.dumps({"digest": stamps.digest, "gate": gate}, ensure_ascii=False))
         atomic_write_text(_state_path(config), json.dumps(data, ensure_ascii=False))
     except OSError:
         return False  # only a shortcut: the next run plans in full
