@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
@@ -39,7 +40,7 @@ class CharvoiceError(click.ClickException):
     def __init__(self, message: str) -> None:
         super().__init__(message)
 
-    def show(self, file=None) -> None:  # noqa: D401 - click's signature
+    def show(self, file: IO[Any] | None = None) -> None:  # click's signature
         click.secho(f"error: {self.format_message()}", err=True, fg="red")
 
 

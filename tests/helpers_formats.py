@@ -26,7 +26,8 @@ def scan(path: Path, display: str | None = None, *, locales: tuple[str, ...] = (
 
 def L(line_id: str, character: str, text: str, source: str, *direction: str, locale: str = "en", provisional: bool = False, audio_of: str | None = None, notes: str = "") -> Line:
     """A Line, written compactly for the expected lists."""
-    return Line(line_id, character, text, locale, source, tuple(direction), notes, provisional, audio_of)
+    file, _, number = source.rpartition(":")
+    return Line(line_id, character, text, locale, file, int(number), tuple(direction), notes, provisional, audio_of)
 
 
 def make_project(root: Path, scripts: dict[str, Path | bytes | str], *, locales: tuple[str, ...] = ("en",), player: str = "wren", extra: str = "") -> ProjectDir:

@@ -135,3 +135,23 @@ def test_toml_with_a_byte_order_mark_is_fine(project):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     result = project.run("build")
     assert result.exit_code == 0, result.output
+
+
+def test_approvals_file_checked_like_every_toml_file(project):
+    project.write(
+        "charvoice.approvals.toml",
+        '[approved."intro.greet".en]\ntake = "two"\ntext_sha256 = "x"\nsource_key = "y"\nfile = "approved/en/a.wav"\n',
+    )
+    assert_rejected(project, "charvoice.approvals.toml:2", "approved.intro.greet.en.take must be an integer")
+
+
+def test_manifest_with_wrong_types_is_an_error_not_replaced(project):
+    assert project.run("build").exit_code == 0
+    before = project.manifest.read_text()
+    damaged = before.replace('"duration_s":', '"duration_s":"long","was":', 1)
+    project.manifest.write_text(damaged)
+    result = project.run("build")
+    assert result.exit_code == 2, result.output
+    assert "game/voice/voice_manifest.json" in result.output and "duration_s has the wrong type" in result.output
+    assert "Traceback" not in result.output
+    assert project.manifest.read_text() == damaged  # not silently replaced (its revision would go back)

@@ -13,16 +13,16 @@ import pytest
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project, write_sample
 
-from charvoice.engines.fish import engine as fish_module
-from charvoice.engines.fish.engine import (
+from charvoice.engines.fish import client as fish_module
+from charvoice.engines.fish.client import (
     AdaptiveLimit,
     FishClient,
-    FishEngine,
     FishError,
     FishFatalError,
     backoff_delay,
     parse_retry_after,
 )
+from charvoice.engines.fish.engine import FishEngine
 from charvoice.errors import FatalEngineError
 from charvoice.project.characters import load_characters
 from charvoice.project.config import load_config
@@ -30,7 +30,7 @@ from charvoice.project.lines import Line
 
 
 def line(character: str, text: str = "Hello there.", line_id: str = "l1") -> Line:
-    return Line(id=line_id, character=character, text=text, locale="en", source="dialogue/lines.csv:2")
+    return Line(id=line_id, character=character, text=text, locale="en", file="dialogue/lines.csv", line_number=2)
 
 
 def open_engine(tmp_path, fake, key: str = API_KEY, **options):

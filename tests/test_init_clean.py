@@ -55,6 +55,12 @@ def test_clean_removes_orphans_only_when_asked(project):
     assert "would remove manifest entry intro.answer [en]" in dry.output
     assert "would remove game/voice/en/bram/intro.answer.ogg" in dry.output
     assert (project.output / "en/bram/intro.answer.ogg").is_file()
+    from charvoice.pipeline.workspace import Workspace
+
+    workspace = Workspace.open(project.root)
+    assert workspace.clean(dry_run=True).entries == [("intro.answer", "en")]
+    assert workspace.manifest.entry("intro.answer", "en") is not None  # a dry run changes nothing, in memory too
+    workspace.engines.close()
 
     result = project.run("clean")
     assert result.exit_code == 0

@@ -194,7 +194,7 @@ def test_speaking_rates_per_locale():
 @pytest.fixture(scope="module")
 def fish_built(tmp_path_factory):
     """A Fish project (five Fish lines, one scratch line) built once against one fake server."""
-    from charvoice.engines.fish import engine as fish_engine
+    from charvoice.engines.fish import client as fish_engine
 
     with FakeFishServer(api_key=API_KEY) as fake, pytest.MonkeyPatch.context() as patch:
         patch.setenv("FISH_API_KEY", API_KEY)
@@ -209,7 +209,7 @@ def fish_built(tmp_path_factory):
 
 @pytest.fixture
 def fish_copy(fish_built, tmp_path, monkeypatch):
-    from charvoice.engines.fish import engine as fish_engine
+    from charvoice.engines.fish import client as fish_engine
 
     fake, project = fish_built
     monkeypatch.setenv("FISH_API_KEY", API_KEY)

@@ -17,6 +17,7 @@ from charvoice.cli.voices import voices as voices_group
 from charvoice.project.config import find_root
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
+    from charvoice.engines.base import Notify
     from charvoice.pipeline.build import BuildReport, Failure, LineResult
     from charvoice.pipeline.plan import Plan
     from charvoice.pipeline.uptodate import Verdict
@@ -184,7 +185,6 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
 
     def start(plan: Plan) -> None:
         nonlocal bar
-        _prepare_voices(workspace, plan, jobs, show)
         if show and plan.todo:
             label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
             bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
@@ -197,19 +197,18 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
             bar.update(1, result)
 
     try:
-        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting)
+        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting, notify=_notify(show))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
 
 
-def _prepare_voices(workspace: Workspace, plan: Plan, jobs: int, show: bool) -> None:
-    """Clone (or check) the voices the build needs before any line is sent."""
-    from charvoice.engines.fish.voices import prepare_build
+def _notify(show: bool) -> Notify:
+    """What engines say while they prepare: progress only on a terminal, warnings always."""
+    from charvoice.engines.base import Notify
 
     echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
-    warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")  # noqa: E731
-    prepare_build(workspace.project.characters, workspace.engines.primary, plan.to_synthesize, jobs, echo, warn)
+    return Notify(echo=echo, warn=lambda message: click.secho(f"warning: {message}", err=True, fg="yellow"))
 
 
 def _cost_preview(workspace: Workspace, plan: Plan):

@@ -31,7 +31,8 @@ class Engines:
 
     def close(self) -> None:
         if not self._closed:
-            self.primary.close()
+            for engine in {id(e): e for e in (self.primary, self.offline, *self.kept)}.values():
+                engine.close()  # the kept Fish engine holds an HTTP client too
             self._closed = True
 
 

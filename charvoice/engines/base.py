@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,14 +35,25 @@ class SpeechRequest:
     voice: dict[str, Any] = field(default_factory=dict)  # the voice fingerprint
     params: dict[str, Any] = field(default_factory=dict)  # model and sampling parameters
     take: int = 0  # 0: the line's regular take; `charvoice take` asks for 1, 2, ... (another seed)
+    # Who speaks: what the engine needs to voice it (samples to send, a model to clone). Not part
+    # of the key; the voice fingerprint above is.
+    character: Character | None = field(default=None, compare=False, repr=False)
 
     @property
     def cache_key(self) -> str:
         # Not dataclasses.asdict: its deep copy is most of the cost of planning a big project.
-        fields = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
+        fields: dict[str, Any] = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
         if self.take:  # keys of regular takes stay as they were before takes existed
             fields["take"] = self.take
         return sha256_hex(canonical_json(fields))
+
+
+@dataclass(frozen=True)
+class Notify:
+    """How an engine tells the user what it does while it prepares (cloning a voice takes a while)."""
+
+    echo: Callable[[str], None] = lambda message: None
+    warn: Callable[[str], None] = lambda message: None
 
 
 class Engine(Protocol):
@@ -49,6 +61,10 @@ class Engine(Protocol):
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         """The request that would voice `text` (already prepared) as `character`."""
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Before a build sends anything: get ready to voice `requests` with `jobs` in flight
+        (check samples, clone voices). Raise CharvoiceError when it cannot; build nothing then."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         """Audio file bytes (WAV preferred) for the request; raise EngineError on failure."""

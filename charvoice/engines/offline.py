@@ -13,10 +13,11 @@ import io
 import os
 import threading
 import wave
+from collections.abc import Sequence
 
 import espeakng_loader
 
-from charvoice.engines.base import SpeechRequest
+from charvoice.engines.base import Notify, SpeechRequest
 from charvoice.errors import EngineError
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
@@ -141,7 +142,11 @@ class OfflineEngine:
             text=text,
             locale=line.locale,
             voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
+            character=character,
         )
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Nothing to prepare: espeak-ng loads on the first line."""
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         espeak = _espeak()

@@ -2,7 +2,7 @@
 manifest by.
 
 The addon's source of truth is `plugin_godot/addons/charvoice/` in the repository. A wheel
-carries a copy as package data in `charvoice/godot_addon/` (setup.py puts it there at build
+carries a copy as package data in `charvoice/godot_addon/` (pyproject.toml maps it there at build
 time); a source checkout or editable install reads the repository folder directly.
 
 `install_addon` copies it to `<project>/addons/charvoice/` and records what it wrote in a

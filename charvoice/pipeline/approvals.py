@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
 from charvoice.errors import InputError, Problem
 from charvoice.fsutil import atomic_write_text
 from charvoice.project.config import ProjectConfig
+from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 APPROVALS_NAME = "charvoice.approvals.toml"
 RECORDING_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
@@ -44,51 +45,86 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True)
+class ApprovedTake:
+    take: int
+    text_sha256: str  # the text that was approved
+    source_key: str  # cache key of the approved raw audio
+    file: str  # the committed copy, relative to the project root
+    approved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordingNote:
+    sha256: str  # the recording's bytes when first published
+    text_sha256: str  # the line's text at that time
+
+
+_APPROVED = Table(
+    {
+        "take": Field(int, minimum=0),
+        "text_sha256": Field(str),
+        "source_key": Field(str),
+        "file": Field(str),
+        "approved_at": Field(datetime, default=None),
+    }
+)
+_RECORDED = Table({"sha256": Field(str), "text_sha256": Field(str)})
+SCHEMA = Table({"approved": MapOf(MapOf(_APPROVED)), "recorded": MapOf(MapOf(_RECORDED))})
+
+
 @dataclass
 class Approvals:
     path: Path
-    approved: dict[str, dict[str, dict]] = field(default_factory=dict)  # id -> locale -> entry
-    recorded: dict[str, dict[str, dict]] = field(default_factory=dict)
+    approved: dict[str, dict[str, ApprovedTake]] = field(default_factory=dict)  # id -> locale -> take
+    recorded: dict[str, dict[str, RecordingNote]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, config: ProjectConfig) -> "Approvals":
+    def load(cls, config: ProjectConfig) -> Approvals:
         path = config.root / APPROVALS_NAME
         if not path.is_file():
             return cls(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError([Problem(APPROVALS_NAME, f"cannot read: {exc}")]) from None
-        return cls(path, dict(data.get("approved", {})), dict(data.get("recorded", {})))
+        problems: list[Problem] = []
+        doc = TomlFile.load(path, APPROVALS_NAME, problems)
+        values = validate(doc, SCHEMA, problems) if doc is not None else {}
+        if problems:
+            raise InputError(problems)
+        return cls(
+            path,
+            {lid: {loc: ApprovedTake(**entry) for loc, entry in by.items()} for lid, by in values["approved"].items()},
+            {lid: {loc: RecordingNote(**entry) for loc, entry in by.items()} for lid, by in values["recorded"].items()},
+        )
 
-    def approval(self, line_id: str, locale: str) -> dict | None:
+    def approval(self, line_id: str, locale: str) -> ApprovedTake | None:
         return self.approved.get(line_id, {}).get(locale)
 
     def save(self) -> None:
-        data = {name: table for name, table in (("approved", self.approved), ("recorded", self.recorded)) if table}
+        data: dict[str, Any] = {}
+        if self.approved:
+            data["approved"] = {
+                lid: {loc: {k: v for k, v in asdict(take).items() if v is not None} for loc, take in by.items()}
+                for lid, by in self.approved.items()
+            }
+        if self.recorded:
+            data["recorded"] = {lid: {loc: asdict(note) for loc, note in by.items()} for lid, by in self.recorded.items()}
         header = "# Approved takes and recordings (charvoice approve / build). Commit this file.\n"
         atomic_write_text(self.path, header + tomli_w.dumps(data))
 
     def approve(self, line_id: str, locale: str, take: int, text: str, source_key: str, file: str) -> None:
-        self.approved.setdefault(line_id, {})[locale] = {
-            "take": take,
-            "text_sha256": text_sha256(text),
-            "source_key": source_key,
-            "file": file,
-            "approved_at": datetime.now(timezone.utc).replace(microsecond=0),
-        }
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        self.approved.setdefault(line_id, {})[locale] = ApprovedTake(take, text_sha256(text), source_key, file, now)
 
     def note_recording(self, line_id: str, locale: str, sha256: str, text: str) -> bool:
         """Remember the text a recording was made for (on its first publish); True if changed."""
-        entry = self.recorded.get(line_id, {}).get(locale)
-        if entry is not None and entry.get("sha256") == sha256:
+        note = self.recorded.get(line_id, {}).get(locale)
+        if note is not None and note.sha256 == sha256:
             return False
-        self.recorded.setdefault(line_id, {})[locale] = {"sha256": sha256, "text_sha256": text_sha256(text)}
+        self.recorded.setdefault(line_id, {})[locale] = RecordingNote(sha256, text_sha256(text))
         return True
 
     def recording_text_changed(self, line_id: str, locale: str, sha256: str, text: str) -> bool:
-        entry = self.recorded.get(line_id, {}).get(locale)
-        return entry is not None and entry.get("sha256") == sha256 and entry.get("text_sha256") != text_sha256(text)
+        note = self.recorded.get(line_id, {}).get(locale)
+        return note is not None and note.sha256 == sha256 and note.text_sha256 != text_sha256(text)
 
 
 class FileHashes:

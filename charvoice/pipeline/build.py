@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.engines import Engines
+from charvoice.engines.base import Engine, Notify, SpeechRequest
 from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
 from charvoice.pipeline.cache import AudioCache
-from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
+from charvoice.project.config import AudioSettings
 from charvoice.project.loader import Project
 
 MANIFEST_FLUSH_SECONDS = 1.0
@@ -68,34 +70,77 @@ class Superseded(Exception):
     """The build was stopped (a newer edit arrived) before this line was published."""
 
 
-def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
-    """The request stage: (raw audio or the pinned file, whether the engine made it)."""
-    if job.pinned is not None:  # an approved take or an actor's recording: no engine call
-        if not job.pinned.is_file():
-            raise EngineError(
-                f"{job.origin} audio {project.config.relative(job.pinned)} is missing (restore it, or approve another take)"
-            )
-        return job.pinned, False
-    raw = cache.get(job.cache_key)
+@dataclass(frozen=True)
+class Voiced:
+    """What `voice_to_file` made: the published file's length and loudness, and whether it cost a call."""
+
+    synthesized: bool
+    duration_s: float
+    lufs: float
+
+
+def fetch_raw(request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None) -> tuple[bytes | Path, bool]:
+    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the
+    engine, and whether the engine made it."""
+    if pinned is not None:  # an approved take or an actor's recording: no engine call
+        return pinned, False
+    raw = cache.get(request.cache_key)
     if raw is not None:
         return raw, False
-    character = project.characters[job.line.character]
-    return engines.for_character(character).synthesize(job.request), True
+    return engine.synthesize(request), True
 
 
-def _process(
-    job: Job, raw: bytes | Path, synthesized: bool, project: Project, cache: AudioCache, stop: threading.Event
-) -> LineResult:
-    """The processing stage: decode, normalise, cache the raw audio, encode the asset."""
+def publish_raw(
+    raw: bytes | Path,
+    synthesized: bool,
+    request: SpeechRequest,
+    cache: AudioCache,
+    settings: AudioSettings,
+    target: Path,
+    before_publish: Callable[[], None] = lambda: None,
+) -> Voiced:
+    """The processing stage: processed; cached once it decoded; encoded atomically.
+    `before_publish` may raise to keep the audio in the cache but publish nothing."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
-    processed = audio.process(raw, project.config.audio)
+    processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
-        cache.put(job.cache_key, raw)
-    if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
-        raise Superseded
-    audio.encode(processed, job.asset_path, project.config.audio)
-    return LineResult(job, synthesized, round(processed.duration_s, 3), processed.lufs)
+        cache.put(request.cache_key, raw)
+    before_publish()
+    audio.encode(processed, target, settings)
+    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs)
+
+
+def voice_to_file(
+    request: SpeechRequest,
+    engine: Engine,
+    cache: AudioCache,
+    settings: AudioSettings,
+    target: Path,
+    *,
+    pinned: Path | None = None,
+    before_publish: Callable[[], None] = lambda: None,
+) -> Voiced:
+    """One line's audio at `target`: both stages, one after the other."""
+    raw, synthesized = fetch_raw(request, engine, cache, pinned)
+    return publish_raw(raw, synthesized, request, cache, settings, target, before_publish)
+
+
+def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
+    if job.pinned is not None and not job.pinned.is_file():
+        relative = project.config.relative(job.pinned)
+        raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
+    engine = engines.for_character(project.characters[job.line.character])
+    return fetch_raw(job.request, engine, cache, job.pinned)
+
+
+def _process(job: Job, raw: bytes | Path, synthesized: bool, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
+    def before_publish() -> None:
+        if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
+            raise Superseded
+
+    voiced = publish_raw(raw, synthesized, job.request, cache, project.config.audio, job.asset_path, before_publish)
+    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -105,17 +150,17 @@ def record(manifest: Manifest, result: LineResult) -> None:
         job.line.character,
         job.line.source,
         job.line.locale,
-        {
-            "path": job.manifest_path,
-            "text": job.line.text,
-            "duration_s": result.duration_s,
-            "lufs": result.lufs,
-            "key": job.asset_key,
-            "source_key": job.cache_key,
-            "engine": "recording" if job.origin == "recorded" else job.request.engine,
-            "origin": job.origin,
-            **job.marks,
-        },
+        AudioEntry(
+            path=job.manifest_path,
+            text=job.line.text,
+            duration_s=result.duration_s,
+            lufs=result.lufs,
+            key=job.asset_key,
+            source_key=job.cache_key,
+            engine="recording" if job.origin == "recorded" else job.request.engine,
+            origin=job.origin,
+            marks=job.marks,
+        ),
     )
 
 
@@ -129,6 +174,7 @@ def run_build(
     jobs: int,
     on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
     stop: threading.Event | None = None,
+    notify: Notify = Notify(),
 ) -> BuildReport:
     """Build every job of the plan; `stop` (set by `watch` when a newer edit arrives) ends the
     build early: no new line starts and lines still in flight are not published."""
@@ -137,13 +183,18 @@ def run_build(
     report = BuildReport(engine=engines.primary.name, total=plan.total, up_to_date=len(plan.fresh))
     manifest.default_locale = project.config.default_locale
     manifest.locales = list(project.config.locales)
-    manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
+    manifest.characters = {cid: c.name for cid, c in sorted(project.characters.items())}
     changed: list[str] = []
     last_flush = time.monotonic()
+    # Engines get ready before any line is sent: samples checked, voices cloned (a failure here
+    # stops the build with nothing paid for).
+    to_send = [job.request for job in plan.to_synthesize]
+    for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
+        engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify)
     for job in plan.fresh:  # a moved or renamed script: same audio, new source
         line = manifest.lines.get(job.line.id)
-        if line is not None and line.get("source") != job.line.source:
-            line["source"] = job.line.source
+        if line is not None and line.source != job.line.source:
+            line.source = job.line.source
             changed.append(job.line.id)
 
     def flush() -> None:

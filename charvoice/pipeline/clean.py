@@ -6,8 +6,12 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charvoice.fsutil import remove_stale_temps
+
+if TYPE_CHECKING:
+    from charvoice.pipeline.workspace import Workspace
 from charvoice.project.config import AUDIO_FORMATS
 
 
@@ -29,19 +33,18 @@ def _asset_files(output: Path, locales: set[str]) -> list[Path]:
     return sorted(found)
 
 
-def clean(workspace, *, dry_run: bool) -> CleanReport:
+def clean(workspace: Workspace, *, dry_run: bool) -> CleanReport:
     """Find (and unless `dry_run`, remove) orphans; call through Workspace.clean for the lock."""
     project, manifest = workspace.project, workspace.manifest
     config = project.config
     current = {(line.id, line.locale) for line in project.lines}
-    orphans = [(line_id, locale) for line_id, entry in manifest.lines.items() for locale in entry.get("audio", {}) if (line_id, locale) not in current]
+    orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     report = CleanReport(entries=orphans)
-    for line_id, locale in report.entries:
-        manifest.remove_entry(line_id, locale)
+    gone = set(orphans)
     referenced = {
-        os.path.normpath(config.output_dir / audio["path"])
-        for entry in manifest.lines.values()
-        for audio in entry.get("audio", {}).values()
+        os.path.normpath(config.output_dir / audio.path)
+        for line_id, locale, audio in manifest.entries()
+        if (line_id, locale) not in gone
     }
     locales = set(config.locales) | {locale for _, locale in report.entries}
     report.files = [path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced]
@@ -55,6 +58,8 @@ def clean(workspace, *, dry_run: bool) -> CleanReport:
             path.parent.rmdir()  # only when now empty
     remove_stale_temps(config.output_dir)
     remove_stale_temps(config.cache_dir)
-    if report.entries:
+    if report.entries:  # only now: a dry run leaves the manifest (on disk and in memory) as it was
+        for line_id, locale in report.entries:
+            manifest.remove_entry(line_id, locale)
         manifest.publish([line_id for line_id, _ in report.entries])
     return report

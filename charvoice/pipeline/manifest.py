@@ -28,6 +28,118 @@ from charvoice.fsutil import atomic_write_text
 
 FORMAT = "charvoice-manifest"
 VERSION = 1
+ORIGINS = ("engine", "approved", "recorded")
+
+
+@dataclass(frozen=True)
+class ReviewMarks:
+    """Where a line stands in review: an approved take, or text that moved on since approval/recording."""
+
+    take: int | None = None
+    needs_approval: bool = False
+    text_changed_since_recording: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.take is not None:
+            out["take"] = self.take
+        if self.needs_approval:
+            out["needs_approval"] = True
+        if self.text_changed_since_recording:
+            out["text_changed_since_recording"] = True
+        return out
+
+
+@dataclass
+class AudioEntry:
+    """One published asset: a line in one locale."""
+
+    path: str  # relative to the manifest, '/' separated
+    text: str
+    duration_s: float
+    key: str  # the asset key: changes whenever the published audio changes
+    source_key: str = ""  # cache key of the raw engine audio (or of the pinned take / recording)
+    lufs: float | None = None
+    engine: str = ""
+    origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
+    marks: ReviewMarks = field(default_factory=ReviewMarks)
+    qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "path": self.path,
+            "text": self.text,
+            "duration_s": self.duration_s,
+            "lufs": self.lufs,
+            "key": self.key,
+            "source_key": self.source_key,
+            "engine": self.engine,
+            "origin": self.origin,
+            **self.marks.to_json(),
+        }
+        if self.qa is not None:
+            out["qa"] = self.qa
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> AudioEntry:
+        obj = _object(data, where)
+        marks = ReviewMarks(
+            take=_typed(obj, "take", int, where, optional=True),
+            needs_approval=bool(_typed(obj, "needs_approval", bool, where, optional=True)),
+            text_changed_since_recording=bool(
+                _typed(obj, "text_changed_since_recording", bool, where, optional=True)
+            ),
+        )
+        origin = _typed(obj, "origin", str, where, optional=True) or "engine"
+        if origin not in ORIGINS:
+            raise _Malformed(f"{where}.origin is {origin!r}, not one of {', '.join(ORIGINS)}")
+        return cls(
+            path=_typed(obj, "path", str, where),
+            text=_typed(obj, "text", str, where),
+            duration_s=float(_typed(obj, "duration_s", (int, float), where)),
+            key=_typed(obj, "key", str, where),
+            source_key=_typed(obj, "source_key", str, where, optional=True) or "",
+            lufs=_typed(obj, "lufs", (int, float), where, optional=True),
+            engine=_typed(obj, "engine", str, where, optional=True) or "",
+            origin=origin,
+            marks=marks,
+            qa=_typed(obj, "qa", dict, where, optional=True),
+        )
+
+
+@dataclass
+class LineEntry:
+    """A line id's entry: who says it, where it is written, and its audio per locale."""
+
+    character: str
+    source: str  # "file:line", relative to the project root
+    audio: dict[str, AudioEntry] = field(default_factory=dict)
+    fallback: dict[str, str] = field(default_factory=dict)  # locale without text -> locale whose audio it plays
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "character": self.character,
+            "source": self.source,
+            "audio": {locale: entry.to_json() for locale, entry in self.audio.items()},
+        }
+        if self.fallback:
+            out["fallback"] = dict(self.fallback)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> LineEntry:
+        obj = _object(data, where)
+        audio = _object(obj.get("audio", {}), f"{where}.audio")
+        fallback = _object(obj.get("fallback", {}), f"{where}.fallback")
+        if not all(isinstance(value, str) for value in fallback.values()):
+            raise _Malformed(f"{where}.fallback must map locales to locales")
+        return cls(
+            character=_typed(obj, "character", str, where),
+            source=_typed(obj, "source", str, where),
+            audio={locale: AudioEntry.from_json(value, f"{where}.audio.{locale}") for locale, value in audio.items()},
+            fallback=dict(fallback),
+        )
 
 
 @dataclass
@@ -36,48 +148,70 @@ class Manifest:
     default_locale: str = "en"
     locales: list[str] = field(default_factory=list)
     revision: int = 0
-    characters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    lines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    characters: dict[str, str] = field(default_factory=dict)  # character id -> display name
+    lines: dict[str, LineEntry] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path, display: str) -> "Manifest":
+    def load(cls, path: Path, display: str) -> Manifest:
         if not path.is_file():
             return cls(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise InputError([Problem(display, f"not UTF-8 text {_RECREATE}")]) from None
         except json.JSONDecodeError as exc:
-            raise InputError([Problem(display, f"not valid JSON: {exc.msg} (delete it and run `charvoice build` to recreate it)", exc.lineno, exc.colno)]) from None
+            raise InputError([Problem(display, f"not valid JSON: {exc.msg} {_RECREATE}", exc.lineno, exc.colno)]) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise InputError([Problem(display, f"not a charvoice manifest (no \"format\": \"{FORMAT}\")")])
+            raise InputError([Problem(display, f'not a charvoice manifest (no "format": "{FORMAT}")')])
         if data.get("version") != VERSION:
-            raise InputError([Problem(display, f"manifest version {data.get('version')!r} is not supported (this charvoice writes version {VERSION})")])
-        return cls(
-            path=path,
-            default_locale=data.get("default_locale", "en"),
-            locales=list(data.get("locales", [])),
-            revision=int(data.get("revision", 0)),
-            characters=dict(data.get("characters", {})),
-            lines=dict(data.get("lines", {})),
-        )
+            raise InputError(
+                [
+                    Problem(
+                        display,
+                        f"manifest version {data.get('version')!r} is not supported "
+                        f"(this charvoice writes version {VERSION})",
+                    )
+                ]
+            )
+        try:
+            characters = _object(data.get("characters", {}), "characters")
+            return cls(
+                path=path,
+                default_locale=_typed(data, "default_locale", str, "manifest", optional=True) or "en",
+                locales=[str(locale) for locale in _typed(data, "locales", list, "manifest", optional=True) or []],
+                revision=_typed(data, "revision", int, "manifest", optional=True) or 0,
+                characters={
+                    cid: _typed(_object(value, f"characters.{cid}"), "name", str, f"characters.{cid}")
+                    for cid, value in characters.items()
+                },
+                lines={
+                    line_id: LineEntry.from_json(value, f"lines.{line_id}")
+                    for line_id, value in _object(data.get("lines", {}), "lines").items()
+                },
+            )
+        except _Malformed as exc:
+            # A damaged manifest is never silently replaced: its revision would go back and a
+            # running game would miss the next publish.
+            raise InputError([Problem(display, f"{exc} {_RECREATE}")]) from None
 
-    def entry(self, line_id: str, locale: str) -> dict[str, Any] | None:
-        return self.lines.get(line_id, {}).get("audio", {}).get(locale)
+    def entry(self, line_id: str, locale: str) -> AudioEntry | None:
+        line = self.lines.get(line_id)
+        return None if line is None else line.audio.get(locale)
 
-    def set_entry(self, line_id: str, character: str, source: str, locale: str, audio: dict[str, Any], **extra: Any) -> None:
-        line = self.lines.setdefault(line_id, {"character": character, "source": source, "audio": {}})
-        line.update(character=character, source=source, **extra)
-        line["audio"][locale] = audio
+    def set_entry(self, line_id: str, character: str, source: str, locale: str, audio: AudioEntry) -> None:
+        line = self.lines.get(line_id)
+        if line is None:
+            line = self.lines[line_id] = LineEntry(character, source)
+        line.character, line.source = character, source
+        line.audio[locale] = audio
 
     def set_fallbacks(self, fallbacks: dict[str, dict[str, str]]) -> list[str]:
         """Mark the locales each line borrows from another locale; the ids whose mark changed."""
         changed = []
         for line_id, line in self.lines.items():
-            wanted = fallbacks.get(line_id)
-            if line.get("fallback") != wanted:
-                if wanted:
-                    line["fallback"] = dict(wanted)
-                else:
-                    line.pop("fallback", None)
+            wanted = fallbacks.get(line_id) or {}
+            if line.fallback != wanted:
+                line.fallback = dict(wanted)
                 changed.append(line_id)
         return changed
 
@@ -85,9 +219,17 @@ class Manifest:
         line = self.lines.get(line_id)
         if line is None:
             return
-        line["audio"].pop(locale, None)
-        if not line["audio"]:
+        line.audio.pop(locale, None)
+        if not line.audio:
             del self.lines[line_id]
+
+    def entries(self) -> list[tuple[str, str, AudioEntry]]:
+        """Every (line id, locale, audio entry), sorted."""
+        return [
+            (line_id, locale, audio)
+            for line_id, line in sorted(self.lines.items())
+            for locale, audio in sorted(line.audio.items())
+        ]
 
     def to_json(self, changed: list[str]) -> str:
         """Indented at the top, one line per voice line below: readable, diff-friendly, and fast
@@ -99,10 +241,14 @@ class Manifest:
             "changed": sorted(set(changed)),
             "default_locale": self.default_locale,
             "locales": self.locales,
-            "characters": dict(sorted(self.characters.items())),
+            "characters": {cid: {"name": name} for cid, name in sorted(self.characters.items())},
         }
         parts = [f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()]
-        lines = [f"  {json.dumps(line_id, ensure_ascii=False)}: {json.dumps(entry, ensure_ascii=False, separators=(',', ':'))}" for line_id, entry in sorted(self.lines.items())]
+        lines = [
+            f"  {json.dumps(line_id, ensure_ascii=False)}: "
+            + json.dumps(entry.to_json(), ensure_ascii=False, separators=(",", ":"))
+            for line_id, entry in sorted(self.lines.items())
+        ]
         body = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
         return "{\n" + ",\n".join([*parts, f' "lines": {body}']) + "\n}\n"
 
@@ -110,3 +256,30 @@ class Manifest:
         """Write atomically as the next revision."""
         self.revision += 1
         atomic_write_text(self.path, self.to_json(changed))
+
+
+_RECREATE = "(delete it and run `charvoice build` to recreate it)"
+
+
+class _Malformed(Exception):
+    """A manifest value of the wrong type; the message names it."""
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed(f"{where} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _typed(obj: dict[str, Any], key: str, kind: Any, where: str, *, optional: bool = False) -> Any:
+    value = obj.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise _Malformed(f"{where} has no {key!r}")
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise _Malformed(f"{where}.{key} has the wrong type ({type(value).__name__})")
+    return value
+
+
+__all__ = ["AudioEntry", "LineEntry", "Manifest", "ReviewMarks"]

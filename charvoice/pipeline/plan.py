@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
@@ -20,7 +21,8 @@ from charvoice.pipeline.approvals import (
     text_sha256,
 )
 from charvoice.pipeline.cache import AudioCache
-from charvoice.pipeline.manifest import Manifest
+from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
+from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
@@ -40,7 +42,7 @@ class Job:
     cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
-    marks: dict = field(default_factory=dict)  # review state for the manifest (take, needs_approval, ...)
+    marks: ReviewMarks = ReviewMarks()  # review state for the manifest (take, needs_approval, ...)
     recording_sha: str = ""
 
     @property
@@ -68,11 +70,10 @@ def asset_key(cache_key: str, project: Project) -> str:
 
 
 @lru_cache(maxsize=8)
-def _audio_settings(settings) -> dict:
+def _audio_settings(settings: AudioSettings) -> dict[str, Any]:
     return asdict(settings)
 
 
-MARKS = ("take", "needs_approval", "text_changed_since_recording")
 _ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
 
 
@@ -94,22 +95,22 @@ class _Listing:
         return name in names
 
 
-def _reason(job: Job, entry: dict | None, force: bool, listing: _Listing | None = None) -> str:
+def _reason(job: Job, entry: AudioEntry | None, force: bool, listing: _Listing | None = None) -> str:
     if force:
         return "forced"
     if entry is None:
         return "new line"
-    if entry.get("text") != job.line.text:
-        return "text changed (needs approval)" if job.marks.get("needs_approval") else "text changed"
-    if entry.get("origin", "engine") != job.origin:
+    if entry.text != job.line.text:
+        return "text changed (needs approval)" if job.marks.needs_approval else "text changed"
+    if entry.origin != job.origin:
         return _ORIGIN_CHANGED[job.origin]
-    if {mark: entry.get(mark) for mark in MARKS if mark in entry or mark in job.marks} != job.marks:
+    if entry.marks != job.marks:
         return "review status changed"
-    if entry.get("source_key") != job.cache_key:
+    if entry.source_key != job.cache_key:
         return "voice or engine settings changed"
-    if entry.get("key") != job.asset_key:
+    if entry.key != job.asset_key:
         return "audio settings changed"
-    if entry.get("path") != job.manifest_path:
+    if entry.path != job.manifest_path:
         return "character changed"
     if not (listing.is_file(job.asset_path) if listing is not None else job.asset_path.is_file()):
         return "audio file missing"
@@ -134,28 +135,43 @@ class _Pins:
         self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
         self.root = config.root
 
-    def pin(self, line: Line) -> dict:
-        """Job fields for a line that a recording or an approval overrides (none for others)."""
+    def pin(self, job: Job) -> Job:
+        """The job with a recording or an approved take in place of the engine, where there is one."""
+        line = job.line
         recording = self.recordings.get((line.id, line.locale))
         if recording is not None:
+            assert self.hashes is not None  # loaded whenever there are recordings
             sha = self.hashes.sha256(recording)
-            marks = {"text_changed_since_recording": True} if self.approvals.recording_text_changed(line.id, line.locale, sha, line.text) else {}
-            return {"origin": "recorded", "pinned": recording, "cache_key": sha256_hex(f"recording:{sha}"), "marks": marks, "recording_sha": sha}
+            moved_on = self.approvals.recording_text_changed(line.id, line.locale, sha, line.text)
+            return replace(
+                job,
+                origin="recorded",
+                pinned=recording,
+                cache_key=sha256_hex(f"recording:{sha}"),
+                marks=ReviewMarks(text_changed_since_recording=moved_on),
+                recording_sha=sha,
+            )
         approval = self.approvals.approval(line.id, line.locale)
         if approval is None:
-            return {}
-        if approval.get("text_sha256") != text_sha256(line.text):
-            return {"marks": {"needs_approval": True}}  # the approved take says something else: voice it again
-        return {"origin": "approved", "pinned": self.root / approval["file"], "cache_key": approval["source_key"], "marks": {"take": approval["take"]}}
+            return job
+        if approval.text_sha256 != text_sha256(line.text):
+            return replace(job, marks=ReviewMarks(needs_approval=True))  # the approved take says something else
+        return replace(
+            job,
+            origin="approved",
+            pinned=self.root / approval.file,
+            cache_key=approval.source_key,
+            marks=ReviewMarks(take=approval.take),
+        )
 
     def close(self) -> None:
         if self.hashes is not None:
             self.hashes.save()
 
 
-def _kept_instead(project: Project, engines: Engines, cache: AudioCache, job: Job, entry: dict | None, reason: str) -> tuple[Job, str]:
+def _kept_instead(project: Project, engines: Engines, job: Job, entry: AudioEntry | None, reason: str) -> tuple[Job, str]:
     """A line another accepted engine voiced (Fish, while this machine has no key) stays as it is."""
-    made_by = (entry or {}).get("engine")
+    made_by = entry.engine if entry is not None else None
     character = project.characters[job.line.character]
     for engine in engines.kept:
         if engine.name == made_by and not character.voice.scratch:
@@ -223,26 +239,22 @@ def make_plan(
             if memo is not None:
                 memo.put(line, known)
         request, request_key, request_asset_key, relative, path = known
-        fields = {"cache_key": request_key, **pins.pin(line)}
-        key = fields["cache_key"]
-        asset = request_asset_key if key == request_key else asset_key(key, project)
-        job = Job(line, request, asset_path=path, manifest_path=relative, reason="", cached=True, asset_key=asset, **fields)
+        job = pins.pin(
+            Job(line, request, cache_key=request_key, asset_key=request_asset_key, asset_path=path, manifest_path=relative, reason="", cached=True)
+        )
+        if job.cache_key != request_key:  # a recording or an approved take
+            job = replace(job, asset_key=asset_key(job.cache_key, project))
         entry = manifest.entry(line.id, line.locale)
         reason = _reason(job, entry, force, listing)
         if reason and memo is not None:  # asked again: an engine learns whose voice it speaks with (Fish clones)
             job = replace(job, request=speech_request(project, engines, line))
         if reason and not force and job.pinned is None:
-            job, reason = _kept_instead(project, engines, cache, job, entry, reason)
+            job, reason = _kept_instead(project, engines, job, entry, reason)
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
             plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
         else:
             plan.fresh.append(job)
     pins.close()
     current = {(line.id, line.locale) for line in project.lines}
-    plan.orphans = [
-        (line_id, locale)
-        for line_id, entry in manifest.lines.items()
-        for locale in entry.get("audio", {})
-        if (line_id, locale) not in current
-    ]
+    plan.orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     return plan

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
+from charvoice.engines.base import Notify
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import ProjectLock, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
@@ -16,8 +17,8 @@ from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Plan, PlanMemo, make_plan
-from charvoice.project.lines import Line
 from charvoice.project.config import ProjectConfig
+from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
 
 
@@ -82,6 +83,7 @@ class Workspace:
     ) -> Workspace:
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
+        Approvals.load(config)  # a damaged approvals file stops every command before anything is written
         return cls(
             project=project,
             engines=select_engines(config, engine),
@@ -140,6 +142,7 @@ class Workspace:
         on_progress=lambda result: None,
         on_wait=None,
         stop=None,
+        notify: Notify = Notify(),
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
@@ -159,7 +162,7 @@ class Workspace:
             on_start(plan)
             if self.manifest_cache is not None:
                 self.manifest_cache.changing()
-            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop)
+            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop, notify=notify)
             if self.manifest_cache is not None:
                 self.manifest_cache.published(self.manifest)
             self._note_recordings(report)

@@ -27,7 +27,7 @@ def id_problem(value: str, what: str = "id") -> str | None:
 class Line:
     """One spoken line in one locale.
 
-    `source` is "path:line" relative to the project root. `direction` holds the writer's tags
+    `file` is the script's path relative to the project root (with '/'), `line_number` 1-based. `direction` holds the writer's tags
     (emotion, delivery) in order. A `provisional` id was made up by charvoice because the
     script has none yet; `charvoice tag` writes a permanent one. `audio_of` names another
     line whose audio this line reuses (Yarn shadow lines): it gets no asset of its own.
@@ -37,15 +37,17 @@ class Line:
     character: str
     text: str
     locale: str
-    source: str
+    file: str
+    line_number: int
     direction: tuple[str, ...] = ()
     notes: str = ""
     provisional: bool = False
     audio_of: str | None = None
 
     @property
-    def file(self) -> str:
-        return self.source.rsplit(":", 1)[0]
+    def source(self) -> str:
+        """`file:line`, as editors and compilers print a place."""
+        return f"{self.file}:{self.line_number}"
 
 
 @dataclass

@@ -108,19 +108,19 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
         skipped.extend(parsed.skipped)
         for line in parsed.lines:
             character = index.find(line.character)
-            file, _, number = line.source.rpartition(":")
+            file, number = line.file, line.line_number
             if character is None:
                 who = {config.player_character: " (player choices are spoken by project.player_character)", config.narrator: " (lines that name no speaker are spoken by project.narrator)"}
-                problems.append(Problem(file, f"unknown character {line.character!r}{index.suggestion(line.character)}{who.get(line.character, '')}", int(number)))
+                problems.append(Problem(file, f"unknown character {line.character!r}{index.suggestion(line.character)}{who.get(line.character, '')}", number))
                 continue
             lines.append(replace(line, character=character.id))
 
     seen: dict[tuple[str, str], Line] = {}
     for line in lines:
-        file, _, number = line.source.rpartition(":")
+        file, number = line.file, line.line_number
         bad = id_problem(line.id, "line id")
         if bad:
-            problems.append(Problem(file, bad, int(number)))
+            problems.append(Problem(file, bad, number))
             continue
         if line.audio_of is not None:
             continue  # a shadow line: checked below against the line it shadows
@@ -128,16 +128,16 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
         other = seen.get(key)
         if other is not None:
             same = "" if other.id == line.id else f" (as {other.id!r}; ids must differ in more than case)"
-            problems.append(Problem(file, f"duplicate line id {line.id!r}: also at {other.source}{same}", int(number)))
+            problems.append(Problem(file, f"duplicate line id {line.id!r}: also at {other.source}{same}", number))
             continue
         seen[key] = line
     for line in lines:
         if line.audio_of is None:
             continue
-        file, _, number = line.source.rpartition(":")
+        file, number = line.file, line.line_number
         source = seen.get((line.audio_of.lower(), line.locale))
         if source is None and not any(key[0] == line.audio_of.lower() for key in seen):
-            problems.append(Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", int(number)))
+            problems.append(Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", number))
         elif source is not None and source.text != line.text:
             warnings.append(f"{line.source}: shadow line's text differs from line {source.id!r} at {source.source}; it plays that line's audio")
     if problems:

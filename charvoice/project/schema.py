@@ -19,6 +19,7 @@ from charvoice.errors import Problem
 REQUIRED = object()
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_PART = re.compile(r"\"[^\"]*\"|'[^']*'|[^.\s]+")  # dotted keys; quoted parts may hold dots
 _POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -44,9 +45,9 @@ class Table:
 
 @dataclass(frozen=True)
 class MapOf:
-    """A table whose keys are free (a lexicon, per-locale settings); values must match `value`."""
+    """A table whose keys are free (a lexicon, per-locale settings, line ids); values must match `value`."""
 
-    value: Field
+    value: "Field | Table | MapOf"
 
 
 @dataclass
@@ -89,7 +90,7 @@ class TomlFile:
         for number, raw in enumerate(self.text.splitlines(), start=1):
             match = _HEADER.match(raw)
             if match:
-                current = tuple(part.strip().strip("\"'") for part in match.group(1).split("."))
+                current = tuple(part.strip("\"'") for part in _KEY_PART.findall(match.group(1)))
                 if current == table:
                     header_line = number
                     if key is None:
@@ -168,12 +169,7 @@ def validate(doc: TomlFile, schema: Table, problems: list[Problem], data: dict |
             if present and not isinstance(value, dict):
                 problems.append(doc.problem(table, key, f"{_name(table, key)} must be a table"))
                 value = {}
-            checked = {}
-            for sub_key, sub_value in (value or {}).items():
-                checked_value = _check_value(doc, (*table, key), sub_key, sub_value, spec.value, problems)
-                if checked_value is not REQUIRED:
-                    checked[sub_key] = checked_value
-            result[key] = checked
+            result[key] = _validate_map(doc, spec, value or {}, (*table, key), problems)
         elif not present:
             if spec.default is REQUIRED:
                 problems.append(doc.problem(table, None, f"missing required key {_name(table, key)}"))
@@ -184,3 +180,19 @@ def validate(doc: TomlFile, schema: Table, problems: list[Problem], data: dict |
                 checked = None if spec.default is REQUIRED else copy.deepcopy(spec.default)
             result[key] = checked
     return result
+
+
+def _validate_map(doc: TomlFile, spec: MapOf, data: dict[str, Any], where: tuple[str, ...], problems: list[Problem]) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(spec.value, Field):
+            value = _check_value(doc, where, key, value, spec.value, problems)
+            if value is not REQUIRED:
+                checked[key] = value
+        elif not isinstance(value, dict):
+            problems.append(doc.problem(where, key, f"{_name(where, key)} must be a table"))
+        elif isinstance(spec.value, Table):
+            checked[key] = validate(doc, spec.value, problems, value, (*where, key))
+        else:
+            checked[key] = _validate_map(doc, spec.value, value, (*where, key), problems)
+    return checked

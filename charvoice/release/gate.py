@@ -53,7 +53,7 @@ class GateOptions:
 
 
 @dataclass
-class Problem:
+class GateProblem:
     check: str  # stale | missing | engine | qa | locale
     message: str
 
@@ -65,8 +65,13 @@ class Case:
     line_id: str
     locale: str
     character: str
-    source: str
-    problems: list[Problem] = field(default_factory=list)
+    file: str  # the script, relative to the project root ("" when no script has the line)
+    line_number: int
+    problems: list[GateProblem] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return f"{self.file}:{self.line_number}" if self.file else ""
 
     @property
     def ok(self) -> bool:
@@ -103,7 +108,7 @@ class GateReport:
         return self.options.checks[1:]
 
     @property
-    def gate_failures(self) -> list[tuple[Case, Problem]]:
+    def gate_failures(self) -> list[tuple[Case, GateProblem]]:
         """Failures of those checks (stale and missing lines are the plan's to report)."""
         return [(case, problem) for case in self.failed for problem in case.problems if problem.check not in BUILD_CHECKS]
 
@@ -127,10 +132,9 @@ class GateReport:
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="checks", value=" ".join(self.options.checks))
         for case in self.cases:
-            file, _, number = case.source.rpartition(":")
-            attributes = {"classname": f"charvoice.{case.character}", "name": case.label, "file": file or case.source}
-            if number.isdigit():
-                attributes["line"] = number
+            attributes = {"classname": f"charvoice.{case.character}", "name": case.label, "file": case.file}
+            if case.file:
+                attributes["line"] = str(case.line_number)
             element = ET.SubElement(suite, "testcase", attributes)
             if case.problems:
                 message = "; ".join(problem.message for problem in case.problems)
@@ -148,25 +152,25 @@ class GateReport:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
-def _problems(status: LineStatus, options: GateOptions) -> list[Problem]:
-    problems: list[Problem] = []
+def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
+    problems: list[GateProblem] = []
     if status.state != "fresh":
-        problems.append(Problem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
+        problems.append(GateProblem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
     entry = status.entry
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
-        engine = entry.get("engine", "?")
+        engine = entry.engine or "?"
         if engine != options.require_engine:
             what = "the offline scratch voice" if engine == "offline" else f"the {engine} engine"
-            problems.append(Problem("engine", f"voiced by {what}, not {options.require_engine}"))
-    if options.require_approval and status.marks.get("needs_approval"):
-        problems.append(Problem("approval", "needs approval: the text changed since a take was approved (`charvoice approve`)"))
-    if options.require_approval and status.marks.get("text_changed_since_recording"):
-        problems.append(Problem("approval", "the recording was made for older text: record it again (or remove it to synthesise)"))
+            problems.append(GateProblem("engine", f"voiced by {what}, not {options.require_engine}"))
+    if options.require_approval and status.marks.needs_approval:
+        problems.append(GateProblem("approval", "needs approval: the text changed since a take was approved (`charvoice approve`)"))
+    if options.require_approval and status.marks.text_changed_since_recording:
+        problems.append(GateProblem("approval", "the recording was made for older text: record it again (or remove it to synthesise)"))
     if options.qa and entry is not None:
         if status.qa is None:
-            problems.append(Problem("qa", "not checked by `charvoice qa` since the audio last changed"))
+            problems.append(GateProblem("qa", "not checked by `charvoice qa` since the audio last changed"))
         for flag in status.qa_flags:
-            problems.append(Problem("qa", f"QA {flag.get('code', '?')}: {flag.get('message', '')}"))
+            problems.append(GateProblem("qa", f"QA {flag.get('code', '?')}: {flag.get('message', '')}"))
     return problems
 
 
@@ -175,12 +179,13 @@ def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateR
     cases: list[Case] = []
     for status in line_statuses(workspace, plan):
         line = status.line
-        cases.append(Case(line.id, line.locale, line.character, line.source, _problems(status, options)))
+        cases.append(Case(line.id, line.locale, line.character, line.file, line.line_number, _problems(status, options)))
     if options.missing_locales:
         sources = {line.id: line for line in workspace.project.lines if line.audio_of is None and line.locale == workspace.project.config.default_locale}
         for line_id, borrowed in sorted(workspace.project.fallbacks.items()):
             line = sources.get(line_id)
             for locale, used in sorted(borrowed.items()):
                 message = f"no {locale!r} text: the game plays the {used!r} audio instead"
-                cases.append(Case(line_id, locale, line.character if line else "", line.source if line else "", [Problem("locale", message)]))
+                where = (line.character, line.file, line.line_number) if line else ("", "", 0)
+                cases.append(Case(line_id, locale, *where, [GateProblem("locale", message)]))
     return GateReport(options, cases, plan)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
+from charvoice.pipeline.manifest import AudioEntry
 from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
 
 FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr")
@@ -256,15 +257,13 @@ def _asr_client(workspace, mode: str) -> tuple[_Asr | None, str]:
     """The client to transcribe with, or None and why not."""
     if mode == "off":
         return None, "ASR is off (qa.asr = \"off\" or --no-asr)"
-    primary = workspace.engines.primary
-    if primary.name == "fish":
-        return _Asr(primary.client, owned=False, required=mode == "on"), ""
-    if mode == "auto":
+    if workspace.engines.primary.name != "fish" and mode == "auto":
         return None, "ASR needs the Fish engine (set FISH_API_KEY, or engine.name = \"fish\")"
-    from charvoice.engines.fish.engine import FishClient
+    from charvoice.engines.fish.client import FishClient
 
     config: ProjectConfig = workspace.project.config
-    return _Asr(FishClient.from_config(config, api_key(), require_key=True), owned=True, required=True), ""
+    client = FishClient.from_config(config, api_key(), require_key=True)
+    return _Asr(client, owned=True, required=mode == "on" or workspace.engines.primary.name != "fish"), ""
 
 
 def run_qa(
@@ -288,9 +287,8 @@ def run_qa(
     workspace.reload_manifest()
     manifest = workspace.manifest
     entries = [
-        (line_id, locale, line, entry)
-        for line_id, line in sorted(manifest.lines.items())
-        for locale, entry in sorted(line.get("audio", {}).items())
+        (line_id, locale, manifest.lines[line_id], entry)
+        for line_id, locale, entry in manifest.entries()
         if only is None or (line_id, locale) in only
     ]
     report = QAReport()
@@ -299,7 +297,7 @@ def run_qa(
 
     def check(item) -> LineQA:
         line_id, locale, line, entry = item
-        result = LineQA(line_id, locale, line.get("character", ""), line.get("source", ""), entry.get("path", ""), entry.get("key", ""), entry.get("engine", ""), entry.get("text", ""))
+        result = LineQA(line_id, locale, line.character, line.source, entry.path, entry.key, entry.engine, entry.text)
         path = manifest.path.parent / result.path
         try:
             data = path.read_bytes()
@@ -341,14 +339,14 @@ def _decode(data: bytes, rate: int) -> np.ndarray:
     return dsp.decode(data, rate)
 
 
-def _recognise(result: LineQA, samples: np.ndarray, rate: int, entry: dict, recognizer: _Asr, settings: QASettings, asr_module) -> None:
+def _recognise(result: LineQA, samples: np.ndarray, rate: int, entry: AudioEntry, recognizer: _Asr, settings: QASettings, asr_module) -> None:
     if result.engine == "offline":
         result.asr_note = "scratch voice: not sent for ASR"
         return
     if any(flag.code == "silent" for flag in result.flags):
         result.asr_note = "silent: not sent for ASR"
         return
-    previous = entry.get("qa") or {}
+    previous = entry.qa or {}
     if previous.get("sha256") == result.sha256 and isinstance(previous.get("transcript"), str):
         transcript = previous["transcript"]  # the same file was transcribed before: no second charge
     else:
@@ -389,7 +387,7 @@ def _record(workspace, report: QAReport, on_wait) -> int:
         manifest = workspace.manifest
         for result in report.results:
             entry = manifest.entry(result.line_id, result.locale)
-            if entry is None or entry.get("key") != result.key or entry.get("path") != result.path:
+            if entry is None or entry.key != result.key or entry.path != result.path:
                 continue  # rebuilt (or removed) while we listened: this verdict is not about it
             if result.sha256:
                 try:
@@ -399,8 +397,8 @@ def _record(workspace, report: QAReport, on_wait) -> int:
                 if now != result.sha256:
                     continue
             verdict = result.to_manifest()
-            if entry.get("qa") != verdict:
-                entry["qa"] = verdict
+            if entry.qa != verdict:
+                entry.qa = verdict
                 written += 1
         if written:
             manifest.publish([])

@@ -210,7 +210,7 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
     keywords = " ".join(status.keywords)
     cells = [f'<tr class="line" id="{_e("line-" + line.id + "-" + line.locale)}" data-character="{_e(line.character)}" data-status="{_e(keywords)}" data-locale="{_e(line.locale)}" data-search="{_e(haystack)}">']
     cells.append(f'<td class="id"><code>{_e(line.id)}</code> <span class="locale">{_e(line.locale)}</span><br><span class="source">{_e(line.source)}</span></td>')
-    path = (status.entry or {}).get("path")
+    path = status.entry.path if status.entry else None
     if path and (manifest_dir / path).is_file():
         cells.append(f'<td class="audio">{wave or ""}<audio controls preload="none" src="{_e(_src(manifest_dir / path, page_dir))}"></audio></td>')
     else:
@@ -232,7 +232,7 @@ def write_review(workspace, statuses: list[LineStatus], target: Path | None = No
     target = target or manifest_dir / "review.html"
     assets = {}
     for status in statuses:
-        path = (status.entry or {}).get("path")
+        path = status.entry.path if status.entry else None
         if path and (manifest_dir / path).is_file():
             assets[(status.line.id, status.line.locale)] = manifest_dir / path
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

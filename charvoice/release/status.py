@@ -13,11 +13,15 @@ audio), needs-approval, approved, recorded, text-changed (a recording made for o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from charvoice.pipeline.manifest import AudioEntry, ReviewMarks
 from charvoice.pipeline.plan import Job, Plan
 from charvoice.project.lines import Line
+
+if TYPE_CHECKING:
+    from charvoice.pipeline.workspace import Workspace
 
 KEYWORDS = ("fresh", "stale", "missing", "scratch", "qa", "unchecked", "needs-approval", "approved", "recorded", "text-changed")
 _MISSING_REASONS = ("new line", "audio file missing")
@@ -27,13 +31,13 @@ _MISSING_REASONS = ("new line", "audio file missing")
 class LineStatus:
     line: Line
     job: Job
-    entry: dict[str, Any] | None  # the manifest's audio entry for this line and locale
+    entry: AudioEntry | None  # the manifest's audio entry for this line and locale
     state: str  # fresh | stale | missing
     reason: str  # why it is stale or missing ("" when fresh)
     engine: str  # the engine that made the audio there is (or will make it)
     origin: str = "engine"  # engine | approved | recorded
     qa: dict[str, Any] | None = None  # the QA verdict on the current audio
-    marks: dict[str, Any] = field(default_factory=dict)  # review marks (needs_approval, take, ...)
+    marks: ReviewMarks = ReviewMarks()  # review marks (needs_approval, take, ...)
 
     @property
     def scratch(self) -> bool:
@@ -52,13 +56,13 @@ class LineStatus:
             words.append("qa")
         elif self.qa is None and self.entry is not None:
             words.append("unchecked")
-        if self.marks.get("needs_approval"):
+        if self.marks.needs_approval:
             words.append("needs-approval")
         if self.origin == "approved":
             words.append("approved")
         if self.origin == "recorded":
             words.append("recorded")
-        if self.marks.get("text_changed_since_recording"):
+        if self.marks.text_changed_since_recording:
             words.append("text-changed")
         return words
 
@@ -70,13 +74,13 @@ class LineStatus:
             parts[0] = f"missing ({self.reason})"
         if self.scratch:
             parts.append("scratch voice")
-        if self.marks.get("needs_approval"):
+        if self.marks.needs_approval:
             parts.append("needs approval")
         if self.origin == "approved":
-            parts.append(f"approved take {self.marks['take']}" if self.marks.get("take") else "approved")
+            parts.append(f"approved take {self.marks.take}" if self.marks.take else "approved")
         if self.origin == "recorded":
             parts.append("recorded")
-        if self.marks.get("text_changed_since_recording"):
+        if self.marks.text_changed_since_recording:
             parts.append("text changed since recording")
         if self.qa_flags:
             parts.append("QA flagged: " + ", ".join(flag.get("code", "?") for flag in self.qa_flags))
@@ -86,16 +90,15 @@ class LineStatus:
         return not keywords or bool(keywords & set(self.keywords))
 
 
-def current_qa(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+def current_qa(entry: AudioEntry | None) -> dict[str, Any] | None:
     """The `charvoice qa` verdict on the asset an entry names; None when it was never checked, or
     was checked before the asset last changed (the verdict's key is not the entry's)."""
-    verdict = (entry or {}).get("qa")
-    if not isinstance(verdict, dict) or verdict.get("key") != entry.get("key"):
+    if entry is None or entry.qa is None or entry.qa.get("key") != entry.key:
         return None
-    return verdict
+    return entry.qa
 
 
-def line_statuses(workspace, plan: Plan | None = None) -> list[LineStatus]:
+def line_statuses(workspace: Workspace, plan: Plan | None = None) -> list[LineStatus]:
     """Every voiced line of the project with its status, in script order."""
     plan = plan or workspace.plan()
     jobs = {(job.line.id, job.line.locale): job for job in [*plan.todo, *plan.fresh]}
@@ -111,11 +114,8 @@ def line_statuses(workspace, plan: Plan | None = None) -> list[LineStatus]:
             state = "missing"
         else:
             state = "stale"
-        origin = getattr(job, "origin", "engine")
-        engine = (entry or {}).get("engine") or ("recording" if origin == "recorded" else job.request.engine)
-        marks = dict(getattr(job, "marks", {}) or {})
-        for mark in ("needs_approval", "take", "text_changed_since_recording"):
-            if mark not in marks and entry and entry.get(mark) and state == "fresh":
-                marks[mark] = entry[mark]
+        origin = job.origin
+        engine = (entry.engine if entry else "") or ("recording" if origin == "recorded" else job.request.engine)
+        marks = entry.marks if entry is not None and state == "fresh" else job.marks
         out.append(LineStatus(line, job, entry, state, job.reason, engine, origin, current_qa(entry), marks))
     return out

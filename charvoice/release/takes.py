@@ -15,10 +15,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from charvoice import audio
+from charvoice.engines.base import Notify
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import atomic_write_bytes, atomic_write_text
 from charvoice.pipeline.approvals import Approvals
+from charvoice.pipeline.build import voice_to_file
 from charvoice.pipeline.plan import speech_request
 from charvoice.pipeline.workspace import Workspace
 from charvoice.project.lines import Line
@@ -62,18 +63,13 @@ def make_takes(workspace: Workspace, line: Line, count: int) -> list[Take]:
     with workspace.lock():
         for number in range(first, first + count):
             request = speech_request(project, workspace.engines, line, take=number)
-            raw = workspace.cache.get(request.cache_key)
-            synthesized = raw is None
-            if raw is None:
-                raw = engine.synthesize(request)
-            processed = audio.process(raw, config.audio)
-            if synthesized:
-                workspace.cache.put(request.cache_key, raw)
+            if number == first:
+                engine.prepare([request], 1, Notify())
             path = folder / f"take-{number}.{config.audio.format}"
-            audio.encode(processed, path, config.audio)
+            voiced = voice_to_file(request, engine, workspace.cache, config.audio, path)
             index[str(number)] = {"key": request.cache_key, "text": line.text, "engine": request.engine}
             atomic_write_text(folder / "takes.json", json.dumps(index, indent=1))
-            takes.append(Take(number, path, synthesized, round(processed.duration_s, 3)))
+            takes.append(Take(number, path, voiced.synthesized, voiced.duration_s))
     return takes
 
 
@@ -91,8 +87,8 @@ def approve(workspace: Workspace, line: Line, take: int | None) -> tuple[int, Pa
     """Pin a take of `line` (default: the one published now); returns (take, approved file)."""
     config, project = workspace.project.config, workspace.project
     if take is None:
-        entry = workspace.manifest.entry(line.id, line.locale) or {}
-        take = int(entry.get("take", 0)) if entry.get("origin") == "approved" else 0
+        entry = workspace.manifest.entry(line.id, line.locale)
+        take = (entry.marks.take or 0) if entry is not None and entry.origin == "approved" else 0
     request = speech_request(project, workspace.engines, line, take=take)
     raw = workspace.cache.get(request.cache_key)
     if raw is None:

@@ -29,7 +29,7 @@ def fish():
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Backoff and polling in milliseconds instead of seconds (same logic, shorter waits)."""
-    from charvoice.engines.fish import engine as fish_engine
+    from charvoice.engines.fish import client as fish_engine
     from charvoice.engines.fish import voices
 
     monkeypatch.setattr(fish_engine, "BACKOFF_BASE_S", 0.005)

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgpack
 
-from charvoice.engines.fish.engine import FishClient, FishError
+from charvoice.engines.fish.client import FishClient, FishError
 
 # Languages whose text has no spaces between words: compare characters, not words.
 _UNSPACED = {"ja", "zh", "th", "lo", "km", "my", "bo", "yue", "wuu"}
@@ -49,7 +49,7 @@ def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> T
     if locale:
         payload["language"] = language_of(locale)
     try:
-        response = client._send(  # the client's retry and auth machinery (engines/fish.py)
+        response = client.send(  # the client's retry and auth machinery (client.py)
             "POST", "/v1/asr", "speech-to-text",
             content=msgpack.packb(payload, use_bin_type=True),
             headers={"Content-Type": "application/msgpack"},
@@ -58,7 +58,7 @@ def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> T
         if error.status in (404, 405):
             raise AsrUnavailable(f"{client.server_name} has no speech-to-text endpoint (POST /v1/asr answered {error.status})", error.status) from None
         raise
-    data = client._json(response)
+    data = client.json(response)
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise FishError(f"{client.server_name} answered speech-to-text without a `text`")
     duration = data.get("duration")

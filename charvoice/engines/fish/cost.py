@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from charvoice.engines.fish.engine import NAME as FISH
+from charvoice.engines.fish.client import NAME as FISH
 from charvoice.project.characters import Character
 
 

@@ -1,428 +1,29 @@
 """The Fish Audio engine: lines spoken by cloned voices through the Fish Audio HTTP API.
 
-FishClient speaks the API (docs.fish.audio): `POST /v1/tts` with a msgpack body and a `model`
-header, and the voice models under `/model`. It retries what may succeed next time (429, 5xx,
-timeouts, dropped connections) with capped exponential backoff and jitter, honouring
-Retry-After, and never retries what cannot (400, 401, 402, 403, 404, 422). A bad key or an empty
-account (401, 402) stops every thread at once with one FatalEngineError. An adaptive limit keeps
-at most `jobs` requests in flight, fewer for a while after the server answers 429.
-
 FishEngine turns a line into a SpeechRequest without touching the network (so `check` and
-`build --dry-run` work offline) and a SpeechRequest into WAV bytes. A self-hosted Fish Speech
-server serves the same `/v1/tts`; only persistent clones need the `/model` API it lacks.
-
-The API key lives only in the HTTP client's headers: no message, repr or file ever holds it.
+`build --dry-run` work offline) and a SpeechRequest into WAV bytes. `prepare` runs before a build
+sends anything: it checks the samples it will upload and clones (or finds in charvoice.lock) every
+persistent voice the build needs. A self-hosted Fish Speech server serves the same `/v1/tts`;
+only persistent clones need the `/model` API it lacks.
 """
 
 from __future__ import annotations
 
-import email.utils
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Sequence
 
-import httpx
-import msgpack
-
-from charvoice import __version__
-from charvoice.engines.base import SpeechRequest, canonical_json, sha256_hex
+from charvoice.engines.base import Notify, SpeechRequest, canonical_json, sha256_hex
+from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.samples import file_sha256, voice_fingerprint
-from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
+from charvoice.engines.fish.voices import VoiceSync, is_persistent
+from charvoice.errors import CharvoiceError, EngineError
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 
-NAME = "fish"
-OFFICIAL_BASE_URL = "https://api.fish.audio"
-# Wait before retry n: BACKOFF_BASE_S * 2**n, at most BACKOFF_CAP_S, with jitter (tests shrink these).
-BACKOFF_BASE_S = 0.5
-BACKOFF_CAP_S = 10.0
-RETRY_AFTER_CAP_S = 60.0  # a Retry-After longer than this is not worth a stalled build
-CONNECT_TIMEOUT_S = 10.0
 CHUNK_LENGTH = 200  # the API default; part of the cache key because it changes the sound
 MODEL_ERROR_TTL_S = 60.0  # a voice that could not be cloned is not retried by every line for this long
-
-
-class FishError(EngineError):
-    """A request the API refused, or one that still failed after every retry."""
-
-    def __init__(self, message: str, status: int | None = None, *, uncertain: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.uncertain = uncertain  # the server may have acted on it (a create that lost its answer)
-
-
-class FishFatalError(FatalEngineError):
-    """Bad key (401) or no credit (402): every further request would fail the same way."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class AdaptiveLimit:
-    """At most `ceiling` requests in flight; fewer after a 429, growing back as requests succeed.
-
-    Each 429 cuts the limit by a quarter, but only once per "epoch": the answers to requests
-    sent before the last change say nothing about the new limit, so they do not cut it again.
-    After `limit` successes the limit grows by one, up to the ceiling; back at the level that
-    was refused last time it grows only after PROBE_ROUNDS times as many, because the account's
-    limit is usually a hard one (5, 15 or 50) and probing it costs a refused request each time.
-    """
-
-    PROBE_ROUNDS = 8
-
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = max(1, ceiling)
-        self.limit = self.ceiling
-        self.in_flight = 0
-        self.peak = 0  # the most requests ever in flight at once
-        self.cuts = 0  # how often a 429 lowered the limit
-        self._epoch = 0
-        self._successes = 0
-        self._refused_at = self.ceiling + 1  # the lowest limit a 429 answered lately
-        self._cond = threading.Condition()
-
-    def set_ceiling(self, ceiling: int) -> None:
-        with self._cond:
-            self.ceiling = self.limit = max(1, ceiling)
-            self._refused_at = self.ceiling + 1
-            self._epoch += 1
-            self._cond.notify_all()
-
-    def acquire(self) -> int:
-        """Wait for a slot; returns the epoch to hand to `overloaded`."""
-        with self._cond:
-            while self.in_flight >= self.limit:
-                self._cond.wait()
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
-            return self._epoch
-
-    def release(self) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            self._cond.notify()
-
-    def overloaded(self, epoch: int) -> None:
-        with self._cond:
-            if epoch == self._epoch:
-                self._refused_at = self.limit
-                self.limit = max(1, min(self.limit - 1, self.limit * 3 // 4))
-                self.cuts += 1
-                self._epoch += 1
-                self._successes = 0
-
-    def succeeded(self) -> None:
-        with self._cond:
-            self._successes += 1
-            needed = self.limit * (self.PROBE_ROUNDS if self.limit + 1 >= self._refused_at else 1)
-            if self.limit < self.ceiling and self._successes >= needed:
-                if self.limit + 1 >= self._refused_at:
-                    self._refused_at += 1  # the probe worked: the limit may have been raised
-                self.limit += 1
-                self._epoch += 1
-                self._successes = 0
-                self._cond.notify()
-
-
-def backoff_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
-    """Seconds to wait before retry `attempt` (0-based): exponential, capped, jittered, and
-    never shorter than the server's Retry-After (itself capped)."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
-    delay = rng.uniform(ceiling / 2, ceiling)  # jitter: retries from many threads do not arrive together
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
-    return delay
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class FishClient:
-    """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
-
-    def __init__(self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.official = self.base_url == OFFICIAL_BASE_URL
-        headers = {"User-Agent": f"charvoice/{__version__}"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
-        )
-        self._redact = api_key or None
-        self.limit = AdaptiveLimit(jobs)
-        self.retries = retries
-        self.timeout = timeout
-        self.retried = 0  # retries made (the benchmark reports them)
-        self._fatal: FishFatalError | None = None
-        self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
-        if not api_key and self.official:  # fail at the first request, without sending it
-            self._fatal = FishFatalError(
-                "the Fish Audio engine needs an API key: set the environment variable FISH_API_KEY "
-                "(https://fish.audio/app/api-keys), or use --engine offline",
-                401,
-            )
-        self._rng = random.Random()
-        self._lock = threading.Lock()
-
-    @classmethod
-    def from_config(cls, config: ProjectConfig, api_key: str | None, *, require_key: bool = True) -> "FishClient":
-        """The client for a project. The official service needs a key, a self-hosted server may
-        not; with `require_key=False` a missing key only matters once a request is sent (so
-        `check` and an up-to-date build run in CI without the secret)."""
-        settings = config.fish
-        if not settings.base_url.startswith(("http://", "https://")):
-            raise CharvoiceError(f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}")
-        client = cls(settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries)
-        if client._fatal is not None and require_key:
-            raise client._fatal
-        return client
-
-    def __repr__(self) -> str:
-        return f"FishClient({self.base_url!r})"
-
-    def close(self) -> None:
-        self._http.close()
-
-    # --- the endpoints -------------------------------------------------------------------------
-
-    def tts(self, payload: dict[str, Any], model: str) -> bytes:
-        """Audio bytes for one `POST /v1/tts` (payload as the API documents it). A 200 whose body
-        is not audio in the format asked for (an error page, a file cut short) is retried like a 5xx."""
-        fmt = payload.get("format", "mp3")
-        response = self._send(
-            "POST", "/v1/tts", "text-to-speech",
-            content=msgpack.packb(payload, use_bin_type=True),
-            headers={"Content-Type": "application/msgpack", "model": model},
-            check=lambda body: audio_problem(body, fmt),
-        )  # fmt: skip
-        return response.content
-
-    def create_model(
-        self,
-        *,
-        title: str,
-        samples: list[tuple[str, bytes]],
-        texts: list[str],
-        visibility: str,
-        enhance_audio_quality: bool,
-        description: str = "",
-        tags: list[str] | tuple[str, ...] = (),
-        marker: str = "",
-    ) -> dict[str, Any]:
-        """`POST /model`: a voice model from sample files (name, bytes) and their transcripts.
-
-        A create whose answer was lost may still have made the model, and a blind retry would
-        make a second one. `marker` (a tag unique to these samples) lets us look for it first.
-        """
-        data: dict[str, Any] = {
-            "type": "tts",
-            "title": title,
-            "train_mode": "fast",
-            "visibility": visibility,
-            "enhance_audio_quality": "true" if enhance_audio_quality else "false",
-        }
-        if description:
-            data["description"] = description
-        if texts:
-            data["texts"] = list(texts)
-        all_tags = [*tags, marker] if marker else list(tags)
-        if all_tags:
-            data["tags"] = all_tags
-        files = [("voices", (name, content, _mime(name))) for name, content in samples]
-        for attempt in range(self.retries + 1):
-            try:
-                return self._json(self._send("POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files))
-            except FishError as error:
-                if not (error.uncertain and marker) or attempt == self.retries:
-                    raise
-            found = next(self.list_models(tag=marker), None)
-            if found is not None:
-                return found
-            self._wait(attempt, None)
-        raise AssertionError("unreachable")
-
-    def get_model(self, model_id: str) -> dict[str, Any]:
-        return self._json(self._send("GET", f"/model/{model_id}", f"reading voice model {model_id}"))
-
-    def update_model(self, model_id: str, **fields: Any) -> None:
-        """`PATCH /model/{id}` with any of title, description, visibility, tags."""
-        data = {key: list(value) if isinstance(value, (list, tuple)) else value for key, value in fields.items() if value is not None}
-        self._send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data)
-
-    def delete_model(self, model_id: str) -> None:
-        self._send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
-
-    def list_models(self, *, self_only: bool = True, tag: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """Every model (the account's own by default), fetched a page at a time."""
-        seen = 0
-        page = 1
-        while True:
-            params: dict[str, Any] = {"self": "true" if self_only else "false", "page_size": page_size, "page_number": page, "sort_by": "created_at"}
-            if tag:
-                params["tag"] = tag
-            data = self._json(self._send("GET", "/model", "listing voice models", params=params))
-            items = data.get("items") or []
-            yield from items
-            seen += len(items)
-            if not items or seen >= int(data.get("total", 0)):
-                return
-            page += 1
-
-    # --- one call, with retries ----------------------------------------------------------------
-
-    def _send(self, method: str, path: str, what: str, *, replayable: bool = True, check: Callable[[bytes], str | None] | None = None, **kwargs: Any) -> httpx.Response:
-        """Send with retries. `replayable=False`: retry only failures the server cannot have acted
-        on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
-        what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
-        problem = ""
-        for attempt in range(self.retries + 1):
-            self._check_stopped()
-            retry_after = None
-            epoch = self.limit.acquire()
-            try:
-                response = self._http.request(method, path, **kwargs)
-            except httpx.UnsupportedProtocol:
-                raise CharvoiceError(f"engine.fish.base_url {self.base_url!r} must start with http:// or https://") from None
-            except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
-                problem = self._describe(exc)
-                retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-            else:
-                status = response.status_code
-                if response.is_success:
-                    bad_body = check(response.content) if check is not None else None
-                    if bad_body is None:
-                        self.limit.succeeded()
-                        return response
-                    problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
-                    retryable = replayable
-                else:
-                    message = self._message(response)
-                    if status in (401, 402):
-                        raise self._fatal_error(status, message)
-                    if status == 429:
-                        self.limit.overloaded(epoch)
-                    elif status < 500:
-                        raise FishError(f"{what}: {self.server_name} answered {status}: {message}", status)
-                    problem = f"{status} {message}"
-                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    retryable = replayable or status == 429
-            finally:
-                self.limit.release()
-            if not retryable:
-                raise FishError(f"{what}: {problem}", uncertain=True)
-            if attempt < self.retries:
-                self._wait(attempt, retry_after)
-        raise FishError(f"{what} failed after {self.retries + 1} attempts: {problem}")
-
-    def _wait(self, attempt: int, retry_after: float | None) -> None:
-        with self._lock:
-            self.retried += 1
-        self._stop.wait(backoff_delay(attempt, retry_after, self._rng))
-        self._check_stopped()
-
-    def _check_stopped(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal
-
-    def _fatal_error(self, status: int, message: str) -> FishFatalError:
-        with self._lock:
-            if self._fatal is None:
-                if status == 401:
-                    where = "; check it at https://fish.audio/app/api-keys" if self.official else ""
-                    text = f"{self.server_name} rejected the API key in FISH_API_KEY (401: {message}){where}"
-                else:
-                    text = f"{self.server_name} says the account has no credit left (402: {message}); top up at https://fish.audio/app/billing"
-                self._fatal = FishFatalError(text, status)
-                self._stop.set()
-            return self._fatal
-
-    @property
-    def server_name(self) -> str:
-        return "Fish Audio" if self.official else f"the Fish server at {self.base_url}"
-
-    def _describe(self, exc: httpx.TransportError) -> str:
-        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-            return f"cannot connect to {self.base_url} ({type(exc).__name__})"
-        if isinstance(exc, httpx.TimeoutException):
-            return f"no answer within {self.timeout:g} s (engine.fish.timeout)"
-        if isinstance(exc, httpx.RemoteProtocolError):
-            return "the connection dropped before the whole answer arrived"
-        return f"network error ({type(exc).__name__})"
-
-    def _message(self, response: httpx.Response) -> str:
-        """The server's own words for an error: JSON {message} (or {detail}), else its text."""
-        try:
-            data = response.json()
-            text = str(data.get("message") or data.get("detail") or data) if isinstance(data, dict) else str(data)
-        except ValueError:
-            text = response.text.strip() or response.reason_phrase
-        text = " ".join(text.split())[:300]
-        return text.replace(self._redact, "<key>") if self._redact else text
-
-    def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise FishError(f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}") from None
-
-
-def audio_problem(body: bytes, fmt: str) -> str | None:
-    """What is wrong with a text-to-speech answer that should be audio in `fmt` (None: it looks
-    like it). WAV is checked in depth, the other formats by their signature."""
-    if not body:
-        return "no audio"
-    if fmt == "wav":
-        return _wav_problem(body)
-    signatures = {"mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"), "opus": (b"OggS",)}
-    if fmt in signatures and not body.startswith(signatures[fmt]):
-        return f"something that is not {fmt.upper()} audio"
-    return None
-
-
-def _wav_problem(body: bytes) -> str | None:
-    """A RIFF/WAVE header, a fmt chunk, then samples; a header that states the file's length
-    (rather than a streaming placeholder) must have all of it."""
-    if body[:4] != b"RIFF" or body[8:12] != b"WAVE":
-        return "something that is not WAV audio"
-    riff_end = 8 + int.from_bytes(body[4:8], "little")
-    offset, chunks = 12, set()
-    while offset + 8 <= len(body):
-        name, size = body[offset : offset + 4], int.from_bytes(body[offset + 4 : offset + 8], "little")
-        if name == b"data":
-            start = offset + 8
-            states_length = start + size <= riff_end
-            if b"fmt " in chunks and len(body) > start and not (states_length and len(body) < start + size):
-                return None
-            break
-        chunks.add(name)
-        offset += 8 + size + (size & 1)
-    return "WAV audio that is cut short or malformed"
-
-
-def _mime(name: str) -> str:
-    suffix = name.rsplit(".", 1)[-1].lower()
-    return {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg", "ogg": "audio/ogg", "flac": "audio/flac"}.get(suffix, "application/octet-stream")
 
 
 class FishEngine:
@@ -433,24 +34,19 @@ class FishEngine:
     def __init__(self, config: ProjectConfig, client: FishClient) -> None:
         self.config = config
         self.client = client
-        self._characters: dict[str, Character] = {}  # voice digest -> a character with that voice
         self._samples: dict[str, bytes] = {}  # sample sha256 -> file bytes (instant clones send them)
         self._models: dict[str, str] = {}  # persistent-clone voice digest -> trained model id
         self._model_errors: dict[str, tuple[float, Exception]] = {}  # digest -> (when, error)
         self._model_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self._sync = None
+        self._sync = VoiceSync(config, client)
 
     @classmethod
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> "FishEngine":
         return cls(config, FishClient.from_config(config, api_key, require_key=False))
 
-    def set_jobs(self, jobs: int) -> None:
-        self.client.limit.set_ceiling(jobs)
-
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         voice = voice_fingerprint(character)
-        self._characters.setdefault(sha256_hex(canonical_json(voice)), character)
         speech = character.speech
         params = {
             "model": self.config.fish.model,  # sent as the `model` header, the rest as the body
@@ -462,7 +58,25 @@ class FishEngine:
             "temperature": speech.temperature,
             "top_p": speech.top_p,
         }
-        return SpeechRequest(engine=NAME, text=text, locale=line.locale, voice=voice, params=params)
+        return SpeechRequest(engine=NAME, text=text, locale=line.locale, voice=voice, params=params, character=character)
+
+    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
+        """Every sample this build will upload is checked first (one that is not audio stops the
+        build before any voice is cloned or any line is paid for); then every persistent clone it
+        needs is trained, or found in charvoice.lock."""
+        self.client.limit.set_ceiling(jobs)
+        self._sync.echo, self._sync.warn = notify.echo, notify.warn
+        by_id = {request.character.id: request.character for request in requests if request.engine == NAME and request.character}
+        needed = [by_id[cid] for cid in sorted(by_id)]
+        for character in needed:
+            persistent = is_persistent(character)
+            if character.voice.samples and (not persistent or self._sync.needs_clone(character)):
+                self._sync.check_samples(character)
+                if not persistent and not character.voice.texts:
+                    notify.warn(f"{character.file}: an instant clone clones best with a transcript of each sample ([voice] texts)")
+        for character in needed:
+            if is_persistent(character):
+                self.model_for(character)
 
     def synthesize(self, request: SpeechRequest) -> bytes:
         payload = {key: value for key, value in request.params.items() if key != "model"}
@@ -471,9 +85,9 @@ class FishEngine:
         if "model_id" in voice:
             payload["reference_id"] = voice["model_id"]
         elif voice["clone"] == "persistent":
-            payload["reference_id"] = self.model_for(self._character_of(voice))
+            payload["reference_id"] = self.model_for(self._character_of(request))
         else:
-            character = self._character_of(voice)
+            character = self._character_of(request)
             payload["references"] = [
                 {"audio": self._sample_bytes(character, sha), "text": voice["texts"][index] if voice["texts"] else ""}
                 for index, sha in enumerate(voice["samples"])
@@ -497,30 +111,16 @@ class FishEngine:
                 raise cached  # the same answer for the rest of this build's lines, without asking again
             if digest not in self._models:
                 try:
-                    self._models[digest] = self.voice_sync().ensure(character).entry.model_id
+                    self._models[digest] = self._sync.ensure(character).entry.model_id
                 except CharvoiceError as error:
                     self._model_errors[digest] = (time.monotonic(), error)
                     raise
             return self._models[digest]
 
-    def voice_sync(self, echo: Callable[[str], None] | None = None):
-        """The VoiceSync this engine clones through (`echo` shows what it does)."""
-        from charvoice.engines.fish.voices import (
-            VoiceSync,  # voices builds on this module
-        )
-
-        with self._lock:
-            if self._sync is None:
-                self._sync = VoiceSync(self.config, self.client)
-            if echo is not None:
-                self._sync.echo = echo
-            return self._sync
-
-    def _character_of(self, voice: dict[str, Any]) -> Character:
-        character = self._characters.get(sha256_hex(canonical_json(voice)))
-        if character is None:  # only when a request was made by another engine instance
-            raise EngineError("internal error: this voice was never planned by this engine")
-        return character
+    def _character_of(self, request: SpeechRequest) -> Character:
+        if request.character is None:  # requests are made by `request`, which always names one
+            raise EngineError("internal error: a Fish Audio request without its character")
+        return request.character
 
     def _sample_bytes(self, character: Character, sha: str) -> bytes:
         data = self._samples.get(sha)

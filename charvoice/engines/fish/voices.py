@@ -25,8 +25,7 @@ from typing import Any
 import tomli_w
 
 from charvoice.engines.base import canonical_json, sha256_hex
-from charvoice.engines.fish.engine import NAME as FISH
-from charvoice.engines.fish.engine import FishClient, FishEngine, FishError
+from charvoice.engines.fish.client import FishClient, FishError
 from charvoice.engines.fish.samples import file_sha256, sample_warnings, text_sha256
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text
@@ -344,28 +343,6 @@ def sample_warnings_for(character: Character, path: Path) -> list[str]:
 
 
 # --- the build's part ----------------------------------------------------------------------------
-
-
-def prepare_build(characters: dict[str, Character], engine: Any, jobs_to_synthesize: Iterable[Any], jobs: int, echo: Echo = _quiet, warn: Echo = _quiet) -> None:
-    """Before a build synthesises anything: every persistent clone it needs is trained, and
-    instant clones' samples are checked. Does nothing for other engines (or a dry run)."""
-    if not isinstance(engine, FishEngine):
-        return
-    engine.set_jobs(jobs)
-    needed = [characters[cid] for cid in sorted({job.line.character for job in jobs_to_synthesize if job.request.engine == FISH})]
-    sync = engine.voice_sync(echo)
-    sync.warn = warn
-    # Every sample this build will upload is checked first: one that is not audio stops the
-    # build before any voice is cloned or any line is paid for.
-    for character in needed:
-        persistent = is_persistent(character)
-        if character.voice.samples and (not persistent or sync.needs_clone(character)):
-            sync.check_samples(character)
-            if not persistent and not character.voice.texts:
-                warn(f"{character.file}: an instant clone clones best with a transcript of each sample ([voice] texts)")
-    for character in needed:
-        if is_persistent(character):
-            engine.model_for(character)
 
 
 # --- the `voices` commands -----------------------------------------------------------------------

@@ -148,7 +148,7 @@ def check_id(value: str, context: ParseContext, line: int, column: int, scan: Sc
 
 def warn_untagged(scan: Scan, context: ParseContext) -> None:
     """One warning for the file listing the lines that use a provisional id."""
-    numbers = sorted({int(line.source.rpartition(":")[2]) for line in scan.parsed.lines if line.provisional})
+    numbers = sorted({line.line_number for line in scan.parsed.lines if line.provisional})
     if not numbers:
         return
     shown = ", ".join(str(n) for n in numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")

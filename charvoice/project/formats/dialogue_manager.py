@@ -192,7 +192,8 @@ def scan(text: str, context: ParseContext) -> Scan:
                     character=character,
                     text=spoken,
                     locale=context.locale,
-                    source=f"{context.display}:{number}",
+                    file=context.display,
+                    line_number=number,
                     direction=tuple(parts.tags),
                     provisional=parts.key is None,
                 )
