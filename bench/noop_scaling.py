@@ -88,7 +88,7 @@ def generate_built_state(root: Path) -> float:
         audio = tiny_wav()
         manifest.default_locale = project.config.default_locale
         manifest.locales = list(project.config.locales)
-        manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
+        manifest.characters = {cid: c.name for cid, c in sorted(project.characters.items())}
         made: set[Path] = set()
         for job in plan.todo:
             if job.asset_path.parent not in made:

@@ -42,7 +42,7 @@ def check_json(project: ProjectDir, *args: str) -> tuple[int, dict]:
 
 def built_and_remembered(project: ProjectDir, lines: int = len(LINES)) -> None:
     assert project.run("build").exit_code == 0
-    assert project.run("check").exit_code == 0  # a full plan that finds nothing: remembered with the gate
+    assert project.run("check", "--json").exit_code == 0  # a full plan that finds nothing: remembered with the gate
     verdict = remembered(project)
     assert verdict is not None and verdict.total == lines and verdict.gate
 
@@ -83,6 +83,7 @@ def test_an_unchanged_project_is_answered_from_the_remembered_verdict(project):
     result = project.run("build", "--json")
     assert json.loads(result.stdout)["up_to_date"] == len(LINES)
     assert project.run("build").output.strip().endswith(f"{len(LINES)} lines up to date.")
+    assert project.run("check").output.strip().endswith(f"All {len(LINES)} lines up to date.")
 
 
 def edit_script(project):
@@ -203,7 +204,7 @@ def test_a_change_to_charvoice_itself_plans_again(project, monkeypatch, tmp_path
 def test_no_verdict_is_saved_while_files_are_racily_new(project, monkeypatch):
     monkeypatch.setattr(uptodate, "RACY_SECONDS", 3600.0)
     assert project.run("build").exit_code == 0
-    assert project.run("check").exit_code == 0
+    assert project.run("check", "--json").exit_code == 0
     assert not state(project).exists()
     assert remembered(project) is None
 

@@ -278,7 +278,7 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
     """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
     nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
     plain = not (require_engine or require_qa or missing_locales or require_approval or junit_path or report_path)
-    verdict = _remembered(project_dir, engine, need_gate=True) if plain else None
+    verdict = _remembered(project_dir, engine, need_gate=as_json) if plain else None  # text needs no gate report
     if verdict is not None:
         if as_json:
             emit_json({"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate})
