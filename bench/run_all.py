@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "noop_scaling": (["--sizes", "1000,10000,50000", "--runs", "3"], ["--sizes", "200,1000,3000", "--runs", "2", "--real-up-to", "200", "--verify-lines", "50"]),
     "fish_throughput": (["--lines", "400", "--latency", "0.2", "--cap", "8"], ["--lines", "60", "--latency", "0.2", "--cap", "8"]),
     "watch_latency": (["--lines", "5000", "--saves", "20"], ["--lines", "300", "--saves", "5"]),
+    "remote_assemble": (["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
 }
 
 

@@ -13,10 +13,16 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 TEMP_SUFFIX = ".tmp"
+# On Windows a file another process holds open (the Godot editor or a running game reading the
+# manifest) cannot be replaced: os.replace raises PermissionError until the reader closes it,
+# which takes milliseconds. Retry for about a second before giving up.
+REPLACE_ATTEMPTS = 20
+REPLACE_DELAY_S = 0.05
 
 
 def temp_path(target: Path) -> Path:
@@ -30,16 +36,28 @@ def atomic_target(target: Path) -> Iterator[Path]:
     temp = temp_path(target)
     try:
         yield temp
-        os.replace(temp, target)
+        replace(temp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
 
 
+def replace(source: Path, target: Path) -> None:
+    """os.replace, retried briefly while another process holds `target` open (Windows)."""
+    attempts = max(1, REPLACE_ATTEMPTS)
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(REPLACE_DELAY_S)
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_target(target) as temp:
-        with open(temp, "wb") as handle:
-            handle.write(data)
+    with atomic_target(target) as temp, open(temp, "wb") as handle:
+        handle.write(data)
 
 
 def atomic_write_text(target: Path, text: str) -> None:
@@ -60,12 +78,13 @@ def remove_stale_temps(folder: Path) -> int:
 class ProjectLock:
     """An exclusive lock on the project (.charvoice/lock) so two builds never interleave writes."""
 
-    def __init__(self, path: Path, on_wait=None) -> None:
+    def __init__(self, path: Path, on_wait: Callable[[], object] | None = None) -> None:
         self.path = path
         self.on_wait = on_wait
-        self._handle = None
+        self._handle: IO[str] | None = None
 
     def _try(self) -> bool:
+        assert self._handle is not None
         if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
             import msvcrt
 
@@ -82,9 +101,9 @@ class ProjectLock:
         except OSError:
             return False
 
-    def acquire(self, on_wait=None, timeout: float | None = None) -> None:
+    def acquire(self, on_wait: Callable[[], object] | None = None, timeout: float | None = None) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "a+")
+        self._handle = open(self.path, "a+")  # noqa: SIM115 - held open while locked, closed in release()
         deadline = None if timeout is None else time.monotonic() + timeout
         waited = False
         while not self._try():
@@ -92,8 +111,7 @@ class ProjectLock:
                 on_wait()
             waited = True
             if deadline is not None and time.monotonic() > deadline:
-                self._handle.close()
-                self._handle = None
+                self.release()
                 raise TimeoutError
             time.sleep(0.1)
 
@@ -102,9 +120,9 @@ class ProjectLock:
             self._handle.close()  # closing drops the lock
             self._handle = None
 
-    def __enter__(self) -> "ProjectLock":
+    def __enter__(self) -> ProjectLock:
         self.acquire(self.on_wait)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release()

@@ -56,6 +56,7 @@ class WatchEvent:
     lines: int = 0
     revision: int = 0
     message: str = ""
+    warnings: list[str] = field(default_factory=list)  # from the cache (a damaged entry, the shared cache away)
 
     def to_json(self) -> dict:
         return {key: value for key, value in self.__dict__.items() if value not in ([], "", 0, 0.0) or key in ("kind", "time")}
@@ -191,6 +192,7 @@ class Watcher:
             seconds=round(time.monotonic() - started, 3),
             lines=report.total,
             revision=workspace.manifest.revision,
+            warnings=list(workspace.cache.warnings),
         )
 
     def _safe_rebuild(self, changed: set[Path]) -> WatchEvent:

@@ -42,11 +42,23 @@ func _ready() -> void:
 	_next_line()
 
 
-func _unhandled_input(event: InputEvent) -> void:
+# A click reaches this full-screen Control through the GUI (its children ignore the mouse):
+# Controls consume mouse buttons before _unhandled_input would see them.
+func _gui_input(event: InputEvent) -> void:
 	var mouse := event as InputEventMouseButton
-	var clicked := mouse != null and mouse.pressed
-	if _index < CONVERSATION.size() and (clicked or event.is_action_pressed("ui_accept")):
+	if mouse != null and mouse.pressed and mouse.button_index == MOUSE_BUTTON_LEFT:
+		accept_event()
+		_skip()
+
+
+func _unhandled_input(event: InputEvent) -> void:
+	if event.is_action_pressed("ui_accept"):
 		get_viewport().set_input_as_handled()
+		_skip()
+
+
+func _skip() -> void:
+	if _index < CONVERSATION.size():
 		CharVoice.stop()
 		_next_line()
 

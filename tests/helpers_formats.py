@@ -12,7 +12,7 @@ from charvoice.project.formats.common import ParseContext, Scan
 from charvoice.project.lines import Line
 
 DATA = Path(__file__).resolve().parent / "data"
-__all__ = ["corpus", "DATA", "L", "assert_rejected", "make_project", "scan"]  # corpus: re-exported for the tests
+__all__ = ["DATA", "L", "assert_rejected", "corpus", "make_project", "scan"]  # corpus: re-exported for the tests
 
 CHARACTER_NAMES = ("Wren", "Mara", "Tobin", "Mei", "Narrator", "Coco", "Nathan", "Sally", "Player")
 
@@ -24,13 +24,44 @@ def scan(path: Path, display: str | None = None, *, locales: tuple[str, ...] = (
     return scan_file(context)[2]
 
 
-def L(line_id: str, character: str, text: str, source: str, *direction: str, locale: str = "en", provisional: bool = False, audio_of: str | None = None, notes: str = "") -> Line:
-    """A Line, written compactly for the expected lists."""
+def L(
+    line_id: str,
+    character: str,
+    text: str,
+    source: str,
+    *direction: str,
+    locale: str = "en",
+    provisional: bool = False,
+    audio_of: str | None = None,
+    notes: str = "",
+    comment: str = "",
+) -> Line:
+    """A Line, written compactly for the expected lists; `comment` is a Yarn trailing `// comment`
+    (the line's notes and its direction note)."""
     file, _, number = source.rpartition(":")
-    return Line(line_id, character, text, locale, file, int(number), tuple(direction), notes, provisional, audio_of)
+    return Line(
+        line_id,
+        character,
+        text,
+        locale,
+        file,
+        int(number),
+        tuple(direction),
+        notes or comment,
+        provisional,
+        audio_of,
+        comment,
+    )
 
 
-def make_project(root: Path, scripts: dict[str, Path | bytes | str], *, locales: tuple[str, ...] = ("en",), player: str = "wren", extra: str = "") -> ProjectDir:
+def make_project(
+    root: Path,
+    scripts: dict[str, Path | bytes | str],
+    *,
+    locales: tuple[str, ...] = ("en",),
+    player: str = "wren",
+    extra: str = "",
+) -> ProjectDir:
     """A project on the offline engine with every test character and the given scripts under dialogue/."""
     project = ProjectDir(root)
     project.write(

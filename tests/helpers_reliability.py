@@ -1,6 +1,7 @@
 """Shared pieces of the reliability tests (tests/test_reliability_*.py).
 
-- `decodes`: a file really is audio (libsndfile opens it and finds frames).
+- `decodes`: a file really is audio (libsndfile opens it and finds frames); `entry_decodes`:
+  a cache entry passes its checksum and holds such audio (`entry_audio`: its audio bytes).
 - `Snapshot`: every file under a folder (size, mtime) so a test can tell what a command wrote.
 - `SecretScan`: collects every output a scenario printed and scans it, every file (name and
   content) under the folders it names, for the API key, whole or in part.
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -24,13 +26,25 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def decodes(path: Path) -> bool:
+def decodes(path: Path | io.BytesIO) -> bool:
     import soundfile
 
     try:
-        return soundfile.info(str(path)).frames > 0
+        return soundfile.info(path if isinstance(path, io.BytesIO) else str(path)).frames > 0
     except Exception:  # noqa: BLE001 - any failure to open means "not audio"
         return False
+
+
+def entry_audio(path: Path) -> bytes | None:
+    """The raw audio of a cache entry, or None when it fails its checksum."""
+    from charvoice.pipeline.cache import unseal
+
+    return unseal(path.read_bytes())
+
+
+def entry_decodes(path: Path) -> bool:
+    audio = entry_audio(path)
+    return audio is not None and decodes(io.BytesIO(audio))
 
 
 # --- what a command wrote -----------------------------------------------------------------------

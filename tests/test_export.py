@@ -62,7 +62,9 @@ def test_every_line_in_script_order_with_direction_notes_and_status(copy):
         "notes": "", "source": "dialogue/intro.csv:2", "status": "fresh; scratch voice", "locale": "en",
     }  # fmt: skip
     assert reply["direction"] == "tired sighing" and reply["notes"] == "Slow, a long breath first" and reply["character"] == "Bram"
-    assert ask["notes"] == "'=HYPERLINK(\"http://x\")", "a cell a spreadsheet would run is quoted"
+    # A cell a spreadsheet would run starts with an invisible zero-width space: no stray quote for the actor to read.
+    assert ask["notes"] == "\u200b=HYPERLINK(\"http://x\")", "a cell a spreadsheet would run is guarded"
+    assert "'" not in ask["notes"]
 
 
 def test_status_follows_the_scripts_and_qa(copy):

@@ -38,7 +38,9 @@ class FakeFish:
 
 def _plan_texts(project_root):
     for name in ("Mara", "Tobin"):  # a real voice, so the (fake) Fish engine voices them
-        (project_root / f"characters/{name.lower()}.toml").write_text(f'name = "{name}"\n[voice]\nmodel_id = "m-{name}"\n')
+        (project_root / f"characters/{name.lower()}.toml").write_text(
+            f'name = "{name}"\n[voice]\nmodel_id = "m-{name}"\n'
+        )
     project = load_project(root=project_root)
     engines = Engines(FakeFish(), OfflineEngine())
     plan = make_plan(project, engines, Manifest(project_root / "m.json"), AudioCache(project_root / "cache"))
@@ -48,8 +50,24 @@ def _plan_texts(project_root):
 @pytest.mark.parametrize(
     ("model", "expected"),
     [
-        ("s1", {"dock.1": "(angry)(shouting) Get off my boat.", "dock.2": "(whispering)(sad) Quietly now.", "dock.3": "Fine.", "dock.4": "Grumble."}),
-        ("s2-pro", {"dock.1": "[angry][shouting] Get off my boat.", "dock.2": "[whispering][sad] Quietly now.", "dock.3": "Fine.", "dock.4": "Grumble."}),
+        (
+            "s1",
+            {
+                "dock.1": "(angry)(shouting) Get off my boat.",
+                "dock.2": "(whispering)(sad) Quietly now.",
+                "dock.3": "Fine.",
+                "dock.4": "Grumble.",
+            },
+        ),
+        (
+            "s2-pro",
+            {
+                "dock.1": "[angry][shouting] Get off my boat.",
+                "dock.2": "[whispering][sad] Quietly now.",
+                "dock.3": "Fine.",
+                "dock.4": "Grumble.",
+            },
+        ),
     ],
 )
 def test_cues_in_the_models_syntax_are_part_of_the_text_sent(tmp_path, model, expected):
@@ -96,7 +114,10 @@ CHARACTER = Character("mara", "Mara", "characters/mara.toml", Voice(scratch=True
     [
         ("Welcome to Kerrowan.", "Welcome to Kerro-wan."),
         ("KERROWAN! Kerrowan's lamp.", "KERRO-WAN! Kerro-wan's lamp."),
-        ("Kerrowanish folk, kerrowan.", "Kerrowanish folk, kerrowan."),  # whole words; a capitalised entry skips lower case
+        (
+            "Kerrowanish folk, kerrowan.",
+            "Kerrowanish folk, kerrowan.",
+        ),  # whole words; a capitalised entry skips lower case
         ("The US ferry waits for us.", "The U.S. ferry waits for us."),  # "US" is not "us"
         ("Gorp! gorp. GORP", "Gorrp! gorrp. GORRP"),  # a lower-case entry matches any case, keeping it
         ("Xal'thar Prime and Xal'thar.", "Zal-tar Prime station and Zal-tar."),  # longest entry first
@@ -104,14 +125,35 @@ CHARACTER = Character("mara", "Mara", "characters/mara.toml", Voice(scratch=True
     ],
 )
 def test_lexicon_is_whole_word_and_case_aware(text, expected):
-    lexicon = {"Kerrowan": "Kerro-wan", "US": "U.S.", "gorp": "gorrp", "Xal'thar": "Zal-tar", "Xal'thar Prime": "Zal-tar Prime station", "东京": "Tokyo"}
+    lexicon = {
+        "Kerrowan": "Kerro-wan",
+        "US": "U.S.",
+        "gorp": "gorrp",
+        "Xal'thar": "Zal-tar",
+        "Xal'thar Prime": "Zal-tar Prime station",
+        "东京": "Tokyo",
+    }
     assert apply_lexicon(text, lexicon) == expected
 
 
 def test_character_lexicon_wins_over_the_projects(tmp_path):
-    project_dir = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: Kerrowan. #line:a\n===\n"}, extra='\n[lexicon]\nKerrowan = "Kerro-wan"\n')
+    project_dir = make_project(
+        tmp_path / "p",
+        {"a.yarn": "title: A\n---\nMara: Kerrowan. #line:a\n===\n"},
+        extra='\n[lexicon]\nKerrowan = "Kerro-wan"\n',
+    )
     config = load_project(root=project_dir.root).config
     assert prepare("Kerrowan.", CHARACTER, config) == "Kerro-wan."
     local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
     assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
     assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "(sad) Care-oh-wan."
+
+
+def test_a_yarn_comment_that_names_a_direction_is_a_cue_and_other_comments_are_only_notes(tmp_path):
+    scene = "title: Dock\n---\nMara: Uh... hello? #line:t1 // tentative\nMara: Stay. #line:t2 // whisper\nMara: Go. #line:t3 // she means it, but softly\n===\n"
+    extra = '\n[engine.fish]\nmodel = "s1"\n\n[direction]\ntentative = "uncertain"\n'
+    project_dir = make_project(tmp_path / "p", {"dock.yarn": scene}, extra=extra)
+    project, texts = _plan_texts(project_dir.root)
+    assert texts == {"t1": "(uncertain) Uh... hello?", "t2": "(whispering) Stay.", "t3": "Go."}
+    assert [line.notes for line in project.lines] == ["tentative", "whisper", "she means it, but softly"]
+    assert not [w for w in project.warnings if "direction tag" in w], "a free-text comment is not an unknown tag"

@@ -18,13 +18,21 @@ def test_parallel_scripts_per_locale_and_fallback_in_the_manifest(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["synthesized"] == 5
-    assert "1 line(s) have no 'fr' text and will play the 'en' audio: quay.row (dialogue/quay.yarn:4)" in report["warnings"]
+    assert (
+        "1 line(s) have no 'fr' text and will play the 'en' audio: quay.row (dialogue/quay.yarn:4)"
+        in report["warnings"]
+    )
 
     manifest = json.loads(project.manifest.read_text())
     tide = manifest["lines"]["quay.tide"]
-    assert tide["audio"]["en"]["path"] == "en/mara/quay.tide.ogg" and tide["audio"]["fr"]["path"] == "fr/mara/quay.tide.ogg"
+    assert (
+        tide["audio"]["en"]["path"] == "en/mara/quay.tide.ogg"
+        and tide["audio"]["fr"]["path"] == "fr/mara/quay.tide.ogg"
+    )
     assert tide["audio"]["fr"]["text"] == "La marée tourne." and "fallback" not in tide
-    assert manifest["lines"]["quay.wait"]["audio"]["fr"]["path"] == "fr/wren/quay.wait.ogg"  # options: the player character
+    assert (
+        manifest["lines"]["quay.wait"]["audio"]["fr"]["path"] == "fr/wren/quay.wait.ogg"
+    )  # options: the player character
     row = manifest["lines"]["quay.row"]
     assert list(row["audio"]) == ["en"] and row["fallback"] == {"fr": "en"}
 
@@ -37,7 +45,9 @@ def test_parallel_scripts_per_locale_and_fallback_in_the_manifest(tmp_path):
 
     # Translating the missing line removes the fallback mark and builds just that line.
     fr_script = project.root / "dialogue/quay.fr.yarn"
-    fr_script.write_bytes(fr_script.read_bytes().replace(b"-> Attendez", b"Tobin: Alors on rame. #line:quay.row\r\n-> Attendez"))
+    fr_script.write_bytes(
+        fr_script.read_bytes().replace(b"-> Attendez", b"Tobin: Alors on rame. #line:quay.row\r\n-> Attendez")
+    )
     again = json.loads(project.run("build", "--json").stdout)
     assert (again["synthesized"], again["up_to_date"]) == (1, 5)
     assert "fallback" not in json.loads(project.manifest.read_text())["lines"]["quay.row"]
@@ -49,19 +59,38 @@ def test_locale_columns_of_one_table(tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["to_build"]
     assert sorted((row["id"], row["locale"]) for row in rows) == sorted(
-        [("lh.intro", "en"), ("lh.intro", "fr"), ("lh.intro", "ja"), ("lh.knock", "en"), ("lh.knock", "fr"), ("lighthouse.0e02ca", "en"), ("lighthouse.0e02ca", "fr"), ("lighthouse.0e02ca", "ja"), ("lh.ladder", "en")]
+        [
+            ("lh.intro", "en"),
+            ("lh.intro", "fr"),
+            ("lh.intro", "ja"),
+            ("lh.knock", "en"),
+            ("lh.knock", "fr"),
+            ("lighthouse.0e02ca", "en"),
+            ("lighthouse.0e02ca", "fr"),
+            ("lighthouse.0e02ca", "ja"),
+            ("lh.ladder", "en"),
+        ]
     )
     workspace = Workspace.open(project.root)
     assert workspace.project.fallbacks == {"lh.knock": {"ja": "en"}, "lh.ladder": {"fr": "en", "ja": "en"}}
-    assert "2 line(s) have no 'ja' text and will play the 'en' audio: lh.knock (dialogue/lighthouse.csv:4), lh.ladder (dialogue/lighthouse.csv:7)" in workspace.project.warnings
-    assert "1 line(s) have no 'fr' text and will play the 'en' audio: lh.ladder (dialogue/lighthouse.csv:7)" in workspace.project.warnings
+    assert (
+        "2 line(s) have no 'ja' text and will play the 'en' audio: lh.knock (dialogue/lighthouse.csv:4), lh.ladder (dialogue/lighthouse.csv:7)"
+        in workspace.project.warnings
+    )
+    assert (
+        "1 line(s) have no 'fr' text and will play the 'en' audio: lh.ladder (dialogue/lighthouse.csv:7)"
+        in workspace.project.warnings
+    )
 
 
 def test_translated_line_without_an_original_is_reported(tmp_path):
     fr = "title: Quay\n---\nMara: Bonjour. #line:quay.hello\n===\n"
     project = make_project(tmp_path / "p", {"quay.yarn": EN, "quay.fr.yarn": fr}, locales=("en", "fr"))
     warnings = Workspace.open(project.root).project.warnings
-    assert "1 translated line(s) have no 'en' original (is the id right?): quay.hello (dialogue/quay.fr.yarn:3)" in warnings
+    assert (
+        "1 translated line(s) have no 'en' original (is the id right?): quay.hello (dialogue/quay.fr.yarn:3)"
+        in warnings
+    )
 
 
 def test_a_translation_may_shadow_a_line_it_has_not_translated(tmp_path):

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_formats import corpus, DATA, L, assert_rejected, make_project, scan
+from helpers_formats import DATA, L, assert_rejected, corpus, make_project, scan
 
 
 def test_sally_from_the_yarn_spinner_samples():
     result = scan(corpus("yarn/Sally.yarn"), player="player")
     src = "dialogue/Sally.yarn:"
     assert result.parsed.lines == [
-        L("sally.sally.1bbb83", "Sally", "just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things", src + "6", provisional=True),
+        L(
+            "sally.sally.1bbb83",
+            "Sally",
+            "just writing a very long line that is so long that it will take the typewriter effect a decentish amount of time to finish so that I can test teh various interrupt handling side of things",
+            src + "6",
+            provisional=True,
+        ),
         L("sally.sally.63398e", "Sally", "the very next line after the long one", src + "7", provisional=True),
         L("794945", "Player", "Hey, Sally.", src + "9"),
         L("2dc39b", "Sally", "Uah!", src + "10"),
@@ -34,7 +40,9 @@ def test_sally_from_the_yarn_spinner_samples():
     ]
     # The file has 16 #line: tags (13 spoken lines, 3 options) and 2 untagged lines at the top of node Sally.
     assert sum(not line.provisional for line in result.parsed.lines) == 16
-    assert result.parsed.warnings == ["dialogue/Sally.yarn: 2 lines have no id (line 6, 7); using provisional ids until `charvoice tag` writes them"]
+    assert result.parsed.warnings == [
+        "dialogue/Sally.yarn: 2 lines have no id (line 6, 7); using provisional ids until `charvoice tag` writes them"
+    ]
     assert result.parsed.skipped == []
 
 
@@ -54,7 +62,7 @@ def test_our_harbour_scene():
         L("harbour.fog", "narrator", "The fog rolls in off the water.", src + "7"),
         L("harbour.mara_nobody", "Mara", "Nobody delivers to Kerrowan Light.", src + "8", "suspicious"),
         L("harbour.wren_paid", "Wren", "Well, somebody paid for this one.", src + "9"),
-        L("harbour.mara_pays", "Mara", "Nobody pays for anything here.", src + "10", "angry"),
+        L("harbour.mara_pays", "Mara", "Nobody pays for anything here.", src + "10", "angry", comment="she is lying"),
         L("harbour.harbour.dd1d19", "Tobin", "Café's open, if anyone wants one.", src + "11", provisional=True),
         L("harbour.mara_again", "Mara", "Back again?", src + "15", "tone:sarcastic"),
         L("harbour.opt_lamp", "wren", "Ask about the lamp.", src + "18"),
@@ -68,8 +76,9 @@ def test_our_harbour_scene():
         L("harbour.tobin_price", "Tobin", "The price is 5 [gold] and a #1 smile.", src + "32"),
     ]
     assert result.parsed.skipped == [
-        src + '12: text depends on a runtime value {$gold}; not voiced',
-        src + '13: text depends on a runtime value [plural value={$count} one="% letter" other="% letters"]; not voiced',
+        src + "12: text depends on a runtime value {$gold}; not voiced",
+        src
+        + '13: text depends on a runtime value [plural value={$count} one="% letter" other="% letters"]; not voiced',
     ]
 
 
@@ -101,10 +110,11 @@ def test_comments_commands_and_blank_lines_are_not_lines(tmp_path):
     text = "title: Start\n---\n// a comment\n\n<<wait 1>>\n   <<set $x to 1>>   \nHi. #line:a // said softly\nFog. #line:b // note: no speaker\nhttp://x.y #line:c\n===\n"
     path.write_text(text, encoding="utf-8")
     assert scan(path).parsed.lines == [
-        L("a", "narrator", "Hi.", "dialogue/start.yarn:7"),
-        L("b", "narrator", "Fog.", "dialogue/start.yarn:8"),
-        L("c", "http", "//x.y", "dialogue/start.yarn:9"),  # as Yarn Spinner reads it: text before the first colon names the speaker
+        L("a", "narrator", "Hi.", "dialogue/start.yarn:7", comment="said softly"),
+        L("b", "narrator", "Fog.", "dialogue/start.yarn:8", comment="note: no speaker"),
     ]
+    # As Yarn Spinner's lexer reads it: `http:` names a speaker and `//x.y #line:c` is a comment (write http:\/\/x.y).
+    assert scan(path).parsed.skipped == ["dialogue/start.yarn:9: no text to speak"]
 
 
 @pytest.mark.parametrize(
@@ -113,8 +123,8 @@ def test_comments_commands_and_blank_lines_are_not_lines(tmp_path):
         ("title: A\n---\nMara: Hello {$name #line:a\n===\n", "bad.yarn:3:13", "'{' is never closed"),
         ("title: A\n---\nMara: Hello <<if $x #line:a\n===\n", "bad.yarn:3:13", "'<<' is never closed"),
         ("title: A\n---\n    Mara: [b Hello #line:a\n===\n", "bad.yarn:3:11", "markup '[' is never closed"),
-        ("title: A\n---\nMara: Hello #line:a/b\n===\n", "bad.yarn:3:19", "line id 'a/b'"),
         ("title: A\n---\nMara: Hello #line:a #line:b\n===\n", "bad.yarn:3:21", "a line may have only one #line: tag"),
+        ("title: A\n---\nMara: Item #3 is here. #line:a\n===\n", "bad.yarn:3:15", "text after the hashtag '#3'"),
         ("title: A\n---\nMara: Hello #line:a\n", "bad.yarn:1:1", "node 'A' is never closed with ==="),
         ("\n  <<wait 1>>\n", "bad.yarn:2:3", "expected a node header"),
         ("Mara: Hello\n", "bad.yarn:1:1", "node headers are not followed by ---"),
@@ -128,8 +138,11 @@ def test_errors_name_file_line_and_column(tmp_path, text, where, message):
 
 
 def test_duplicate_ids_name_both_places(tmp_path):
-    project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:X\n===\n"})
-    assert_rejected(project, "dialogue/b.yarn:3: duplicate line id 'X': also at dialogue/a.yarn:3")
+    project = make_project(
+        tmp_path / "p",
+        {"a.yarn": "title: A\n---\nMara: One. #line:x\n===\n", "b.yarn": "title: B\n---\nMara: Two. #line:x\n===\n"},
+    )
+    assert_rejected(project, "dialogue/b.yarn:3: duplicate line id 'x': also at dialogue/a.yarn:3")
 
 
 def test_shadow_of_an_unknown_line_is_an_error(tmp_path):
@@ -139,7 +152,9 @@ def test_shadow_of_an_unknown_line_is_an_error(tmp_path):
 
 def test_options_need_the_player_character(tmp_path):
     project = make_project(tmp_path / "p", {"a.yarn": "title: A\n---\n-> Leave. #line:leave\n===\n"}, player="hero")
-    assert_rejected(project, "dialogue/a.yarn:3: unknown character 'hero'", "player choices are spoken by project.player_character")
+    assert_rejected(
+        project, "dialogue/a.yarn:3: unknown character 'hero'", "player choices are spoken by project.player_character"
+    )
 
 
 def test_the_corpus_builds_one_asset_for_a_shadowed_line(tmp_path, engine_calls):
@@ -151,3 +166,64 @@ def test_the_corpus_builds_one_asset_for_a_shadowed_line(tmp_path, engine_calls)
     manifest = json.loads(project.manifest.read_text())
     assert list(manifest["lines"]) == ["source"]
     assert [p.name for p in project.assets()] == ["source.ogg"]
+
+
+# --- as Yarn Spinner's lexer, parser and tagger read it (see also test_formats_corpus.py) ---
+
+
+def _yarn(tmp_path, body: str, player: str = "player"):
+    path = tmp_path / "scene.yarn"
+    path.write_text(f"title: Start // the first node\n---\n{body}===\n", encoding="utf-8")
+    return scan(path, player=player)
+
+
+def test_comments_start_wherever_yarn_says(tmp_path):
+    result = _yarn(tmp_path, "Mae: Hi. #line:a // tentative\nMae: Bye #tag//comment\nMae: Url http:\\/\\/x.y\n")
+    assert [(line.text, line.direction, line.notes) for line in result.parsed.lines] == [
+        ("Hi.", (), "tentative"),
+        ("Bye", ("tag",), "comment"),
+        ("Url http://x.y", (), ""),
+    ]
+    assert all(".start." in line.id for line in result.parsed.lines[1:]), (
+        "the header comment is not part of the node name"
+    )
+
+
+def test_a_mid_line_hash_is_an_error_as_in_yarn(tmp_path):
+    project = make_project(tmp_path / "p", {"bad.yarn": "title: A\n---\nMara: Item #3 is on the left. #line:a\n===\n"})
+    assert_rejected(
+        project,
+        "dialogue/bad.yarn:3:15: text after the hashtag '#3': Yarn Spinner reads '#' as the start of the line's tags (write \\# for a literal '#')",
+    )
+    project = make_project(tmp_path / "q", {"bad.yarn": "title: A\n---\nMara: <color=#fff>Red</color>\n===\n"})
+    assert_rejected(project, "dialogue/bad.yarn:3:", "write \\# inside <...> styling")
+
+
+def test_angle_bracket_rich_text_is_markup_not_speech(tmp_path):
+    body = "Mae: <shake=.01>HA HA, NO I'M FINE.</shake> #line:a\nMae: <b>Bold</b> and <color=\\#fff>white</color>, <size=120%>big</size>. #line:b\nMae: I <3 you, 2 < 3 > 1. #line:c\n"
+    assert [line.text for line in _yarn(tmp_path, body).parsed.lines] == [
+        "HA HA, NO I'M FINE.",
+        "Bold and white, big.",
+        "I <3 you, 2 < 3 > 1.",
+    ]
+
+
+def test_lines_made_only_of_runtime_values_are_listed_as_skipped(tmp_path):
+    body = 'Select: [select value={$g} male="male" female="female" other="other"/]\n[plural value={$n} one="one" other="other"/]\n-> [ordinal value={$o} one="one" other="other"/]\n{$name}\n'
+    result = _yarn(tmp_path, body)
+    assert result.parsed.lines == []
+    assert [entry.split(": ", 1)[0] for entry in result.parsed.skipped] == [
+        f"dialogue/scene.yarn:{n}" for n in (3, 4, 5, 6)
+    ]
+    assert "runtime value [select value={$g}" in result.parsed.skipped[0]
+    assert len(result.sites) == 4, "the real tagger tags them all"
+
+
+def test_a_runtime_speaker_is_tagged_and_voiced_through_a_speaker_hashtag(tmp_path):
+    result = _yarn(tmp_path, "{$speaker}: Good morning.\n{$speaker}: Good night. #speaker:Mae #happy\n")
+    assert [site.line for site in result.sites] == [3, 4]
+    assert result.parsed.skipped == [
+        "dialogue/scene.yarn:3: speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"
+    ]
+    [line] = result.parsed.lines
+    assert (line.character, line.text, line.direction) == ("Mae", "Good night.", ("happy",))

@@ -48,7 +48,7 @@ def test_project_enables_the_plugin_and_registers_the_autoload():
     plugin_gd = (ADDON / "plugin.gd").read_text(encoding="utf-8")
     assert 'AUTOLOAD_NAME := "CharVoice"' in plugin_gd and '"runtime/charvoice.gd"' in plugin_gd
     assert RES_ADDON + "plugin.cfg" in project["editor_plugins"]["enabled"]
-    assert '"4.2"' in project["application"]["config/features"]
+    assert '"4.3"' in project["application"]["config/features"]  # the lowest Godot the addon supports
     assert (GAME / _unquote(project["application"]["run/main_scene"]).removeprefix("res://")).is_file()
 
 
@@ -60,7 +60,12 @@ def test_every_res_path_of_the_demo_exists_once_the_addon_is_installed(tmp_path)
     sources = [game / "project.godot", *game.glob("*.tscn"), *game.rglob("*.gd")]
     for source in sources:
         for res in _res_paths(source.read_text(encoding="utf-8")):
-            if res.startswith(("res://voice/", "res://addons/gut/", "res://test/data/missing", "res://test/data/fixture_audio/")) or res == "res://x.json":
+            if (
+                res.startswith(
+                    ("res://voice/", "res://addons/gut/", "res://test/data/missing", "res://test/data/fixture_audio/")
+                )
+                or res == "res://x.json"
+            ):
                 continue  # built by charvoice, installed by the tester, or missing on purpose
             if "%" in res or res.endswith("/"):
                 continue
@@ -97,7 +102,10 @@ def test_export_presets_carry_the_manifest_and_the_voice():
         patterns = [p.strip() for p in _unquote(preset["include_filter"]).split(",") if p.strip()]
         for file in ("voice/voice_manifest.json", "voice/en/mara/lighthouse.mara_answer.ogg"):
             # Godot matches filters against the path with and without res:// ('*' spans '/').
-            assert any(fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase("res://" + file, p) for p in patterns), (name, file)
+            assert any(fnmatch.fnmatchcase(file, p) or fnmatch.fnmatchcase("res://" + file, p) for p in patterns), (
+                name,
+                file,
+            )
         assert "test/*" in _unquote(preset["exclude_filter"]), "the GUT tests stay out of the game"
 
 
@@ -106,3 +114,35 @@ def test_gut_config_and_gitignore():
     assert gut["dirs"] == ["res://test/"] and gut["prefix"] == "test_"
     ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert "game/addons/charvoice/" in ignored, "the demo's addon is a copy made by `charvoice godot install`"
+
+
+# Godot 4 defaults of Control.mouse_filter (0 STOP, 1 PASS, 2 IGNORE) for the node types the demo uses.
+_MOUSE_FILTER_DEFAULT = {
+    "Control": 0,
+    "ColorRect": 0,
+    "Panel": 0,
+    "TextureRect": 0,
+    "MarginContainer": 1,
+    "VBoxContainer": 1,
+    "HBoxContainer": 1,
+    "Label": 2,
+    "RichTextLabel": 0,
+}
+
+
+def test_a_click_reaches_the_demo_and_skips_the_line():
+    """A Control that stops the mouse (ColorRect, plain Control) would swallow the click before
+    _unhandled_input: every child Control lets it through, and the root takes it in _gui_input."""
+    scene = (GAME / "main.tscn").read_text(encoding="utf-8")
+    nodes = re.findall(r'\[node name="(\w+)" type="(\w+)"( parent="[^"]*")?\]\n((?:[^\[\n].*\n|\n)*)', scene)
+    blocking = []
+    for name, kind, parent, body in nodes:
+        if not parent or kind not in _MOUSE_FILTER_DEFAULT:
+            continue  # the root handles the click; audio players are not Controls
+        found = re.search(r"^mouse_filter = (\d)$", body, re.MULTILINE)
+        if (int(found.group(1)) if found else _MOUSE_FILTER_DEFAULT[kind]) == 0:
+            blocking.append(name)
+    assert not blocking, f"these Controls stop the mouse before the demo sees a click: {blocking}"
+    main = (GAME / "main.gd").read_text(encoding="utf-8")
+    gui_input = main.split("func _gui_input(event: InputEvent) -> void:")[1].split("\nfunc ")[0]
+    assert "InputEventMouseButton" in gui_input and "_skip()" in gui_input

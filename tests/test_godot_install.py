@@ -38,9 +38,11 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 def test_ships_the_repository_addon_and_nothing_else():
     assert godot.addon_source() == SOURCE  # a checkout reads the one source of truth in place
     files = godot.shipped_files()
-    assert {"plugin.cfg", "plugin.gd", "README.md", "runtime/charvoice.gd", "runtime/voice_line_player.gd"} <= set(files)
+    assert {"plugin.cfg", "plugin.gd", "README.md", "runtime/charvoice.gd", "runtime/voice_line_player.gd"} <= set(
+        files
+    )
     assert all(not name.endswith((".uid", ".import")) and "/." not in f"/{name}" for name in files)
-    assert godot.addon_version(files) == "0.1.0"
+    assert godot.addon_version(files) == "0.2.0"
 
 
 def test_refuses_a_folder_without_project_godot(tmp_path):

@@ -39,7 +39,9 @@ def test_python_resolve_locale(case):
 
 @pytest.mark.parametrize("case", _cases("pick_line_locale"))
 def test_python_pick_line_locale(case):
-    assert godot.pick_line_locale(case["requested"], case["audio"], case["borrowed"], case["default"]) == case["expected"]
+    assert (
+        godot.pick_line_locale(case["requested"], case["audio"], case["borrowed"], case["default"]) == case["expected"]
+    )
 
 
 @pytest.mark.parametrize("case", _cases("resolve_path"))
@@ -105,7 +107,15 @@ DICTIONARY_METHODS = {
     "size": len,
     "is_empty": lambda mapping: not mapping,
 }
-TYPES = {"String": str, "Dictionary": dict, "Array": list, "PackedStringArray": list, "int": int, "float": float, "bool": bool}
+TYPES = {
+    "String": str,
+    "Dictionary": dict,
+    "Array": list,
+    "PackedStringArray": list,
+    "int": int,
+    "float": float,
+    "bool": bool,
+}
 CONSTRUCTORS = {"PackedStringArray": lambda items=(): list(items), "Array": lambda items=(): list(items), "str": str}
 COMPARISONS = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", ">": "__gt__", "<=": "__le__", ">=": "__ge__"}
 
@@ -119,14 +129,16 @@ class GDScriptSubset:
             if isinstance(node, Tree) and node.data == "static_func_def":
                 header, *body = node.children[0].children
                 name = str(header.children[0])
-                arguments = next((child for child in header.children if isinstance(child, Tree) and child.data == "func_args"), None)
+                arguments = next(
+                    (child for child in header.children if isinstance(child, Tree) and child.data == "func_args"), None
+                )
                 params = [str(argument.children[0]) for argument in arguments.children] if arguments else []
                 self.functions[name] = (params, body)
 
     def call(self, name: str, *args):
         params, body = self.functions[name]
         assert len(args) <= len(params), f"{name} takes {len(params)} arguments"
-        scope = dict(zip(params, args))
+        scope = dict(zip(params, args, strict=False))  # parameters with defaults may be left out
         try:
             self._block(body, scope)
         except _Return as result:
@@ -214,7 +226,7 @@ class GDScriptSubset:
             return isinstance(self._eval(children[0], scope), TYPES[str(children[2])])
         if kind == "arith_expr":
             result = self._eval(children[0], scope)
-            for operator, operand in zip(children[1::2], children[2::2]):
+            for operator, operand in zip(children[1::2], children[2::2], strict=True):
                 value = self._eval(operand, scope)
                 result = result + value if str(operator) == "+" else result - value
             return result
@@ -235,7 +247,13 @@ class GDScriptSubset:
             target_node, *args = children
             receiver = self._eval(target_node.children[0], scope)
             method = str(target_node.children[-1])
-            table = STRING_METHODS if isinstance(receiver, str) else ARRAY_METHODS if isinstance(receiver, list) else DICTIONARY_METHODS
+            table = (
+                STRING_METHODS
+                if isinstance(receiver, str)
+                else ARRAY_METHODS
+                if isinstance(receiver, list)
+                else DICTIONARY_METHODS
+            )
             if method not in table:
                 raise NotImplementedError(f"{type(receiver).__name__}.{method}(): add it with Godot's semantics")
             return table[method](receiver, *[self._eval(arg, scope) for arg in args])
@@ -249,12 +267,16 @@ def gdscript() -> GDScriptSubset:
 
 @pytest.mark.parametrize("case", _cases("resolve_locale"))
 def test_gdscript_resolve_locale(gdscript, case):
-    assert gdscript.call("resolve_locale", case["requested"], list(case["available"]), case["default"]) == case["expected"]
+    assert (
+        gdscript.call("resolve_locale", case["requested"], list(case["available"]), case["default"]) == case["expected"]
+    )
 
 
 @pytest.mark.parametrize("case", _cases("pick_line_locale"))
 def test_gdscript_pick_line_locale(gdscript, case):
-    result = gdscript.call("pick_line_locale", case["requested"], list(case["audio"]), dict(case["borrowed"]), case["default"])
+    result = gdscript.call(
+        "pick_line_locale", case["requested"], list(case["audio"]), dict(case["borrowed"]), case["default"]
+    )
     assert result == case["expected"]
 
 
@@ -267,7 +289,9 @@ def test_the_table_covers_the_documented_fallback(gdscript):
     """fr_CA -> fr -> the manifest's default locale, as the issue and the README state it."""
     assert gdscript.call("locale_candidates", "fr_CA", "en") == ["fr_ca", "fr", "en"]
     assert godot.locale_candidates("fr_CA", "en") == ["fr_ca", "fr", "en"]
-    kinds = {(tuple(case["available"]), case["expected"]) for case in CASES["resolve_locale"] if case["requested"] == "fr_CA"}
+    kinds = {
+        (tuple(case["available"]), case["expected"]) for case in CASES["resolve_locale"] if case["requested"] == "fr_CA"
+    }
     assert {(("en", "fr", "fr_CA"), "fr_CA"), (("en", "fr"), "fr"), (("en",), "en")} <= kinds
 
 
@@ -275,3 +299,18 @@ def test_the_evaluator_refuses_what_it_does_not_know():
     unknown = GDScriptSubset("static func f(x: String) -> String:\n\treturn x.sha256_text()\n")
     with pytest.raises(NotImplementedError):
         unknown.call("f", "a")
+
+
+@pytest.mark.parametrize(
+    ("locale", "chosen", "ships"),
+    [
+        ("fr", [], True),  # nothing chosen: every locale ships
+        ("fr_CA", ["fr"], True),  # a variant ships with its language
+        ("fr", ["fr_CA"], False),  # but not the other way round
+        ("fr-CA.UTF-8", ["FR"], True),  # compared as the fallback rule compares locales
+        ("de", ["en", "fr"], False),
+        ("en", ["en", "fr"], True),
+    ],
+)
+def test_the_export_ships_only_the_chosen_locales(gdscript, locale, chosen, ships):
+    assert gdscript.call("export_includes", locale, chosen) is ships

@@ -15,7 +15,7 @@ from lark import Tree
 
 from charvoice.godot import install as godot
 from charvoice.pipeline import manifest as manifest_module
-from charvoice.project.lines import ID_PATTERN
+from charvoice.project.lines import ID_PATTERN, LINE_ID_PATTERN
 
 REPO = Path(__file__).resolve().parent.parent
 ADDON = REPO / "plugin_godot/addons/charvoice"
@@ -43,6 +43,7 @@ KEY_HOMES = {
     "KEY_TEXT": "#/$defs/audio",
     "KEY_DURATION": "#/$defs/audio",
     "KEY_ASSET_KEY": "#/$defs/audio",
+    "KEY_TIMINGS": "#/$defs/audio",
 }
 # Keys the addon cannot work without: the schema must make writers provide them.
 KEYS_RELIED_ON = {"KEY_FORMAT", "KEY_VERSION", "KEY_REVISION", "KEY_LINES", "KEY_AUDIO", "KEY_PATH", "KEY_ASSET_KEY"}
@@ -75,7 +76,9 @@ def _schema_at(pointer: str) -> dict:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """A two-locale project (one line without French text) built once by `charvoice build`."""
-    project = make_project(tmp_path_factory.mktemp("godot") / "p", {"quay.yarn": EN, "quay.fr.yarn": FR}, locales=("en", "fr"))
+    project = make_project(
+        tmp_path_factory.mktemp("godot") / "p", {"quay.yarn": EN, "quay.fr.yarn": FR}, locales=("en", "fr")
+    )
     result = project.run("build")
     assert result.exit_code == 0, result.output
     return project
@@ -112,20 +115,33 @@ def test_schema_rejects_what_the_addon_could_not_read():
     good = {"path": "en/a/x.ogg", "text": "Hi.", "duration_s": 1.0, "key": "0" * 64}
     audio_schema = {"$ref": "#/$defs/audio", "$defs": SCHEMA["$defs"]}
     assert jsonschema.Draft202012Validator(audio_schema).is_valid(good)
-    for path in ("/abs/x.ogg", "../up/x.ogg", "en/../../x.ogg", "res://voice/x.ogg", "en\\a\\x.ogg", "en/a/x.opus", "C:/x.ogg"):
+    for path in (
+        "/abs/x.ogg",
+        "../up/x.ogg",
+        "en/../../x.ogg",
+        "res://voice/x.ogg",
+        "en\\a\\x.ogg",
+        "en/a/x.opus",
+        "C:/x.ogg",
+    ):
         assert not jsonschema.Draft202012Validator(audio_schema).is_valid({**good, "path": path}), path
     assert not jsonschema.Draft202012Validator(audio_schema).is_valid({k: v for k, v in good.items() if k != "key"})
 
 
 def test_schema_line_ids_are_the_ids_charvoice_allows():
-    assert SCHEMA["$defs"]["line_id"]["pattern"] == f"^{ID_PATTERN.pattern}$"
+    assert SCHEMA["$defs"]["character_id"]["pattern"] == f"^{ID_PATTERN.pattern}$"
+    line_id = re.compile(SCHEMA["$defs"]["line_id"]["pattern"])  # JSON Schema and Python share \uXXXX
+    for value in ("Start_0100_Zoë", "intro/greet", "Sally:1", "a key with spaces", "x" * 512, "", "a\nb", "x" * 513):
+        assert bool(line_id.fullmatch(value)) == bool(LINE_ID_PATTERN.fullmatch(value)), value
 
 
 def test_every_audio_path_resolves_to_a_file_inside_the_godot_project(built):
     data = _load(built)
     godot_project = built.root / "game"  # the project.godot folder of the conventional layout
     manifest_res = godot.res_path(godot_project, built.manifest)
-    assert manifest_res == godot.DEFAULT_MANIFEST_PATH, "the addon's default setting fits `charvoice init` in a Godot project"
+    assert manifest_res == godot.DEFAULT_MANIFEST_PATH, (
+        "the addon's default setting fits `charvoice init` in a Godot project"
+    )
     for line_id, line in data["lines"].items():
         for locale, entry in line["audio"].items():
             res = godot.resolve_audio_path(manifest_res, entry["path"])

@@ -25,6 +25,7 @@ from helpers_reliability import (
     SecretScan,
     cli_command,
     decodes,
+    entry_decodes,
     quiesce,
     subprocess_env,
 )
@@ -64,7 +65,7 @@ def assert_whole(root, fake) -> int:
             if path.suffix == ".wav":
                 assert decodes(path), f"{path} is not whole"
     for path in (root / ".charvoice/cache").rglob("*.audio"):
-        assert decodes(path), f"cache entry {path.name} is not whole"
+        assert entry_decodes(path), f"cache entry {path.name} is not whole"
     lines = 0
     manifest = output / "voice_manifest.json"
     if manifest.exists():

@@ -35,6 +35,7 @@ def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = Fal
             click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
         if workspace.engines.notice:
             click.secho(workspace.engines.notice, err=True, fg="cyan")
+    workspace.cache.warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")
     return workspace
 
 
@@ -71,6 +72,15 @@ def init(folder: Path, output: str | None) -> None:
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
 
+def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count) <= 10000):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(index), int(count)
+
+
 @cli.command()
 @click.argument("targets", nargs=-1)
 @project_option
@@ -78,14 +88,21 @@ def init(folder: Path, output: str | None) -> None:
 @click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    callback=_parse_shard,
+    default=None,
+    help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
+)
 @json_option
-def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, as_json: bool) -> None:
+def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, shard: tuple[int, int] | None, as_json: bool) -> None:
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
     """
     started = time.monotonic()
-    whole = not targets and not dry_run and not force
+    whole = not targets and not dry_run and not force and shard is None
     verdict = _remembered(project_dir, engine) if whole else None
     if verdict is not None:
         _print_remembered_build(verdict, project_dir, as_json, time.monotonic() - started)
@@ -93,6 +110,12 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
     workspace = _open(project_dir, engine, quiet=as_json)
     try:
         lines = workspace.select(targets)
+        if shard is not None:
+            from charvoice.pipeline.plan import in_shard
+
+            lines = [line for line in (workspace.project.lines if lines is None else lines) if in_shard(line, *shard)]
+            if workspace.cache.remote is None:
+                click.secho("warning: --shard without [cache] remote: no other build can use this shard's audio", err=True, fg="yellow")
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
@@ -220,15 +243,42 @@ def _cost_preview(workspace: Workspace, plan: Plan):
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     synth = plan.to_synthesize
+    remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
     if as_json:
-        emit_json({"engine": workspace.engines.primary.name, "total": plan.total, "up_to_date": len(plan.fresh), "to_build": _stale_rows(plan), "to_synthesize": len(synth), "cost": _cost_preview(workspace, plan).as_dict()})
+        held = {"shared_cache": shared} if remote is not None else {}
+        emit_json(
+            {
+                "engine": workspace.engines.primary.name,
+                "total": plan.total,
+                "up_to_date": len(plan.fresh),
+                "to_build": _stale_rows(plan),
+                "to_synthesize": len(synth),
+                **held,
+                "cost": _cost_preview(workspace, plan).as_dict(),
+            }
+        )
         return
     for job in plan.todo:
-        how = "from cache" if job.cached else "synthesise"
+        how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+    if remote is not None:
+        click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
     for row in _cost_preview(workspace, plan).text():
         click.echo(row)
+
+
+def _cache_counts(workspace: Workspace) -> dict:
+    cache = workspace.cache
+    counts = {"damaged_cache_entries": cache.discarded + (cache.remote.refused if cache.remote else 0)}
+    if cache.remote is not None:
+        counts |= {"from_shared_cache": cache.remote_hits, "uploaded": cache.remote.uploaded}
+    return counts
+
+
+def _shared_note(workspace: Workspace) -> str:
+    remote = workspace.cache.remote
+    return "" if remote is None else f", {workspace.cache.remote_hits} of them from the shared cache, {remote.uploaded} uploaded"
 
 
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
@@ -242,6 +292,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 "built": len(report.built),
                 "synthesized": report.synthesized,
                 "from_cache": report.from_cache,
+                **_cache_counts(workspace),
                 "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
                 "warnings": workspace.project.warnings,
@@ -256,7 +307,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
     else:
         click.echo(
             f"Built {len(report.built)} lines in {report.seconds:.1f} s "
-            f"({report.synthesized} synthesised, {report.from_cache} from cache); {report.up_to_date} up to date."
+            f"({report.synthesized} synthesised, {report.from_cache} from cache{_shared_note(workspace)}); {report.up_to_date} up to date."
         )
     for failure in report.failures:
         click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
@@ -388,6 +439,8 @@ def _print_watch_event(event) -> None:
         click.secho(f"{stamp}  {event.message}", fg="red")
     elif event.kind == "stopped":
         click.echo(f"{stamp}  stopped")
+    for warning in event.warnings:
+        click.secho(f"{stamp}  warning: {warning}", fg="yellow")
 
 
 @cli.command()

@@ -17,7 +17,8 @@ An approved line keeps its take through model and parameter changes (its raw aud
 into the committed `approved/` folder, so a fresh CI machine ships exactly that take); only
 the audio processing is re-applied. When its text changes it is voiced again and marked
 "needs approval". A recording dropped into `recordings/` (`<locale>/<id>.<ext>`, or
-`<id>.<ext>` for the default locale) replaces synthesis; when the script's text moves on it is
+`<id>.<ext>` for the default locale; named like the line's audio file when the id cannot be a
+file name, e.g. `intro_greet-1a2b3c4d.wav` for `intro/greet`) replaces synthesis; when the script's text moves on it is
 flagged "text changed since recording".
 """
 

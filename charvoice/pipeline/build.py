@@ -160,6 +160,7 @@ def record(manifest: Manifest, result: LineResult) -> None:
             engine="recording" if job.origin == "recorded" else job.request.engine,
             origin=job.origin,
             marks=job.marks,
+            notes=job.line.notes,  # the writer's (Dialogue Manager `##`, Yarn `//`)
         ),
     )
 

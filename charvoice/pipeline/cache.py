@@ -1,33 +1,120 @@
-"""Content-addressed store of raw engine audio under .charvoice/cache.
+"""Content-addressed store of raw engine audio under .charvoice/cache, optionally backed by a
+remote store shared by a team (pipeline/remote_cache.py).
 
 An entry's name is its cache key (the hash of the SpeechRequest), so an entry is never
 updated, only added: the same key always means the same sound. Entries are written
-atomically and only after the audio has been decoded successfully, so a truncated or
-non-audio response never becomes a cache entry.
+atomically and only after the audio has been decoded successfully.
+
+Each entry carries a checksum of its audio (see `seal`), checked on every read: a truncated,
+damaged or unverifiable entry (one written before checksums existed) is a miss and is
+deleted, so it is voiced again instead of being published as a 0.001 s asset.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import struct
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charvoice.fsutil import atomic_write_bytes
 
+if TYPE_CHECKING:
+    from charvoice.pipeline.remote_cache import RemoteCache
+
+# magic + format version, sha256 of the audio, audio length in bytes; then the audio itself
+MAGIC = b"CVCACHE1"
+_HEADER = struct.Struct(">8s32sQ")
+
+
+def seal(audio: bytes) -> bytes:
+    """The bytes of a cache entry (local file or remote object) holding `audio`."""
+    return _HEADER.pack(MAGIC, hashlib.sha256(audio).digest(), len(audio)) + audio
+
+
+def unseal(blob: bytes) -> bytes | None:
+    """The audio of a cache entry, or None when the entry is truncated, damaged or unsealed."""
+    if len(blob) < _HEADER.size:
+        return None
+    magic, digest, length = _HEADER.unpack_from(blob)
+    audio = blob[_HEADER.size :]
+    if magic != MAGIC or length != len(audio) or hashlib.sha256(audio).digest() != digest:
+        return None
+    return audio
+
+
+def entry_name(key: str) -> str:
+    """Where an entry lives, relative to the cache folder (or the remote's prefix)."""
+    return f"{key[:2]}/{key}.audio"
+
 
 class AudioCache:
-    def __init__(self, folder: Path) -> None:
+    """The local cache, reading through to `remote` (when set) on a miss and uploading new audio.
+
+    `warn` receives one-line messages for the user (a damaged entry, the remote going away);
+    the CLI points it at the terminal, and by default they are collected in `warnings`.
+    """
+
+    def __init__(self, folder: Path, remote: RemoteCache | None = None) -> None:
         self.folder = folder
+        self.remote = remote
+        self.warnings: list[str] = []
+        self.warn: Callable[[str], None] = self.warnings.append
+        self.discarded = 0  # damaged local entries deleted this session
+        self.remote_hits = 0  # entries fetched from the remote
+        self._lock = threading.Lock()
+        if remote is not None:
+            remote.warn = lambda message: self.warn(message)
 
     def path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.audio"
+        return self.folder / entry_name(key)
 
     def has(self, key: str) -> bool:
+        """Whether a local entry exists (cheap: its checksum is checked when it is read)."""
         return self.path(key).is_file()
 
     def get(self, key: str) -> bytes | None:
+        """The verified raw audio for `key`: local first, then the remote (kept locally)."""
+        path = self.path(key)
         try:
-            return self.path(key).read_bytes()
+            blob = path.read_bytes()
         except FileNotFoundError:
+            blob = None
+        if blob is not None:
+            audio = unseal(blob)
+            if audio is not None:
+                return audio
+            self._discard(path)
+        if self.remote is None:
             return None
+        fetched = self.remote.get(key)
+        if fetched is None:
+            return None
+        with contextlib.suppress(OSError):  # a full local disk must not cost the hit
+            atomic_write_bytes(path, seal(fetched))
+        with self._lock:
+            self.remote_hits += 1
+        return fetched
 
-    def put(self, key: str, data: bytes) -> None:
-        atomic_write_bytes(self.path(key), data)
+    def put(self, key: str, audio: bytes) -> None:
+        """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet)."""
+        atomic_write_bytes(self.path(key), seal(audio))
+        if self.remote is not None:
+            self.remote.put(key, audio)
+
+    def held_remotely(self, keys: Iterable[str]) -> set[str]:
+        """Of `keys`, those the remote holds (none without a remote, or when it is down)."""
+        return self.remote.holds(keys) if self.remote is not None else set()
+
+    def _discard(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        with self._lock:
+            self.discarded += 1
+            first = self.discarded == 1
+        if first:
+            why = "truncated, changed, or written before cache checksums"
+            self.warn(f"discarded a damaged cache entry ({path.name}: {why}); its line is voiced again")

@@ -64,6 +64,7 @@ class AudioEntry:
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     marks: ReviewMarks = field(default_factory=ReviewMarks)
     qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
+    notes: str = ""  # the writer's notes on the line (Dialogue Manager `##`, Yarn `//`, CSV column); "" = absent
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -77,6 +78,8 @@ class AudioEntry:
             "origin": self.origin,
             **self.marks.to_json(),
         }
+        if self.notes:
+            out["notes"] = self.notes
         if self.qa is not None:
             out["qa"] = self.qa
         return out
@@ -105,6 +108,7 @@ class AudioEntry:
             origin=origin,
             marks=marks,
             qa=_typed(obj, "qa", dict, where, optional=True),
+            notes=_typed(obj, "notes", str, where, optional=True) or "",
         )
 
 

@@ -23,7 +23,7 @@ from charvoice.pipeline.approvals import (
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
 from charvoice.project.config import AudioSettings
-from charvoice.project.lines import Line
+from charvoice.project.lines import Line, asset_stems, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
 
@@ -44,6 +44,7 @@ class Job:
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
     marks: ReviewMarks = ReviewMarks()  # review state for the manifest (take, needs_approval, ...)
     recording_sha: str = ""
+    shared: bool = False  # held by the team's remote cache, not (yet) by the local one
 
     @property
     def label(self) -> str:
@@ -121,7 +122,8 @@ def speech_request(project: Project, engines: Engines, line: Line, take: int = 0
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
-    request = engine.request(line, character, prepare(line.text, character, project.config, direction=line.direction, engine=engine.name))
+    text = prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note)
+    request = engine.request(line, character, text)
     return replace(request, take=take) if take else request
 
 
@@ -135,10 +137,12 @@ class _Pins:
         self.hashes = FileHashes(config.state_dir / "file-hashes.json") if self.recordings else None
         self.root = config.root
 
-    def pin(self, job: Job) -> Job:
-        """The job with a recording or an approved take in place of the engine, where there is one."""
+    def pin(self, job: Job, stem: str = "") -> Job:
+        """The job with a recording or an approved take in place of the engine, where there is one.
+        A recording is named by the line's id, or by its audio file name (`stem`) when the id
+        cannot be a file name."""
         line = job.line
-        recording = self.recordings.get((line.id, line.locale))
+        recording = self.recordings.get((line.id, line.locale)) or self.recordings.get((stem, line.locale))
         if recording is not None:
             assert self.hashes is not None  # loaded whenever there are recordings
             sha = self.hashes.sha256(recording)
@@ -182,6 +186,20 @@ def _kept_instead(project: Project, engines: Engines, job: Job, entry: AudioEntr
     return job, reason
 
 
+def _mark_shared(plan: Plan, cache: AudioCache) -> None:
+    """Lines the local cache lacks but the team's remote holds cost nothing: the build reads
+    them through (and `build --dry-run` counts them)."""
+    held = cache.held_remotely(job.cache_key for job in plan.to_synthesize)
+    if held:
+        plan.todo = [replace(job, cached=True, shared=True) if not job.cached and job.cache_key in held else job for job in plan.todo]
+
+
+def in_shard(line: Line, index: int, count: int) -> bool:
+    """Whether `line` belongs to shard `index` of `count` (1-based): by a hash of its id and
+    locale alone, so a line stays in its shard whatever is added, removed or edited elsewhere."""
+    return int(sha256_hex(f"{line.id}\x00{line.locale}")[:16], 16) % count == index - 1
+
+
 class PlanMemo:
     """Each line's request and keys, kept between plans by `watch`, so a save re-hashes only the
     lines it changed. A line (a frozen value: text, character, locale, direction, source) maps
@@ -192,7 +210,7 @@ class PlanMemo:
 
     def __init__(self) -> None:
         self._settings = ""
-        self._known: dict[Line, tuple[SpeechRequest, str, str, str, Path]] = {}
+        self._known: dict[Line, tuple[SpeechRequest, str, str]] = {}
 
     def clear(self) -> None:
         self._known.clear()
@@ -204,10 +222,10 @@ class PlanMemo:
             self._known.clear()
             self._settings = settings
 
-    def get(self, line: Line) -> tuple[SpeechRequest, str, str, str, Path] | None:
+    def get(self, line: Line) -> tuple[SpeechRequest, str, str] | None:
         return self._known.get(line)
 
-    def put(self, line: Line, known: tuple[SpeechRequest, str, str, str, Path]) -> None:
+    def put(self, line: Line, known: tuple[SpeechRequest, str, str]) -> None:
         self._known[line] = known
 
 
@@ -228,19 +246,31 @@ def make_plan(
     if memo is not None:
         memo.use(project, engines)
     listing = _Listing() if lines is None else None  # a whole plan: list folders, do not stat each asset
+    stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
         known = memo.get(line) if memo is not None else None
         if known is None:
             request = speech_request(project, engines, line)
-            relative = f"{line.locale}/{line.character}/{line.id}.{extension}"
-            known = (request, request.cache_key, asset_key(request.cache_key, project), relative, config.output_dir / relative)
+            known = (request, request.cache_key, asset_key(request.cache_key, project))
             if memo is not None:
                 memo.put(line, known)
-        request, request_key, request_asset_key, relative, path = known
+        request, request_key, request_asset_key = known
+        stem = stems.get(line.id) or file_stem(line.id)
+        relative = f"{line.locale}/{line.character}/{stem}.{extension}"
         job = pins.pin(
-            Job(line, request, cache_key=request_key, asset_key=request_asset_key, asset_path=path, manifest_path=relative, reason="", cached=True)
+            Job(
+                line,
+                request,
+                cache_key=request_key,
+                asset_key=request_asset_key,
+                asset_path=config.output_dir / relative,
+                manifest_path=relative,
+                reason="",
+                cached=True,
+            ),
+            stem,
         )
         if job.cache_key != request_key:  # a recording or an approved take
             job = replace(job, asset_key=asset_key(job.cache_key, project))
@@ -255,6 +285,7 @@ def make_plan(
         else:
             plan.fresh.append(job)
     pins.close()
+    _mark_shared(plan, cache)
     current = {(line.id, line.locale) for line in project.lines}
     plan.orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
     return plan

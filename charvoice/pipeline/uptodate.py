@@ -166,7 +166,9 @@ def remember(config: ProjectConfig, engine: str | None, verdict: Verdict, asset_
     data = {"version": VERSION, "digest": stamps.digest, "asset_folders": folders, "verdict": fields}
     try:
         if gate:
-            atomic_write_text(_gate_path(config), json.dumps({"digest": stamps.digest, "gate": gate}, ensure_ascii=False))
+            atomic_write_text(
+                _gate_path(config), json.dumps({"digest": stamps.digest, "gate": gate}, ensure_ascii=False)
+            )
         atomic_write_text(_state_path(config), json.dumps(data, ensure_ascii=False))
     except OSError:
         return False  # only a shortcut: the next run plans in full

@@ -17,6 +17,7 @@ from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Plan, PlanMemo, make_plan
+from charvoice.pipeline.remote_cache import open_remote
 from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
@@ -88,7 +89,7 @@ class Workspace:
             project=project,
             engines=select_engines(config, engine),
             manifest=_load_manifest(config, manifest_cache),
-            cache=AudioCache(config.cache_dir),
+            cache=AudioCache(config.cache_dir, open_remote(config.cache.remote, config.cache.endpoint, config.root)),
             engine_name=engine,
             scripts_cache=scripts_cache,
             plan_memo=plan_memo,
@@ -111,6 +112,7 @@ class Workspace:
             if reopened:
                 fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache, self.plan_memo, self.manifest_cache)
                 self.engines.close()
+                fresh.cache.warn = self.cache.warn  # the CLI's warning printer
                 self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
             yield reopened
 
@@ -187,7 +189,8 @@ class Workspace:
             by_id.setdefault(line.id.lower(), []).append(line)
         chosen: dict[tuple[str, str], Line] = {}
         for target in targets:
-            lines = by_id.get(target.lower())
+            exact = [line for line in self.project.lines if line.id == target]  # `Greet` and `greet` are two lines
+            lines = exact or by_id.get(target.lower())
             if lines is None:
                 path = next((p for p in (cwd / target, self.project.config.root / target) if p.is_file()), None)
                 if path is None:

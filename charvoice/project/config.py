@@ -57,6 +57,12 @@ SCHEMA = Table(
                 "quality": Field(int, 5, minimum=0, maximum=10),
             }
         ),
+        "cache": Table(  # the team's shared cache (pipeline/remote_cache.py)
+            {
+                "remote": Field(str, ""),  # a folder, or s3:// gs:// az:// URL; "" = none
+                "endpoint": Field(str, ""),  # an S3-compatible service's URL (MinIO, R2, Ceph)
+            }
+        ),
         "lexicon": MapOf(Field(str)),
         "direction": MapOf(Field(str)),
         "qa": Table(  # `charvoice qa`: what counts as a bad asset
@@ -112,6 +118,15 @@ class FishSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    remote: str = ""  # shared by the team; credentials come from the environment, never from here
+    endpoint: str = ""
+
+
+REMOTE_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl", "file")
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     root: Path
     characters_dir: Path
@@ -131,6 +146,7 @@ class ProjectConfig:
     approved_dir: Path | None = None  # raw audio of approved takes (committed, so CI reproduces them)
     direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
     qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     @property
     def cache_dir(self) -> Path:
@@ -188,6 +204,7 @@ def load_config(root: Path) -> ProjectConfig:
     if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
         problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
     qa = _qa_settings(doc, values["qa"], problems)
+    _check_cache(doc, values["cache"], problems)
     if problems:
         raise InputError(problems)
 
@@ -210,7 +227,35 @@ def load_config(root: Path) -> ProjectConfig:
         approved_dir=root / project["approved"],
         direction={tag.lower(): cue for tag, cue in values["direction"].items()},
         qa=qa,
+        cache=CacheSettings(**values["cache"]),
     )
+
+
+def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:
+    """A remote is a folder or a known store URL, and neither it nor the endpoint holds
+    credentials (charvoice.toml is committed: keys belong in the environment)."""
+    remote, endpoint = values["remote"], values["endpoint"]
+    scheme = remote.split("://", 1)[0].lower() if "://" in remote else ""
+    if scheme:
+        rest = remote.split("://", 1)[1]
+        if scheme not in REMOTE_SCHEMES:
+            known = ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
+            problems.append(doc.problem(("cache",), "remote", f"cache.remote: unsupported scheme {scheme!r} (use a folder, or {known})"))
+        elif "@" in rest.split("/", 1)[0] or "?" in rest:
+            message = "cache.remote must not hold credentials or options: set them in the environment (AWS_ACCESS_KEY_ID, ...)"
+            problems.append(doc.problem(("cache",), "remote", message))
+        elif scheme != "file" and not rest.split("/", 1)[0]:
+            problems.append(doc.problem(("cache",), "remote", f"cache.remote {remote!r} names no bucket"))
+    elif "\x00" in remote:
+        problems.append(doc.problem(("cache",), "remote", "cache.remote must be a folder or a URL"))
+    if endpoint:
+        kind, _, rest = endpoint.partition("://")
+        if kind.lower() not in ("http", "https") or not rest:
+            problems.append(doc.problem(("cache",), "endpoint", f"cache.endpoint must be an http:// or https:// URL, not {endpoint!r}"))
+        elif "@" in rest.split("/", 1)[0]:
+            problems.append(doc.problem(("cache",), "endpoint", "cache.endpoint must not hold credentials: set them in the environment"))
+        elif scheme not in ("s3", "s3a"):
+            problems.append(doc.problem(("cache",), "endpoint", "cache.endpoint applies to an s3:// remote only"))
 
 
 def _qa_settings(doc: TomlFile, values: dict, problems: list[Problem]) -> QASettings:

@@ -1,11 +1,24 @@
-"""The Line: what every dialogue format produces, and the rules an id must follow."""
+"""The Line: what every dialogue format produces, the rules an id must follow, and the file
+name a line's audio gets.
+
+A line id is kept exactly as the script writes it (the game looks lines up by that string), so
+it may be anything the dialogue tool accepts: Unicode, `/`, `:`, spaces in Dialogue Manager
+keys, ids differing only in case. Character ids name files and folders directly and keep the
+strict ID_PATTERN. A line's audio file name is derived from its id by `asset_stems`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
+# Any text without control characters (a line break would end the line in every format).
+LINE_ID_PATTERN = re.compile(r"[^\x00-\x1f\x7f]{1,512}")
+_STEM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # Names Windows will not create as files, whatever the extension.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
@@ -23,6 +36,38 @@ def id_problem(value: str, what: str = "id") -> str | None:
     return None
 
 
+def line_id_problem(value: str) -> str | None:
+    """Why `value` cannot be a line id, or None: only empty ids and control characters are refused."""
+    if not value.strip():
+        return "empty line id"
+    if not LINE_ID_PATTERN.fullmatch(value):
+        return f"line id {value[:140]!r} contains a control character or is longer than 512 characters"
+    return None
+
+
+def file_stem(line_id: str, clashes: bool = False) -> str:
+    """The audio file name (no extension) for a line id: the id itself when it is a safe file name,
+    else a readable ASCII slug plus 8 hex of the id's hash (`intro/greet` -> `intro_greet-1a2b3c4d`).
+    `clashes` forces the hash: another id differs from this one only in case."""
+    if not clashes and id_problem(line_id) is None:
+        return line_id
+    ascii_text = unicodedata.normalize("NFKD", line_id).encode("ascii", "ignore").decode("ascii")
+    slug = _STEM_UNSAFE.sub("_", ascii_text).strip("_")[:60] or "line"
+    return f"{slug}-{hashlib.sha256(line_id.encode('utf-8')).hexdigest()[:8]}"
+
+
+def asset_stems(line_ids: Iterable[str]) -> dict[str, str]:
+    """Line id -> file stem, unique even on case-insensitive file systems (Windows, macOS).
+
+    A stem depends only on its id, except that ids equal but for case all take the hashed form,
+    so adding or removing an unrelated line never renames a file."""
+    ids = set(line_ids)
+    folded: dict[str, int] = {}
+    for line_id in ids:
+        folded[line_id.lower()] = folded.get(line_id.lower(), 0) + 1
+    return {line_id: file_stem(line_id, folded[line_id.lower()] > 1) for line_id in ids}
+
+
 @dataclass(frozen=True)
 class Line:
     """One spoken line in one locale.
@@ -31,6 +76,7 @@ class Line:
     (emotion, delivery) in order. A `provisional` id was made up by charvoice because the
     script has none yet; `charvoice tag` writes a permanent one. `audio_of` names another
     line whose audio this line reuses (Yarn shadow lines): it gets no asset of its own.
+    `notes` are for the actor and the team (Dialogue Manager `##`, Yarn `//`, a CSV column).
     """
 
     id: str
@@ -43,6 +89,7 @@ class Line:
     notes: str = ""
     provisional: bool = False
     audio_of: str | None = None
+    direction_note: str = ""  # a Yarn trailing `// comment`: a cue too when it names a [direction] entry
 
     @property
     def source(self) -> str:

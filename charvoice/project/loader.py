@@ -15,7 +15,7 @@ from charvoice.project.formats import (
     script_locale,
     supported_extensions,
 )
-from charvoice.project.lines import Line, ParsedScript, id_problem
+from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speech_text import unknown_direction_warnings
 
 
@@ -118,25 +118,24 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
     seen: dict[tuple[str, str], Line] = {}
     for line in lines:
         file, number = line.file, line.line_number
-        bad = id_problem(line.id, "line id")
+        bad = line_id_problem(line.id)
         if bad:
             problems.append(Problem(file, bad, number))
             continue
         if line.audio_of is not None:
             continue  # a shadow line: checked below against the line it shadows
-        key = (line.id.lower(), line.locale)
+        key = (line.id, line.locale)  # exact: Yarn Spinner and Dialogue Manager tell ids apart by case
         other = seen.get(key)
         if other is not None:
-            same = "" if other.id == line.id else f" (as {other.id!r}; ids must differ in more than case)"
-            problems.append(Problem(file, f"duplicate line id {line.id!r}: also at {other.source}{same}", number))
+            problems.append(Problem(file, f"duplicate line id {line.id!r}: also at {other.source}", number))
             continue
         seen[key] = line
     for line in lines:
         if line.audio_of is None:
             continue
         file, number = line.file, line.line_number
-        source = seen.get((line.audio_of.lower(), line.locale))
-        if source is None and not any(key[0] == line.audio_of.lower() for key in seen):
+        source = seen.get((line.audio_of, line.locale))
+        if source is None and not any(key[0] == line.audio_of for key in seen):
             problems.append(Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", number))
         elif source is not None and source.text != line.text:
             warnings.append(f"{line.source}: shadow line's text differs from line {source.id!r} at {source.source}; it plays that line's audio")

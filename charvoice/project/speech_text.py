@@ -169,14 +169,20 @@ def apply_lexicon(text: str, lexicon: dict[str, str]) -> str:
     return pattern.sub(replace, text)
 
 
-def prepare(text: str, character: Character, config: ProjectConfig, *, direction: tuple[str, ...] = (), engine: str = "offline") -> str:
+def prepare(
+    text: str, character: Character, config: ProjectConfig, *, direction: tuple[str, ...] = (), engine: str = "offline", note: str = ""
+) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
-    the direction cues in the syntax of `engine` (and, for Fish, of the configured model)."""
+    the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
+    `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps through
+    `[direction]`: other notes are free text for the actor, never reported as unknown tags."""
     spoken = apply_lexicon(text, {**config.lexicon, **character.lexicon})
     style = cue_style(engine, config.fish.model)
+    table = direction_table(config)
+    if note and resolve_tag(note, table):
+        direction = (*direction, note)
     if not style or not direction:
         return spoken
-    table = direction_table(config)
     cues: list[str] = []
     for tag in direction:
         cue = resolve_tag(tag, table)

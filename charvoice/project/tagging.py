@@ -48,7 +48,9 @@ def tag_project(root: Path, only: list[Path] | None = None, dry_run: bool = Fals
         wanted = {(path if path.exists() else config.root / path).resolve() for path in only}
         outside = [path for path in wanted if path not in scripts]
         if outside:
-            raise CharvoiceError(f"{config.relative(outside[0])} is not one of the project's scripts (see project.dialogue in charvoice.toml)")
+            raise CharvoiceError(
+                f"{config.relative(outside[0])} is not one of the project's scripts (see project.dialogue in charvoice.toml)"
+            )
     problems: list[Problem] = []
     scanned = []
     taken: set[str] = set()  # every id in the project, lower case: new ids must not collide
@@ -80,7 +82,9 @@ def tag_project(root: Path, only: list[Path] | None = None, dry_run: bool = Fals
             tags.added.append((site.line, new_id))
             inserts.append((site.offset, site.template.replace("{id}", new_id)))
         if not dry_run:
-            _write(context.path, bom + text.encode("utf-8"), bom + _insert(text, inserts).encode("utf-8"), context.display)
+            _write(
+                context.path, bom + text.encode("utf-8"), bom + _insert(text, inserts).encode("utf-8"), context.display
+            )
         report.files.append(tags)
     return report
 

@@ -2,6 +2,7 @@
 
 One row per line and locale, in script order: id, character (display name), text, direction
 (the writer's tags), notes, source (file:line), status (see charvoice/status.py) and locale.
+Cells that a spreadsheet would run as a formula start with an invisible zero-width space.
 RFC 4180 CSV with a header row, UTF-8 with a byte-order mark so spreadsheet programs show
 accents right, CRLF line ends. A file is written atomically.
 """
@@ -18,14 +19,24 @@ from charvoice.release.status import LineStatus
 COLUMNS = ("id", "character", "text", "direction", "notes", "source", "status", "locale")
 
 
-def select(statuses: list[LineStatus], characters: set[str] | None = None, keywords: set[str] | None = None, locales: set[str] | None = None, names: dict[str, str] | None = None) -> list[LineStatus]:
+def select(
+    statuses: list[LineStatus],
+    characters: set[str] | None = None,
+    keywords: set[str] | None = None,
+    locales: set[str] | None = None,
+    names: dict[str, str] | None = None,
+) -> list[LineStatus]:
     """Statuses of the given characters (ids or names, any case), keywords and locales."""
     names = names or {}
     wanted = {c.lower() for c in characters} if characters else None
     chosen = []
     for status in statuses:
         line = status.line
-        if wanted is not None and line.character.lower() not in wanted and names.get(line.character, "").lower() not in wanted:
+        if (
+            wanted is not None
+            and line.character.lower() not in wanted
+            and names.get(line.character, "").lower() not in wanted
+        ):
             continue
         if locales and line.locale not in locales:
             continue
@@ -35,10 +46,17 @@ def select(statuses: list[LineStatus], characters: set[str] | None = None, keywo
     return chosen
 
 
+# Starts a cell that a spreadsheet would otherwise run as a formula. Invisible (unlike the usual
+# leading quote, which Excel hides but LibreOffice, Numbers and every text viewer show the actor),
+# and any character other than = + - @ is enough to make the cell plain text.
+FORMULA_GUARD = "\u200b"  # ZERO WIDTH SPACE
+
+
 def _cell(value: str) -> str:
-    """Scripts are user input: a cell a spreadsheet would run as a formula gets a leading quote."""
+    """Scripts are user input: a cell a spreadsheet would run as a formula (`=_=`, `=HYPERLINK(...)`)
+    starts with an invisible FORMULA_GUARD, so it shows as written and never runs."""
     if value[:1] in ("=", "+", "@", "\t", "\r") or (value[:1] == "-" and value[1:2] in tuple("0123456789(=+-@")):
-        return "'" + value
+        return FORMULA_GUARD + value
     return value
 
 
@@ -48,7 +66,16 @@ def to_csv(statuses: list[LineStatus], names: dict[str, str]) -> str:
     writer.writerow(COLUMNS)
     for status in statuses:
         line = status.line
-        row = (line.id, names.get(line.character, line.character), line.text, " ".join(line.direction), line.notes, line.source, status.label, line.locale)
+        row = (
+            line.id,
+            names.get(line.character, line.character),
+            line.text,
+            " ".join(line.direction),
+            line.notes,
+            line.source,
+            status.label,
+            line.locale,
+        )
         writer.writerow([_cell(str(value)) for value in row])
     return buffer.getvalue()
 

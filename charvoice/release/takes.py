@@ -11,6 +11,7 @@ charvoice.approvals.toml (see approvals.py), then publishes it.
 
 from __future__ import annotations
 
+import glob
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import voice_to_file
 from charvoice.pipeline.plan import speech_request
 from charvoice.pipeline.workspace import Workspace
-from charvoice.project.lines import Line
+from charvoice.project.lines import Line, asset_stems
 
 
 @dataclass
@@ -35,14 +36,21 @@ class Take:
 
 def find_line(workspace: Workspace, line_id: str, locale: str | None) -> Line:
     locale = locale or workspace.project.config.default_locale
-    for line in workspace.project.lines:
-        if line.id.lower() == line_id.lower() and line.locale == locale and line.audio_of is None:
-            return line
+    candidates = [line for line in workspace.project.lines if line.locale == locale and line.audio_of is None]
+    exact = [line for line in candidates if line.id == line_id]
+    folded = [line for line in candidates if line.id.lower() == line_id.lower()]
+    if exact or len(folded) == 1:  # any case will do unless two ids differ only in case
+        return (exact or folded)[0]
     raise CharvoiceError(f"no line {line_id!r} in locale {locale!r}")
 
 
 def _takes_dir(workspace: Workspace, line: Line) -> Path:
-    return workspace.project.config.state_dir / "takes" / line.locale / line.id
+    return workspace.project.config.state_dir / "takes" / line.locale / _stem(workspace, line)
+
+
+def _stem(workspace: Workspace, line: Line) -> str:
+    """The file name a line's takes and approvals get (its id may not be a safe file name)."""
+    return asset_stems(other.id for other in workspace.project.lines)[line.id]
 
 
 def _index(folder: Path) -> dict[str, dict]:
@@ -94,9 +102,10 @@ def approve(workspace: Workspace, line: Line, take: int | None) -> tuple[int, Pa
     if raw is None:
         hint = "run `charvoice build` first" if take == 0 else f"run `charvoice take {line.id}` to make it"
         raise CharvoiceError(f"take {take} of {line.id} [{line.locale}] is not in the cache ({hint})")
-    target = config.approved_dir / line.locale / f"{line.id}.{_extension(raw)}"
+    stem = _stem(workspace, line)
+    target = config.approved_dir / line.locale / f"{stem}.{_extension(raw)}"
     with workspace.lock():
-        for stale in target.parent.glob(f"{line.id}.*"):
+        for stale in target.parent.glob(f"{glob.escape(stem)}.*"):
             if stale != target:
                 stale.unlink()  # an earlier approval in another format
         atomic_write_bytes(target, raw)

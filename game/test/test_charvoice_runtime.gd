@@ -44,7 +44,8 @@ func test_missing_line_returns_null_and_still_finishes() -> void:
 	assert_null(voice.get_stream("nope"))
 	assert_null(voice.play("nope"))
 	assert_eq(voice.get_text("nope"), "")
-	await wait_frames(2)
+	await get_tree().process_frame  # line_finished is deferred to the next frame
+	await get_tree().process_frame
 	assert_signal_emitted_with_parameters(voice, "line_finished", ["nope"])
 	assert_signal_not_emitted(voice, "line_started")
 
@@ -150,3 +151,74 @@ func _write(path: String, bytes: PackedByteArray) -> void:
 	var file := FileAccess.open(path, FileAccess.WRITE)
 	file.store_buffer(bytes)
 	file.close()
+
+
+# --- playback state: finished is not emitted on stop() or when leaving the tree ------------
+
+
+func test_stop_reports_the_cut_line_and_frees_the_player() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	watch_signals(voice)
+	var player := voice.play(DEMO_LINE)
+	voice.stop(DEMO_LINE, 0.0)
+	assert_signal_emit_count(voice, "line_stopped", 1)
+	assert_signal_not_emitted(voice, "line_finished")
+	assert_false(voice.is_playing(DEMO_LINE))
+	assert_eq(voice.play("lighthouse.knock"), player, "the pooled player is free again")
+
+
+func test_a_player_leaving_the_tree_stops_its_line() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	var own := AudioStreamPlayer.new()
+	add_child(own)
+	watch_signals(voice)
+	voice.play(DEMO_LINE, own)
+	remove_child(own)
+	own.free()
+	assert_signal_emitted_with_parameters(voice, "line_stopped", [DEMO_LINE])
+	assert_false(voice.is_playing())
+
+
+func test_dialogue_never_stalls_without_an_audio_device() -> void:
+	# Headless runs use the dummy audio driver: nothing mixes, `finished` never comes
+	# (godot#71640). The fallback from duration_s must finish the line.
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	watch_signals(voice)
+	voice.play(DEMO_LINE)
+	var limit := voice.get_duration(DEMO_LINE) + Runtime.FALLBACK_MARGIN_S + 1.0
+	await wait_for_signal(voice.line_finished, limit)
+	assert_signal_emitted_with_parameters(voice, "line_finished", [DEMO_LINE])
+	assert_false(voice.is_playing(DEMO_LINE))
+
+
+func test_play_line_outside_the_tree_warns_and_finishes() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	var loose := VoiceLinePlayer.new()
+	autofree(loose)
+	watch_signals(voice)
+	assert_null(voice.play(DEMO_LINE, loose), "no AudioStreamPlayer.play() outside the tree")
+	assert_false(loose.play_line(DEMO_LINE))
+	await get_tree().process_frame
+	await get_tree().process_frame
+	assert_signal_emitted_with_parameters(voice, "line_finished", [DEMO_LINE])
+
+
+func test_a_bark_never_cuts_story_dialogue() -> void:
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	voice.max_voices = 1
+	assert_not_null(voice.play(DEMO_LINE, null, "", Runtime.Priority.DIALOGUE))
+	assert_null(voice.play("lighthouse.knock", null, "", Runtime.Priority.BARK))
+	assert_true(voice.is_playing(DEMO_LINE))
+	assert_not_null(voice.play("lighthouse.knock", null, "", Runtime.Priority.CRITICAL))
+	assert_false(voice.is_playing(DEMO_LINE), "a critical line may cut dialogue")
+	voice.stop()

@@ -19,7 +19,16 @@ from charvoice.project.lines import ParsedScript
 
 FORMATS: tuple[ModuleType, ...] = (csv_table, yarn, dialogue_manager)
 
-__all__ = ["FORMATS", "ParseContext", "format_for", "parse_file", "read_script", "scan_file", "script_locale", "supported_extensions"]
+__all__ = [
+    "FORMATS",
+    "ParseContext",
+    "format_for",
+    "parse_file",
+    "read_script",
+    "scan_file",
+    "script_locale",
+    "supported_extensions",
+]
 
 
 def format_for(path: Path) -> ModuleType | None:
@@ -47,7 +56,9 @@ def script_locale(path: Path, locales: tuple[str, ...], default: str) -> str:
 def _module(context: ParseContext) -> ModuleType:
     module = format_for(context.path)
     if module is None:
-        raise InputError([Problem(context.display, f"unsupported script type (known: {', '.join(supported_extensions())})")])
+        raise InputError(
+            [Problem(context.display, f"unsupported script type (known: {', '.join(supported_extensions())})")]
+        )
     return module
 
 
@@ -64,7 +75,9 @@ def read_script(context: ParseContext) -> tuple[bytes, str]:
         before = raw[len(bom) : len(bom) + exc.start]
         line_start = before.rfind(b"\n") + 1
         column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-        raise InputError([Problem(context.display, "not UTF-8 text (save the file as UTF-8)", before.count(b"\n") + 1, column)]) from None
+        raise InputError(
+            [Problem(context.display, "not UTF-8 text (save the file as UTF-8)", before.count(b"\n") + 1, column)]
+        ) from None
     return bom, text
 
 

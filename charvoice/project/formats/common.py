@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.errors import InputError, Problem
-from charvoice.project.lines import ParsedScript, id_problem
+from charvoice.project.lines import ParsedScript, line_id_problem
 
 _EOL = re.compile(r"\r\n|\r|\n")
 _UNSAFE = re.compile(r"[^a-z0-9_-]+")
@@ -138,7 +138,7 @@ class ProvisionalIds:
 
 def check_id(value: str, context: ParseContext, line: int, column: int, scan: Scan) -> bool:
     """Record an explicit id; a bad one becomes a Problem at its line and column."""
-    bad = id_problem(value, "line id")
+    bad = line_id_problem(value)
     if bad:
         scan.problems.append(Problem(context.display, bad, line, column))
         return False
@@ -153,7 +153,24 @@ def warn_untagged(scan: Scan, context: ParseContext) -> None:
         return
     shown = ", ".join(str(n) for n in numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
     what = "line has" if len(numbers) == 1 else f"{len(numbers)} lines have"
-    scan.parsed.warnings.append(f"{context.display}: {what} no id (line {shown}); using provisional ids until `charvoice tag` writes them")
+    scan.parsed.warnings.append(
+        f"{context.display}: {what} no id (line {shown}); using provisional ids until `charvoice tag` writes them"
+    )
+
+
+SPEAKER_TAG = re.compile(r"speaker\s*[:=]\s*(\S.*)", re.IGNORECASE)
+
+
+def speaker_tag(tags: list[str]) -> str:
+    """The character a `#speaker:name` (Yarn) or `[#speaker=name]` (Dialogue Manager) tag names, or "".
+
+    It voices a line whose speaker is only known at run time (`{$speaker}: ...`), and overrides
+    the written speaker of any other line."""
+    for tag in tags:
+        match = SPEAKER_TAG.fullmatch(tag.strip())
+        if match:
+            return match.group(1).strip()
+    return ""
 
 
 def skip(context: ParseContext, line: int, why: str) -> str:

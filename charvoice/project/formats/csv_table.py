@@ -32,7 +32,14 @@ from charvoice.project.formats.common import (
 from charvoice.project.lines import Line
 
 EXTENSIONS = (".csv", ".tsv")
-ALIASES = {"keys": "id", "key": "id", "speaker": "character", "tags": "direction", "comment": "notes", "comments": "notes"}
+ALIASES = {
+    "keys": "id",
+    "key": "id",
+    "speaker": "character",
+    "tags": "direction",
+    "comment": "notes",
+    "comments": "notes",
+}
 _LOCALE_LIKE = re.compile(r"[a-z]{2,3}(?:[_-][a-z0-9]{2,8})*", re.IGNORECASE)
 
 
@@ -70,7 +77,9 @@ def read_records(text: str, delimiter: str, display: str) -> list[Record]:
                 value: list[str] = []
                 while True:
                     if i >= n:
-                        raise InputError([Problem(display, "quoted cell is never closed with '\"'", quote_line, quote_col)])
+                        raise InputError(
+                            [Problem(display, "quoted cell is never closed with '\"'", quote_line, quote_col)]
+                        )
                     ch = text[i]
                     if ch == '"':
                         if i + 1 < n and text[i + 1] == '"':
@@ -90,7 +99,16 @@ def read_records(text: str, delimiter: str, display: str) -> list[Record]:
                     i += 1
                 cells.append(Cell("".join(value), quote_at + 1, i))
                 if i < n and text[i] not in f"{delimiter}\r\n":
-                    raise InputError([Problem(display, f"unexpected {text[i]!r} after a closing quote (double a quote inside a quoted cell: \"\")", line, i - line_start + 1)])
+                    raise InputError(
+                        [
+                            Problem(
+                                display,
+                                f'unexpected {text[i]!r} after a closing quote (double a quote inside a quoted cell: "")',
+                                line,
+                                i - line_start + 1,
+                            )
+                        ]
+                    )
             else:
                 start = i
                 while i < n and text[i] not in f"{delimiter}\r\n":
@@ -122,7 +140,9 @@ def _columns(header: Record, context: ParseContext) -> tuple[dict[str, int], dic
         elif normalise_locale(raw) in known:
             by_locale.setdefault(known[normalise_locale(raw)], index)
         elif _LOCALE_LIKE.fullmatch(raw) and raw.lower() not in ("id", "key", "notes"):
-            warnings.append(f"{context.display}:{header.line}: column {raw!r} looks like a locale but is not in project.locales; ignored")
+            warnings.append(
+                f"{context.display}:{header.line}: column {raw!r} looks like a locale but is not in project.locales; ignored"
+            )
     return named, by_locale, warnings
 
 
@@ -130,7 +150,9 @@ def scan(text: str, context: ParseContext) -> Scan:
     delimiter = "\t" if context.path.suffix.lower() == ".tsv" else ","
     result = Scan()
     records = read_records(text, delimiter, context.display)
-    rows = [r for r in records if any(c.value.strip() for c in r.cells) and not r.cells[0].value.lstrip().startswith("#")]
+    rows = [
+        r for r in records if any(c.value.strip() for c in r.cells) and not r.cells[0].value.lstrip().startswith("#")
+    ]
     if not rows:
         raise InputError([Problem(context.display, "no header row (expected columns id, character, text)", 1, 1)])
     header, rows = rows[0], rows[1:]
@@ -139,32 +161,55 @@ def scan(text: str, context: ParseContext) -> Scan:
     if "text" in named:
         if context.locale in by_locale:
             column = by_locale[context.locale] + 1
-            raise InputError([Problem(context.display, f"both a 'text' column and a {context.locale!r} column give the {context.locale} text; keep one", header.line, column)])
+            raise InputError(
+                [
+                    Problem(
+                        context.display,
+                        f"both a 'text' column and a {context.locale!r} column give the {context.locale} text; keep one",
+                        header.line,
+                        column,
+                    )
+                ]
+            )
         by_locale = {context.locale: named["text"], **by_locale}
     missing = [name for name in ("character",) if name not in named] + ([] if by_locale else ["text"])
     if missing:
         found = ", ".join(c.value for c in header.cells)
-        raise InputError([Problem(context.display, f"header row lacks column(s) {', '.join(missing)} (found: {found})", header.line, 1)])
+        raise InputError(
+            [
+                Problem(
+                    context.display, f"header row lacks column(s) {', '.join(missing)} (found: {found})", header.line, 1
+                )
+            ]
+        )
 
     provisional = ProvisionalIds(context)
     id_column = named.get("id")
     for row in rows:
 
-        def cell(name: str) -> str:
+        def cell(name: str, row: Record = row) -> str:
             index = named.get(name)
             return row.cells[index].value.strip() if index is not None and index < len(row.cells) else ""
 
-        texts = {locale: row.cells[index].value.strip() for locale, index in by_locale.items() if index < len(row.cells) and row.cells[index].value.strip()}
+        texts = {
+            locale: row.cells[index].value.strip()
+            for locale, index in by_locale.items()
+            if index < len(row.cells) and row.cells[index].value.strip()
+        }
         line_id, character = cell("id"), cell("character")
         if not character:
-            result.problems.append(Problem(context.display, "no character for this line", row.line, named["character"] + 1))
+            result.problems.append(
+                Problem(context.display, "no character for this line", row.line, named["character"] + 1)
+            )
             continue
         if not texts:
             column = min(by_locale.values()) + 1
-            result.problems.append(Problem(context.display, f"line {line_id or '(no id)'} has empty text", row.line, column))
+            result.problems.append(
+                Problem(context.display, f"line {line_id or '(no id)'} has empty text", row.line, column)
+            )
             continue
         if line_id:
-            if not check_id(line_id, context, row.line, id_column + 1, result):
+            if not check_id(line_id, context, row.line, (id_column or 0) + 1, result):  # an id implies an id column
                 continue
         else:
             line_id = provisional.next("", character, next(iter(texts.values())))

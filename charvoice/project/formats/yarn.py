@@ -1,19 +1,25 @@
-"""Yarn Spinner 2 scripts (`.yarn`).
+r"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer, parser and tagger read them.
 
 A file holds nodes: header lines (`title: Start`, `tags: ...`), `---`, the body, `===`.
 In a body:
-  `Name: text #line:id #tag`   a line; without `Name:` the project's narrator speaks it
+  `Name: text #line:id #tag`   a line; without `Name:` the project's narrator speaks it. The id
+                               is any hashtag text, kept verbatim
   `-> text #line:id`           an option, spoken by the player character (`[project]
                                player_character`) unless it names a speaker (`-> Name: text`)
   `=> text #line:id`           a line-group item (Yarn Spinner 3), voiced like a line
   `<<command>>`                commands (if/else/set/jump/...), and trailing `<<if ...>>`
                                conditions on lines and options: not spoken
-  `// comment`                 ignored, on its own or after whitespace
+  `// comment`                 a comment wherever `//` is written (escape: `\/\/`); after a
+                               line it is the line's note, and a cue when it maps through
+                               `[direction]`; after a title it is no part of the node's name
   `#shadow:id`                 the line reuses the audio of line `id` (no asset of its own)
-Markup (`[b]..[/b]`, `[wave]`, `[pause/]`) is removed, `\\` escapes are honoured, hashtags
-other than `#line:`/`#shadow:`/`#lastline` become direction. A line whose text depends on the
-game's state (`{$gold}`, `[select]`, `[plural]`) cannot be recorded in advance: it is listed
-as skipped. Indentation never matters.
+  `#speaker:Name`              who voices the line (for `{$speaker}: text`, a runtime speaker)
+After the first `#` only hashtags, `<<conditions>>` and a comment may follow: other text is an
+error, as in Yarn Spinner. Markup (`[b]..[/b]`, `[wave]`, `[pause/]`) and rich-text tags
+(`<b>`, `<color=\#fff>`, `<shake=.01>`) are removed, `\` escapes are honoured, other hashtags
+become direction. A line whose text depends on the game's state (`{$gold}`, `[select]`,
+`[plural]`) cannot be recorded in advance: it is listed as skipped (and still tagged).
+Indentation never matters.
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from charvoice.project.formats.common import (
     parser,
     physical_lines,
     skip,
+    speaker_tag,
     warn_untagged,
 )
-from charvoice.project.lines import Line, id_problem
+from charvoice.project.lines import Line, line_id_problem
 
 EXTENSIONS = (".yarn",)
 TAG_TEMPLATE = " #line:{id}"
@@ -42,7 +49,19 @@ TAG_TEMPLATE = " #line:{id}"
 _HEADER = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
 _SPEAKER = re.compile(r"([^:\[\]{}<>#\\/\s][^:\[\]{}<>#\\]{0,63}?)\s*:")
 _RUNTIME_SPEAKER = re.compile(r"\{[^}]*\}\s*:")
-_COMMENT = re.compile(r"(?:^|(?<=\s))//")
+_COMMENT = re.compile(r"//")
+# A rich-text tag such as <b>, </i>, <color=\#fff>, <shake=.01>, <size=120%> (a bare '#' would start a hashtag):
+# TextMesh Pro's tags and Text Animator's effects. Anything else (`<o>`, `<3`) is text, as the game shows it.
+_RICH_TEXT = re.compile(r"</?([A-Za-z][\w-]*)(?:[= ](?:[^<>#\\\n]|\\.)*)?>")
+RICH_TAGS = frozenset(
+    (  # noqa: SIM905 (a word list reads better than 52 quoted strings)
+        "align allcaps alpha b br color colour cspace font font-weight gradient i indent line-height line-indent link "
+        "lowercase margin mark mspace nobr noparse page pos rotate s size smallcaps space sprite strikethrough style "
+        "sub sup u uppercase voffset width shake wave wiggle bounce rot swing fade rainb incr dangle pend slide"
+    ).split()
+)
+_YARN1_OPTION = re.compile(r"\s*\[\[[^\]|]*\|[^\]]*\]\]")
+_HASHTAG = re.compile(r"(?:(?!//)[^\s#$<])+")
 _RUNTIME_MARKUP = ("select", "plural", "ordinal")
 _IGNORED_TAGS = ("lastline",)
 
@@ -55,24 +74,25 @@ class _Text:
         self.raw_end = 0  # end of text + hashtags, before trailing space and comments
         self.tags: list[tuple[str, int]] = []  # (tag without '#', 0-based column)
         self.runtime = ""  # why the text is only known at run time
+        self.comment = ""  # a trailing `// comment`: the writer's note for the actor
 
 
 def _read_text(content: str, start: int, line: int, context: ParseContext, scan: Scan) -> _Text | None:
-    """Read a line's text from `content[start:]`; None (after recording a Problem) if malformed."""
+    """Read a line's text from `content[start:]` as Yarn Spinner's lexer does; None (after
+    recording a Problem) if malformed."""
     out = _Text()
     i = start
-    tags_from = -1
     while i < len(content):
         ch = content[i]
-        if ch == "/" and _COMMENT.match(content, i):
+        if content.startswith("//", i):  # a comment starts wherever `//` is written (escape it: \/\/)
+            out.comment = content[i + 2 :].strip()
             break
         if ch == "\\" and i + 1 < len(content):
             out.spoken.append(content[i + 1])
             i += 2
             continue
-        if ch == "#":
-            tags_from = i
-            break
+        if ch == "#" or content.startswith("<<", i):
+            return _read_tail(content, i, start, line, context, scan, out)  # hashtags, line conditions
         if ch == "{":
             end = content.find("}", i)
             if end < 0:
@@ -82,17 +102,22 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             out.spoken.append(content[i : end + 1])
             i = end + 1
             continue
-        if content.startswith("<<", i):
-            end = content.find(">>", i)
-            if end < 0:
-                scan.problems.append(Problem(context.display, "'<<' is never closed with '>>'", line, i + 1))
-                return None
-            i = end + 2  # a condition on the line or option: decides whether it runs, not what it says
-            continue
+        if ch == "<":
+            rich = _RICH_TEXT.match(content, i)
+            if rich and rich.group(1).lower() in RICH_TAGS:  # styling the game shows, never speech
+                i = rich.end()
+                continue
         if ch == "[":
             end = find_closing(content, i, "[", "]")
             if end < 0:
-                scan.problems.append(Problem(context.display, "markup '[' is never closed with ']' (write \\[ for a literal bracket)", line, i + 1))
+                scan.problems.append(
+                    Problem(
+                        context.display,
+                        "markup '[' is never closed with ']' (write \\[ for a literal bracket)",
+                        line,
+                        i + 1,
+                    )
+                )
                 return None
             inner = content[i + 1 : end].strip()
             name = inner.lstrip("/").split(" ", 1)[0].split("=", 1)[0].rstrip("/").strip().lower()
@@ -108,22 +133,50 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             continue
         out.spoken.append(ch)
         i += 1
-    if tags_from >= 0:
-        i = tags_from
-        while i < len(content):
-            if _COMMENT.match(content, i):
-                break
-            if content[i].isspace():
-                i += 1
-                continue
-            end = i
-            while end < len(content) and not content[end].isspace():
-                end += 1
-            token = content[i:end]
-            if token.startswith("#") and len(token) > 1:
-                out.tags.append((token[1:], i))
-            i = end
     out.raw_end = len(content[:i].rstrip())
+    return out
+
+
+def _read_tail(
+    content: str, i: int, start: int, line: int, context: ParseContext, scan: Scan, out: _Text
+) -> _Text | None:
+    """After the first `#` or `<<`, Yarn Spinner allows only hashtags, `<<conditions>>` and a comment."""
+    out.raw_end = len(content[:i].rstrip())
+    while i < len(content):
+        if content[i] in " \t":
+            i += 1
+            continue
+        if content.startswith("//", i):
+            out.comment = content[i + 2 :].strip()
+            break
+        if content.startswith("<<", i):
+            end = content.find(">>", i)
+            if end < 0:
+                scan.problems.append(Problem(context.display, "'<<' is never closed with '>>'", line, i + 1))
+                return None
+            i = out.raw_end = end + 2  # a condition on the line or option: decides whether it runs, not what it says
+            continue
+        if content[i] == "#":
+            tag = _HASHTAG.match(content, i + 1)
+            if tag and tag.group(0):
+                out.tags.append((tag.group(0), i))
+                i = out.raw_end = tag.end()
+                continue
+            i += 1
+            continue
+        last_hash = content.rfind("#", start, i)
+        opened = content.rfind("<", start, last_hash) > content.rfind(">", start, last_hash)
+        hint = "write \\# inside <...> styling, as in <color=\\#fff>" if opened else "write \\# for a literal '#'"
+        where = content[last_hash:i].strip()
+        scan.problems.append(
+            Problem(
+                context.display,
+                f"text after the hashtag {where!r}: Yarn Spinner reads '#' as the start of the line's tags ({hint})",
+                line,
+                i + 1,
+            )
+        )
+        return None
     return out
 
 
@@ -145,7 +198,9 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue
             if not stripped or stripped.startswith("//") or stripped.startswith("<<"):
                 if stripped.startswith("<<") and ">>" not in stripped:
-                    result.problems.append(Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1))
+                    result.problems.append(
+                        Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1)
+                    )
                 continue
             _body_line(physical.start, content, number, node, context, result, provisional)
             continue
@@ -156,7 +211,14 @@ def scan(text: str, context: ParseContext) -> Scan:
                 continue
             match = _HEADER.fullmatch(content)
             if not match:
-                result.problems.append(Problem(context.display, "expected a node header such as 'title: Start' (a node starts with headers, then ---)", number, len(content) - len(content.lstrip()) + 1))
+                result.problems.append(
+                    Problem(
+                        context.display,
+                        "expected a node header such as 'title: Start' (a node starts with headers, then ---)",
+                        number,
+                        len(content) - len(content.lstrip()) + 1,
+                    )
+                )
                 continue
             headers, node_line = {}, number
         if stripped == "---":
@@ -168,9 +230,16 @@ def scan(text: str, context: ParseContext) -> Scan:
         match = _HEADER.fullmatch(content)
         if not match:
             column = len(content) - len(content.lstrip()) + 1
-            result.problems.append(Problem(context.display, "expected a header ('key: value') or --- to start the node's body", number, column))
+            result.problems.append(
+                Problem(
+                    context.display, "expected a header ('key: value') or --- to start the node's body", number, column
+                )
+            )
             continue
-        headers[match.group(1).lower()] = match.group(2).strip()
+        key, value = match.group(1).lower(), match.group(2)
+        if key == "title":  # a title is one identifier: a `// comment` after it is no part of the name
+            value = value.split("//", 1)[0]
+        headers[key] = value.strip()
 
     if in_body:
         result.problems.append(Problem(context.display, f"node {node!r} is never closed with ===", node_line or 1, 1))
@@ -180,7 +249,9 @@ def scan(text: str, context: ParseContext) -> Scan:
     return result
 
 
-def _body_line(offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds) -> None:
+def _body_line(
+    offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds
+) -> None:
     """Read one line or option of a node's body."""
     i = len(content) - len(content.lstrip())
     is_option = content.startswith("->", i)
@@ -191,17 +262,16 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
     speaker = ""
     comment = _COMMENT.search(content, i)
     code_end = comment.start() if comment else len(content)
-    if _RUNTIME_SPEAKER.match(content, i, code_end):
-        result.parsed.skipped.append(skip(context, number, "speaker depends on a runtime value"))
-        return
-    match = _SPEAKER.match(content, i, code_end)
-    if match:
+    runtime_speaker = _RUNTIME_SPEAKER.match(content, i, code_end)
+    match = None if runtime_speaker else _SPEAKER.match(content, i, code_end)
+    if runtime_speaker:  # `{$speaker}: text`: the runtime decides who speaks
+        i = runtime_speaker.end()
+    elif match:
         speaker = match.group(1).strip()
         i = match.end()
     parts = _read_text(content, i, number, context, result)
     if parts is None:
         return
-    character = speaker or (context.player_character if is_option else context.narrator)
     spoken = collapse("".join(parts.spoken))
 
     line_id = audio_of = None
@@ -210,34 +280,49 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
         key, _, value = tag.partition(":")
         if key == "line" and value:
             if line_id is not None:
-                result.problems.append(Problem(context.display, "a line may have only one #line: tag", number, column + 1))
+                result.problems.append(
+                    Problem(context.display, "a line may have only one #line: tag", number, column + 1)
+                )
             elif check_id(value, context, number, column + 1 + len("#line:"), result):
                 line_id = value
         elif key == "shadow" and value:
-            bad = id_problem(value, "shadowed line id")
+            bad = line_id_problem(value)
             if bad:
                 result.problems.append(Problem(context.display, bad, number, column + 1 + len("#shadow:")))
                 return
             audio_of = value
-        elif tag.lower() not in _IGNORED_TAGS:
+        elif tag.lower() not in _IGNORED_TAGS and not speaker_tag([tag]):
             direction.append(tag)
     if audio_of and line_id:
-        result.problems.append(Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1))
+        result.problems.append(
+            Problem(context.display, "a shadow line (#shadow:) cannot have its own #line: id", number, 1)
+        )
         return
+    named = speaker_tag([tag for tag, _ in parts.tags])  # `#speaker:Mae` names who voices the line
+    character = named or speaker or (context.player_character if is_option else context.narrator)
 
-    if not spoken:
-        if not parts.runtime:
-            result.parsed.skipped.append(skip(context, number, "no text to speak"))
-        return
     is_provisional = audio_of is None and line_id is None
-    if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner expects
+    if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner's tagger does
         line_id = provisional.next(node, character, spoken)
         result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
-    if parts.runtime:
-        result.parsed.skipped.append(skip(context, number, f"{parts.runtime}; not voiced"))
+    if runtime_speaker and not named:
+        result.parsed.skipped.append(
+            skip(
+                context,
+                number,
+                "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)",
+            )
+        )
+        return
+    if parts.runtime or not spoken:
+        why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
+        if not spoken and _YARN1_OPTION.match(content):
+            why = "a Yarn Spinner 1 option [[text|Node]], which Yarn Spinner 2 reads as markup: upgrade the script"
+        result.parsed.skipped.append(skip(context, number, why))
         return
     if audio_of:  # an id of its own, never used for audio: `<source>~shadow<n>` (n-th shadow line in the file)
         line_id = f"{audio_of}~shadow{1 + sum(1 for line in result.parsed.lines if line.audio_of)}"
+    assert line_id is not None  # an explicit, provisional or shadow id by now
     result.parsed.lines.append(
         Line(
             id=line_id,
@@ -247,8 +332,10 @@ def _body_line(offset: int, content: str, number: int, node: str, context: Parse
             file=context.display,
             line_number=number,
             direction=tuple(direction),
+            notes=parts.comment,
             provisional=is_provisional,
             audio_of=audio_of,
+            direction_note=parts.comment,
         )
     )
 

@@ -12,8 +12,13 @@ extends EditorPlugin
 const AUTOLOAD_NAME := "CharVoice"
 const Settings := preload("runtime/charvoice_settings.gd")
 const ImportWatcher := preload("editor/manifest_import_watcher.gd")
+const VoiceExport := preload("editor/voice_export_plugin.gd")
+const LineInspector := preload("editor/line_inspector_plugin.gd")
 
 var _watcher: ImportWatcher
+var _export: VoiceExport
+var _inspector: LineInspector
+var _preview: AudioStreamPlayer
 
 
 func _enter_tree() -> void:
@@ -21,12 +26,25 @@ func _enter_tree() -> void:
 	_watcher = ImportWatcher.new()
 	_watcher.name = "CharVoiceImportWatcher"
 	add_child(_watcher)
+	_export = VoiceExport.new()
+	add_export_plugin(_export)
+	_preview = AudioStreamPlayer.new()
+	_preview.name = "CharVoicePreview"
+	add_child(_preview)
+	_inspector = LineInspector.new()
+	_inspector.preview_player = _preview
+	add_inspector_plugin(_inspector)
 
 
 func _exit_tree() -> void:
+	remove_inspector_plugin(_inspector)
+	remove_export_plugin(_export)
 	if is_instance_valid(_watcher):
 		_watcher.queue_free()
+	if is_instance_valid(_preview):
+		_preview.queue_free()
 	_watcher = null
+	_preview = null
 
 
 func _enable_plugin() -> void:

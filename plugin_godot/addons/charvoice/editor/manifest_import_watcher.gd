@@ -10,6 +10,12 @@ extends Node
 ## and [method EditorFileSystem.reimport_files] the changed files, or to
 ## [method EditorFileSystem.scan] when files were added or removed. Timers run while the
 ## editor window is in the background, so no focus is needed.
+##
+## It never asks for an import while the editor is scanning or importing (the class reference
+## forbids calling [method EditorFileSystem.reimport_files] or [method EditorFileSystem.scan]
+## then): it waits for [method EditorFileSystem.is_scanning] to clear and, between the
+## [code]resources_reimporting[/code] signal (Godot 4.4+, connected when present) and
+## [signal EditorFileSystem.resources_reimported], holds its requests for the next tick.
 
 const Manifest := preload("../runtime/charvoice_manifest.gd")
 const Settings := preload("../runtime/charvoice_settings.gd")
@@ -19,10 +25,15 @@ var _manifest: Manifest = Manifest.new()
 var _pending: PackedStringArray = PackedStringArray()
 var _needs_scan: bool = false
 var _unusable_revision: int = -1
+var _importing: bool = false
 
 
 func _ready() -> void:
 	_manifest.load_file(Settings.manifest_path())  # the baseline: the editor imported it already
+	var filesystem := EditorInterface.get_resource_filesystem()
+	filesystem.resources_reimported.connect(_on_reimported)
+	if filesystem.has_signal(&"resources_reimporting"):  # Godot 4.4+
+		filesystem.connect(&"resources_reimporting", _on_reimporting)
 	_timer = Timer.new()
 	_timer.name = "ManifestPoll"
 	_timer.wait_time = _interval()
@@ -65,8 +76,8 @@ func _flush() -> void:
 	if _pending.is_empty() and not _needs_scan:
 		return
 	var filesystem := EditorInterface.get_resource_filesystem()
-	if filesystem.is_scanning():
-		return  # try again on the next tick
+	if filesystem.is_scanning() or _importing:
+		return  # the editor is importing: try again on the next tick
 	var known := PackedStringArray()
 	for file in _pending:
 		if not FileAccess.file_exists(file):
@@ -84,6 +95,14 @@ func _flush() -> void:
 		filesystem.update_file(file)
 	if not known.is_empty():
 		filesystem.reimport_files(known)
+
+
+func _on_reimporting(_resources: PackedStringArray) -> void:
+	_importing = true
+
+
+func _on_reimported(_resources: PackedStringArray) -> void:
+	_importing = false
 
 
 func _interval() -> float:

@@ -1,88 +1,182 @@
+@icon("../icons/yarn_spinner_voice.svg")
 class_name YarnSpinnerVoice
 extends Node
-## Voices Yarn Spinner for Godot: plays a line by its Yarn line id ([code]#line:...[/code]).
+## Voices Yarn Spinner for Godot as a line presenter, the way Yarn Spinner's voice-over
+## presenter works in Unity: it plays the line's audio, waits for it (or is interrupted and
+## fades out), then lets dialogue continue, and stops when the dialogue completes.
 ##
-## Yarn Spinner for Godot runs dialogue in C#; a GDScript line presenter receives each line as
-## a Dictionary (through Yarn Spinner's GDScriptViewAdapter) whose [code]text_id[/code] is
-## the line id, such as [code]line:intro_greet[/code]. charvoice ids cannot hold a colon, so
-## the [code]line:[/code] prefix is dropped when the manifest has the id without it.
+## [b]As a presenter (Yarn Spinner for Godot 0.3+).[/b] Add this node to the DialogueRunner's
+## presenters beside your text presenter. The runner calls [method run_line_async] with each
+## line as a Dictionary ([code]text_id[/code] such as [code]line:intro_greet[/code],
+## [code]metadata[/code] with the line's tags) and waits for every presenter, so dialogue moves
+## on when both the voice and your text presenter are done. The player's "continue"
+## ([method user_requested_view_advancement]) cuts the voice with a fade; the end of the
+## dialogue ([method dialogue_complete_async]) stops it. A shadow line
+## ([code]#shadow:intro_greet[/code]) plays the audio of the line it shadows.
+## [br][b]From your own presenter[/b], await it:
 ## [codeblock]
 ## @onready var voice: YarnSpinnerVoice = $YarnSpinnerVoice
 ##
 ## func run_line_async(line: Dictionary) -> void:
 ##     line_label.text = line["text"]["text"]
-##     voice.play_line(line)
-##     await voice.wait_for_voice()   # or await continue_button.pressed
+##     await voice.run_line_async(line)  # returns when the voice ended, was cut, or has none
 ## [/codeblock]
-## From a C# presenter, call the autoload directly, for example
-## [code]GetNode("/root/CharVoice").Call("play", line.TextID.Replace("line:", ""))[/code]
-## (see the addon's README).
+## The 0.2 adapter ([code]run_line(line, on_finished)[/code]) is answered too, but it passes no
+## line id, so nothing can be played through it: update Yarn Spinner for Godot.
 
 ## Emitted when the voice of [param text_id] played to its end.
 signal voice_finished(text_id: String)
+## Emitted when the voice of [param text_id] ended for any reason (played, cut, or none):
+## the moment a presenter may let dialogue continue.
+signal voice_ended(text_id: String)
 
 ## Node path of the autoload the CharVoice plugin registers.
 const CHARVOICE_PATH := ^"/root/CharVoice"
 ## The prefix Yarn Spinner puts before line ids.
 const LINE_PREFIX := "line:"
+## The metadata prefix of a shadow line: the rest is the id of the line it shadows.
+const SHADOW_PREFIX := "shadow:"
+const Runtime := preload("../runtime/charvoice.gd")
 
 ## Cut the previous line's voice when the next line starts.
 @export var stop_previous_line: bool = true
+## Seconds the voice fades out over when the line is interrupted.
+@export var interrupt_fade_s: float = 0.2
+## Seconds to wait after the voice before dialogue continues.
+@export var wait_after_line_s: float = 0.0
 
 var _text_id: String = ""
 var _line_id: String = ""
+var _voice: Runtime
+var _warned_no_id: bool = false
 
 
 func _ready() -> void:
-	var voice := get_node_or_null(CHARVOICE_PATH)
-	if voice == null:
+	_voice = get_node_or_null(CHARVOICE_PATH) as Runtime
+	if _voice == null:
 		push_warning("YarnSpinnerVoice: no CharVoice autoload; enable the CharVoice plugin")
 		return
-	voice.connect(&"line_finished", _on_line_finished)
+	_voice.line_finished.connect(_on_line_ended.bind(true))
+	_voice.line_stopped.connect(_on_line_ended.bind(false))
 
 
-## Plays the voice of a Yarn Spinner line Dictionary (its [code]text_id[/code]) and returns
-## the player, or null when it has no voice.
+## Presents a Yarn Spinner line Dictionary: plays its voice and returns (use [code]await[/code])
+## once the voice is over, was interrupted, or at once when it has none.
+func run_line_async(line: Dictionary) -> void:
+	var player := play_line(line)
+	if player != null:
+		await wait_for_voice()
+	if wait_after_line_s > 0.0 and is_inside_tree():
+		await get_tree().create_timer(wait_after_line_s).timeout
+
+
+## The Yarn Spinner for Godot 0.2 adapter's entry point: [method run_line_async], then
+## [param on_finished].
+func run_line(line: Dictionary, on_finished: Callable = Callable()) -> void:
+	await run_line_async(line)
+	if on_finished.is_valid():
+		on_finished.call()
+
+
+## Called by the runner when the player asks to continue: the voice fades out
+## ([member interrupt_fade_s]) and [method run_line_async] returns.
+func user_requested_view_advancement() -> void:
+	interrupt_line()
+
+
+## Called by the runner when dialogue starts; nothing to prepare.
+func on_dialogue_start_async() -> void:
+	pass
+
+
+## Called by the runner when dialogue is over: stops the voice.
+func dialogue_complete_async() -> void:
+	dialogue_complete()
+
+
+## Plays the voice of a Yarn Spinner line Dictionary and returns the player, or null when it
+## has no voice.
 func play_line(line: Dictionary) -> AudioStreamPlayer:
 	var text_id: Variant = line.get("text_id", line.get("TextID", ""))
-	return play_text_id(text_id if text_id is String else "")
+	var metadata: Variant = line.get("metadata", line.get("Metadata", []))
+	if not text_id is String or (text_id as String).is_empty():
+		if not _warned_no_id:
+			_warned_no_id = true
+			push_warning(
+				"YarnSpinnerVoice: the line has no text_id (Yarn Spinner for Godot 0.2's adapter"
+				+ " does not pass it); update Yarn Spinner for Godot to voice lines"
+			)
+		return null
+	return play_text_id(
+		text_id if text_id is String else "",
+		PackedStringArray(metadata) if metadata is Array or metadata is PackedStringArray else []
+	)
 
 
-## Plays the voice of Yarn line id [param text_id] ([code]line:...[/code]) and returns the
-## player, or null when it has no voice (one warning names the id).
-func play_text_id(text_id: String) -> AudioStreamPlayer:
-	var voice := get_node_or_null(CHARVOICE_PATH)
-	if voice == null:
+## Plays the voice of Yarn line id [param text_id] ([code]line:...[/code]), or of the line it
+## shadows when [param metadata] has a [code]shadow:[/code] tag. Returns the player, or null
+## when it has no voice (one warning names the id).
+func play_text_id(
+	text_id: String, metadata: PackedStringArray = PackedStringArray()
+) -> AudioStreamPlayer:
+	if _voice == null:
 		return null
 	if stop_previous_line and not _line_id.is_empty():
-		voice.call(&"stop", _line_id)
+		_voice.stop(_line_id)
 	_text_id = text_id
-	_line_id = resolve_line_id(text_id)
-	var player: AudioStreamPlayer = voice.call(&"play", _line_id)
+	_line_id = resolve_line_id(voiced_text_id(text_id, metadata))
+	var player := _voice.play(_line_id)
 	if player == null:
 		_line_id = ""
 	return player
 
 
+## Cuts the current voice with a fade-out ([member interrupt_fade_s]); a pending
+## [method run_line_async] or [method wait_for_voice] returns at once.
+func interrupt_line() -> void:
+	if _voice != null and not _line_id.is_empty():
+		_voice.stop(_line_id, interrupt_fade_s)
+
+
+## Stops the voice when the dialogue is over.
+func dialogue_complete() -> void:
+	interrupt_line()
+
+
+## The Yarn line id whose audio [param text_id] plays: the id after [code]shadow:[/code] in
+## [param metadata] for a shadow line, else [param text_id].
+static func voiced_text_id(text_id: String, metadata: PackedStringArray) -> String:
+	for tag in metadata:
+		if tag.begins_with(SHADOW_PREFIX):
+			var source := tag.substr(SHADOW_PREFIX.length()).strip_edges()
+			return source if source.begins_with(LINE_PREFIX) else LINE_PREFIX + source
+	return text_id
+
+
 ## The charvoice id for Yarn line id [param text_id]: [param text_id] itself when the manifest
 ## has it, else [param text_id] without its [code]line:[/code] prefix.
 func resolve_line_id(text_id: String) -> String:
-	var voice := get_node_or_null(CHARVOICE_PATH)
-	if voice != null and voice.call(&"has_line", text_id):
+	if _voice != null and _voice.has_line(text_id):
 		return text_id
 	return text_id.trim_prefix(LINE_PREFIX)
 
 
-## Waits until the voice started by [method play_line] is over (played or stopped); returns
-## at once when none plays. Use it with [code]await[/code].
+## Waits until the voice started by [method play_line] is over: played, stopped, interrupted,
+## or ended by CharVoice's fallback timer. Returns at once when none plays. Use it with
+## [code]await[/code].
 func wait_for_voice() -> void:
-	var voice := get_node_or_null(CHARVOICE_PATH)
-	while voice != null and not _line_id.is_empty() and voice.call(&"is_playing", _line_id):
-		await get_tree().process_frame
+	if _voice == null or _line_id.is_empty() or not _voice.is_playing(_line_id):
+		_line_id = ""
+		return
+	var waited := _text_id
+	while _text_id == waited and not _line_id.is_empty():
+		await voice_ended
 
 
-func _on_line_finished(line_id: String) -> void:
+func _on_line_ended(line_id: String, finished: bool) -> void:
 	if line_id.is_empty() or line_id != _line_id:
 		return
 	_line_id = ""
-	voice_finished.emit(_text_id)
+	if finished:
+		voice_finished.emit(_text_id)
+	voice_ended.emit(_text_id)

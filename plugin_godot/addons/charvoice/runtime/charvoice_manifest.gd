@@ -50,6 +50,8 @@ const KEY_TEXT := "text"
 const KEY_DURATION := "duration_s"
 ## Audio key: changes whenever the audio changes.
 const KEY_ASSET_KEY := "key"
+## Audio key: the line's timings file, relative to the manifest's folder (optional).
+const KEY_TIMINGS := "timings"
 ## How many lines [method read_revision] looks at for the revision before it parses the file.
 const REVISION_SCAN_LINES := 16
 
@@ -86,10 +88,19 @@ func load_file(manifest_path: String) -> bool:
 ## when it is not a usable manifest; [member error] says why.
 func parse(text: String, manifest_path: String) -> bool:
 	path = manifest_path
-	var data: Variant = JSON.parse_string(text)
-	if not data is Dictionary:
-		return _fail("%s is not valid JSON" % manifest_path)
-	var root: Dictionary = data
+	# A JSON instance, not JSON.parse_string(): that logs an engine error on bad input and
+	# cannot say where the error is.
+	var json := JSON.new()
+	if json.parse(text) != OK:
+		return _fail(
+			(
+				"%s is not valid JSON (line %d: %s)"
+				% [manifest_path, json.get_error_line(), json.get_error_message()]
+			)
+		)
+	if not json.data is Dictionary:
+		return _fail("%s is not a charvoice manifest" % manifest_path)
+	var root: Dictionary = json.data
 	if _string(root.get(KEY_FORMAT)) != FORMAT:
 		return _fail("%s is not a charvoice manifest" % manifest_path)
 	var version := _int(root.get(KEY_VERSION), 0)
@@ -143,6 +154,13 @@ func get_audio_path(line_id: String, locale: String) -> String:
 	if relative.is_empty():
 		return ""
 	return resolve_path(path, relative)
+
+
+## The res:// path of the timings file of [param line_id] in [param locale], or "" when the
+## line has none.
+func get_timings_path(line_id: String, locale: String) -> String:
+	var relative := _string(get_entry(line_id, locale).get(KEY_TIMINGS))
+	return resolve_path(path, relative) if not relative.is_empty() else ""
 
 
 ## The text of [param line_id] in [param locale], or "".
@@ -223,9 +241,9 @@ static func read_revision(manifest_path: String) -> int:
 			return digits.to_int()
 	# Not near the top (a compact or hand-written file): parse all of it.
 	file.seek(0)
-	var data: Variant = JSON.parse_string(file.get_as_text())
-	if data is Dictionary:
-		return _int((data as Dictionary).get(KEY_REVISION), -1)
+	var json := JSON.new()
+	if json.parse(file.get_as_text()) == OK and json.data is Dictionary:
+		return _int((json.data as Dictionary).get(KEY_REVISION), -1)
 	return -1
 
 
@@ -289,6 +307,19 @@ static func pick_line_locale(
 		return chosen
 	var lender: Variant = borrowed[chosen]
 	return lender if lender is String and audio_locales.has(lender) else ""
+
+
+## True when an export limited to the locales [param chosen] ships the voice of [param locale]:
+## [param chosen] is empty (every locale), or holds [param locale] or one of its parents
+## ([code]fr[/code] ships [code]fr_CA[/code]; [code]fr_CA[/code] does not ship [code]fr[/code]).
+static func export_includes(locale: String, chosen: PackedStringArray) -> bool:
+	if chosen.is_empty():
+		return true
+	var candidates := locale_candidates(locale, "")
+	for wanted in chosen:
+		if candidates.has(normalize_locale(wanted)):
+			return true
+	return false
 
 
 ## The res:// path of [param relative], a manifest [code]path[/code], which is relative to

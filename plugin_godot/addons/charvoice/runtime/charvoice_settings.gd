@@ -19,6 +19,20 @@ const HOT_RELOAD := "charvoice/hot_reload/enabled"
 const POLL_INTERVAL := "charvoice/hot_reload/poll_interval"
 ## Editor: import new and changed voice files as soon as the manifest changes.
 const REIMPORT_IN_EDITOR := "charvoice/hot_reload/reimport_in_editor"
+## Character id -> bus of that character's lines on CharVoice's own players.
+const CHARACTER_BUSES := "charvoice/mixing/character_buses"
+## Character id -> volume offset in dB of that character's lines.
+const CHARACTER_VOLUME_DB := "charvoice/mixing/character_volume_db"
+## Seconds a stopped line fades out over (0 cuts at once).
+const FADE_OUT := "charvoice/mixing/fade_out"
+## Bus lowered while a line plays (the music), or empty for no ducking.
+const DUCK_BUS := "charvoice/mixing/duck_bus"
+## How far the duck bus is lowered while a line plays, in dB.
+const DUCK_DB := "charvoice/mixing/duck_db"
+## Export: the locales whose voice files ship (empty ships every locale of the manifest).
+const EXPORT_LOCALES := "charvoice/export/locales"
+## Export: add the manifest and voice files to every export automatically.
+const EXPORT_VOICE := "charvoice/export/include_voice"
 
 ## Every setting: name, default value, type, editor hint and whether it shows without
 ## "Advanced Settings".
@@ -78,6 +92,62 @@ const DEFINITIONS := [
 		"hint": PROPERTY_HINT_NONE,
 		"hint_string": "",
 		"basic": false,
+	},
+	{
+		"name": CHARACTER_BUSES,
+		"default": {},
+		"type": TYPE_DICTIONARY,
+		"hint": PROPERTY_HINT_NONE,
+		"hint_string": "",
+		"basic": false,
+	},
+	{
+		"name": CHARACTER_VOLUME_DB,
+		"default": {},
+		"type": TYPE_DICTIONARY,
+		"hint": PROPERTY_HINT_NONE,
+		"hint_string": "",
+		"basic": false,
+	},
+	{
+		"name": FADE_OUT,
+		"default": 0.1,
+		"type": TYPE_FLOAT,
+		"hint": PROPERTY_HINT_RANGE,
+		"hint_string": "0,2,0.01,suffix:s",
+		"basic": true,
+	},
+	{
+		"name": DUCK_BUS,
+		"default": "",
+		"type": TYPE_STRING,
+		"hint": PROPERTY_HINT_NONE,
+		"hint_string": "",
+		"basic": true,
+	},
+	{
+		"name": DUCK_DB,
+		"default": -8.0,
+		"type": TYPE_FLOAT,
+		"hint": PROPERTY_HINT_RANGE,
+		"hint_string": "-40,0,0.5,suffix:dB",
+		"basic": false,
+	},
+	{
+		"name": EXPORT_VOICE,
+		"default": true,
+		"type": TYPE_BOOL,
+		"hint": PROPERTY_HINT_NONE,
+		"hint_string": "",
+		"basic": true,
+	},
+	{
+		"name": EXPORT_LOCALES,
+		"default": PackedStringArray(),
+		"type": TYPE_PACKED_STRING_ARRAY,
+		"hint": PROPERTY_HINT_NONE,
+		"hint_string": "",
+		"basic": true,
 	},
 ]
 

@@ -1,18 +1,28 @@
+@tool
 extends RefCounted
 ## Shared by [VoiceLinePlayer], [VoiceLinePlayer2D] and [VoiceLinePlayer3D]: finds the
-## [code]CharVoice[/code] autoload and plays a line on the given player.
+## [code]CharVoice[/code] autoload and plays a line on the given player, suggests line ids from
+## the manifest in the inspector, and gives the configuration warnings of the Scene dock.
 
 ## Node path of the autoload the CharVoice plugin registers.
 const AUTOLOAD_PATH := ^"/root/CharVoice"
+const Runtime := preload("charvoice.gd")
+const Manifest := preload("charvoice_manifest.gd")
+const Settings := preload("charvoice_settings.gd")
 
 
 ## Plays [param line_id] in [param locale] on [param player] through the CharVoice autoload.
-## Returns false, with a warning, when the line cannot be played or the autoload is missing.
-static func play(player: Node, line_id: String, locale: String) -> bool:
+## Returns false, with a warning, when the line cannot be played, the player is outside the
+## scene tree or the autoload is missing.
+static func play(player: Node, line_id: String, locale: String, priority: int) -> bool:
+	if not player.is_inside_tree():
+		# get_node() with an absolute path and play() are engine errors outside the tree.
+		push_warning("%s: add it to the scene tree before play_line()" % player.name)
+		return false
 	if line_id.is_empty():
 		push_warning("%s: set line_id before play_line()" % player.get_path())
 		return false
-	var voice := player.get_node_or_null(AUTOLOAD_PATH)
+	var voice := player.get_node_or_null(AUTOLOAD_PATH) as Runtime
 	if voice == null:
 		push_warning(
 			(
@@ -21,4 +31,45 @@ static func play(player: Node, line_id: String, locale: String) -> bool:
 			)
 		)
 		return false
-	return voice.call(&"play_on", line_id, player, locale) != null
+	return voice.play_on(line_id, player, locale, priority) != null
+
+
+## Replays the line of [param player] in the new locale when the game's locale changed while
+## it played ([constant Node.NOTIFICATION_TRANSLATION_CHANGED]).
+static func follow_locale(player: Node, line_id: String, locale: String, priority: int) -> void:
+	if Engine.is_editor_hint() or not player.is_inside_tree() or not locale.is_empty():
+		return
+	var voice := player.get_node_or_null(AUTOLOAD_PATH) as Runtime
+	if voice != null and voice.is_playing(line_id) and bool(player.get(&"playing")):
+		voice.play_on(line_id, player, "", priority)
+
+
+## Turns the inspector's [code]line_id[/code] field into a text field with the manifest's line
+## ids as suggestions (call from [method Object._validate_property]).
+static func suggest_line_ids(property: Dictionary) -> void:
+	if property.get("name") != "line_id":
+		return
+	var manifest := Manifest.new()
+	if manifest.load_file(Settings.manifest_path()):
+		var ids := manifest.get_line_ids()
+		ids.sort()
+		property["hint"] = PROPERTY_HINT_ENUM_SUGGESTION
+		property["hint_string"] = ",".join(ids)
+
+
+## The Scene dock's warnings for a player set to [param line_id]: none set, no manifest, or an
+## id the manifest does not have.
+static func warnings(line_id: String) -> PackedStringArray:
+	var result := PackedStringArray()
+	if line_id.is_empty():
+		result.append("Set line_id to the id of a voiced line (the inspector suggests them).")
+		return result
+	var manifest := Manifest.new()
+	if not manifest.load_file(Settings.manifest_path()):
+		result.append("CharVoice cannot check line_id: %s" % manifest.error)
+	elif not manifest.has_line(line_id):
+		result.append(
+			'Line "%s" is not in %s: check the id, or run `charvoice build`.'
+			% [line_id, manifest.path]
+		)
+	return result

@@ -1,0 +1,294 @@
+"""The team's shared cache (`[cache] remote`), tested for real: a folder in tmp_path, and an S3
+bucket on moto's standalone server on 127.0.0.1. Engine calls are counted at the loopback fake
+Fish server, so "zero API calls" means no request reached it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import audio_check
+import pytest
+from fakes.fixtures import API_KEY
+from fakes.shared_cache import (
+    FISH_LINES,
+    LINES,
+    SECRET_KEY,
+    Remote,
+    S3Server,
+    assets,
+    copy_project,
+    manifest_lines,
+    team_project,
+    tts_texts,
+    use_credentials,
+)
+
+from charvoice.pipeline.cache import seal, unseal
+from charvoice.pipeline.remote_cache import FolderBackend, RemoteCache
+
+
+def test_a_second_machine_builds_from_the_shared_cache_with_no_api_call(tmp_path, fish, fish_env, remote):
+    first = team_project(tmp_path / "alice", fish, remote)
+    built = first.run("build")
+    assert built.exit_code == 0, built.output
+    assert sorted(tts_texts(fish)) == sorted(text for _, _, text in FISH_LINES)
+    assert len(remote.names()) == len(LINES)  # every line's raw audio, the scratch voice's too
+    assert all(unseal(remote.read(name)) is not None for name in remote.names())
+    assert "6 uploaded" in built.output
+
+    second = copy_project(first, tmp_path / "bob")  # another machine: its own, empty, local cache
+    fish.reset_calls()
+    preview = second.run("build", "--dry-run")
+    assert preview.exit_code == 0, preview.output
+    assert (
+        "already holds 6 of the lines to build" in preview.output and "nothing to send to Fish Audio" in preview.output
+    )
+    assert json.loads(second.run("build", "--dry-run", "--json").stdout)["shared_cache"] == 6
+
+    again = second.run("build")
+    assert again.exit_code == 0, again.output
+    assert fish.calls() == []  # not one API call: no TTS, no model look-up
+    assert "6 of them from the shared cache" in again.output
+    assert assets(second) == assets(first)
+    assert manifest_lines(second) == manifest_lines(first)
+    assert len(list((second.root / ".charvoice/cache").rglob("*.audio"))) == 6  # kept locally too
+
+
+def test_a_damaged_remote_object_is_refused_and_replaced(tmp_path, fish, fish_env, remote):
+    first = team_project(tmp_path / "alice", fish, remote)
+    assert first.run("build").exit_code == 0
+    duration_before = audio_check.duration(first.root / "game/voice/en/cleo/pier.2.wav")
+    key = json.loads((first.root / "game/voice/voice_manifest.json").read_text())["lines"]["pier.2"]["audio"]["en"][
+        "source_key"
+    ]
+    name = f"{key[:2]}/{key}.audio"
+    good = remote.read(name)
+    remote.write(name, good[: len(good) // 2])  # an upload cut short, a disk error on the share
+
+    second = copy_project(first, tmp_path / "bob")
+    fish.reset_calls()
+    result = second.run("build")
+
+    assert result.exit_code == 0, result.output
+    assert tts_texts(fish) == ["I saw a light on the old pier."]  # only the damaged line is voiced again
+    assert "refused a damaged entry" in result.output
+    assert audio_check.duration(second.root / "game/voice/en/cleo/pier.2.wav") == pytest.approx(
+        duration_before, abs=0.05
+    )
+    assert unseal(remote.read(name)) is not None  # the next upload replaced the damaged copy
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_the_remote_going_down_mid_build_loses_nothing(tmp_path, fish, fish_env, monkeypatch, kind):
+    use_credentials(monkeypatch)
+    lines = [
+        (f"quay.{i:02d}", "Bram" if i % 2 else "Cleo", f"Quay line {i}: the nets are drying in the sun.")
+        for i in range(12)
+    ]
+    with S3Server() as own:  # a server of its own: this test stops it
+        shared = Remote(kind, tmp_path, own)
+        project = team_project(tmp_path / "alice", fish, shared, lines=lines, jobs=2)
+        uploads: list[str] = []
+        original = RemoteCache.put
+
+        def put_then_fail(self, key, audio):
+            original(self, key, audio)
+            uploads.append(key)
+            if len(uploads) == 3:  # the network drops, or the share goes away, after 3 uploads
+                own.stop() if kind == "s3" else shared.folder.rename(tmp_path / "unmounted")
+
+        monkeypatch.setattr(RemoteCache, "put", put_then_fail)
+        result = project.run("build")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("is unreachable") == 1  # warned once, then on with the local cache
+    assert len(tts_texts(fish)) == 12 and len(manifest_lines(project)) == 12
+    for line_id, character, _ in lines:
+        assert audio_check.duration(project.root / f"game/voice/en/{character.lower()}/{line_id}.wav") > 1.0
+    local = list((project.root / ".charvoice/cache").rglob("*.audio"))
+    assert len(local) == 12 and all(unseal(p.read_bytes()) is not None for p in local)
+    fish.reset_calls()
+    assert project.run("build").exit_code == 0 and fish.calls() == []  # nothing to redo
+
+
+def test_an_unreachable_remote_warns_once_and_never_prints_credentials(tmp_path, fish, fish_env, monkeypatch):
+    use_credentials(monkeypatch)
+    project = team_project(tmp_path / "alice", fish, None)
+    config = project.root / "charvoice.toml"
+    config.write_text(
+        config.read_text() + '[cache]\nremote = "s3://voices/team"\nendpoint = "http://127.0.0.1:9"\n'
+    )  # nothing listens
+    preview = project.run("build", "--dry-run")
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("shared cache s3://voices/team is unreachable") == 1
+    assert len(tts_texts(fish)) == len(FISH_LINES) and len(project.run("check").output) > 0
+    for output in (preview.output, result.output):
+        assert SECRET_KEY not in output and API_KEY not in output
+    assert SECRET_KEY not in project.every_file_text()
+
+
+def test_concurrent_writers_of_one_key_leave_one_whole_entry(remote):
+    key = "ef" + "2" * 62
+    caches = [RemoteCache(remote.backend()) for _ in range(8)]
+    candidates = [bytes([i]) * 50_000 for i in range(8)]  # the same line, voiced on eight machines
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        start.wait()
+        caches[i].put(key, candidates[i])
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not any(cache.down for cache in caches)
+    assert sum(cache.uploaded for cache in caches) == 1  # write-if-absent: the first copy stays
+    stored = unseal(remote.read(f"ef/{key}.audio"))
+    assert stored in candidates
+    assert all(cache.get(key) == stored for cache in caches)
+    assert remote.names() == [f"ef/{key}.audio"]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize("list_above", [256, 0], ids=["asks-each-key", "lists-folders"])
+def test_the_dry_run_counts_only_what_the_remote_really_holds(
+    tmp_path, fish, fish_env, remote, monkeypatch, list_above
+):
+    from charvoice.pipeline import remote_cache
+
+    monkeypatch.setattr(remote_cache, "LIST_ABOVE", list_above)
+    project = team_project(tmp_path / "alice", fish, remote)
+    backend = RemoteCache(remote.backend())
+    from charvoice.pipeline.workspace import Workspace
+
+    workspace = Workspace.open(project.root)
+    plan = workspace.plan()
+    workspace.close()
+    held = [job for job in plan.todo[:2]]
+    for job in held:
+        backend.put(job.cache_key, b"raw audio of " + job.cache_key.encode())
+    data = json.loads(project.run("build", "--dry-run", "--json").stdout)
+    assert data["shared_cache"] == 2 and data["to_synthesize"] == len(LINES) - 2
+    assert fish.calls() == []
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "message"),
+    [
+        ('remote = "ftp://example.org/voices"', "remote", "unsupported scheme 'ftp'"),
+        ('remote = "s3://AKIAXX:hunter2@bucket/prefix"', "remote", "must not hold credentials"),
+        ('remote = "s3://bucket/prefix?secret=hunter2"', "remote", "must not hold credentials"),
+        ('remote = "s3:///prefix"', "remote", "names no bucket"),
+        ('remote = "/mnt/share"\nendpoint = "http://minio:9000"', "endpoint", "applies to an s3:// remote only"),
+        ('remote = "s3://bucket/p"\nendpoint = "minio:9000"', "endpoint", "must be an http:// or https:// URL"),
+        ('remote = "s3://bucket/p"\nendpoint = "https://u:hunter2@minio"', "endpoint", "must not hold credentials"),
+        ("remote = 5", "remote", "cache.remote"),
+    ],
+)
+def test_a_bad_cache_section_is_an_error_naming_file_and_line(tmp_path, fish, section, key, message):
+    project = team_project(tmp_path / "alice", fish, None)
+    config = project.root / "charvoice.toml"
+    text = config.read_text() + "\n[cache]\n" + section + "\n"
+    config.write_text(text)
+    number = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith(f"{key} ="))
+    result = project.run("build")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert message in result.output and f"charvoice.toml:{number}" in result.output
+    assert "hunter2" not in result.output
+    assert not (project.root / "game").exists()  # nothing written
+
+
+def test_an_object_store_remote_without_the_extra_says_how_to_install_it(tmp_path, fish, monkeypatch):
+    project = team_project(tmp_path / "alice", fish, None)
+    config = project.root / "charvoice.toml"
+    config.write_text(config.read_text() + '[cache]\nremote = "s3://voices/team"\n')
+    monkeypatch.setitem(__import__("sys").modules, "obstore", None)  # as if the extra were not installed
+    result = project.run("build")
+    assert (
+        result.exit_code == 2 and "pip install 'charvoice[cloud]'" in result.output and "Traceback" not in result.output
+    )
+
+
+def test_seal_is_shared_by_local_and_remote_entries(tmp_path):
+    backend = FolderBackend(tmp_path, str(tmp_path))
+    cache = RemoteCache(backend)
+    cache.put("aa" + "3" * 62, b"audio")
+    assert (tmp_path / "aa" / ("aa" + "3" * 62 + ".audio")).read_bytes() == seal(b"audio")
+
+
+def test_a_share_without_hard_links_still_takes_entries(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_links(*_args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # SMB and some NAS mounts
+    cache = RemoteCache(FolderBackend(tmp_path, str(tmp_path)))
+    key = "bb" + "4" * 62
+    cache.put(key, b"first")
+    cache.put(key, b"second")  # no create-if-absent there: an atomic replace, either copy is whole
+    assert not cache.down and cache.uploaded == 2
+    assert cache.get(key) in (b"first", b"second")
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [f"{key}.audio"]
+
+
+def test_store_errors_are_shown_without_the_response_body():
+    from charvoice.pipeline.remote_cache import _first_line
+
+    error = RuntimeError(
+        "Error performing PUT http://127.0.0.1:9000/b/k in 3ms - Server returned non-2xx status code: 403 Forbidden: "
+        "<?xml version='1.0'?><Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIAEXAMPLE</AWSAccessKeyId></Error>\nmore"
+    )
+    shown = _first_line(error)
+    assert "403 Forbidden" in shown and "AKIAEXAMPLE" not in shown and "<" not in shown
+
+
+def test_read_only_credentials_still_read_the_shared_cache(tmp_path, fish, fish_env, monkeypatch):
+    """Writers upload; a machine whose credentials (or share) refuse writes still reads."""
+    shared = Remote("folder", tmp_path, None)
+    first = team_project(tmp_path / "alice", fish, shared, lines=LINES[:3])
+    assert first.run("build").exit_code == 0
+    before = shared.names()
+
+    import errno
+    import os
+
+    def refused(*_args):
+        raise PermissionError(errno.EACCES, "Permission denied", str(shared.folder))
+
+    monkeypatch.setattr(os, "link", refused)
+    second = copy_project(first, tmp_path / "bob")
+    second.write_lines(LINES)  # three more lines than the share holds
+    fish.reset_calls()
+    result = second.run("build")
+    assert result.exit_code == 0, result.output
+    assert sorted(tts_texts(fish)) == sorted(
+        text for _, who, text in LINES[3:] if who != "Dax"
+    )  # the first three were read
+    assert "3 of them from the shared cache" in result.output
+    assert result.output.count("refused an upload") == 1 and "unreachable" not in result.output
+    assert shared.names() == before
+
+
+def test_watch_reports_a_shared_cache_that_went_away(project):
+    """`watch` rebuilds through the same cache: its events carry the cache's warning."""
+    from charvoice.watch import Watcher
+
+    config = project.root / "charvoice.toml"
+    config.write_text(
+        config.read_text() + f'[cache]\nremote = "{(project.root.parent / "unmounted-share").as_posix()}"\n'
+    )
+    events: list = []
+    watcher = Watcher(project.root, events.append, debounce=0.2)
+    event = watcher.rebuild({project.root / "dialogue/intro.csv"})
+    assert event.kind == "rebuild" and len(event.regenerated) == 4
+    assert (
+        len(event.warnings) == 1
+        and "is unreachable" in event.warnings[0]
+        and "is the share mounted?" in event.warnings[0]
+    )
+    assert event.to_json()["warnings"] == event.warnings
