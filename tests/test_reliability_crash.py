@@ -83,8 +83,9 @@ def assert_whole(root, fake) -> int:
 def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
     rng = random.Random(2024)
     scan = SecretScan(API_KEY)
-    # 50 ms a request: long enough that 300 lines at 4 in flight outlast the random kill times
-    with FakeFishServer(api_key=API_KEY, latency=0.05, audio="tone") as fake:
+    # 200 ms a request (20 lines a second at 4 in flight): slow enough that twenty kills at up to
+    # 2.2 s each land before the 300 lines are done, however fast the processing is
+    with FakeFishServer(api_key=API_KEY, latency=0.2, audio="tone") as fake:
         project = make_project(tmp_path, fake, characters=VOICES, lines=LINES, jobs=4)
         root = project.root
         texts_of = keys_to_texts(root)
