@@ -211,15 +211,23 @@ class PlanMemo:
     def __init__(self) -> None:
         self._settings = ""
         self._known: dict[Line, tuple[SpeechRequest, str, str]] = {}
+        self._paths: dict[str, Path] = {}  # asset path relative to the output folder -> absolute
 
     def clear(self) -> None:
         self._known.clear()
+        self._paths.clear()
+
+    def asset_path(self, output_dir: Path, relative: str) -> Path:
+        path = self._paths.get(relative)
+        if path is None:
+            path = self._paths[relative] = output_dir / relative
+        return path
 
     def use(self, project: Project, engines: Engines) -> None:
         kept = [engine.name for engine in engines.kept]
         settings = repr((project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept))
         if settings != self._settings:
-            self._known.clear()
+            self.clear()
             self._settings = settings
 
     def get(self, line: Line) -> tuple[SpeechRequest, str, str] | None:
@@ -265,7 +273,7 @@ def make_plan(
                 request,
                 cache_key=request_key,
                 asset_key=request_asset_key,
-                asset_path=config.output_dir / relative,
+                asset_path=memo.asset_path(config.output_dir, relative) if memo is not None else config.output_dir / relative,
                 manifest_path=relative,
                 reason="",
                 cached=True,
