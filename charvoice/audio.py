@@ -20,8 +20,10 @@ library.
 
 from __future__ import annotations
 
+import errno
 import io
 import math
+import os
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from charvoice.errors import AudioError
-from charvoice.fsutil import atomic_target
+from charvoice.fsutil import atomic_target, write_failure
 from charvoice.project.config import AudioSettings
 
 _SILENCE_FLOOR_DB = -65.0  # below this a frame is silence whatever the line's level
@@ -459,6 +461,11 @@ def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
                 step = processed.sample_rate
                 for start in range(0, len(processed.samples), step):
                     out.write(processed.samples[start : start + step])
+            # libsndfile's Ogg writer reports no error when the disk fills up: it leaves a short
+            # file. Read the length back (the last page only) so a truncated file is never published.
+            if soundfile.info(str(temp)).frames < len(processed.samples):
+                cause = write_failure(temp.parent) or errno.EIO
+                raise OSError(cause, os.strerror(cause), str(target))
             return
         codec = ["-c:a", "libmp3lame", "-q:a", str(9 - min(settings.quality, 9)), "-f", "mp3"]
         source = ["-f", "f32le", "-ar", str(processed.sample_rate), "-ac", "1", "-i", "pipe:0"]

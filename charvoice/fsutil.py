@@ -9,6 +9,8 @@ hidden files).
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import os
 import secrets
 import sys
@@ -18,6 +20,9 @@ from pathlib import Path
 from typing import IO
 
 TEMP_SUFFIX = ".tmp"
+# A write that failed without saying why (libsndfile's "System error") on a disk with less than
+# this left is put down to the full disk: an encoded line is rarely bigger.
+NEARLY_FULL_BYTES = 4 << 20
 # On Windows a file another process holds open (the Godot editor or a running game reading the
 # manifest) cannot be replaced: os.replace raises PermissionError until the reader closes it,
 # which takes milliseconds. Retry for about a second before giving up.
@@ -31,17 +36,64 @@ def temp_path(target: Path) -> Path:
 
 @contextlib.contextmanager
 def atomic_target(target: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `target`, on failure it is removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a temporary path to write; on success it replaces `target`, on failure it is removed.
+
+    A failure to write is an OSError naming `target` (not the hidden temporary name), also when
+    a C library (libsndfile) reports a full disk or a read-only folder as a bare "System error"."""
     temp = temp_path(target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         yield temp
         replace(temp, target)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
+    except Exception:
+        cause = write_failure(target.parent)
+        if cause is not None:
+            raise OSError(cause, os.strerror(cause), str(target)) from None
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             temp.unlink()
 
 
+def write_failure(folder: Path) -> int | None:
+    """The errno that explains a failed write into `folder` (a full disk, a read-only file
+    system, no permission), or None when the folder looks writable."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return None
+    if stats.f_flag & getattr(os, "ST_RDONLY", 1):
+        return errno.EROFS
+    if stats.f_bavail * stats.f_frsize < NEARLY_FULL_BYTES:
+        return errno.ENOSPC
+    if not os.access(folder, os.W_OK):
+        return errno.EACCES
+    return None
+
+
+def probe_writable(folder: Path) -> None:
+    """Create `folder` and a file in it, then remove the file: a read-only, full or missing
+    folder (or a file where the folder should be) fails here, before any work is done."""
+    try:
+        with atomic_target(folder / ".charvoice-probe") as temp:
+            temp.write_bytes(b"")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    with contextlib.suppress(OSError):
+        (folder / ".charvoice-probe").unlink()
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """(size in bytes, sha256) of a file."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 def replace(source: Path, target: Path) -> None:
     """os.replace, retried briefly while another process holds `target` open (Windows)."""
     attempts = max(1, REPLACE_ATTEMPTS)

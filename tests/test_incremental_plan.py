@@ -133,6 +133,11 @@ def asset_deleted(project):
     next(project.output.rglob("intro.answer.*")).unlink()
 
 
+def asset_rewritten(project):
+    asset = next(project.output.rglob("intro.reply.*"))
+    asset.write_bytes(asset.read_bytes()[:-100])  # in place: its folder's own stamp stays as it was
+
+
 def manifest_edited(project):
     data = json.loads(project.manifest.read_text())
     data["lines"]["intro.ask"]["audio"]["en"]["text"] = "Something else."
@@ -156,6 +161,7 @@ def unrelated_file(project):
         config_lexicon,
         recording,
         asset_deleted,
+        asset_rewritten,
         manifest_edited,
         unrelated_file,
     ],

@@ -33,8 +33,44 @@ def test_init_never_overwrites(tmp_path):
     assert result.exit_code == 0
     assert "kept     charvoice.toml (already there)" in result.output
     assert (folder / "charvoice.toml").read_text() == "# mine\n"
+    assert "already a charvoice project: nothing added" in result.output
+    assert sorted(p.name for p in folder.iterdir()) == ["charvoice.toml"]  # no example to voice
     again = proj.run("init", str(folder))
-    assert "created" not in again.output and again.output.count("kept") == 3
+    assert "created" not in again.output and again.output.count("kept") == 1
+
+
+def test_init_writes_who_speaks_choices_and_narration(tmp_path):
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    assert ProjectDir(folder).run("init", str(folder)).exit_code == 0
+    text = (folder / "charvoice.toml").read_text()
+    assert 'player_character = "player"' in text and 'narrator = "narrator"' in text
+    import tomllib
+
+    project = tomllib.loads(text)["project"]
+    assert project["player_character"] == "player" and project["narrator"] == "narrator"
+
+
+def test_init_in_an_existing_project_adds_nothing_that_would_be_voiced(project):
+    before = project.run("build", "--json")
+    assert before.exit_code == 0
+    files = sorted(p.relative_to(project.root).as_posix() for p in project.root.rglob("*") if p.is_file())
+    result = project.run("init", str(project.root))
+    assert result.exit_code == 0 and "created" not in result.output, result.output
+    assert sorted(p.relative_to(project.root).as_posix() for p in project.root.rglob("*") if p.is_file()) == files
+    assert json.loads(project.run("build", "--json").stdout)["built"] == 0
+
+
+def test_init_beside_a_teams_own_scripts_adds_no_example_lines(tmp_path):
+    folder = tmp_path / "game"
+    (folder / "dialogue").mkdir(parents=True)
+    (folder / "dialogue/act1.yarn").write_text("title: Start\n---\nNarrator: It begins. #line:act1.1\n===\n")
+    result = ProjectDir(folder).run("init", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "skipped  dialogue/example.csv (dialogue/ already holds your files)" in result.output
+    assert not (folder / "dialogue/example.csv").exists()
+    build = ProjectDir(folder).run("build", "--json")
+    assert json.loads(build.stdout)["total"] == 1
 
 
 def test_init_needs_an_existing_folder(tmp_path):

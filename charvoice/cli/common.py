@@ -1,18 +1,68 @@
-"""Options and output helpers shared by the command modules (cli.py, voices_cli.py)."""
+"""Options and output helpers shared by the command modules (main.py, voices.py)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+
+from charvoice.errors import FileSystemError, InputError, Interrupted
 
 project_option = click.option(
     "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Project folder (default: the nearest folder with charvoice.toml, from here upwards).",
 )  # fmt: skip
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+_json_flag = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
 
 def emit_json(data: dict) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def error_json(error: click.ClickException) -> dict[str, Any]:
+    """A failed command as JSON: every problem with its file, line and column (null where the
+    failure has no place in a file, such as a full disk or a refused API key)."""
+    if isinstance(error, InputError):
+        problems = [{"file": p.file, "line": p.line, "column": p.column, "message": p.message} for p in error.problems]
+    else:
+        problems = [{"file": None, "line": None, "column": None, "message": error.format_message()}]
+    return {"ok": False, "exit_code": error.exit_code, "error": error.format_message(), "problems": problems}
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--json`, and with it a failure is a JSON object on standard output too (so
+    `build --json > build.json` never leaves an empty file); the exit status is unchanged."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            try:
+                return command(*args, **kwargs)
+            except OSError as error:
+                raise FileSystemError.of(error, doing="") from None
+        except click.ClickException as error:
+            if not kwargs.get("as_json"):
+                raise
+            emit_json(error_json(error))
+            error.show()
+            sys.exit(error.exit_code)
+
+    return _json_flag(run)
+
+
+class Group(click.Group):
+    """A command group whose commands never end in a traceback for a refused read or write
+    (a read-only project, a full disk): one message naming the path and the cause."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as error:
+            raise FileSystemError.of(error, doing="") from None
+        except KeyboardInterrupt:  # Ctrl-C: 130 as a shell reports it (`build` says what it kept)
+            raise Interrupted(None) from None

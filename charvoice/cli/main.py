@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import click
 
 from charvoice import __version__
-from charvoice.cli.common import emit_json, json_option, project_option
+from charvoice.cli.common import Group, emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
+from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
+from charvoice.errors import Interrupted
 from charvoice.project.config import find_root
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
@@ -24,19 +26,27 @@ if TYPE_CHECKING:  # imported where used: a no-op build or check should load not
     from charvoice.pipeline.workspace import Workspace
 
 
-def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False) -> Workspace:
+def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
+    """The workspace, with its warnings printed once. Which engine voices new lines, and
+    direction tags with no cue, concern only commands that voice lines (`voices`)."""
     from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(project_dir, engine)
     if not quiet:
-        for warning in workspace.project.warnings:
+        project = workspace.project
+        warnings = [*project.warnings, *(project.voicing_warnings if voices else [])]
+        for warning in dict.fromkeys(warnings):
             click.secho(f"warning: {warning}", err=True, fg="yellow")
-        for skipped in workspace.project.skipped:
+        for skipped in dict.fromkeys(project.skipped):
             click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
-        if workspace.engines.notice:
+        if voices and workspace.engines.notice:
             click.secho(workspace.engines.notice, err=True, fg="cyan")
     workspace.cache.warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")
     return workspace
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _waiting() -> None:
@@ -47,7 +57,7 @@ def _stale_rows(plan: Plan) -> list[dict]:
     return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="charvoice")
 def cli() -> None:
     """Give game characters voices and keep their dialogue audio in step with the scripts."""
@@ -68,6 +78,10 @@ def init(folder: Path, output: str | None) -> None:
         click.echo(f"created  {path.as_posix()}")
     for path in report.kept:
         click.echo(f"kept     {path.as_posix()} (already there)")
+    for path in report.skipped:
+        click.echo(f"skipped  {path.as_posix()} ({path.parent.as_posix()}/ already holds your files)")
+    if report.existing_project:
+        click.echo("This folder is already a charvoice project: nothing added (no example lines to voice).")
     if report.created:
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
@@ -107,7 +121,7 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
     if verdict is not None:
         _print_remembered_build(verdict, project_dir, as_json, time.monotonic() - started)
         return
-    workspace = _open(project_dir, engine, quiet=as_json)
+    workspace = _open(project_dir, engine, quiet=as_json, voices=True)
     try:
         lines = workspace.select(targets)
         if shard is not None:
@@ -120,6 +134,8 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
         plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+    except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
+        raise Interrupted() from None
     finally:
         workspace.close()
     if whole and not plan.todo and not report.built and not report.failures:
@@ -151,8 +167,9 @@ def _remember(workspace: Workspace, engine: str | None, plan: Plan, gate: dict |
         engine=workspace.engines.primary.name,
         total=plan.total,
         notice=workspace.engines.notice,
-        warnings=list(project.warnings),
-        skipped=list(project.skipped),
+        warnings=list(dict.fromkeys(project.warnings)),
+        voicing_warnings=list(dict.fromkeys(project.voicing_warnings)),
+        skipped=list(dict.fromkeys(project.skipped)),
         orphans=list(plan.orphans),
         gate=gate or {},
     )
@@ -163,12 +180,13 @@ def _remember(workspace: Workspace, engine: str | None, plan: Plan, gate: dict |
         remember(project.config, engine, verdict, folders)
 
 
-def _print_warnings(verdict: Verdict) -> None:
-    for warning in verdict.warnings:
+def _print_warnings(verdict: Verdict, voices: bool) -> None:
+    """As _open prints them (voicing warnings and the engine notice only for commands that voice)."""
+    for warning in dict.fromkeys([*verdict.warnings, *(verdict.voicing_warnings if voices else [])]):
         click.secho(f"warning: {warning}", err=True, fg="yellow")
     for skipped in verdict.skipped:
         click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
-    if verdict.notice:
+    if voices and verdict.notice:
         click.secho(verdict.notice, err=True, fg="cyan")
 
 
@@ -194,7 +212,7 @@ def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json:
             }
         )
         return
-    _print_warnings(verdict)
+    _print_warnings(verdict, voices=True)
     click.echo(f"{verdict.total} lines up to date.")
     if verdict.orphans:
         click.secho(f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
@@ -203,27 +221,25 @@ def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json:
 def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
     from charvoice.pipeline.build import Failure
 
-    bar = None
+    bar: Progress | None = None
     failures: list[Failure] = []
 
     def start(plan: Plan) -> None:
         nonlocal bar
         if show and plan.todo:
-            label = lambda _item: f"{len(failures)} failed" if failures else ""  # noqa: E731
-            bar = click.progressbar(length=len(plan.todo), label="Voicing lines", show_pos=True, file=sys.stderr, item_show_func=label)
-            bar.__enter__()
+            bar = Progress(len(plan.todo), failures)
 
     def advance(result: LineResult | Failure) -> None:
         if isinstance(result, Failure):
             failures.append(result)
         if bar is not None:
-            bar.update(1, result)
+            bar.update(result, isinstance(result, Failure))
 
     try:
         return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=_waiting, notify=_notify(show))
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
 
 
 def _notify(show: bool) -> Notify:
@@ -295,7 +311,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 **_cache_counts(workspace),
                 "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
-                "warnings": workspace.project.warnings,
+                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
                 "skipped": workspace.project.skipped,
                 "seconds": round(report.seconds, 3),
                 "manifest": workspace.project.config.relative(workspace.manifest.path),
@@ -303,10 +319,10 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
         )
         return
     if not report.built and not report.failures:
-        click.echo(f"{report.up_to_date} lines up to date.")
+        click.echo(f"{_count(report.up_to_date, 'line')} up to date.")
     else:
         click.echo(
-            f"Built {len(report.built)} lines in {report.seconds:.1f} s "
+            f"Built {_count(len(report.built), 'line')} in {report.seconds:.1f} s "
             f"({report.synthesized} synthesised, {report.from_cache} from cache{_shared_note(workspace)}); {report.up_to_date} up to date."
         )
     for failure in report.failures:
@@ -334,7 +350,7 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
         if as_json:
             emit_json({"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate})
         else:
-            _print_warnings(verdict)
+            _print_warnings(verdict, voices=False)
             click.echo(f"All {verdict.total} lines up to date.")
         return
 
@@ -361,7 +377,8 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
             click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
         if failures:
             count = len({id(case) for case, _ in failures})
-            click.secho(f"{count} line(s) fail the release checks ({', '.join(gate.gates)}).", fg="red")
+            checks = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
+            click.secho(f"{count} line(s) fail the release checks ({checks}).", fg="red")
         if gate.ok:
             passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
             click.echo(f"All {plan.total} lines up to date{passed}.")
@@ -399,7 +416,14 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
     import signal
     import threading
 
+    from charvoice.errors import CharvoiceError
     from charvoice.watch import Watcher
+
+    if not as_json:  # once, at the start: which voice new lines get, and tags with no cue
+        try:
+            _open(project_dir, engine, voices=True).close()
+        except CharvoiceError:
+            pass  # the watcher reports the project's mistakes itself, and keeps watching
 
     watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
     stop = threading.Event()
@@ -479,7 +503,7 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
     """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
     from charvoice.release.takes import find_line, make_takes
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         for result in make_takes(workspace, line, count):
@@ -506,7 +530,7 @@ def approve(line_id: str, project_dir: Path | None, take_number: int | None, loc
     from charvoice.release.takes import approve as approve_take
     from charvoice.release.takes import find_line
 
-    workspace = _open(project_dir, engine)
+    workspace = _open(project_dir, engine, voices=True)
     try:
         line = find_line(workspace, line_id, locale)
         number, path = approve_take(workspace, line, take_number)

@@ -8,12 +8,15 @@ derived from the character id so the same character always sounds the same.
 from __future__ import annotations
 
 import ctypes
+import difflib
+import functools
 import hashlib
 import io
 import os
 import threading
 import wave
 from collections.abc import Sequence
+from pathlib import Path
 
 import espeakng_loader
 
@@ -94,6 +97,40 @@ def _espeak() -> _Espeak:
         return _instance
 
 
+@functools.cache
+def installed_voices() -> tuple[dict[str, str], frozenset[str]]:
+    """(espeak-ng languages by lower-case name, voice variants), read from the data files."""
+    data = Path(espeakng_loader.get_data_path())
+    languages = {path.name.lower(): path.name for path in (data / "lang").rglob("*") if path.is_file()}
+    variants = frozenset(path.name for path in (data / "voices" / "!v").iterdir() if path.is_file())
+    return languages, variants
+
+
+def scratch_voice_problem(voice: str) -> str | None:
+    """Why a `[scratch] voice` is not one espeak-ng has (None when it is): an unknown name
+    would otherwise fall back to another voice without a word."""
+    languages, variants = installed_voices()
+    language, plus, variant = voice.rpartition("+")
+    if not plus:  # a bare name: a variant ("m3") or a language ("en-us")
+        language, variant = ("", voice) if voice in variants else (voice, "")
+    unknown = []
+    if language and language.lower() not in languages:
+        close = difflib.get_close_matches(language.lower(), list(languages), n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        unknown.append(f"espeak-ng has no language {language!r}{hint}")
+    if variant and variant not in variants:
+        close = difflib.get_close_matches(variant, sorted(variants), n=3)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        unknown.append(f"espeak-ng has no voice variant {variant!r}{hint}")
+    if not unknown and (language or variant):
+        return None
+    return (
+        f"unknown scratch voice {voice!r}: {'; '.join(unknown) or 'empty'}. Write LANGUAGE+VARIANT such as 'en-us+m3'; "
+        f"variants: {', '.join(VARIANTS)} (and {len(variants) - len(VARIANTS)} more); "
+        f"{len(languages)} languages such as en, en-us, en-gb-x-rp, fr, de, es, es-419, pt-br, ja, cmn"
+    )
+
+
 def espeak_language(locale: str) -> str:
     """`fr_CA` -> `fr-ca`: espeak names languages in lower case with a hyphen."""
     return locale.replace("_", "-").lower()
@@ -106,7 +143,7 @@ def scratch_voice(character: Character) -> tuple[str, int, int]:
     language = ""
     if character.scratch.voice:
         language, _, chosen = character.scratch.voice.rpartition("+")
-        if not language and chosen not in VARIANTS:  # a bare language such as "en-us"
+        if not language and chosen not in installed_voices()[1]:  # a bare language such as "en-us"
             language, chosen = chosen, ""
         variant = chosen or variant
     pitch = character.scratch.pitch if character.scratch.pitch >= 0 else 30 + (digest >> 8) % 40

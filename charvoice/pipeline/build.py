@@ -20,7 +20,8 @@ from pathlib import Path
 
 from charvoice.engines import Engines
 from charvoice.engines.base import Engine, Notify, SpeechRequest
-from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, FileSystemError, Interrupted
+from charvoice.fsutil import file_digest
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
@@ -39,6 +40,8 @@ class LineResult:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int | None = None  # of the published file
+    sha256: str = ""
 
 
 @dataclass
@@ -77,9 +80,13 @@ class Voiced:
     synthesized: bool
     duration_s: float
     lufs: float
+    size: int
+    sha256: str
 
 
-def fetch_raw(request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None) -> tuple[bytes | Path, bool]:
+def fetch_raw(
+    request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None
+) -> tuple[bytes | Path, bool]:
     """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the
     engine, and whether the engine made it."""
     if pinned is not None:  # an approved take or an actor's recording: no engine call
@@ -94,21 +101,32 @@ def publish_raw(
     raw: bytes | Path,
     synthesized: bool,
     request: SpeechRequest,
+    engine: Engine,
     cache: AudioCache,
     settings: AudioSettings,
     target: Path,
+    *,
+    pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
+    expect_duration_s: float | None = None,
 ) -> Voiced:
     """The processing stage: processed; cached once it decoded; encoded atomically.
-    `before_publish` may raise to keep the audio in the cache but publish nothing."""
+    `before_publish` may raise to keep the audio in the cache but publish nothing (a newer edit
+    arrived). `expect_duration_s`: how long this same sound (same asset key) came out before;
+    cached audio far shorter than that is a damaged entry, so the engine is asked again rather
+    than a truncated file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
     processed = audio.process(raw, settings)
+    if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
+        raw, synthesized = engine.synthesize(request), True
+        processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
         cache.put(request.cache_key, raw)
     before_publish()
     audio.encode(processed, target, settings)
-    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs)
+    size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
+    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256)
 
 
 def voice_to_file(
@@ -120,10 +138,14 @@ def voice_to_file(
     *,
     pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
+    expect_duration_s: float | None = None,
 ) -> Voiced:
     """One line's audio at `target`: both stages, one after the other."""
     raw, synthesized = fetch_raw(request, engine, cache, pinned)
-    return publish_raw(raw, synthesized, request, cache, settings, target, before_publish)
+    return publish_raw(
+        raw, synthesized, request, engine, cache, settings, target,
+        pinned=pinned, before_publish=before_publish, expect_duration_s=expect_duration_s,
+    )  # fmt: skip
 
 
 def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
@@ -134,13 +156,26 @@ def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> t
     return fetch_raw(job.request, engine, cache, job.pinned)
 
 
-def _process(job: Job, raw: bytes | Path, synthesized: bool, project: Project, cache: AudioCache, stop: threading.Event) -> LineResult:
+def _process(
+    job: Job,
+    raw: bytes | Path,
+    synthesized: bool,
+    engines: Engines,
+    project: Project,
+    cache: AudioCache,
+    stop: threading.Event,
+    expect: float | None,
+) -> LineResult:
     def before_publish() -> None:
         if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
             raise Superseded
 
-    voiced = publish_raw(raw, synthesized, job.request, cache, project.config.audio, job.asset_path, before_publish)
-    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs)
+    engine = engines.for_character(project.characters[job.line.character])
+    voiced = publish_raw(
+        raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
+        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
+    )  # fmt: skip
+    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -161,6 +196,8 @@ def record(manifest: Manifest, result: LineResult) -> None:
             origin=job.origin,
             marks=job.marks,
             notes=job.line.notes,  # the writer's (Dialogue Manager `##`, Yarn `//`)
+            size=result.size,
+            sha256=result.sha256,
         ),
     )
 
@@ -198,20 +235,54 @@ def run_build(
             line.source = job.line.source
             changed.append(job.line.id)
 
+    def publish(ids: list[str]) -> None:
+        try:
+            manifest.publish(ids)
+        except OSError as error:
+            # Lines in flight publish nothing more; assets already written under older entries
+            # differ from them in size and hash, which `build` and `check` both notice.
+            stop.set()
+            raise FileSystemError.of(error, project.config.relative) from None
+
     def flush() -> None:
         nonlocal last_flush, changed
         if changed:
-            manifest.publish(changed)
+            publish(changed)
             changed = []
         last_flush = time.monotonic()
 
     pending = list(reversed(plan.todo))  # pop() takes them in script order
-    fetching: dict[Future, Job] = {}
+    fetching: dict[Future, tuple[Job, float | None]] = {}
     processing: dict[Future, Job] = {}
-    fatal: FatalEngineError | None = None
+    fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
+    interrupted = False
     # Enough processing queued to keep every core busy, no more: raw audio is cached only once
     # it decodes, so a killed build loses at most the lines in these two stages.
     backlog = jobs + PROCESS_WORKERS
+
+    def failed(job: Job, error: Exception) -> None:
+        nonlocal fatal
+        if isinstance(error, FatalEngineError):
+            fatal = fatal or error
+            report.not_started.append(job)
+            return
+        if isinstance(error, Superseded):
+            report.not_started.append(job)
+            return
+        if isinstance(error, OSError) and FileSystemError.dooms_the_rest(error):
+            fatal = fatal or FileSystemError.of(error, project.config.relative)
+            report.not_started.append(job)
+            return
+        if isinstance(error, OSError):
+            message = FileSystemError.of(error, project.config.relative).message
+        elif isinstance(error, (EngineError, AudioError, CharvoiceError)):
+            message = str(error)
+        else:  # one line's surprise never takes the build down
+            message = f"{type(error).__name__}: {error}"
+        failure = Failure(job, message)
+        report.failures.append(failure)
+        on_progress(failure)
+
     with (
         ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice-request") as requests,
         ThreadPoolExecutor(max_workers=PROCESS_WORKERS, thread_name_prefix="charvoice-process") as processors,
@@ -222,36 +293,35 @@ def run_build(
                 pending.clear()
             while pending and len(fetching) < jobs and len(fetching) + len(processing) < backlog:
                 job = pending.pop()
-                fetching[requests.submit(_fetch, job, engines, project, cache)] = job
+                before = manifest.entry(job.line.id, job.line.locale)
+                expect = before.duration_s if before is not None and before.key == job.asset_key else None
+                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, expect)
             if not fetching and not processing:
                 break
-            done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
+                # stays cached), and what finished is recorded below, so no asset outruns the manifest.
+                interrupted = True
+                stop.set()
+                done, _ = wait([*fetching, *processing])
             for future in done:
                 if future in fetching:
-                    job = fetching.pop(future)
+                    job, expect = fetching.pop(future)
                     try:
                         raw, synthesized = future.result()
-                    except FatalEngineError as error:
-                        fatal = fatal or error
-                        report.not_started.append(job)
+                    except Exception as error:
+                        failed(job, error)
                         continue
-                    except (EngineError, AudioError, CharvoiceError, OSError) as error:
-                        failure = Failure(job, str(error))
-                        report.failures.append(failure)
-                        on_progress(failure)
-                        continue
-                    processing[processors.submit(_process, job, raw, synthesized, project, cache, stop)] = job
+                    work = (job, raw, synthesized, engines, project, cache, stop, expect)
+                    processing[processors.submit(_process, *work)] = job
                     continue
                 job = processing.pop(future)
                 try:
                     result = future.result()
-                except Superseded:
-                    report.not_started.append(job)
-                    continue
-                except (AudioError, CharvoiceError, OSError) as error:
-                    failure = Failure(job, str(error))
-                    report.failures.append(failure)
-                    on_progress(failure)
+                except Exception as error:
+                    failed(job, error)
                     continue
                 record(manifest, result)
                 changed.append(job.line.id)
@@ -262,11 +332,13 @@ def run_build(
     changed.extend(manifest.set_fallbacks(project.fallbacks))
     flush()
     if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
-        manifest.publish([])
+        publish([])
     report.seconds = time.monotonic() - started
+    if interrupted:
+        raise Interrupted(len(report.built), len(report.not_started))
     if fatal is not None:
         left = len(report.not_started)
-        raise FatalEngineError(
-            f"{fatal.format_message()}\n{left} line(s) were not built; {len(report.built)} finished and were kept"
-        )
+        kept = f"{left} line(s) were not built; {len(report.built)} finished and were kept"
+        kind = FileSystemError if isinstance(fatal, FileSystemError) else FatalEngineError
+        raise kind(f"{fatal.format_message()}\n{kept}")
     return report

@@ -65,6 +65,10 @@ class AudioEntry:
     marks: ReviewMarks = field(default_factory=ReviewMarks)
     qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
     notes: str = ""  # the writer's notes on the line (Dialogue Manager `##`, Yarn `//`, CSV column); "" = absent
+    # The published file as written: `build` compares the size, `check` the hash, so a file
+    # changed or damaged on disk (or left newer than its entry by a failed write) is noticed.
+    size: int | None = None
+    sha256: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -80,6 +84,10 @@ class AudioEntry:
         }
         if self.notes:
             out["notes"] = self.notes
+        if self.size is not None:
+            out["size"] = self.size
+        if self.sha256:
+            out["sha256"] = self.sha256
         if self.qa is not None:
             out["qa"] = self.qa
         return out
@@ -109,6 +117,8 @@ class AudioEntry:
             marks=marks,
             qa=_typed(obj, "qa", dict, where, optional=True),
             notes=_typed(obj, "notes", str, where, optional=True) or "",
+            size=_typed(obj, "size", int, where, optional=True),
+            sha256=_typed(obj, "sha256", str, where, optional=True) or "",
         )
 
 

@@ -6,7 +6,6 @@ Nothing here synthesises or writes: `build` executes a plan, `check` reports one
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -78,25 +77,7 @@ def _audio_settings(settings: AudioSettings) -> dict[str, Any]:
 _ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
 
 
-class _Listing:
-    """Which assets exist, one directory listing per folder instead of a stat per line."""
-
-    def __init__(self) -> None:
-        self._names: dict[str, frozenset[str]] = {}
-
-    def is_file(self, path: Path) -> bool:
-        folder, _, name = str(path).rpartition(os.sep)
-        names = self._names.get(folder)
-        if names is None:
-            try:
-                names = frozenset(entry.name for entry in os.scandir(folder) if entry.is_file())
-            except OSError:
-                names = frozenset()
-            self._names[folder] = names
-        return name in names
-
-
-def _reason(job: Job, entry: AudioEntry | None, force: bool, listing: _Listing | None = None) -> str:
+def _reason(job: Job, entry: AudioEntry | None, force: bool) -> str:
     if force:
         return "forced"
     if entry is None:
@@ -113,8 +94,12 @@ def _reason(job: Job, entry: AudioEntry | None, force: bool, listing: _Listing |
         return "audio settings changed"
     if entry.path != job.manifest_path:
         return "character changed"
-    if not (listing.is_file(job.asset_path) if listing is not None else job.asset_path.is_file()):
+    try:
+        size = job.asset_path.stat().st_size
+    except OSError:
         return "audio file missing"
+    if entry.size is not None and size != entry.size:  # damaged, or newer than its entry
+        return "audio file changed on disk"
     return ""
 
 
@@ -253,7 +238,6 @@ def make_plan(
     pins = _Pins(project)
     if memo is not None:
         memo.use(project, engines)
-    listing = _Listing() if lines is None else None  # a whole plan: list folders, do not stat each asset
     stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
@@ -283,7 +267,7 @@ def make_plan(
         if job.cache_key != request_key:  # a recording or an approved take
             job = replace(job, asset_key=asset_key(job.cache_key, project))
         entry = manifest.entry(line.id, line.locale)
-        reason = _reason(job, entry, force, listing)
+        reason = _reason(job, entry, force)
         if reason and memo is not None:  # asked again: an engine learns whose voice it speaks with (Fish clones)
             job = replace(job, request=speech_request(project, engines, line))
         if reason and not force and job.pinned is None:

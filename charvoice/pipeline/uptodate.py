@@ -10,8 +10,8 @@ The fingerprint is deliberately wider than what planning strictly needs, so it c
     output folder aside: scripts, characters and their samples, charvoice.toml (lexicon,
     audio and engine settings), charvoice.lock, approvals, recordings, approved takes;
   - every file and folder under each configured dialogue folder, hidden ones included;
-  - the manifest's stamp, and the stamp of each folder that holds assets (deleting or adding
-    an asset changes its folder's stamp);
+  - the manifest's stamp, and every file of each folder that holds assets (a missing asset,
+    or one whose size no longer matches the manifest, must be rebuilt);
   - the engine asked for (--engine), whether FISH_API_KEY is set (it decides which engine
     voices new lines), and charvoice's own source files (a new version may plan differently).
 Stamps only prove a file unchanged when it was not written in the last moments before they
@@ -35,7 +35,7 @@ from charvoice.project.config import ProjectConfig, api_key
 
 STATE_NAME = "up-to-date.json"
 GATE_NAME = "up-to-date-gate.json"
-VERSION = 1
+VERSION = 2
 RACY_SECONDS = 2.0
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -48,6 +48,7 @@ class Verdict:
     total: int
     notice: str = ""
     warnings: list[str] = field(default_factory=list)
+    voicing_warnings: list[str] = field(default_factory=list)  # shown by `build` only
     skipped: list[str] = field(default_factory=list)
     orphans: list[tuple[str, str]] = field(default_factory=list)
     gate: dict[str, Any] = field(default_factory=dict)  # check's gate report (no extra checks asked)
@@ -119,8 +120,10 @@ def _stamps(config: ProjectConfig, engine: str | None, asset_folders: list[str])
     package = [0]
     _walk(_PACKAGE, rows, (), False, package)  # charvoice's own code: its age does not matter
     _stamp(config.manifest_path, rows, youngest)
-    for name in asset_folders:
-        _stamp(config.output_dir / name, rows, youngest)
+    for name in asset_folders:  # each asset: the plan compares its size with the manifest's
+        folder = config.output_dir / name
+        _stamp(folder, rows, youngest)
+        _walk(folder, rows, (), True, youngest)
     return _Stamps(hashlib.sha256("\n".join(rows).encode("utf-8", "surrogateescape")).hexdigest(), youngest[0])
 
 

@@ -43,7 +43,7 @@ SCHEMA = Table(
         "scratch": Table(
             {
                 "voice": Field(str, ""),
-                "pitch": Field(int, -1, minimum=-1, maximum=99),
+                "pitch": Field(int, -1, minimum=0, maximum=99),  # -1 (unset): derived from the id
                 "rate": Field(int, 0, minimum=0, maximum=450),
             }
         ),

@@ -147,6 +147,7 @@ class ProjectConfig:
     direction: dict[str, str] = field(default_factory=dict)  # tag -> cue; speech_text has the defaults
     qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
     cache: CacheSettings = field(default_factory=CacheSettings)
+    dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
 
     @property
     def cache_dir(self) -> Path:
@@ -196,10 +197,8 @@ def load_config(root: Path) -> ProjectConfig:
         problems.append(
             doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
         )
-    for key in ("characters", "output", "godot_project", "recordings", "approved"):
-        value = project[key]
-        if value and ("\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts):
-            problems.append(doc.problem(("project",), key, f"project.{key} must be a folder inside the project, not {value!r}"))
+    locales = _check_locales(doc, locales, problems)
+    _check_folders(doc, root, project, dialogue, problems)
     model = engine["fish"]["model"]
     if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
         problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
@@ -228,7 +227,102 @@ def load_config(root: Path) -> ProjectConfig:
         direction={tag.lower(): cue for tag, cue in values["direction"].items()},
         qa=qa,
         cache=CacheSettings(**values["cache"]),
+        dialogue_line=doc.line_of(("project",), "dialogue"),
     )
+
+
+# A language tag as Godot and BCP 47 write them: `en`, `pt-BR`, `zh-Hans`, `es-419`, `fr_CA`.
+# Locales become folder names, so nothing else (no '/', '..' or spaces) may get through.
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*")
+_PATH_KEYS = ("characters", "output", "godot_project", "recordings", "approved")
+
+
+def _check_locales(doc: TomlFile, locales: list[str], problems: list[Problem]) -> list[str]:
+    seen: dict[str, str] = {}
+    for locale in locales:
+        if not _LOCALE.fullmatch(locale):
+            message = f"project.locales: {locale!r} is not a language tag such as 'en', 'pt-BR' or 'zh-Hans'"
+            problems.append(doc.problem(("project",), "locales", message))
+            continue
+        folded = locale.lower().replace("_", "-")
+        if folded in seen:
+            message = f"project.locales lists {seen[folded]!r} and {locale!r}: they differ only in case or separator"
+            problems.append(doc.problem(("project",), "locales", message))
+        seen.setdefault(folded, locale)
+    return locales
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _check_folders(
+    doc: TomlFile,
+    root: Path,
+    project: dict,
+    dialogue: list[str],
+    problems: list[Problem],
+) -> None:
+    """Folders the build reads from or writes to: inside the project, folders (not files), and
+    never overlapping where a write could clobber a script, a character or a recording."""
+
+    def bad(key: str, why: str) -> None:
+        problems.append(doc.problem(("project",), key, f"project.{key} {why}, not {project[key]!r}"))
+
+    root = root.resolve()
+    folders: dict[str, Path] = {}
+    for key in _PATH_KEYS:
+        value = project[key]
+        if not value:
+            continue
+        if "\x00" in value or Path(value).is_absolute() or ".." in Path(value).parts:
+            bad(key, "must be a folder inside the project")
+            continue
+        folder = (root / value).resolve()
+        if not _inside(folder, root):  # a symbolic link out of the project
+            bad(key, "must be a folder inside the project")
+        elif folder.exists() and not folder.is_dir():
+            bad(key, "must be a folder, and that path is a file")
+        elif _inside(folder, root / ".charvoice"):
+            bad(key, "may not be inside .charvoice/ (charvoice's own cache)")
+        else:
+            folders[key] = folder
+    output = folders.get("output")
+    if output is None:
+        return
+    scripts = [(root / entry).resolve() for entry in dialogue if not any(ch in entry for ch in "*?[")]
+    if output == root:
+        bad(
+            "output",
+            "may not be the project root (assets would mix with the project's own files)",
+        )
+    elif output in scripts:  # inside one is fine: dialogue = ["game"] with output = "game/voice"
+        bad("output", "may not be a dialogue folder (project.dialogue)")
+    for key, what in (
+        ("characters", "character files"),
+        ("recordings", "actors' recordings"),
+        ("approved", "approved takes"),
+    ):
+        folder = folders.get(key)
+        if folder is None:
+            continue
+        if key == "characters" and folder == root:
+            bad(
+                key,
+                "may not be the project root (every .toml there would be read as a character)",
+            )
+        elif _inside(output, folder) or _inside(folder, output):
+            bad(
+                "output",
+                f"may not be or overlap the folder of {what} (project.{key} = {project[key]!r})",
+            )
+    godot = folders.get("godot_project")
+    if godot is not None and godot.is_dir() and (godot / "project.godot").is_file() and not _inside(output, godot):
+        bad(
+            "output",
+            f"must be inside the Godot project {project['godot_project']!r} (the game loads assets by res:// path)",
+        )
+
 
 
 def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:

@@ -29,14 +29,17 @@ class Project:
     skipped: list[str] = field(default_factory=list)
     # line id -> {locale with no text of its own: the locale whose audio plays instead}
     fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Warnings that matter only to commands that voice lines (a direction tag with no cue).
+    voicing_warnings: list[str] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
         return [line for line in self.lines if line.file == display]
 
 
-def find_scripts(config: ProjectConfig) -> list[Path]:
-    """Every script under the configured dialogue folders and globs, in a stable order."""
+def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> list[Path]:
+    """Every script under the configured dialogue folders and globs, in a stable order; an
+    entry that yields no script is a warning (a typo in a glob would otherwise voice nothing)."""
     extensions = supported_extensions()
     found: dict[Path, None] = {}
     problems: list[Problem] = []
@@ -49,8 +52,13 @@ def find_scripts(config: ProjectConfig) -> list[Path]:
         elif any(ch in entry for ch in "*?["):
             matches = [Path(p) for p in sorted(glob.glob(str(target), recursive=True)) if Path(p).is_file()]
         else:
-            problems.append(Problem("charvoice.toml", f"dialogue entry {entry!r} is not a folder, file or glob that exists"))
+            message = f"dialogue entry {entry!r} is not a folder, file or glob that exists"
+            problems.append(Problem("charvoice.toml", message, config.dialogue_line))
             continue
+        if not matches and warnings is not None:
+            where = f"charvoice.toml:{config.dialogue_line}" if config.dialogue_line else "charvoice.toml"
+            kinds = " ".join(sorted(extensions))
+            warnings.append(f"{where}: dialogue entry {entry!r} matches no script ({kinds})")
         for path in matches:
             if not path.name.startswith("."):  # editor swap and temp files
                 found[path.resolve()] = None
@@ -91,11 +99,11 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
     config = load_config(root)
     characters = load_characters(config)
     index = CharacterIndex(characters)
-    scripts = find_scripts(config)
+    warnings: list[str] = []
+    scripts = find_scripts(config, warnings)
 
     problems: list[Problem] = []
     lines: list[Line] = []
-    warnings: list[str] = []
     skipped: list[str] = []
     for script in scripts:
         context = script_context(config, script)
@@ -143,8 +151,8 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
         raise InputError(problems)
     fallbacks, locale_warnings = _locale_coverage(lines, config)
     warnings.extend(locale_warnings)
-    warnings.extend(unknown_direction_warnings(lines, config))
-    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks)
+    voicing = unknown_direction_warnings(lines, config)
+    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing)
 
 
 def _locale_coverage(lines: list[Line], config: ProjectConfig) -> tuple[dict[str, dict[str, str]], list[str]]:

@@ -6,6 +6,7 @@ text for its table header and `key =`. That is enough for the flat files charvoi
 
 from __future__ import annotations
 
+import codecs
 import copy
 import difflib
 import re
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from charvoice.errors import Problem
+from charvoice.errors import UTF16_HINT, Problem, looks_like_utf16
 
 REQUIRED = object()
 
@@ -60,7 +61,11 @@ class TomlFile:
     @classmethod
     def load(cls, path: Path, display: str, problems: list[Problem]) -> "TomlFile | None":
         try:
-            text = path.read_text(encoding="utf-8-sig")  # Windows editors may add a byte-order mark
+            raw = path.read_bytes()
+            if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or looks_like_utf16(raw):
+                problems.append(Problem(display, UTF16_HINT, 1, 1))
+                return None
+            text = raw.decode("utf-8-sig")  # Windows editors may add a byte-order mark
         except FileNotFoundError:
             problems.append(Problem(display, "file not found"))
             return None
@@ -118,7 +123,9 @@ def _type_name(types: type | tuple[type, ...]) -> str:
     return names.get(types, types.__name__)
 
 
-def _check_value(doc: TomlFile, table, key, value, spec: Field, problems: list[Problem]) -> Any:
+def _check_value(
+    doc: TomlFile, table: tuple[str, ...], key: str | None, value: Any, spec: Field, problems: list[Problem]
+) -> Any:
     types = spec.types if isinstance(spec.types, tuple) else (spec.types,)
     # TOML integers are fine where a float is wanted; bools are not numbers here.
     if float in types and isinstance(value, int) and not isinstance(value, bool):

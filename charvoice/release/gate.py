@@ -12,8 +12,11 @@ Always: a line whose audio is missing or stale fails. On request:
   after a take was approved, see charvoice/approvals.py) fails until a take is approved again,
   and so does an actor's recording made for older text than the script's.
 
+Always, too: a fresh line whose file on disk no longer has the sha256 the manifest recorded
+(changed by hand, damaged, or written by a build whose manifest write failed) fails.
+
 Each line and locale is one test case in the reports: JUnit XML (CI systems show it as a
-test run) and JSON. Nothing is synthesised and no audio is read.
+test run) and JSON. Nothing is synthesised and no audio is decoded (files are only hashed).
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from charvoice.fsutil import atomic_write_text
+from charvoice.fsutil import atomic_write_text, file_digest
 from charvoice.pipeline.plan import Plan
 from charvoice.release.status import LineStatus, line_statuses
+
+if TYPE_CHECKING:
+    from charvoice.pipeline.workspace import Workspace
 
 ACCEPTED_ORIGINS = ("recorded",)  # pass --require-engine whatever made them
 BUILD_CHECKS = ("stale", "missing")  # what `check` has always failed on
@@ -140,15 +147,15 @@ class GateReport:
                 message = "; ".join(problem.message for problem in case.problems)
                 failure = ET.SubElement(element, "failure", message=message, type=",".join(dict.fromkeys(p.check for p in case.problems)))
                 failure.text = "\n".join(f"{problem.check}: {problem.message}" for problem in case.problems) + f"\n(at {case.source})"
-        root = ET.Element("testsuites", name="charvoice check", tests=suite.get("tests"), failures=suite.get("failures"), errors="0")
+        root = ET.Element("testsuites", name="charvoice check", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0")
         root.append(suite)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
-    def write_junit(self, path) -> None:
+    def write_junit(self, path: Path) -> None:
         atomic_write_text(path, self.junit_xml())
 
-    def write_json(self, path) -> None:
+    def write_json(self, path: Path) -> None:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -157,6 +164,9 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     if status.state != "fresh":
         problems.append(GateProblem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
     entry = status.entry
+    if status.state == "fresh" and entry is not None and entry.sha256 and not _intact(status.job.asset_path, entry.sha256):
+        message = f"the audio file differs from the manifest (changed or damaged on disk): run `charvoice build --force {status.line.id}`"
+        problems.append(GateProblem("damaged", message))
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
         engine = entry.engine or "?"
         if engine != options.require_engine:
@@ -174,7 +184,14 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     return problems
 
 
-def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
+def _intact(path: Path, sha256: str) -> bool:
+    try:
+        return file_digest(path)[1] == sha256
+    except OSError:
+        return False
+
+
+def run_gate(workspace: Workspace, options: GateOptions, plan: Plan | None = None) -> GateReport:
     plan = plan or workspace.plan()
     cases: list[Case] = []
     for status in line_statuses(workspace, plan):
@@ -183,9 +200,9 @@ def run_gate(workspace, options: GateOptions, plan: Plan | None = None) -> GateR
     if options.missing_locales:
         sources = {line.id: line for line in workspace.project.lines if line.audio_of is None and line.locale == workspace.project.config.default_locale}
         for line_id, borrowed in sorted(workspace.project.fallbacks.items()):
-            line = sources.get(line_id)
+            source = sources.get(line_id)
             for locale, used in sorted(borrowed.items()):
                 message = f"no {locale!r} text: the game plays the {used!r} audio instead"
-                where = (line.character, line.file, line.line_number) if line else ("", "", 0)
+                where = (source.character, source.file, source.line_number) if source else ("", "", 0)
                 cases.append(Case(line_id, locale, *where, [GateProblem("locale", message)]))
     return GateReport(options, cases, plan)

@@ -103,6 +103,7 @@ def approve(workspace: Workspace, line: Line, take: int | None) -> tuple[int, Pa
         hint = "run `charvoice build` first" if take == 0 else f"run `charvoice take {line.id}` to make it"
         raise CharvoiceError(f"take {take} of {line.id} [{line.locale}] is not in the cache ({hint})")
     stem = _stem(workspace, line)
+    assert config.approved_dir is not None  # always set when the project loads
     target = config.approved_dir / line.locale / f"{stem}.{_extension(raw)}"
     with workspace.lock():
         for stale in target.parent.glob(f"{glob.escape(stem)}.*"):

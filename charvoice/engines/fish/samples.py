@@ -86,6 +86,19 @@ def stream_format(path: Path) -> tuple[int | None, int | None]:
     return (int(count.group(1)) if count else None), rate
 
 
+def decode_problem(path: Path) -> str | None:
+    """Why a sample cannot be used as audio at all (None when it decodes to some sound)."""
+    from charvoice.audio import decode_file
+
+    try:
+        pcm = decode_file(path, _ANALYSIS_RATE)
+    except AudioError as exc:
+        return str(exc)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None if len(pcm) else "it holds no audio"
+
+
 def sample_warnings(path: Path) -> list[str]:
     """Why a sample may clone badly (empty when it looks fine); CharvoiceError if it is not audio."""
     from charvoice.audio import decode_file

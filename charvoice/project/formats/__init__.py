@@ -12,7 +12,7 @@ import codecs
 from pathlib import Path
 from types import ModuleType
 
-from charvoice.errors import InputError, Problem
+from charvoice.errors import UTF16_HINT, InputError, Problem, looks_like_utf16
 from charvoice.project.formats import csv_table, dialogue_manager, yarn
 from charvoice.project.formats.common import ParseContext, Scan, same_locale
 from charvoice.project.lines import ParsedScript
@@ -69,6 +69,8 @@ def read_script(context: ParseContext) -> tuple[bytes, str]:
     except OSError as exc:
         raise InputError([Problem(context.display, f"cannot read: {exc.strerror}")]) from None
     bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or looks_like_utf16(raw):
+        raise InputError([Problem(context.display, UTF16_HINT, 1, 1)])
     try:
         text = raw[len(bom) :].decode("utf-8")
     except UnicodeDecodeError as exc:
