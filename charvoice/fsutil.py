@@ -153,18 +153,15 @@ class ProjectLock:
         except OSError:
             return False
 
-    def acquire(self, on_wait: Callable[[], object] | None = None, timeout: float | None = None) -> None:
+    def acquire(self, on_wait: Callable[[], object] | None = None) -> None:
+        """Wait for the lock as long as it takes (another build finishes); `on_wait` says so once."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = open(self.path, "a+")  # noqa: SIM115 - held open while locked, closed in release()
-        deadline = None if timeout is None else time.monotonic() + timeout
         waited = False
         while not self._try():
             if not waited and on_wait is not None:
                 on_wait()
             waited = True
-            if deadline is not None and time.monotonic() > deadline:
-                self.release()
-                raise TimeoutError
             time.sleep(0.1)
 
     def release(self) -> None:

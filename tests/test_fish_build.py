@@ -19,7 +19,9 @@ ONLY_TTS = {  # characters whose lines go straight to /v1/tts (no clone to make 
 
 
 def many_lines(count: int) -> list[tuple[str, str, str]]:
-    return [(f"dock.{i:03d}", "Bram" if i % 2 else "Cleo", f"Line number {i}, spoken on the dock.") for i in range(count)]
+    return [
+        (f"dock.{i:03d}", "Bram" if i % 2 else "Cleo", f"Line number {i}, spoken on the dock.") for i in range(count)
+    ]
 
 
 def manifest(project) -> dict:
@@ -33,7 +35,14 @@ def test_build_voices_every_line_and_a_second_build_calls_nothing(tmp_path, fish
     for line_id, character, _ in LINES:
         assert (project.root / f"game/voice/en/{character.lower()}/{line_id}.wav").stat().st_size > 1000
     engines = {line_id: entry["audio"]["en"]["engine"] for line_id, entry in manifest(project)["lines"].items()}
-    assert engines == {"harbour.1": "fish", "harbour.2": "fish", "harbour.3": "fish", "harbour.4": "offline", "harbour.5": "fish", "harbour.6": "fish"}
+    assert engines == {
+        "harbour.1": "fish",
+        "harbour.2": "fish",
+        "harbour.3": "fish",
+        "harbour.4": "offline",
+        "harbour.5": "fish",
+        "harbour.6": "fish",
+    }
     assert len(fish.calls("POST", "/v1/tts")) == 5  # Dax is a scratch voice: offline, never sent
     assert len(fish.calls("POST", "/model")) == 1 and project.lock_path.is_file()  # Aria was cloned first
 
@@ -73,12 +82,23 @@ def test_dry_run_previews_the_cost_and_calls_nothing(tmp_path, fish, fish_env):
 
     data = json.loads(project.run("build", "--dry-run", "--json").stdout)
     assert data["cost"]["bytes"] == total and data["cost"]["characters"]["bram"]["lines"] == 2
-    assert data["cost"]["usd"] == pytest.approx(total * 15 / 1e6, abs=1e-4) and data["cost"]["price_per_million_bytes"] == 15.0
-    assert fish.calls() == []
+    assert (
+        data["cost"]["usd"] == pytest.approx(total * 15 / 1e6, abs=1e-4)
+        and data["cost"]["price_per_million_bytes"] == 15.0
+    )
+    assert [r.path for r in fish.calls()] == [
+        "/wallet/self/api-credit"
+    ] * 2  # the credit beside the preview; nothing voiced
 
 
-@pytest.mark.parametrize(("status", "message"), [(401, "rejected the API key in FISH_API_KEY"), (402, "no credit left")])
-def test_bad_key_or_no_credit_stops_the_build_fast_with_one_message(tmp_path, fish, fast_retries, monkeypatch, status, message):
+@pytest.mark.parametrize(
+    ("status", "message"), [(401, "rejected the API key in FISH_API_KEY"), (402, "no credit left")]
+)
+# (The fake's wallet still shows credit, as when another job spends it during the build; an
+# empty wallet stops the build before any request: test_fish_credit.py.)
+def test_bad_key_or_no_credit_stops_the_build_fast_with_one_message(
+    tmp_path, fish, fast_retries, monkeypatch, status, message
+):
     monkeypatch.setenv("FISH_API_KEY", "sk-wrong-key-123" if status == 401 else API_KEY)
     fish.no_credit = status == 402
     fish.latency = 0.05
@@ -88,13 +108,17 @@ def test_bad_key_or_no_credit_stops_the_build_fast_with_one_message(tmp_path, fi
     assert result.output.count(message) == 1 and "line(s) were not built" in result.output
     assert result.seconds < 1.0
     texts = fish.tts_texts()
-    assert 1 <= len(texts) <= 4 and len(texts) == len(set(texts))  # what was in flight, never retried
+    assert len(texts) <= 4 and len(texts) == len(
+        set(texts)
+    )  # what was in flight, never retried (a bad key: none, the credit check saw it)
     assert "sk-wrong-key-123" not in result.output and API_KEY not in result.output
 
 
 def test_a_thirty_percent_fault_rate_still_finishes_every_line(tmp_path, fast_retries, monkeypatch):
     monkeypatch.setenv("FISH_API_KEY", API_KEY)
-    with FakeFishServer(api_key=API_KEY, fault_rate=0.3, faults=("500", "503", "429", "drop", "truncate"), audio="tone") as fake:
+    with FakeFishServer(
+        api_key=API_KEY, fault_rate=0.3, faults=("500", "503", "429", "drop", "truncate"), audio="tone"
+    ) as fake:
         project = make_project(tmp_path, fake, characters=ONLY_TTS, lines=many_lines(24), jobs=4, retries=12)
         result = project.run("build")
         assert result.exit_code == 0, result.output
@@ -133,7 +157,10 @@ def test_an_instant_clone_with_a_short_sample_is_warned_about_once(tmp_path, fis
     project = make_project(tmp_path, fish, characters=ONLY_TTS, lines=many_lines(6))
     write_sample(project.root / "characters/voices/cleo/01.wav", seconds=4)
     result = project.run("build")
-    assert result.exit_code == 0 and result.output.count("warning: characters/cleo.toml: sample 01.wav is only 4.0 s long") == 1
+    assert (
+        result.exit_code == 0
+        and result.output.count("warning: characters/cleo.toml: sample 01.wav is only 4.0 s long") == 1
+    )
 
 
 def test_auto_without_a_key_uses_the_offline_voice_and_says_so(tmp_path, fish, monkeypatch):
@@ -177,4 +204,6 @@ def test_the_key_never_appears_in_any_file_or_output(tmp_path, fast_retries, mon
     assert "Fish Audio" in printed or "Fish server" in printed  # the errors were really printed
     assert API_KEY not in printed
     assert API_KEY not in project.every_file_text()
-    assert list(project.root.rglob("charvoice.lock")) and list(project.root.rglob("*.audio"))  # lock and cache were scanned
+    assert list(project.root.rglob("charvoice.lock")) and list(
+        project.root.rglob("*.audio")
+    )  # lock and cache were scanned

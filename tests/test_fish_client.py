@@ -6,7 +6,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -53,8 +53,16 @@ def test_request_is_offline_and_keys_everything_that_changes_the_sound(tmp_path,
     assert engine.request(line("cleo"), cleo, "Hi").voice["clone"] == "instant"
 
     key = request.cache_key
-    assert engine.request(line("aria"), replace(aria, speech=replace(aria.speech, speed=1.2)), "Hello there.").cache_key != key
-    assert engine.request(line("aria"), replace(aria, speech=replace(aria.speech, temperature=0.5)), "Hello there.").cache_key != key
+    assert (
+        engine.request(line("aria"), replace(aria, speech=replace(aria.speech, speed=1.2)), "Hello there.").cache_key
+        != key
+    )
+    assert (
+        engine.request(
+            line("aria"), replace(aria, speech=replace(aria.speech, temperature=0.5)), "Hello there."
+        ).cache_key
+        != key
+    )
     assert engine.request(line("aria"), aria, "Hello there!").cache_key != key
     other_model = FishEngine(replace(engine.config, fish=replace(engine.config.fish, model="s2-pro")), engine.client)
     assert other_model.request(line("aria"), aria, "Hello there.").cache_key != key
@@ -70,9 +78,14 @@ def test_synthesize_sends_msgpack_with_the_model_header_and_each_kind_of_voice(t
         audio = engine.synthesize(engine.request(line(character), characters[character], f"Line for {character}."))
         assert audio[:4] == b"RIFF"
     bram, cleo, aria = (r.body for r in fish.calls("POST", "/v1/tts"))
-    assert all(r.headers["model"] == "s1" and r.headers["content-type"] == "application/msgpack" for r in fish.calls("POST", "/v1/tts"))
+    assert all(
+        r.headers["model"] == "s1" and r.headers["content-type"] == "application/msgpack"
+        for r in fish.calls("POST", "/v1/tts")
+    )
     assert bram["reference_id"] == characters["bram"].voice.model_id and "references" not in bram
-    assert cleo["references"] == [{"audio": (project.root / "characters/voices/cleo/01.wav").read_bytes(), "text": "I was never here."}]
+    [reference] = cleo["references"]  # prepared once: MP3, far smaller than the WAV on disk
+    assert reference["text"] == "I was never here." and reference["audio"][:3] == b"ID3"
+    assert len(reference["audio"]) < 0.6 * (project.root / "characters/voices/cleo/01.wav").stat().st_size
     assert aria["reference_id"] in fish.models and len(fish.calls("POST", "/model")) == 1  # cloned on first use
     assert aria["prosody"] == {"speed": 1.1, "volume": 0.0} and aria["format"] == "wav" and aria["latency"] == "normal"
     assert (aria["temperature"], aria["top_p"], aria["chunk_length"], aria["normalize"]) == (0.7, 0.7, 200, True)
@@ -153,7 +166,9 @@ def test_a_stalled_request_times_out_and_is_retried(fast_retries):
 def test_over_the_account_limit_the_client_slows_down_and_every_line_still_succeeds(tmp_path, fast_retries):
     with FakeFishServer(api_key=API_KEY, max_in_flight=2, latency=0.04, audio="tone") as fake:
         engine, characters, _ = open_engine(tmp_path, fake, jobs=6, retries=10)
-        requests = [engine.request(line("bram", line_id=f"l{i}"), characters["bram"], f"Line number {i}.") for i in range(30)]
+        requests = [
+            engine.request(line("bram", line_id=f"l{i}"), characters["bram"], f"Line number {i}.") for i in range(30)
+        ]
         with ThreadPoolExecutor(6) as pool:
             audio = list(pool.map(engine.synthesize, requests))
         assert all(a[:4] == b"RIFF" for a in audio)
@@ -187,7 +202,7 @@ def test_backoff_is_capped_jittered_and_respects_retry_after(monkeypatch):
     assert backoff_delay(0, 7.0, rng) == 7.0
     assert backoff_delay(0, 3600.0, rng) == fish_module.RETRY_AFTER_CAP_S
     assert parse_retry_after("2") == 2.0 and parse_retry_after(None) is None and parse_retry_after("soon") is None
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 < parse_retry_after(later) <= 30
 
 
@@ -204,7 +219,14 @@ def test_a_create_that_lost_its_answer_is_found_instead_of_made_twice(tmp_path, 
     sample = write_sample(tmp_path / "a.wav", seconds=2).read_bytes()
     fish.inject("drop", "/model")  # the model is made, the answer never arrives
     client = FishClient(fish.url, API_KEY)
-    model = client.create_model(title="Aria", samples=[("a.wav", sample)], texts=[], visibility="private", enhance_audio_quality=True, marker="charvoice-abc")
+    model = client.create_model(
+        title="Aria",
+        samples=[("a.wav", sample)],
+        texts=[],
+        visibility="private",
+        enhance_audio_quality=True,
+        marker="charvoice-abc",
+    )
     assert len(fish.models) == 1 and model["_id"] in fish.models
     assert len(fish.calls("POST", "/model")) == 1
 

@@ -34,8 +34,9 @@ def auth(key: str = API_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def tts(fake: FakeFishServer, body: dict, key: str = API_KEY, model: str = "s1") -> httpx.Response:
-    return httpx.post(f"{fake.url}/v1/tts", content=msgpack.packb(body), headers={**auth(key), "Content-Type": "application/msgpack", "model": model})
+def tts(fake: FakeFishServer, body: dict, key: str = API_KEY, model: str | None = "s1") -> httpx.Response:
+    headers = {**auth(key), "Content-Type": "application/msgpack", **({"model": model} if model is not None else {})}
+    return httpx.post(f"{fake.url}/v1/tts", content=msgpack.packb(body), headers=headers)
 
 
 def test_official_sdk_clones_reads_and_speaks_through_the_fake(fish, tmp_path):
@@ -43,7 +44,7 @@ def test_official_sdk_clones_reads_and_speaks_through_the_fake(fish, tmp_path):
     sample = write_sample(tmp_path / "aria.wav", seconds=3).read_bytes()
 
     voice = client.voices.create(title="Aria", voices=[sample], texts=["hello there"])
-    assert voice.state == "created" and voice.title == "Aria"
+    assert voice.state == "trained" and voice.title == "Aria"  # a fast clone is usually ready at once
     assert client.voices.get(voice.id).state == "trained"
 
     by_id = client.tts.convert(text="Hello world", reference_id=voice.id, format="wav")
@@ -77,7 +78,9 @@ def test_sdk_requests_from_the_wire_fact_sheet_are_accepted(fish):
     model_id = fish.add_model("probe", visibility="private")
     for body in tts_bodies:
         body = dict(body, reference_id=model_id) if body.get("reference_id") else dict(body)
-        body["references"] = [{"audio": b"x" * ref["audio"]["bytes"], "text": ref["text"]} for ref in body["references"]]
+        body["references"] = [
+            {"audio": b"x" * ref["audio"]["bytes"], "text": ref["text"]} for ref in body["references"]
+        ]
         assert tts(fish, body, model="s2-pro").status_code == 200
 
 
@@ -89,17 +92,24 @@ def test_the_official_sdk_sees_a_bad_key_as_an_authentication_error(fish):
 def test_errors_are_json_status_and_message_and_the_key_is_never_recorded(fish):
     bad = tts(fish, {"text": "hi"}, key="wrong")
     assert bad.status_code == 401 and bad.json() == {"status": 401, "message": "Invalid Token"}
-    missing = httpx.post(f"{fish.url}/v1/tts", content=msgpack.packb({"text": "hi"}), headers={"Content-Type": "application/msgpack"})
+    missing = httpx.post(
+        f"{fish.url}/v1/tts", content=msgpack.packb({"text": "hi"}), headers={"Content-Type": "application/msgpack"}
+    )
     assert missing.status_code == 401
     assert tts(fish, {"format": "wav"}).json()["status"] == 422  # no text
     assert tts(fish, {"text": "hi", "format": "flac"}).status_code == 422
     assert tts(fish, {"text": "hi", "prosody": {"speed": 9}}).status_code == 422
     assert tts(fish, {"text": "hi", "temperature": 1.5}).status_code == 422
-    assert tts(fish, {"text": "hi"}, model="s9-ultra").status_code == 422
     unknown = tts(fish, {"text": "hi", "reference_id": "0" * 32})
-    assert unknown.status_code == 400 and "not found" in unknown.json()["message"]  # docs: 400 for an unknown reference_id
-    garbage = httpx.post(f"{fish.url}/v1/tts", content=b"\xc1\xc1", headers={**auth(), "Content-Type": "application/msgpack"})
-    assert garbage.status_code == 422 and garbage.headers["content-type"].startswith("text/plain")  # unparseable: plain text
+    assert (
+        unknown.status_code == 400 and "not found" in unknown.json()["message"]
+    )  # docs: 400 for an unknown reference_id
+    garbage = httpx.post(
+        f"{fish.url}/v1/tts", content=b"\xc1\xc1", headers={**auth(), "Content-Type": "application/msgpack"}
+    )
+    assert garbage.status_code == 422 and garbage.headers["content-type"].startswith(
+        "text/plain"
+    )  # unparseable: plain text
     assert httpx.get(f"{fish.url}/model/nope", headers=auth()).json() == {"status": 404, "message": "Model not found"}
     recorded = json.dumps([r.headers for r in fish.calls()])
     assert API_KEY not in recorded and "wrong" not in recorded
@@ -123,29 +133,40 @@ def test_model_creation_checks_the_multipart_form(fish, tmp_path):
     def create(data, files):
         return httpx.post(f"{fish.url}/model", data=data, files=files, headers=auth())
 
-    assert create({**form, "texts": ["one", "two"]}, [("voices", ("a.wav", sample))]).status_code == 422  # counts differ
+    assert (
+        create({**form, "texts": ["one", "two"]}, [("voices", ("a.wav", sample))]).status_code == 422
+    )  # counts differ
     assert create({k: v for k, v in form.items() if k != "type"}, [("voices", ("a.wav", sample))]).status_code == 422
     assert create({**form, "visibility": "everyone"}, [("voices", ("a.wav", sample))]).status_code == 422
     no_files = httpx.post(f"{fish.url}/model", data=form, files=[("cover_image", ("c.png", b"png"))], headers=auth())
     assert no_files.status_code == 422 and "voices" in no_files.json()["message"]
-    made = create({**form, "texts": ["one", "two"], "tags": ["x", "y"]}, [("voices", ("a.wav", sample)), ("voices", ("b.wav", sample))])
-    assert made.status_code == 201 and made.json()["state"] == "created" and made.json()["tags"] == ["x", "y"]
+    made = create(
+        {**form, "texts": ["one", "two"], "tags": ["x", "y"]},
+        [("voices", ("a.wav", sample)), ("voices", ("b.wav", sample))],
+    )
+    assert made.status_code == 201 and made.json()["state"] == "trained" and made.json()["tags"] == ["x", "y"]
     assert [s["text"] for s in made.json()["samples"]] == ["one", "two"]
 
 
 def test_models_train_over_time_or_fail(tmp_path):
     sample = write_sample(tmp_path / "s.wav", seconds=1).read_bytes()
-    with FakeFishServer(api_key=API_KEY, training_seconds=0.6, fail_titles=("Broken",)) as fake:
-        def create(title):
-            data = {"type": "tts", "title": title, "train_mode": "fast"}
-            return httpx.post(f"{fake.url}/model", data=data, files=[("voices", ("a.wav", sample))], headers=auth()).json()["_id"]
+    with FakeFishServer(api_key=API_KEY, training_seconds=1.5, fail_titles=("Broken",)) as fake:
 
-        good, broken = create("Good"), create("Broken")
-        assert fake.state_of(good) == "created"
+        def create(title):
+            data = {"type": "tts", "title": title, "train_mode": "fast", "visibility": "private", "texts": ["hi"]}
+            return httpx.post(
+                f"{fake.url}/model", data=data, files=[("voices", ("a.wav", sample))], headers=auth()
+            ).json()["_id"]
+
+        started = time.monotonic()
+        good = create("Good")
+        second = time.monotonic()
+        broken = create("Broken")
+        assert fake.state_of(good) == "created"  # training_seconds set: the slow path a client must poll
         assert tts(fake, {"text": "hi", "reference_id": good}).status_code == 400  # not trained yet
-        time.sleep(0.3)
+        time.sleep(max(0.0, started + 0.75 - time.monotonic()))
         assert fake.state_of(good) == "training"
-        time.sleep(0.4)
+        time.sleep(max(0.0, second + 1.7 - time.monotonic()))
         assert (fake.state_of(good), fake.state_of(broken)) == ("trained", "failed")
         assert tts(fake, {"text": "hi", "reference_id": good}).status_code == 200
 
@@ -153,7 +174,10 @@ def test_models_train_over_time_or_fail(tmp_path):
 def test_listing_pages_through_own_models_only(fish):
     own = [fish.add_model(f"mine {i}", visibility="private") for i in range(7)]
     fish.add_model("theirs", owner="someone-else", visibility="public")
-    pages = [httpx.get(f"{fish.url}/model", params={"self": "true", "page_size": 3, "page_number": n}, headers=auth()).json() for n in (1, 2, 3, 4)]
+    pages = [
+        httpx.get(f"{fish.url}/model", params={"self": "true", "page_size": 3, "page_number": n}, headers=auth()).json()
+        for n in (1, 2, 3, 4)
+    ]
     assert [p["total"] for p in pages] == [7, 7, 7, 7]
     assert [len(p["items"]) for p in pages] == [3, 3, 1, 0]
     assert sorted(item["_id"] for p in pages for item in p["items"]) == sorted(own)
@@ -197,5 +221,116 @@ def test_broken_connections_are_real_transport_errors(fish, kind):
 
 def test_self_hosted_fish_speech_has_tts_but_no_model_api():
     with FakeFishServer(api_key=None, self_hosted=True) as fake:
-        assert httpx.post(f"{fake.url}/v1/tts", content=msgpack.packb({"text": "hi", "format": "wav"}), headers={"Content-Type": "application/msgpack"}).status_code == 200
-        assert httpx.post(f"{fake.url}/model", data={"type": "tts"}, files=[("voices", ("a.wav", b"RIFF"))]).status_code == 404
+        assert (
+            httpx.post(
+                f"{fake.url}/v1/tts",
+                content=msgpack.packb({"text": "hi", "format": "wav"}),
+                headers={"Content-Type": "application/msgpack"},
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.post(f"{fake.url}/model", data={"type": "tts"}, files=[("voices", ("a.wav", b"RIFF"))]).status_code
+            == 404
+        )
+
+
+# --- the API as published today (../shared/fish-api/openapi.json) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "used"),
+    [("s2.1-pro", "s2.1-pro"), ("s2.1-pro-free", "s2.1-pro-free"), ("s2-pro", "s2-pro"), ("s1", "s1"),
+     (None, "s2.1-pro"), ("speech-1.6", "s2.1-pro"), ("speech-1.5", "s2.1-pro"), ("s2.1-por", "s2.1-pro")],
+)  # fmt: skip
+def test_an_unknown_or_retired_model_is_silently_voiced_by_the_default(fish, header, used):
+    # The reference: "If omitted or set to an unrecognized value, the request falls back to s2.1-pro."
+    assert tts(fish, {"text": "Hello.", "format": "wav"}, model=header).status_code == 200
+    assert fish.calls("POST", "/v1/tts")[-1].model_used == used
+
+
+def test_opus_bitrates_of_the_reference_and_of_the_sdk_are_accepted(fish):
+    for bitrate in (-1000, 24000, 32000, 48000, 64000, 32):  # bps per the reference; 32 is what the SDK sends
+        assert tts(fish, {"text": "Hi.", "format": "opus", "opus_bitrate": bitrate}).status_code == 200, bitrate
+    assert tts(fish, {"text": "Hi.", "format": "opus", "opus_bitrate": 100}).status_code == 422
+    assert tts(fish, {"text": "Hi.", "format": "wav", "latency": "low"}).status_code == 200
+    assert (
+        tts(fish, {"text": "Hi.", "format": "wav", "prosody": {"speed": 1, "volume": -30}}).status_code == 200
+    )  # dB, no range
+
+
+def test_several_speakers_take_reference_id_arrays_on_s2_only(fish):
+    a, b = (fish.add_model("A", visibility="private"), fish.add_model("B", visibility="private"))
+    body = {"text": "<|speaker:0|>Good morning!<|speaker:1|>Morning.", "reference_id": [a, b], "format": "wav"}
+    assert tts(fish, body, model="s2.1-pro").status_code == 200
+    assert tts(fish, body, model="s1").status_code == 422
+    zero_shot = {"text": "<|speaker:0|>Hi<|speaker:1|>Hey", "reference_id": ["x", "y"], "format": "wav",
+                 "references": [[{"audio": b"a" * 10, "text": "a"}], [{"audio": b"b" * 10, "text": "b"}]]}  # fmt: skip
+    assert tts(fish, zero_shot, model="s2-pro").status_code == 200
+    assert tts(fish, {**zero_shot, "reference_id": ["x"]}, model="s2-pro").status_code == 422  # 2 groups, 1 id
+
+
+def test_create_takes_at_most_20_voice_files(fish, tmp_path):
+    sample = write_sample(tmp_path / "s.wav", seconds=1).read_bytes()
+    form = {"type": "tts", "title": "Many", "train_mode": "fast", "visibility": "private"}
+    twenty = httpx.post(
+        f"{fish.url}/model", data=form, files=[("voices", (f"{i}.wav", sample)) for i in range(20)], headers=auth()
+    )
+    assert twenty.status_code == 201
+    too_many = httpx.post(
+        f"{fish.url}/model", data=form, files=[("voices", (f"{i}.wav", sample)) for i in range(21)], headers=auth()
+    )
+    assert too_many.status_code == 422 and "20" in too_many.json()["message"]
+
+
+def test_a_public_model_needs_a_cover_image(fish, tmp_path):
+    sample = write_sample(tmp_path / "s.wav", seconds=1).read_bytes()
+    form = {"type": "tts", "title": "Open", "train_mode": "fast"}  # visibility defaults to public
+    refused = httpx.post(f"{fish.url}/model", data=form, files=[("voices", ("a.wav", sample))], headers=auth())
+    assert refused.status_code == 422 and "cover_image" in refused.json()["message"]
+    made = httpx.post(
+        f"{fish.url}/model",
+        data=form,
+        files=[("voices", ("a.wav", sample)), ("cover_image", ("c.png", b"\x89PNG..."))],
+        headers=auth(),
+    )
+    assert made.status_code == 201 and made.json()["visibility"] == "public" and made.json()["cover_image"]
+    private = fish.add_model("Closed", visibility="private")
+    assert httpx.patch(f"{fish.url}/model/{private}", data={"visibility": "public"}, headers=auth()).status_code == 422
+
+
+def test_speech_to_text_reports_the_language_it_detected(fish):
+    spoken = tts(fish, {"text": "The ferry is late again.", "format": "wav"}).content
+    heard = httpx.post(
+        f"{fish.url}/v1/asr",
+        content=msgpack.packb({"audio": spoken, "ignore_timestamps": True}),
+        headers={**auth(), "Content-Type": "application/msgpack"},
+    ).json()
+    assert (
+        heard["text"] == "The ferry is late again."
+        and heard["language_code"] == "en"
+        and heard["language"] == "English"
+    )
+
+
+def test_official_sdk_against_every_operation_it_has(fish, tmp_path):
+    """tts.convert/stream, asr.transcribe, voices.*, account.*: the SDK parses every answer.
+    (tts.stream_websocket uses /v1/tts/live, a WebSocket the OpenAPI reference does not describe.)"""
+    client = FishAudio(api_key=API_KEY, base_url=fish.url)
+    sample = write_sample(tmp_path / "aria.wav", seconds=3).read_bytes()
+    voice = client.voices.create(title="Aria", voices=[sample], texts=["hello there"], tags=["t"], description="d")
+    public = client.voices.create(title="Open", voices=[sample], visibility="public", cover_image=b"\x89PNG cover")
+    assert public.visibility == "public" and public.cover_image
+    streamed = b"".join(client.tts.stream(text="Streaming works.", reference_id=voice.id, format="wav"))
+    assert streamed[:4] == b"RIFF" and wav_seconds(streamed) > 0.3
+    heard = client.asr.transcribe(audio=streamed, language="en")
+    assert heard.text == "Streaming works." and heard.duration > 0
+    credits = client.account.get_credits()
+    assert float(credits.credit) == 25.0
+    package = client.account.get_package()
+    assert package.balance == 0
+    client.voices.update(voice.id, cover_image=b"\x89PNG", visibility="public")
+    assert client.voices.get(voice.id).visibility == "public"
+    assert {v.id for v in client.voices.list(self_only=True, page_size=10).items} == {voice.id, public.id}
+    assert [r.path for r in fish.calls("GET", "/wallet/")] == ["/wallet/self/api-credit", "/wallet/self/package"]
+    assert all(r.status in (200, 201) for r in fish.calls())

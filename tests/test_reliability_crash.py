@@ -84,8 +84,9 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
     rng = random.Random(2024)
     scan = SecretScan(API_KEY)
     # 200 ms a request (20 lines a second at 4 in flight): slow enough that twenty kills at up to
-    # 2.2 s each land before the 300 lines are done, however fast the processing is
-    with FakeFishServer(api_key=API_KEY, latency=0.2, audio="tone") as fake:
+    # 2.2 s each land before the 300 lines are done, however fast the processing is. Training
+    # takes a moment (most fast clones are ready at once): kills land while Aria is cloned too.
+    with FakeFishServer(api_key=API_KEY, latency=0.2, audio="tone", training_seconds=1.0) as fake:
         project = make_project(tmp_path, fake, characters=VOICES, lines=LINES, jobs=4)
         root = project.root
         texts_of = keys_to_texts(root)

@@ -12,7 +12,9 @@ import pytest
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project, write_sample
 
-ARIA_ONLY = {"aria": 'name = "Aria"\n[voice]\nsamples = ["voices/aria/01.wav", "voices/aria/02.wav"]\ntexts = ["The tide is early today.", "Keep the lamp lit."]\n'}
+ARIA_ONLY = {
+    "aria": 'name = "Aria"\n[voice]\nsamples = ["voices/aria/01.wav", "voices/aria/02.wav"]\ntexts = ["The tide is early today.", "Keep the lamp lit."]\n'
+}
 ARIA_LINES = [("harbour.1", "Aria", "Good evening."), ("harbour.2", "Aria", "Then who lit the lamp?")]
 
 
@@ -35,12 +37,18 @@ def test_sync_clones_once_pins_the_model_and_a_second_sync_calls_nothing(tmp_pat
     assert [data for _, data in create.body.files["voices"]] == [p.read_bytes() for p in samples]
     assert create.body.fields["texts"] == ["The tide is early today.", "Keep the lamp lit."]
     assert create.body.one("title") == "Aria" and create.body.one("visibility") == "private"
-    assert (create.body.one("type"), create.body.one("train_mode"), create.body.one("enhance_audio_quality")) == ("tts", "fast", "true")
+    assert (create.body.one("type"), create.body.one("train_mode"), create.body.one("enhance_audio_quality")) == (
+        "tts",
+        "fast",
+        "true",
+    )
 
     entry = lock(project)["aria"]
     assert entry["model_id"] in fish.models and entry["state"] == "trained" and entry["created"]
     assert entry["sample_sha256"] == [sha256(p) for p in samples]
-    assert entry["text_sha256"] == [hashlib.sha256(t.encode()).hexdigest() for t in ("The tide is early today.", "Keep the lamp lit.")]
+    assert entry["text_sha256"] == [
+        hashlib.sha256(t.encode()).hexdigest() for t in ("The tide is early today.", "Keep the lamp lit.")
+    ]
 
     fish.reset_calls()
     again = project.run("voices", "sync")
@@ -101,7 +109,11 @@ def test_sync_waits_for_training_and_an_interrupted_wait_never_clones_twice(tmp_
         fake.training_seconds = 30.0
         write_sample(project.root / "characters/voices/aria/01.wav", pitch=111)
         timed_out = project.run("voices", "sync")
-        assert timed_out.exit_code == 2 and "not trained yet" in timed_out.output and "characters/aria.toml" in timed_out.output
+        assert (
+            timed_out.exit_code == 2
+            and "not trained yet" in timed_out.output
+            and "characters/aria.toml" in timed_out.output
+        )
         assert lock(project)["aria"]["state"] in ("created", "training")
 
         fake.training_seconds = 0.0
@@ -116,14 +128,20 @@ def test_failed_training_is_one_clear_error_naming_the_character(tmp_path, fish_
         project = make_project(tmp_path, fake, characters=ARIA_ONLY, lines=ARIA_LINES)
         synced = project.run("voices", "sync")
         assert synced.exit_code == 2
-        assert "characters/aria.toml" in synced.output and "Aria" in synced.output and "failed training" in synced.output
+        assert (
+            "characters/aria.toml" in synced.output and "Aria" in synced.output and "failed training" in synced.output
+        )
         built = project.run("build")
         assert built.exit_code == 2 and "failed training" in built.output and "Traceback" not in built.output
-        assert len(fake.calls("POST", "/model")) == 1 and not fake.calls("POST", "/v1/tts")  # no second clone, no line sent
+        assert len(fake.calls("POST", "/model")) == 1 and not fake.calls(
+            "POST", "/v1/tts"
+        )  # no second clone, no line sent
 
 
 def encode(source, target, *args: str):
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source), *args, str(target)], check=True)
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(source), *args, str(target)], check=True
+    )
     return target
 
 
@@ -155,7 +173,9 @@ def test_a_self_hosted_server_says_persistent_clones_need_the_model_api(tmp_path
         project.write("characters/aria.toml", ARIA_ONLY["aria"] + 'clone = "instant"\n')
         built = project.run("build")
         assert built.exit_code == 0, built.output
-        assert len(fake.calls("POST", "/v1/tts")) == 2 and all(len(r.body["references"]) == 2 for r in fake.calls("POST", "/v1/tts"))
+        assert len(fake.calls("POST", "/v1/tts")) == 2 and all(
+            len(r.body["references"]) == 2 for r in fake.calls("POST", "/v1/tts")
+        )
 
 
 def test_list_pages_through_the_account_and_marks_who_uses_what(tmp_path, fish, fish_env):
@@ -177,15 +197,28 @@ def test_show_update_and_delete(tmp_path, fish, fish_env):
     model_id = lock(project)["aria"]["model_id"]
 
     shown = json.loads(project.run("voices", "show", "Aria", "--json").stdout)
-    assert shown["source"] == "persistent clone" and shown["model"]["state"] == "trained" and shown["lock"]["model_id"] == model_id
+    assert (
+        shown["source"] == "persistent clone"
+        and shown["model"]["state"] == "trained"
+        and shown["lock"]["model_id"] == model_id
+    )
 
-    updated = project.run("voices", "update", "aria", "--visibility", "unlist", "--title", "Aria (keeper)", "--tags", "keeper, lighthouse")
+    updated = project.run(
+        "voices", "update", "aria", "--visibility", "unlist", "--title", "Aria (keeper)", "--tags", "keeper, lighthouse"
+    )
     assert updated.exit_code == 0
     patch = fish.calls("PATCH")[-1]
-    assert patch.body.fields == {"visibility": ["unlist"], "title": ["Aria (keeper)"], "tags": ["keeper", "lighthouse"]}
+    marker = [tag for tag in fish.calls("POST", "/model")[0].body.fields["tags"] if tag.startswith("charvoice-")]
+    assert len(marker) == 1  # the tag that finds a model whose create answer was lost
+    assert patch.body.fields == {
+        "visibility": ["unlist"],
+        "title": ["Aria (keeper)"],
+        "tags": ["keeper", "lighthouse", *marker],
+    }
     assert fish.models[model_id]["visibility"] == "unlist" and lock(project)["aria"]["tags"] == ["keeper", "lighthouse"]
     assert project.run("voices", "update", "aria").exit_code == 0  # no option: back to the TOML's [voice] values
     assert (fish.models[model_id]["title"], fish.models[model_id]["visibility"]) == ("Aria", "private")
+    assert fish.models[model_id]["tags"] == marker  # the TOML has no tags; the marker stays
 
     refused = project.run("voices", "delete", "aria", input="n\n")
     assert refused.exit_code == 0 and "Nothing deleted" in refused.output and not fish.calls("DELETE")

@@ -109,8 +109,12 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
     default=None,
     help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
 )
+@click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
 @json_option
-def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None, engine: str | None, shard: tuple[int, int] | None, as_json: bool) -> None:
+def build(
+    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None,
+    engine: str | None, shard: tuple[int, int] | None, over_credit: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Voice every line that is new or changed, then write the manifest.
 
     TARGETS limit the build to line ids or script files.
@@ -133,6 +137,8 @@ def build(targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, for
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
+        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
+            workspace.engines.primary.spend_beyond_credit = True
         plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
     except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
         raise Interrupted() from None
@@ -252,9 +258,19 @@ def _notify(show: bool) -> Notify:
 
 def _cost_preview(workspace: Workspace, plan: Plan):
     from charvoice.engines.fish.cost import preview
+    from charvoice.project.config import fish_price
 
-    config = workspace.project.config
-    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, config.fish.price_per_million_bytes)
+    price = fish_price(workspace.project.config.fish)
+    return preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
+
+
+def _credit(workspace: Workspace, cost: float) -> dict:
+    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
+    account_credit = getattr(workspace.engines.primary, "account_credit", None)
+    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
+        return {}
+    usd, why = account_credit()
+    return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
 
 
 def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
@@ -262,6 +278,7 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
     if as_json:
         held = {"shared_cache": shared} if remote is not None else {}
+        cost = _cost_preview(workspace, plan)
         emit_json(
             {
                 "engine": workspace.engines.primary.name,
@@ -270,7 +287,8 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
                 "to_build": _stale_rows(plan),
                 "to_synthesize": len(synth),
                 **held,
-                "cost": _cost_preview(workspace, plan).as_dict(),
+                "cost": cost.as_dict(),
+                "credit": _credit(workspace, cost.price(cost.bytes)),
             }
         )
         return
@@ -280,8 +298,15 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
     if remote is not None:
         click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
-    for row in _cost_preview(workspace, plan).text():
+    cost = _cost_preview(workspace, plan)
+    for row in cost.text():
         click.echo(row)
+    credit = _credit(workspace, cost.price(cost.bytes))
+    if credit and credit["usd"] is None:
+        click.echo(f"Account credit: unknown ({credit['unknown_because']})")
+    elif credit:
+        short = "" if credit["enough"] else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
 
 
 def _cache_counts(workspace: Workspace) -> dict:

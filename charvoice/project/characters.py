@@ -12,6 +12,8 @@ from charvoice.project.lines import id_problem
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 SAMPLE_EXTENSIONS = (".wav", ".mp3", ".m4a", ".opus", ".ogg", ".flac")
+COVER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+MAX_SAMPLES = 20  # POST /model takes at most 20 voice files (API reference: voices maxItems)
 MAX_SAMPLE_MB = 50  # minutes of studio-quality WAV; instant clones send every sample with every line
 
 SCHEMA = Table(
@@ -29,6 +31,7 @@ SCHEMA = Table(
                 "description": Field(str, ""),
                 "tags": Field(list, [], items=str),
                 "visibility": Field(str, "private", choices=("private", "unlist", "public")),
+                "cover_image": Field(str, ""),  # required by Fish Audio for a public model
                 "enhance_audio_quality": Field(bool, True),
             },
         ),
@@ -66,6 +69,7 @@ class Voice:
     tags: tuple[str, ...] = ()
     visibility: str = "private"
     enhance_audio_quality: bool = True
+    cover_image: Path | None = None  # the public model's picture on fish.audio
 
     @property
     def source(self) -> str:
@@ -134,6 +138,10 @@ def _load_one(path: Path, config: ProjectConfig, problems: list[Problem]) -> Cha
             size = sample_path.stat().st_size / 1_000_000
             found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is {size:.0f} MB; a voice sample is a clip of speech (10 to 45 s), at most {MAX_SAMPLE_MB} MB"))
         samples.append(sample_path)
+    if len(voice["samples"]) > MAX_SAMPLES and voice["clone"] == "persistent":
+        message = f"{len(voice['samples'])} samples; Fish Audio clones a voice from at most {MAX_SAMPLES} files"
+        found.append(doc.problem(("voice",), "samples", message))
+    cover = _cover_image(doc, path, voice, config, found)
     if voice["texts"] and len(voice["texts"]) != len(voice["samples"]):
         found.append(doc.problem(("voice",), "texts", f"texts has {len(voice['texts'])} transcripts for {len(voice['samples'])} samples; give one per sample or none"))
     problems.extend(found)
@@ -154,11 +162,35 @@ def _load_one(path: Path, config: ProjectConfig, problems: list[Problem]) -> Cha
             tags=tuple(voice["tags"]),
             visibility=voice["visibility"],
             enhance_audio_quality=voice["enhance_audio_quality"],
+            cover_image=cover,
         ),
         speech=Speech(**values["speech"]),
         scratch=Scratch(**values["scratch"]),
         lexicon=dict(values["lexicon"]),
     )
+
+
+def _cover_image(doc: TomlFile, path: Path, voice: dict, config: ProjectConfig, found: list[Problem]) -> Path | None:
+    """The cover picture of a public persistent clone, which Fish Audio requires (checked here,
+    before any sample is uploaded)."""
+    name = voice["cover_image"]
+    if not name:
+        if voice["visibility"] == "public" and voice["samples"] and voice["clone"] == "persistent":
+            message = (
+                'visibility = "public" needs a cover picture: Fish Audio refuses a public model without one. '
+                'Add [voice] cover_image = "voices/<name>.png", or use visibility = "unlist" or "private"'
+            )
+            found.append(doc.problem(("voice",), "visibility", message))
+        return None
+    if "\x00" in name:
+        found.append(doc.problem(("voice",), "cover_image", f"cover_image {name!r} is not a file name"))
+        return None
+    cover = (path.parent / name).resolve()
+    if cover.suffix.lower() not in COVER_EXTENSIONS:
+        found.append(doc.problem(("voice",), "cover_image", f"cover_image {name!r} must be a picture ({', '.join(COVER_EXTENSIONS)})"))
+    elif not cover.is_file():
+        found.append(doc.problem(("voice",), "cover_image", f"cover_image {name!r} not found (looked in {config.relative(cover.parent)})"))
+    return cover
 
 
 def load_characters(config: ProjectConfig) -> dict[str, Character]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -12,6 +13,26 @@ from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
+
+# Fish Audio's TTS models (the `model` header's enum in the API reference, docs.fish.audio
+# "Models Overview") -> the cue syntax each one reads ("Emotion Control"): S1 `(cue)` at a
+# sentence start, the S2 family `[cue]` anywhere, in free words. The service voices any other
+# name with its default model without a word, so charvoice refuses names it does not know
+# unless engine.fish.allow_unlisted_model says the name is newer than this charvoice.
+FISH_MODELS = {"s2.1-pro": "bracket", "s2.1-pro-free": "bracket", "s2-pro": "bracket", "s1": "paren"}
+FISH_DEFAULT_MODEL = "s2.1-pro"  # "our recommended production TTS model"
+FISH_RETIRED_MODELS = {"speech-1.5": "2026-02-28", "speech-1.6": "2026-02-28"}  # "Model Deprecations"
+FISH_LATENCIES = ("normal", "balanced", "low")
+FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rate Limits")
+# What answers at engine.fish.base_url: Fish Audio's API (the default, also for a proxy or the
+# tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
+FISH_SERVERS = ("fish-audio", "fish-speech")
+
+
+def fish_cue_style(model: str) -> str:
+    """The cue syntax: "paren" for S1, "bracket" for the S2 family and (unlisted) newer models."""
+    return FISH_MODELS.get(model, "bracket")
+
 
 SCHEMA = Table(
     {
@@ -36,9 +57,11 @@ SCHEMA = Table(
                 "fish": Table(
                     {
                         "base_url": Field(str, "https://api.fish.audio"),
-                        "model": Field(str, "s1"),
+                        "model": Field(str, FISH_DEFAULT_MODEL),
+                        "allow_unlisted_model": Field(bool, False),
+                        "server": Field(str, "fish-audio", choices=FISH_SERVERS),
                         "price_per_million_bytes": Field(float, 15.0, minimum=0),
-                        "latency": Field(str, "normal", choices=("normal", "balanced")),
+                        "latency": Field(str, "normal", choices=FISH_LATENCIES),
                         "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
                         "retries": Field(int, 6, minimum=0, maximum=20),
                         "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
@@ -109,12 +132,22 @@ class QASettings:
 @dataclass(frozen=True)
 class FishSettings:
     base_url: str = "https://api.fish.audio"
-    model: str = "s1"
+    model: str = FISH_DEFAULT_MODEL
+    allow_unlisted_model: bool = False  # a model name newer than this charvoice's list
+    server: str = "fish-audio"  # or "fish-speech": a self-hosted Fish Speech server (FISH_SERVERS)
     price_per_million_bytes: float = 15.0
-    latency: str = "normal"  # "normal" sounds best; "balanced" answers sooner
+    latency: str = "normal"  # "normal" sounds best; "balanced" and "low" answer sooner
     timeout: float = 120.0  # seconds to wait for one response
     retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
     train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
+
+
+def fish_price(settings: FishSettings) -> float:
+    """USD per million UTF-8 bytes for the configured model (the free model costs nothing; a
+    self-hosted server bills nobody)."""
+    if settings.server == "fish-speech" or settings.model in FISH_FREE_MODELS:
+        return 0.0
+    return settings.price_per_million_bytes
 
 
 @dataclass(frozen=True)
@@ -199,9 +232,7 @@ def load_config(root: Path) -> ProjectConfig:
         )
     locales = _check_locales(doc, locales, problems)
     _check_folders(doc, root, project, dialogue, problems)
-    model = engine["fish"]["model"]
-    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
-        problems.append(doc.problem(("engine", "fish"), "model", f"engine.fish.model must be a model name such as 's1', not {model!r}"))
+    _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
     _check_cache(doc, values["cache"], problems)
     if problems:
@@ -229,6 +260,31 @@ def load_config(root: Path) -> ProjectConfig:
         cache=CacheSettings(**values["cache"]),
         dialogue_line=doc.line_of(("project",), "dialogue"),
     )
+
+
+def _check_fish_model(doc: TomlFile, fish: dict, problems: list[Problem]) -> None:
+    """A model name the service knows; any other would be voiced by its default model, silently."""
+    model = fish["model"]
+    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
+        message = f"engine.fish.model must be a model name such as {FISH_DEFAULT_MODEL!r}, not {model!r}"
+        problems.append(doc.problem(("engine", "fish"), "model", message))
+        return
+    known = ", ".join(FISH_MODELS)
+    if model in FISH_RETIRED_MODELS:
+        message = (
+            f"engine.fish.model {model!r} was retired on {FISH_RETIRED_MODELS[model]}: Fish Audio would voice it with "
+            f"{FISH_DEFAULT_MODEL} without saying so. Use one of {known}"
+        )
+        problems.append(doc.problem(("engine", "fish"), "model", message))
+    elif model not in FISH_MODELS and not fish["allow_unlisted_model"]:
+        close = difflib.get_close_matches(model.lower(), list(FISH_MODELS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        message = (
+            f"engine.fish.model {model!r} is not a Fish Audio model ({known}); {hint}Fish Audio would voice it with "
+            f"{FISH_DEFAULT_MODEL} without saying so. For a model newer than this charvoice, set "
+            "engine.fish.allow_unlisted_model = true"
+        )
+        problems.append(doc.problem(("engine", "fish"), "model", message))
 
 
 # A language tag as Godot and BCP 47 write them: `en`, `pt-BR`, `zh-Hans`, `es-419`, `fr_CA`.

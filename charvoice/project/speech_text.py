@@ -11,7 +11,7 @@ capitals, so it never rewrites "us". The replacement takes the capitalisation th
 Direction: a line's tags (`#angry`, `[#whispering]`, a `direction` column) are looked up in
 `[direction]` (tag -> cue; the defaults below, plus the project's table, which wins; a cue of
 "" silences a tag). `mood=sad`, `tone:sarcastic` and `emotion:angry` look up their value.
-Fish S1 (and older Fish models) get `(cue)` at the start of the line, Fish S2 models `[cue]`;
+Fish S1 gets `(cue)` at the start of the line, the Fish S2 family `[cue]` (docs.fish.audio, "Emotion Control");
 the offline scratch voice gets no cue. Unknown tags are never spoken: they are reported once.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig
+from charvoice.project.config import ProjectConfig, fish_cue_style
 from charvoice.project.lines import Line
 
 # Tag -> cue, in the words Fish Audio's emotion and tone markers use.
@@ -87,10 +87,10 @@ def resolve_tag(tag: str, table: dict[str, str]) -> str | None:
 
 
 def cue_style(engine: str, model: str) -> str:
-    """"paren" for Fish S1 and older models, "bracket" for Fish S2 models, "" for no cues."""
+    """The cue syntax: "paren" for Fish S1, "bracket" for the S2 family (config.FISH_MODELS), "" for none."""
     if engine != "fish":
         return ""
-    return "bracket" if model.lower().startswith("s2") else "paren"
+    return fish_cue_style(model)
 
 
 def render_direction(text: str, cues: list[str], style: str) -> str:

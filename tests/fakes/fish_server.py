@@ -4,10 +4,17 @@ It serves what docs.fish.audio documents (and what the official `fishaudio` SDK 
 ../shared/fish-wire/): Bearer auth, `POST /v1/tts` with a msgpack body and a `model` header,
 `POST /model` as multipart with repeated `voices` files and `texts`, `GET/PATCH/DELETE
 /model/{id}`, `GET /model?self=true` with paging, `POST /v1/asr` (speech to text: msgpack or multipart with
-`audio`, `language`, `ignore_timestamps`; answers `{text, duration, segments}`; it "hears" the
-text it spoke for that audio), and errors as JSON `{status, message}` (a body
-that cannot be parsed gets a plain-text error, as the docs say). Models go created -> training ->
-trained (or failed) over `training_seconds`. The audio is real: espeak-ng speech (or a fast
+`audio`, `language`, `ignore_timestamps`; answers `{text, duration, segments, language_code}`; it
+"hears" the text it spoke for that audio), `GET /wallet/{self}/api-credit|package`, and errors as
+JSON `{status, message}` (a body that cannot be parsed gets a plain-text error, as the docs say).
+
+As the reference (../shared/fish-api/openapi.json) has it: the `model` header takes s1, s2-pro,
+s2.1-pro and s2.1-pro-free, and any other name (a typo, the retired speech-1.x) is silently
+voiced by s2.1-pro (`Recorded.model_used` says which model really spoke); `reference_id` may be
+an array (several speakers, S2 models only); a create takes 1..20 voice files, needs a
+`cover_image` when public, transcribes voices sent without texts, and a fast clone answers
+`trained` at once (with `training_seconds` set it goes created -> training -> trained, or
+failed, so the polling path is testable too). The audio is real: espeak-ng speech (or a fast
 syllable-like tone) in the requested format.
 
 Everything a test needs to provoke is a plain attribute that may be changed while it runs:
@@ -20,6 +27,7 @@ so tests can count API calls. Only 127.0.0.1 is ever bound.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -33,7 +41,7 @@ import traceback
 import uuid
 import wave
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,10 +49,20 @@ from urllib.parse import parse_qs, urlsplit
 import msgpack
 import numpy as np
 
-KNOWN_MODELS = ("s1", "s2-pro", "speech-1.5", "speech-1.6")
+# The `model` header's enum in the API reference; anything else (a typo, a retired name such as
+# speech-1.6) is voiced by DEFAULT_MODEL without a word, as the reference says the service does.
+KNOWN_MODELS = ("s1", "s2-pro", "s2.1-pro", "s2.1-pro-free")
+DEFAULT_MODEL = "s2.1-pro"
+S2_FAMILY = ("s2-pro", "s2.1-pro", "s2.1-pro-free")
+MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
+# opus_bitrate: the reference's enum (bps), plus the kbps values the official SDK sends on every
+# request (its default is 32): the real service answers both, so the fake must too.
+OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
 FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
 ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
+FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # the reference loader's id rule
+_SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
 _LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f3", "f4")
 
@@ -60,6 +78,7 @@ class Recorded:
     body: Any = None  # dict (msgpack/JSON), Form (multipart/urlencoded), bytes (unparsed) or None
     status: int = 0  # what the fake answered; 0 when it dropped the connection
     fault: str = ""  # the fault injected into this request, if any
+    model_used: str = ""  # text to speech: the model that really spoke (after the silent fallback)
 
     @property
     def authorized(self) -> bool:
@@ -81,13 +100,17 @@ class Form:
 class ApiError(Exception):
     """An error answer: JSON {status, message}, or plain text for a body that cannot be parsed."""
 
-    def __init__(self, status: int, message: str, *, plain: bool = False, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, plain: bool = False, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.plain, self.headers = status, message, plain, headers or {}
+        self.status, self.message, self.plain, self.headers = (status, message, plain, headers or {})
 
-    def response(self) -> "_Response":
+    def response(self) -> _Response:
         if self.plain:
-            return _Response(self.status, {"Content-Type": "text/plain; charset=utf-8", **self.headers}, self.message.encode())
+            return _Response(
+                self.status, {"Content-Type": "text/plain; charset=utf-8", **self.headers}, self.message.encode()
+            )
         return _json(self.status, {"status": self.status, "message": self.message}, self.headers)
 
 
@@ -105,7 +128,7 @@ def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> _Res
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class FakeFishServer:
@@ -125,6 +148,7 @@ class FakeFishServer:
         training_seconds: float = 0.0,
         fail_titles: tuple[str, ...] = (),
         no_credit: bool = False,
+        credit: str = "25.000000",
         self_hosted: bool = False,
         audio: str = "speech",
         known_models: tuple[str, ...] = KNOWN_MODELS,
@@ -141,7 +165,9 @@ class FakeFishServer:
         self.training_seconds = training_seconds
         self.fail_titles = set(fail_titles)
         self.no_credit = no_credit
-        self.self_hosted = self_hosted  # Fish Speech: /v1/tts only, reference ids are server folders
+        self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
+        self.self_hosted = self_hosted  # Fish Speech: its /v1/tts schema and /v1/references API
+        self.references: dict[str, list[tuple[bytes, str]]] = {}  # Fish Speech: references/<id>/
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
         self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
@@ -164,7 +190,7 @@ class FakeFishServer:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "FakeFishServer":
+    def start(self) -> FakeFishServer:
         self._httpd = _HTTPServer(self)
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
@@ -175,7 +201,7 @@ class FakeFishServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeFishServer":
+    def __enter__(self) -> FakeFishServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -215,7 +241,9 @@ class FakeFishServer:
         with self._lock:
             self._queued.append([kind, path, count])
 
-    def add_model(self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained") -> str:
+    def add_model(
+        self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained"
+    ) -> str:
         """A model that already exists (someone else's when `owner` is given); returns its id."""
         model = self._new_model(title, "", visibility, [], [("sample.wav", b"")], [], owner or self.user_id)
         model["_forced_state"] = state
@@ -266,18 +294,22 @@ class FakeFishServer:
             raise ApiError(401, "Invalid Token")
         if self.max_in_flight is not None and in_flight > self.max_in_flight:
             record.fault = "over-cap"
-            raise ApiError(429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after())
+            raise ApiError(
+                429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
+            )
         fault = self._pick_fault(record.path)
         record.fault = fault
         if fault in ("500", "502", "503", "429"):
             headers = self._retry_after() if fault in ("429", "503") else {}
-            reason = {"429": "Rate limit exceeded", "502": "Bad gateway", "503": "Service unavailable"}.get(fault, "Internal server error")
+            reason = {"429": "Rate limit exceeded", "502": "Bad gateway", "503": "Service unavailable"}.get(
+                fault, "Internal server error"
+            )
             raise ApiError(int(fault), reason, headers=headers)
         if fault == "stall":
             time.sleep(self.stall_seconds)
         started = time.monotonic()
         parsed = _parse_body(handler.headers.get("Content-Type", ""), body)
-        response = self._route(handler.command, record.path, record.query, parsed, handler.headers)
+        response = self._route(handler.command, record.path, record.query, parsed, handler.headers, record)
         remaining = self.latency - (time.monotonic() - started)
         if remaining > 0:
             time.sleep(remaining)
@@ -303,13 +335,20 @@ class FakeFishServer:
                 return self._rng.choice(self.faults)
         return ""
 
-    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any, headers) -> _Response:
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, headers, record: Recorded | None = None
+    ) -> _Response:
+        if self.self_hosted:  # Fish Speech: its own /v1/tts schema and references API, nothing else
+            return self._fish_speech(method, path, body, headers, record)
         if path == "/v1/tts":
             if method != "POST":
                 raise ApiError(405, "Method Not Allowed")
-            return self._tts(body, headers.get("model"))
-        if self.self_hosted:  # Fish Speech's API server has no model management (nor speech to text)
-            raise ApiError(404, "Not Found", plain=True)
+            return self._tts(body, headers.get("model"), record)
+        match = re.fullmatch(r"/wallet/([^/]+)/(api-credit|package)", path)
+        if match:
+            if method != "GET":
+                raise ApiError(405, "Method Not Allowed")
+            return self._wallet(match.group(1), match.group(2), query)
         if path == "/model":
             if method == "POST":
                 return self._create(body)
@@ -330,11 +369,12 @@ class FakeFishServer:
 
     # --- /v1/tts -----------------------------------------------------------------------------
 
-    def _tts(self, body: Any, model: str | None) -> _Response:
+    def _tts(self, body: Any, model: str | None, record: Recorded | None = None) -> _Response:
         if not isinstance(body, dict):
             raise ApiError(422, "the request body must be a msgpack (or JSON) map")
-        if model is not None and model not in self.known_models:
-            raise ApiError(422, f"model header: unknown model {model!r} (one of {', '.join(self.known_models)})")
+        used = self.resolve_model(model)
+        if record is not None:
+            record.model_used = used
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ApiError(422, "text: field required (a non-empty string)")
@@ -344,43 +384,80 @@ class FakeFishServer:
         _check_number(body, "temperature", 0.0, 1.0)
         _check_number(body, "top_p", 0.0, 1.0)
         _check_number(body, "chunk_length", 100, 300, integer=True)
+        _check_number(body, "min_chunk_length", 0, 100, integer=True)
+        _check_number(body, "early_stop_threshold", 0.0, 1.0)
         _check_number(body, "sample_rate", 8000, 96000, integer=True)
+        _check_number(body, "max_new_tokens", 1, 1 << 31, integer=True)
+        _check_number(body, "repetition_penalty", 0.0, 1e9)
         _check_choice(body, "latency", ("normal", "balanced", "low"))
         _check_choice(body, "mp3_bitrate", (64, 128, 192))
-        _check_choice(body, "opus_bitrate", (-1000, 24, 32, 48, 64))
-        if "normalize" in body and not isinstance(body["normalize"], bool):
-            raise ApiError(422, "normalize: must be a boolean")
+        _check_choice(body, "opus_bitrate", OPUS_BITRATES)
+        for flag in ("normalize", "condition_on_previous_chunks"):
+            if flag in body and not isinstance(body[flag], bool):
+                raise ApiError(422, f"{flag}: must be a boolean")
+        features = body.get("features", [])
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            raise ApiError(422, "features: must be a list of strings")
         prosody = body.get("prosody")
         speed = 1.0
         if prosody is not None:
             if not isinstance(prosody, dict):
                 raise ApiError(422, "prosody: must be a map with speed and volume")
             _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
-            _check_number(prosody, "volume", -20.0, 20.0, where="prosody.")
+            _check_number(prosody, "volume", -1e9, 1e9, where="prosody.")  # dB, no documented range
+            if "normalize_loudness" in prosody and not isinstance(prosody["normalize_loudness"], bool):
+                raise ApiError(422, "prosody.normalize_loudness: must be a boolean")
             speed = float(prosody.get("speed", 1.0))
-        references = body.get("references") or []
-        if not isinstance(references, list):
-            raise ApiError(422, "references: must be a list")
-        for index, reference in enumerate(references):
-            if not isinstance(reference, dict) or not isinstance(reference.get("audio"), bytes) or not isinstance(reference.get("text"), str):
-                raise ApiError(422, f"references[{index}]: must be a map with audio (bytes) and text (string)")
-        reference_id = body.get("reference_id")
-        if reference_id is not None and not isinstance(reference_id, str):
-            raise ApiError(422, "reference_id: must be a string")
+        speakers = self._speakers(body, used)
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
-        voice = "default"
-        if reference_id:
-            self._usable_model(reference_id)
-            voice = reference_id
-        elif references:
-            voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
-        sample_rate = body.get("sample_rate") or 44100
-        pcm = self._speak(text, voice, speed, sample_rate)
+        voices = []
+        for reference_id, references in speakers:
+            if references:  # zero-shot: the samples are the voice (ids are then just labels)
+                voices.append(hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest())
+            elif reference_id:
+                self._usable_model(reference_id)
+                voices.append(reference_id)
+        voice = voices[0] if voices else "default"  # dialogue: the fake speaks with the first voice
+        sample_rate = body.get("sample_rate") or (48000 if fmt == "opus" else 44100)
+        pcm = self._speak(_SPEAKER_TAGS.sub(" ", text), voice, speed, sample_rate)
         audio = _encode(pcm, sample_rate, fmt)
         with self._lock:
             self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, sample_rate)))
         return _Response(200, {"Content-Type": MIME[fmt]}, audio, chunked=True)
+
+    def resolve_model(self, model: str | None) -> str:
+        """The model that really speaks: the header's when the service knows it, else the default."""
+        return model if model in self.known_models else DEFAULT_MODEL
+
+    def _speakers(self, body: dict, model: str) -> list[tuple[str, list[dict]]]:
+        """(reference_id, references) per speaker. One speaker: a string and/or a list of
+        references; several (S2 family only): an array of ids and/or an array of arrays."""
+        reference_id = body.get("reference_id")
+        references = body.get("references") or []
+        if not isinstance(references, list):
+            raise ApiError(422, "references: must be a list")
+        multi = isinstance(reference_id, list) or (references and all(isinstance(r, list) for r in references))
+        if multi and model not in S2_FAMILY:
+            raise ApiError(
+                422, f"reference_id: several speakers need an S2 model ({', '.join(S2_FAMILY)}), not {model!r}"
+            )
+        if not multi:
+            if reference_id is not None and not isinstance(reference_id, str):
+                raise ApiError(422, "reference_id: must be a string or an array of strings")
+            _check_references(references, "references")
+            return [(reference_id or "", references)]
+        ids = reference_id if isinstance(reference_id, list) else []
+        if not all(isinstance(i, str) for i in ids):
+            raise ApiError(422, "reference_id: must be a string or an array of strings")
+        groups = references if references else [[] for _ in ids]
+        if not all(isinstance(g, list) for g in groups):
+            raise ApiError(422, "references: for several speakers, an array of arrays of references")
+        if ids and len(groups) != len(ids):
+            raise ApiError(422, f"references: {len(groups)} speakers' references for {len(ids)} reference ids")
+        for index, group in enumerate(groups):
+            _check_references(group, f"references[{index}]")
+        return [(ids[i] if i < len(ids) else "", group) for i, group in enumerate(groups)]
 
     # --- /v1/asr -----------------------------------------------------------------------------
 
@@ -394,14 +471,20 @@ class FakeFishServer:
                 raise ApiError(422, f"ignore_timestamps: must be true or false, not {flag!r}")
             ignore_timestamps = flag == "true"
         elif isinstance(body, dict):
-            audio, language, ignore_timestamps = body.get("audio"), body.get("language"), body.get("ignore_timestamps", True)
+            audio, language, ignore_timestamps = (
+                body.get("audio"),
+                body.get("language"),
+                body.get("ignore_timestamps", True),
+            )
             if not isinstance(ignore_timestamps, bool):
                 raise ApiError(422, "ignore_timestamps: must be a boolean")
         else:
             raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
         if not isinstance(audio, bytes) or not audio:
             raise ApiError(422, "audio: field required (the audio file's bytes)")
-        if language is not None and (not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)):
+        if language is not None and (
+            not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
+        ):
             raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
@@ -409,7 +492,45 @@ class FakeFishServer:
         text = self._heard(audio, pcm, rate)
         duration = round(len(pcm) / rate, 3)
         segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
-        return _json(200, {"text": text, "duration": duration, "segments": segments})
+        answer: dict[str, Any] = {"text": text, "duration": duration, "segments": segments}
+        if text:  # "Omitted if no language is detected"; the fake only ever speaks English
+            answer.update(language_code="en", language="English")
+        return _json(200, answer)
+
+    def _heard_file(self, audio: bytes) -> str:
+        try:
+            pcm, rate = _decode(audio)
+        except ApiError:
+            return ""
+        return self._heard(audio, pcm, rate)
+
+    # --- /wallet -------------------------------------------------------------------------------
+
+    def _wallet(self, user_id: str, what: str, query: dict[str, list[str]]) -> _Response:
+        if user_id not in ("self", self.user_id):
+            raise ApiError(403, "Permission denied")
+        now = _now_iso()
+        if what == "package":
+            return _json(
+                200,
+                {
+                    "_id": "package-" + self.user_id,
+                    "user_id": self.user_id,
+                    "type": "free",
+                    "total": 0,
+                    "balance": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "finished_at": now,
+                },
+            )
+        answer: dict[str, Any] = {
+            "_id": "credit-" + self.user_id, "user_id": self.user_id, "credit": self.credit,  # no_credit (402 on requests) leaves the balance to the test
+            "cumulative_top_up": self.credit, "created_at": now, "updated_at": now, "has_phone_sha256": False,
+        }  # fmt: skip
+        if query.get("check_free_credit", ["false"])[-1].lower() == "true":
+            answer["has_free_credit"] = False
+        return _json(200, answer)
 
     def _heard(self, audio: bytes, pcm: np.ndarray, rate: int) -> str:
         digest = hashlib.sha256(audio).hexdigest()
@@ -425,6 +546,135 @@ class FakeFishServer:
             return self.asr_unknown
         text = self.asr_mishear.get(text, text)
         return _LEADING_CUES.sub("", text).strip()  # emotion cues steer the voice; they are not spoken
+
+    # --- self-hosted Fish Speech (fishaudio/fish-speech: tools/server/views.py, schema.py,
+    # reference_loader.py) ---------------------------------------------------------------------
+
+    def _fish_speech(self, method: str, path: str, body: Any, headers, record: Recorded | None) -> _Response:
+        as_json = "application/json" in (headers.get("Accept") or "")
+        if path == "/v1/tts" and method == "POST":
+            return self._fish_speech_tts(body, record)
+        if path == "/v1/references/list" and method == "GET":
+            ids = sorted(self.references)
+            return _reply(
+                200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json
+            )
+        if path == "/v1/references/add" and method == "POST":
+            return self._fish_speech_add(body, as_json)
+        if path == "/v1/references/delete" and method == "DELETE":
+            reference_id = (
+                body.get("reference_id")
+                if isinstance(body, dict)
+                else (body.one("reference_id") if isinstance(body, Form) else None)
+            )
+            if not isinstance(reference_id, str) or not reference_id.strip():
+                return _reply(
+                    400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json
+                )
+            if self.references.pop(reference_id, None) is None:
+                return _reply(
+                    404,
+                    {
+                        "success": False,
+                        "message": f"Reference ID '{reference_id}' not found",
+                        "reference_id": reference_id,
+                    },
+                    as_json,
+                )
+            return _reply(
+                200,
+                {
+                    "success": True,
+                    "message": f"Reference voice '{reference_id}' deleted successfully",
+                    "reference_id": reference_id,
+                },
+                as_json,
+            )
+        if path in ("/v1/health",):
+            return _json(200, {"status": "ok"})
+        raise ApiError(404, "Not Found", plain=True)
+
+    def _fish_speech_add(self, form: Any, as_json: bool) -> _Response:
+        if not isinstance(form, Form):
+            raise ApiError(422, "multipart/form-data with id, audio and text", plain=True)
+        reference_id, text = form.one("id") or "", form.one("text") or ""
+        audio = (form.files.get("audio") or [("", b"")])[-1][1]
+        problem = ""
+        if not reference_id.strip():
+            problem = "Reference ID cannot be empty"
+        elif not text.strip():
+            problem = "Reference text cannot be empty"
+        elif not audio:
+            problem = "Audio file is empty or could not be read"
+        elif not FISH_SPEECH_ID.fullmatch(reference_id) or len(reference_id) > 255:
+            problem = "Reference ID contains invalid characters or is too long"
+        if problem:
+            return _reply(400, {"success": False, "message": problem, "reference_id": reference_id}, as_json)
+        if reference_id in self.references:
+            return _reply(
+                409,
+                {
+                    "success": False,
+                    "message": f"Reference ID '{reference_id}' already exists",
+                    "reference_id": reference_id,
+                },
+                as_json,
+            )
+        self.references[reference_id] = [(audio, text)]
+        return _reply(
+            200,
+            {
+                "success": True,
+                "message": f"Reference voice '{reference_id}' added successfully",
+                "reference_id": reference_id,
+            },
+            as_json,
+        )
+
+    def _fish_speech_tts(self, body: Any, record: Recorded | None) -> _Response:
+        """ServeTTSRequest: unknown fields (prosody, latency) and the model header are ignored,
+        as pydantic ignores them; top_p and temperature are 0.1..1.0; an unknown reference_id
+        is an empty folder, so the default voice speaks (200); an id outside the loader's
+        characters fails inside the server (500)."""
+        if not isinstance(body, dict):
+            raise ApiError(422, "the request body must be msgpack or JSON")
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise ApiError(422, "text: field required")
+        if record is not None:
+            record.model_used = "fish-speech"
+        fmt = body.get("format", "wav")
+        if fmt not in ("wav", "pcm", "mp3", "flac"):
+            raise ApiError(422, f"format: must be wav, pcm, mp3 or flac, not {fmt!r}")
+        _check_number(body, "chunk_length", 100, 300, integer=True)
+        for key, low, high in (("top_p", 0.1, 1.0), ("temperature", 0.1, 1.0), ("repetition_penalty", 0.9, 2.0)):
+            value = body.get(key)
+            if value is not None and (not isinstance(value, float) or not low <= value <= high):  # strict floats
+                raise ApiError(422, f"{key}: must be a float from {low} to {high}, not {value!r}")
+        if body.get("use_memory_cache", "off") not in ("on", "off"):
+            raise ApiError(422, "use_memory_cache: must be 'on' or 'off'")
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ApiError(422, "seed: must be an integer")
+        references = body.get("references") or []
+        _check_references(references, "references")
+        reference_id = body.get("reference_id")
+        voice = "default"
+        if references:
+            voice = hashlib.sha256(b"".join(r["audio"] for r in references)).hexdigest()
+        elif reference_id is not None:
+            if not isinstance(reference_id, str):
+                raise ApiError(422, "reference_id: must be a string")
+            if not FISH_SPEECH_ID.fullmatch(reference_id):
+                raise ApiError(500, "Failed to generate speech", plain=True)
+            if reference_id in self.references:  # else: an empty folder, the default voice
+                voice = hashlib.sha256(self.references[reference_id][0][0]).hexdigest()
+        rate = 44100
+        pcm = self._speak(text, voice, 1.0, rate)  # no prosody: the speed is never applied here
+        audio = _encode(pcm, rate, "wav" if fmt == "flac" else fmt)
+        with self._lock:
+            self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, rate)))
+        return _Response(200, {"Content-Type": MIME.get(fmt, "audio/flac")}, audio)
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
@@ -468,7 +718,9 @@ class FakeFishServer:
             raise ApiError(422, "POST /model takes multipart/form-data")
         kind = form.one("type")
         if kind != "tts":
-            raise ApiError(422, "type: field required and must be 'tts'" if kind is None else f"type: must be 'tts', not {kind!r}")
+            raise ApiError(
+                422, "type: field required and must be 'tts'" if kind is None else f"type: must be 'tts', not {kind!r}"
+            )
         title = form.one("title")
         if not title:
             raise ApiError(422, "title: field required")
@@ -484,13 +736,37 @@ class FakeFishServer:
         voices = form.files.get("voices", [])
         if not voices:
             raise ApiError(422, "voices: at least one audio file is required")
+        if len(voices) > MAX_VOICES:
+            raise ApiError(422, f"voices: at most {MAX_VOICES} files, not {len(voices)}")
         if any(not data for _, data in voices):
             raise ApiError(422, "voices: empty file")
         texts = form.fields.get("texts", [])
+        if len(texts) > MAX_VOICES:
+            raise ApiError(422, f"texts: at most {MAX_VOICES}, not {len(texts)}")
         if texts and len(texts) != len(voices):
-            raise ApiError(422, f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none")
-        model = self._new_model(title, form.one("description", "") or "", visibility, form.fields.get("tags", []), voices, texts, self.user_id)
-        return _json(201, self._public(model, state="created"))  # a new model always starts here
+            raise ApiError(
+                422, f"texts: {len(texts)} texts for {len(voices)} voices; give one text per voice file or none"
+            )
+        covers = form.files.get("cover_image", [])
+        if visibility == "public" and not (covers and covers[-1][1]):
+            raise ApiError(422, "cover_image: required when the model is public")
+        if not texts:  # "if unspecified, ASR will be performed on the voices"
+            texts = [self._heard_file(data) for _, data in voices]
+        model = self._new_model(
+            title,
+            form.one("description", "") or "",
+            visibility,
+            form.fields.get("tags", []),
+            voices,
+            texts,
+            self.user_id,
+        )
+        if covers:
+            model["cover_image"] = f"coverimage/{model['_id']}"
+            model["_cover_sha256"] = hashlib.sha256(covers[-1][1]).hexdigest()
+        # A fast clone is usually ready at once (`trained` in this very answer); with
+        # training_seconds set it starts as `created` and a client has to poll.
+        return _json(201, self._public(model))
 
     def _new_model(self, title, description, visibility, tags, voices, texts, owner) -> dict[str, Any]:
         model_id = uuid.uuid4().hex
@@ -505,7 +781,7 @@ class FakeFishServer:
                 {"title": name, "text": texts[i] if i < len(texts) else "", "task_id": uuid.uuid4().hex, "audio": f"/fake/{model_id}/{i}"}
                 for i, (name, _) in enumerate(voices)
             ],
-            "_owner": owner, "_created": time.monotonic(), "_fail": title in self.fail_titles, "_forced_state": None,
+            "_owner": owner, "_created": time.monotonic(), "_fail": title in self.fail_titles, "_forced_state": None, "_cover_sha256": "",
             "_voice_sha256": [hashlib.sha256(data).hexdigest() for _, data in voices],
         }  # fmt: skip
         with self._lock:
@@ -562,7 +838,14 @@ class FakeFishServer:
             raise ApiError(422, "title: must not be empty")
         if "tags" in changes and isinstance(changes["tags"], str):
             changes["tags"] = [changes["tags"]]
-        changes.pop("cover_image", None)
+        cover = changes.pop("cover_image", None)
+        if isinstance(body, Form) and body.files.get("cover_image"):
+            cover = body.files["cover_image"][-1][1]
+        if isinstance(cover, bytes) and cover:
+            model["cover_image"] = f"coverimage/{model_id}"
+            model["_cover_sha256"] = hashlib.sha256(cover).hexdigest()
+        if changes.get("visibility") == "public" and not model["cover_image"]:
+            raise ApiError(422, "cover_image: required when the model is public")
         model.update(changes)
         model["updated_at"] = _now_iso()
         return _Response(200, {}, b"")
@@ -578,19 +861,26 @@ class FakeFishServer:
             return query.get(name, [default])[-1]
 
         try:
-            page_size, page_number = int(one("page_size", "10")), int(one("page_number", "1"))
+            page_size, page_number = (int(one("page_size", "10")), int(one("page_number", "1")))
         except ValueError:
             raise ApiError(422, "page_size and page_number must be integers") from None
         if not 1 <= page_size <= 100 or page_number < 1:
             raise ApiError(422, "page_size must be 1..100 and page_number >= 1")
         own = one("self", "false").lower() == "true"
-        models = [m for m in list(self.models.values()) if (m["_owner"] == self.user_id if own else m["visibility"] == "public")]
+        models = [
+            m
+            for m in list(self.models.values())
+            if (m["_owner"] == self.user_id if own else m["visibility"] == "public")
+        ]
         if "title" in query:
             models = [m for m in models if one("title", "").lower() in m["title"].lower()]
         for tag in query.get("tag", []):
             models = [m for m in models if tag in m["tags"]]
         order = one("sort_by", "task_count")
-        models.sort(key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],), reverse=True)
+        models.sort(
+            key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],),
+            reverse=True,
+        )
         page = models[(page_number - 1) * page_size : page_number * page_size]
         return _json(200, {"total": len(models), "items": [self._public(m) for m in page]})
 
@@ -694,7 +984,26 @@ def _check_number(body: dict, key: str, low: float, high: float, *, integer: boo
         return
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
-        raise ApiError(422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}")
+        raise ApiError(
+            422, f"{where}{key}: must be {'an integer' if integer else 'a number'} from {low} to {high}, not {value!r}"
+        )
+
+
+def _reply(status: int, data: dict, as_json: bool) -> _Response:
+    """Fish Speech's format_response: JSON when asked for, else msgpack."""
+    if as_json:
+        return _json(status, data)
+    return _Response(status, {"Content-Type": "application/msgpack"}, msgpack.packb(data, use_bin_type=True))
+
+
+def _check_references(references: list, where: str) -> None:
+    for index, reference in enumerate(references):
+        if (
+            not isinstance(reference, dict)
+            or not isinstance(reference.get("audio"), bytes)
+            or not isinstance(reference.get("text"), str)
+        ):
+            raise ApiError(422, f"{where}[{index}]: must be a map with audio (bytes) and text (string)")
 
 
 def _check_choice(body: dict, key: str, choices: tuple) -> None:
@@ -737,7 +1046,22 @@ def _encode(pcm: np.ndarray, rate: int, fmt: str) -> bytes:
     import imageio_ffmpeg
 
     codec = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"], "opus": ["-c:a", "libopus", "-f", "ogg"]}[fmt]
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *codec, "pipe:1"]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-f",
+        "s16le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        *codec,
+        "pipe:1",
+    ]
     return subprocess.run(command, input=ints, capture_output=True, check=True).stdout
 
 
@@ -754,7 +1078,21 @@ def _decode(audio: bytes) -> tuple[np.ndarray, int]:
             pass
     import imageio_ffmpeg
 
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-ac", "1", "-ar", "16000", "-f", "s16le", "pipe:1"]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-i",
+        "pipe:0",
+        "-ac",
+        "1",
+        "-ar",
+        "16000",
+        "-f",
+        "s16le",
+        "pipe:1",
+    ]
     result = subprocess.run(command, input=audio, capture_output=True, check=False)
     if result.returncode != 0 or not result.stdout:
         raise ApiError(422, "audio: not an audio file the server can decode")
@@ -822,7 +1160,5 @@ def _write(handler: BaseHTTPRequestHandler, response: _Response) -> None:
 
 def _hang_up(handler: BaseHTTPRequestHandler) -> None:
     handler.close_connection = True
-    try:
+    with contextlib.suppress(OSError):
         handler.connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

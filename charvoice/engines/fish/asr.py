@@ -18,8 +18,6 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
-
 from charvoice.engines.fish.client import FishClient, FishError
 
 # Languages whose text has no spaces between words: compare characters, not words.
@@ -32,6 +30,7 @@ class Transcript:
     text: str
     duration: float | None = None  # as the server reports it
     segments: list[dict[str, Any]] = field(default_factory=list)
+    language_code: str | None = None  # the language the server detected (ISO 639-1)
 
 
 class AsrUnavailable(FishError):
@@ -45,25 +44,19 @@ def language_of(locale: str) -> str:
 
 def transcribe(client: FishClient, audio: bytes, locale: str | None = None) -> Transcript:
     """One `POST /v1/asr`. Raises FishError (AsrUnavailable when the server has no such endpoint)."""
-    payload: dict[str, Any] = {"audio": audio, "ignore_timestamps": True}
-    if locale:
-        payload["language"] = language_of(locale)
     try:
-        response = client.send(  # the client's retry and auth machinery (client.py)
-            "POST", "/v1/asr", "speech-to-text",
-            content=msgpack.packb(payload, use_bin_type=True),
-            headers={"Content-Type": "application/msgpack"},
-        )  # fmt: skip
+        data = client.asr(audio, language_of(locale) if locale else None)
     except FishError as error:
         if error.status in (404, 405):
-            raise AsrUnavailable(f"{client.server_name} has no speech-to-text endpoint (POST /v1/asr answered {error.status})", error.status) from None
+            message = f"{client.server_name} has no speech-to-text endpoint (POST /v1/asr answered {error.status})"
+            raise AsrUnavailable(message, error.status) from None
         raise
-    data = client.json(response)
-    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        raise FishError(f"{client.server_name} answered speech-to-text without a `text`")
     duration = data.get("duration")
     segments = data.get("segments") if isinstance(data.get("segments"), list) else []
-    return Transcript(data["text"], float(duration) if isinstance(duration, (int, float)) else None, segments)
+    language = data.get("language_code") if isinstance(data.get("language_code"), str) else None
+    return Transcript(
+        data["text"], float(duration) if isinstance(duration, (int, float)) else None, segments or [], language
+    )
 
 
 # --- word error rate -------------------------------------------------------------------------

@@ -13,10 +13,12 @@ The API key lives only in the HTTP client's headers: no message, repr or file ev
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -52,6 +54,40 @@ class FishFatalError(FatalEngineError):
         self.status = status
 
 
+class FishOutage(FishFatalError):
+    """The server is down or out of reach: every request fails the same way (OutageWatch)."""
+
+
+class OutageWatch:
+    """Tells an outage from bad luck: the same failure (no connection, DNS, TLS, a 5xx) on
+    OUTAGE_REQUESTS different requests, each at least twice, with no success in between; or a
+    connection refused OUTAGE_CONNECT_ATTEMPTS times in a row for a single request. Retrying
+    every line for minutes would only print the same error once per line."""
+
+    OUTAGE_REQUESTS = 3
+    OUTAGE_CONNECT_ATTEMPTS = 3
+
+    def __init__(self) -> None:
+        self._signature = ""
+        self._failures: dict[int, int] = {}  # request number -> failed attempts with that signature
+        self._lock = threading.Lock()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._signature = ""
+            self._failures.clear()
+
+    def failed(self, request: int, signature: str) -> bool:
+        """Record one failed attempt; True when it makes an outage."""
+        with self._lock:
+            if signature != self._signature:
+                self._signature, self._failures = signature, {}
+            self._failures[request] = self._failures.get(request, 0) + 1
+            repeated = sum(1 for count in self._failures.values() if count >= 2)
+            connect = signature.startswith("connect") and self._failures[request] >= self.OUTAGE_CONNECT_ATTEMPTS
+            return repeated >= self.OUTAGE_REQUESTS or connect
+
+
 class AdaptiveLimit:
     """At most `ceiling` requests in flight; fewer after a 429, growing back as requests succeed.
 
@@ -63,7 +99,6 @@ class AdaptiveLimit:
     """
 
     PROBE_ROUNDS = 8
-
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, ceiling)
@@ -147,7 +182,9 @@ def parse_retry_after(value: str | None) -> float | None:
 class FishClient:
     """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
 
-    def __init__(self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.official = self.base_url == OFFICIAL_BASE_URL
         headers = {"User-Agent": f"charvoice/{__version__}"}
@@ -166,7 +203,10 @@ class FishClient:
         self.retried = 0  # retries made (the benchmark reports them)
         self._fatal: FishFatalError | None = None
         self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
-        if not api_key and self.official:  # fail at the first request, without sending it
+        self._outage = OutageWatch()
+        self._requests = 0  # numbers each logical request, for OutageWatch
+        self.missing_key = not api_key and self.official
+        if self.missing_key:  # fail at the first request, without sending it
             self._fatal = FishFatalError(
                 "the Fish Audio engine needs an API key: set the environment variable FISH_API_KEY "
                 "(https://fish.audio/app/api-keys), or use --engine offline",
@@ -176,13 +216,15 @@ class FishClient:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_config(cls, config: ProjectConfig, api_key: str | None, *, require_key: bool = True) -> "FishClient":
+    def from_config(cls, config: ProjectConfig, api_key: str | None, *, require_key: bool = True) -> FishClient:
         """The client for a project. The official service needs a key, a self-hosted server may
         not; with `require_key=False` a missing key only matters once a request is sent (so
         `check` and an up-to-date build run in CI without the secret)."""
         settings = config.fish
         if not settings.base_url.startswith(("http://", "https://")):
-            raise CharvoiceError(f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}")
+            raise CharvoiceError(
+                f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}"
+            )
         client = cls(settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries)
         if client._fatal is not None and require_key:
             raise client._fatal
@@ -208,6 +250,75 @@ class FishClient:
         )  # fmt: skip
         return response.content
 
+    def asr(self, audio: bytes, language: str | None = None) -> dict[str, Any]:
+        """`POST /v1/asr` (msgpack, as the official SDK sends it): `{text, duration, segments,
+        language_code}`. FishError with status 404/405 when the server has no such endpoint."""
+        payload: dict[str, Any] = {"audio": audio, "ignore_timestamps": True}
+        if language:
+            payload["language"] = language
+        response = self.send(
+            "POST", "/v1/asr", "speech-to-text",
+            content=msgpack.packb(payload, use_bin_type=True), headers={"Content-Type": "application/msgpack"},
+        )  # fmt: skip
+        data = self.json(response)
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            raise FishError(f"{self.server_name} answered speech-to-text without a `text`")
+        return data
+
+    def credit(self) -> float:
+        """The account's API credit in USD (`GET /wallet/self/api-credit`, as the official SDK asks)."""
+        data = self.json(self.send("GET", "/wallet/self/api-credit", "reading the account's credit"))
+        try:
+            return float(data["credit"])
+        except (KeyError, TypeError, ValueError):
+            raise FishError(f"{self.server_name} answered the credit request without a `credit` amount") from None
+
+    # --- a self-hosted Fish Speech server's references (tools/server/views.py) --------------
+
+    def references_list(self) -> list[str]:
+        """`GET /v1/references/list`: the reference ids the server holds."""
+        data = self._reference_answer(
+            self.send(
+                "GET", "/v1/references/list", "listing the server's references", headers={"Accept": "application/json"}
+            )
+        )
+        ids = data.get("reference_ids")
+        return [str(item) for item in ids] if isinstance(ids, list) else []
+
+    def references_add(self, reference_id: str, audio: tuple[str, bytes], text: str) -> None:
+        """`POST /v1/references/add` (multipart id, audio, text): a voice stored on the server."""
+        files = [("audio", (audio[0], audio[1], _mime(audio[0])))]
+        response = self.send(
+            "POST", "/v1/references/add", f"adding reference {reference_id!r}", replayable=False,
+            data={"id": reference_id, "text": text}, files=files, headers={"Accept": "application/json"},
+        )  # fmt: skip
+        self._reference_answer(response)
+
+    def references_delete(self, reference_id: str) -> None:
+        """`DELETE /v1/references/delete` with the id in a JSON body."""
+        self.send(
+            "DELETE", "/v1/references/delete", f"deleting reference {reference_id!r}",
+            content=json.dumps({"reference_id": reference_id}).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )  # fmt: skip
+
+    def _reference_answer(self, response: httpx.Response) -> dict[str, Any]:
+        """Fish Speech answers JSON when asked (msgpack otherwise) with {success, message, ...}."""
+        try:
+            data = response.json()
+        except ValueError:
+            try:
+                data = msgpack.unpackb(response.content, raw=False)
+            except Exception:
+                data = None
+        if not isinstance(data, dict):
+            raise FishError(
+                f"{self.server_name} sent something that is not a references answer for {response.request.url.path}"
+            )
+        if data.get("success") is False:
+            raise FishError(f"{self.server_name}: {data.get('message', 'refused')}", response.status_code)
+        return data
+
     def create_model(
         self,
         *,
@@ -219,11 +330,14 @@ class FishClient:
         description: str = "",
         tags: list[str] | tuple[str, ...] = (),
         marker: str = "",
+        cover_image: tuple[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """`POST /model`: a voice model from sample files (name, bytes) and their transcripts.
 
         A create whose answer was lost may still have made the model, and a blind retry would
-        make a second one. `marker` (a tag unique to these samples) lets us look for it first.
+        make a second one. `marker` (a tag unique to these samples) lets us look for it first;
+        without one (a public model, whose tags everyone sees) we look for a model of the same
+        title made since the first attempt.
         """
         data: dict[str, Any] = {
             "type": "tts",
@@ -240,37 +354,68 @@ class FishClient:
         if all_tags:
             data["tags"] = all_tags
         files = [("voices", (name, content, _mime(name))) for name, content in samples]
+        if cover_image is not None:
+            files.append(("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0]))))
+        started = time.time() - 5  # the server's clock may be a little behind ours
         for attempt in range(self.retries + 1):
             try:
-                return self.json(self.send("POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files))
+                return self.json(
+                    self.send(
+                        "POST", "/model", f"creating voice model {title!r}", replayable=False, data=data, files=files
+                    )
+                )
             except FishError as error:
-                if not (error.uncertain and marker) or attempt == self.retries:
+                if not error.uncertain or attempt == self.retries:
                     raise
-            found = next(self.list_models(tag=marker), None)
+            found = self._find_created(title, marker, started)
             if found is not None:
                 return found
             self._wait(attempt, None)
         raise AssertionError("unreachable")
 
+    def _find_created(self, title: str, marker: str, since: float) -> dict[str, Any] | None:
+        """The model a create whose answer was lost made, if it did: by marker tag, else by title
+        and creation time (the newest first)."""
+        if marker:
+            return next(self.list_models(tag=marker), None)
+        for model in self.list_models(title=title):
+            if model.get("title") == title and _timestamp(str(model.get("created_at", ""))) >= since:
+                return model
+        return None
+
     def get_model(self, model_id: str) -> dict[str, Any]:
         return self.json(self.send("GET", f"/model/{model_id}", f"reading voice model {model_id}"))
 
-    def update_model(self, model_id: str, **fields: Any) -> None:
-        """`PATCH /model/{id}` with any of title, description, visibility, tags."""
-        data = {key: list(value) if isinstance(value, (list, tuple)) else value for key, value in fields.items() if value is not None}
-        self.send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data)
+    def update_model(self, model_id: str, *, cover_image: tuple[str, bytes] | None = None, **fields: Any) -> None:
+        """`PATCH /model/{id}` with any of title, description, visibility, tags (and a cover picture)."""
+        data = {
+            key: list(value) if isinstance(value, (list, tuple)) else value
+            for key, value in fields.items()
+            if value is not None
+        }
+        files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))] if cover_image else None
+        self.send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data, files=files)
 
     def delete_model(self, model_id: str) -> None:
         self.send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
 
-    def list_models(self, *, self_only: bool = True, tag: str | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+    def list_models(
+        self, *, self_only: bool = True, tag: str | None = None, title: str | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
         """Every model (the account's own by default), fetched a page at a time."""
         seen = 0
         page = 1
         while True:
-            params: dict[str, Any] = {"self": "true" if self_only else "false", "page_size": page_size, "page_number": page, "sort_by": "created_at"}
+            params: dict[str, Any] = {
+                "self": "true" if self_only else "false",
+                "page_size": page_size,
+                "page_number": page,
+                "sort_by": "created_at",
+            }
             if tag:
                 params["tag"] = tag
+            if title:
+                params["title"] = title
             data = self.json(self.send("GET", "/model", "listing voice models", params=params))
             items = data.get("items") or []
             yield from items
@@ -281,28 +426,46 @@ class FishClient:
 
     # --- one call, with retries ----------------------------------------------------------------
 
-    def send(self, method: str, path: str, what: str, *, replayable: bool = True, check: Callable[[bytes], str | None] | None = None, **kwargs: Any) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        replayable: bool = True,
+        check: Callable[[bytes], str | None] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send with retries. `replayable=False`: retry only failures the server cannot have acted
         on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
         what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
         problem = ""
+        with self._lock:
+            self._requests += 1
+            number = self._requests
         for attempt in range(self.retries + 1):
             self._check_stopped()
             retry_after = None
+            signature = ""  # how it failed, when that may be an outage (OutageWatch)
             epoch = self.limit.acquire()
             try:
                 response = self._http.request(method, path, **kwargs)
             except httpx.UnsupportedProtocol:
-                raise CharvoiceError(f"engine.fish.base_url {self.base_url!r} must start with http:// or https://") from None
+                raise CharvoiceError(
+                    f"engine.fish.base_url {self.base_url!r} must start with http:// or https://"
+                ) from None
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
                 problem = self._describe(exc)
                 retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # refused, DNS, TLS, unreachable
+                    signature = "connect " + problem
             else:
                 status = response.status_code
                 if response.is_success:
                     bad_body = check(response.content) if check is not None else None
                     if bad_body is None:
                         self.limit.succeeded()
+                        self._outage.succeeded()
                         return response
                     problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
                     retryable = replayable
@@ -317,8 +480,12 @@ class FishClient:
                     problem = f"{status} {message}"
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     retryable = replayable or status == 429
+                    if status >= 500:
+                        signature = f"{status} {message}"
             finally:
                 self.limit.release()
+            if signature and self._outage.failed(number, signature):
+                raise self._outage_error(problem)
             if not retryable:
                 raise FishError(f"{what}: {problem}", uncertain=True)
             if attempt < self.retries:
@@ -344,6 +511,18 @@ class FishClient:
                 else:
                     text = f"{self.server_name} says the account has no credit left (402: {message}); top up at https://fish.audio/app/billing"
                 self._fatal = FishFatalError(text, status)
+                self._stop.set()
+            return self._fatal
+
+    def _outage_error(self, problem: str) -> FishFatalError:
+        with self._lock:
+            if self._fatal is None:
+                self._fatal = FishOutage(
+                    f"{self.server_name} is not answering: {problem}, the same for every request just now, so "
+                    "charvoice stopped instead of retrying each line. Run the command again once the service is back "
+                    "(a build resumes with the lines it did not finish).",
+                    503,
+                )
                 self._stop.set()
             return self._fatal
 
@@ -374,7 +553,9 @@ class FishClient:
         try:
             return response.json()
         except ValueError:
-            raise FishError(f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}") from None
+            raise FishError(
+                f"{self.server_name} sent something that is not JSON for {response.request.method} {response.request.url.path}"
+            ) from None
 
 
 def audio_problem(body: bytes, fmt: str) -> str | None:
@@ -412,4 +593,22 @@ def _wav_problem(body: bytes) -> str | None:
 
 def _mime(name: str) -> str:
     suffix = name.rsplit(".", 1)[-1].lower()
-    return {"wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4", "opus": "audio/ogg", "ogg": "audio/ogg", "flac": "audio/flac"}.get(suffix, "application/octet-stream")
+    types = {
+        "wav": "audio/wav",
+        "mp3": "audio/mpeg",
+        "m4a": "audio/mp4",
+        "opus": "audio/ogg",
+        "ogg": "audio/ogg",
+        "flac": "audio/flac",
+    }
+    types.update({"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"})
+    return types.get(suffix, "application/octet-stream")
+
+
+def _timestamp(iso: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time (0 when it is not one)."""
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

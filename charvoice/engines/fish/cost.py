@@ -46,14 +46,21 @@ class CostPreview:
             "lines": self.lines,
             "bytes": self.bytes,
             "usd": round(self.price(self.bytes), 4),
-            "characters": {row.character: {"lines": row.lines, "bytes": row.bytes, "usd": round(self.price(row.bytes), 4)} for row in self.characters},
+            "characters": {
+                row.character: {"lines": row.lines, "bytes": row.bytes, "usd": round(self.price(row.bytes), 4)}
+                for row in self.characters
+            },
         }
 
     def text(self) -> list[str]:
         rate = f"${self.price_per_million_bytes:g} per million UTF-8 bytes"
         if not self.lines:
             return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate})."]
-        head = f"Cost preview ({rate}):" if self.billed else f"Cost preview: $0.00 now (offline engine); on Fish Audio ({rate}) these would cost:"
+        head = (
+            f"Cost preview ({rate}):"
+            if self.billed
+            else f"Cost preview: $0.00 now (offline engine); on Fish Audio ({rate}) these would cost:"
+        )
         rows = [head]
         for row in self.characters:
             rows.append(f"  {row.name:<20} {row.lines:>6} lines {row.bytes:>10} bytes  ${self.price(row.bytes):.4f}")
@@ -61,7 +68,9 @@ class CostPreview:
         return rows
 
 
-def preview(jobs_to_synthesize: list[Any], characters: dict[str, Character], engine_name: str, price_per_million_bytes: float) -> CostPreview:
+def preview(
+    jobs_to_synthesize: list[Any], characters: dict[str, Character], engine_name: str, price_per_million_bytes: float
+) -> CostPreview:
     """The cost of the plan's lines that would be synthesised (`plan.to_synthesize`)."""
     billed = engine_name == FISH
     rows: dict[str, CharacterCost] = {}

@@ -8,6 +8,7 @@ asks for them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import subprocess
@@ -20,6 +21,14 @@ from charvoice.errors import AudioError, CharvoiceError
 from charvoice.project.characters import Character
 
 MIN_SECONDS = 10.0  # Fish Audio advises at least 10 s of speech per sample
+# An instant clone's samples travel with every line, so each is prepared once: mono, silence
+# trimmed, at most REFERENCE_MAX_S (the reference's ReferenceAudio: "10-30 seconds of clear
+# speech"), as MP3 (one of its listed formats: WAV, MP3, FLAC). REFERENCE_FORMAT names the
+# recipe in the cache key, so changing it re-voices the lines it shaped.
+REFERENCE_MAX_S = 30.0
+REFERENCE_RATE = 44100
+REFERENCE_BITRATE = "128k"
+REFERENCE_FORMAT = "mp3-mono-trim-30s-128k"
 MIN_SAMPLE_RATE = 16000  # below this (telephone audio) a clone loses the voice's detail
 _ANALYSIS_RATE = 16000
 
@@ -60,7 +69,37 @@ def voice_fingerprint(character: Character) -> dict[str, Any]:
     fingerprint: dict[str, Any] = {"clone": voice.clone, "samples": hashes, "texts": list(voice.texts)}
     if voice.clone == "persistent":
         fingerprint["enhance_audio_quality"] = voice.enhance_audio_quality
+    else:  # without texts, each sample's transcript comes from speech to text: a function of its hash
+        fingerprint["reference"] = REFERENCE_FORMAT
     return fingerprint
+
+
+def prepare_reference(path: Path, sha: str, cache_dir: Path) -> bytes:
+    """A sample as an instant clone sends it: mono, trimmed, at most REFERENCE_MAX_S, MP3;
+    made once and kept under `cache_dir` by the sample's sha256."""
+    from charvoice.audio import _run_ffmpeg, decode_file, trim
+    from charvoice.fsutil import atomic_write_bytes
+
+    cached = cache_dir / f"{sha}-{REFERENCE_FORMAT}.mp3"
+    if cached.is_file() and cached.stat().st_size > 0:
+        return cached.read_bytes()
+    try:
+        pcm = decode_file(path, REFERENCE_RATE)
+    except AudioError as exc:
+        raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
+    pcm = trim(pcm, REFERENCE_RATE, 200)[: int(REFERENCE_MAX_S * REFERENCE_RATE)]
+    if len(pcm) == 0:
+        raise CharvoiceError(f"voice sample {path.name} holds no sound")
+    args = ["-f", "f32le", "-ar", str(REFERENCE_RATE), "-ac", "1", "-i", "pipe:0"]
+    try:
+        data = _run_ffmpeg(
+            [*args, "-c:a", "libmp3lame", "-b:a", REFERENCE_BITRATE, "-f", "mp3", "pipe:1"], pcm.astype("<f4").tobytes()
+        )
+    except AudioError as exc:
+        raise CharvoiceError(f"cannot prepare voice sample {path.name}: {exc}") from None
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the same work next time
+        atomic_write_bytes(cached, data)
+    return data
 
 
 def stream_format(path: Path) -> tuple[int | None, int | None]:
@@ -120,7 +159,7 @@ def sample_warnings(path: Path) -> list[str]:
     return notes
 
 
-def _speech_notes(pcm) -> list[str]:
+def _speech_notes(pcm: Any) -> list[str]:
     """Speech is loud in bursts with pauses between; silence or a steady drone is not."""
     import numpy as np
 
@@ -138,3 +177,44 @@ def _speech_notes(pcm) -> list[str]:
     if np.std(level[voiced]) < 1.5:
         return ["sounds like a steady tone or noise rather than speech"]
     return []
+
+
+def apply_prosody(audio: bytes, speed: float, volume: float) -> bytes:
+    """Speed (tempo, pitch kept: ffmpeg atempo) and volume (dB) applied to WAV audio, for a
+    server that ignores `prosody` (self-hosted Fish Speech). Returns 16-bit mono WAV."""
+    if speed == 1.0 and volume == 0.0:
+        return audio
+    from charvoice.audio import _run_ffmpeg
+
+    filters = [f"atempo={speed:g}"] if speed != 1.0 else []  # 0.5..2.0, the range [speech] speed allows
+    if volume:
+        filters.append(f"volume={volume:g}dB")
+    return _run_ffmpeg(
+        ["-i", "pipe:0", "-af", ",".join(filters), "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", "pipe:1"], audio
+    )
+
+
+def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
+    """Several samples as one reference (a Fish Speech server stores one audio per id): each
+    trimmed, joined with short pauses, at most REFERENCE_MAX_S, as 16-bit mono WAV."""
+    import io
+
+    import numpy as np
+
+    from charvoice.audio import decode_file, trim
+
+    pause = np.zeros(int(0.4 * REFERENCE_RATE), dtype=np.float32)
+    parts: list[np.ndarray] = []
+    for path in paths:
+        try:
+            parts += [trim(decode_file(path, REFERENCE_RATE), REFERENCE_RATE, 100), pause]
+        except AudioError as exc:
+            raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
+    pcm = np.concatenate(parts)[: int(REFERENCE_MAX_S * REFERENCE_RATE)] if parts else pause
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(REFERENCE_RATE)
+        out.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()

@@ -1,9 +1,9 @@
 """Dialogue formats: one module per format, each turning a script into Line objects.
 
 A format module exposes `EXTENSIONS` (lower-case suffixes it reads), `scan(text, context) ->
-Scan` (the lines, plus where `charvoice tag` would write missing ids; see common.py) and
-`parse(text, context) -> ParsedScript`, raising InputError with file, line and column for
-anything it cannot read. Register new modules in FORMATS.
+Scan` (the lines, any problems with file, line and column, and where `charvoice tag` would
+write missing ids; see common.py). `parse_file` below turns problems into one InputError.
+Register new modules in FORMATS.
 """
 
 from __future__ import annotations

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from charvoice.errors import InputError, Problem
+from charvoice.errors import Problem
 from charvoice.project.lines import ParsedScript, line_id_problem
 
 _EOL = re.compile(r"\r\n|\r|\n")
@@ -65,18 +64,6 @@ class Scan:
     sites: list[IdSite] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)  # every explicit id in the file, lower case
     problems: list[Problem] = field(default_factory=list)
-
-
-def parser(scan: Callable[[str, ParseContext], Scan]) -> Callable[[str, ParseContext], ParsedScript]:
-    """A format's `parse(text, context)`: the lines its `scan` finds, or InputError with every problem."""
-
-    def parse(text: str, context: ParseContext) -> ParsedScript:
-        result = scan(text, context)
-        if result.problems:
-            raise InputError(result.problems)
-        return result.parsed
-
-    return parse
 
 
 def physical_lines(text: str) -> list[PhysicalLine]:

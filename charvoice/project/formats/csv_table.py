@@ -26,7 +26,6 @@ from charvoice.project.formats.common import (
     check_id,
     collapse,
     normalise_locale,
-    parser,
     warn_untagged,
 )
 from charvoice.project.lines import Line
@@ -242,5 +241,3 @@ def _site(row: Record, id_column: int | None, delimiter: str, line_id: str) -> I
         return IdSite(row.line, row.cells[id_column].start, "{id}", line_id)
     return IdSite(row.line, row.end, delimiter * (id_column - len(row.cells) + 1) + "{id}", line_id)
 
-
-parse = parser(scan)

@@ -38,7 +38,6 @@ from charvoice.project.formats.common import (
     check_id,
     collapse,
     find_closing,
-    parser,
     physical_lines,
     skip,
     speaker_tag,
@@ -386,5 +385,3 @@ def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, las
         return None
     return parts
 
-
-parse = parser(scan)

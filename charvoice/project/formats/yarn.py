@@ -1,4 +1,4 @@
-r"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer, parser and tagger read them.
+r"""Yarn Spinner 2 scripts (`.yarn`), read as Yarn Spinner's lexer and tagger read them.
 
 A file holds nodes: header lines (`title: Start`, `tags: ...`), `---`, the body, `===`.
 In a body:
@@ -35,7 +35,6 @@ from charvoice.project.formats.common import (
     check_id,
     collapse,
     find_closing,
-    parser,
     physical_lines,
     skip,
     speaker_tag,
@@ -339,5 +338,3 @@ def _body_line(
         )
     )
 
-
-parse = parser(scan)
