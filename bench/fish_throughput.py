@@ -77,7 +77,7 @@ def run_engine(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
         config = load_config(Path(folder))
         mara = load_characters(config)["mara"]
         engine = FishEngine.from_config(config, KEY)
-        requests = [engine.request(Line(f"b{i}", "mara", text, "en", "bench:1"), mara, text) for i, text in enumerate(texts)]
+        requests = [engine.request(Line(f"b{i}", "mara", text, "en", "bench", 1), mara, text) for i, text in enumerate(texts)]
         started = time.monotonic()
         with ThreadPoolExecutor(jobs) as pool:
             audio = list(pool.map(engine.synthesize, requests))

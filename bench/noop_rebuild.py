@@ -1,4 +1,5 @@
-"""Benchmark: a no-op rebuild of a generated N-line project, and processing time per line.
+"""Benchmark: a no-op rebuild of a generated N-line project, processing time per line, and
+what the first processed line of a build pays in imports.
 
 Prints one JSON object. Usage: python bench/noop_rebuild.py [--lines 10000] [--runs 5]
 
@@ -74,6 +75,38 @@ def per_line_processing(runs: int) -> dict:
     }
 
 
+FIRST_LINE = """
+import time
+started = time.perf_counter()
+from charvoice import audio
+from charvoice.project.config import AudioSettings
+raw = open(PATH, "rb").read()
+audio.process(raw, AudioSettings())
+first = time.perf_counter() - started
+started = time.perf_counter()
+audio.process(raw, AudioSettings())
+print(first - (time.perf_counter() - started))
+"""
+
+
+def first_line_import_cost(runs: int = 3) -> dict:
+    """What the first processed line of a build pays on top of any other line: importing the
+    audio module and what it needs (numpy; scipy before), and designing the filters. Each run is
+    a fresh interpreter; the cost is the first line's time minus the second's."""
+    from charvoice.engines.base import SpeechRequest
+    from charvoice.engines.offline import OfflineEngine
+
+    raw = OfflineEngine().synthesize(SpeechRequest("offline", "The lamp's gone dark on the north side again.", "en", {"language": "en", "variant": "m3", "pitch": 50, "rate": 170}))
+    costs = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "line.wav"
+        path.write_bytes(raw)
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", f"PATH = {str(path)!r}\n" + FIRST_LINE], capture_output=True, text=True, check=True)
+            costs.append(float(out.stdout.strip()))
+    return {"first_line_extra_s_median": round(statistics.median(costs), 3), "first_line_extra_s_min_max": [round(min(costs), 3), round(max(costs), 3)]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--lines", type=int, default=10_000)
@@ -103,6 +136,7 @@ def main() -> None:
                 "noop_build_s_min_max": [round(min(noop), 3), round(max(noop), 3)],
                 "check_s_median": round(statistics.median(check), 3),
                 "per_line": per_line_processing(20),
+                "first_line_import": first_line_import_cost(),
                 "environment": env_note,
             },
             indent=2,

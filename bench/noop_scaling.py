@@ -88,7 +88,7 @@ def generate_built_state(root: Path) -> float:
         audio = tiny_wav()
         manifest.default_locale = project.config.default_locale
         manifest.locales = list(project.config.locales)
-        manifest.characters = {cid: {"name": c.name} for cid, c in sorted(project.characters.items())}
+        manifest.characters = {cid: c.name for cid, c in sorted(project.characters.items())}
         made: set[Path] = set()
         for job in plan.todo:
             if job.asset_path.parent not in made:
@@ -103,6 +103,14 @@ def generate_built_state(root: Path) -> float:
     return time.perf_counter() - started
 
 
+def generate_in_child(root: Path) -> float:
+    """generate_built_state in a process of its own. Run here, it would grow this process to the
+    size of the whole plan, and every child forked afterwards would report that as its own peak
+    memory (ru_maxrss counts the parent's pages a child shares between fork and exec)."""
+    out = subprocess.run([sys.executable, __file__, "--generate", str(root)], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
 def verify_generator(lines: int) -> dict:
     """A real build and the generator must describe every line the same way."""
     fields = ("path", "key", "source_key", "text", "engine")
@@ -113,7 +121,7 @@ def verify_generator(lines: int) -> dict:
             if kind == "real":
                 run_child([*CHARVOICE, "build", "--project", str(folder), "--json"])
             else:
-                generate_built_state(folder)
+                generate_in_child(folder)
             data = json.loads((folder / "out/voice_manifest.json").read_text())
             states[kind] = {
                 line_id: (entry["character"], entry["source"], *(entry["audio"]["en"].get(f) for f in fields))
@@ -135,7 +143,7 @@ def measure(lines: int, runs: int, real_up_to: int) -> dict:
             initial, _, _ = run_child([*CHARVOICE, "build", "--project", str(root), "--json"])
         else:
             state = "generated"
-            initial = generate_built_state(root)
+            initial = generate_in_child(root)
         check_s, _, out = run_child([*CHARVOICE, "check", "--project", str(root), "--json"])
         verdict = json.loads(out)
         assert verdict["ok"] and verdict["up_to_date"] == lines, verdict
@@ -146,6 +154,12 @@ def measure(lines: int, runs: int, real_up_to: int) -> dict:
             assert report["built"] == 0 and report["up_to_date"] == lines, report
             times.append(elapsed)
             peaks.append(peak)
+        checks, check_peaks = [], []
+        for _ in range(runs):  # `check` once more, now that the project has been seen up to date
+            elapsed, peak, out = run_child([*CHARVOICE, "check", "--project", str(root), "--json"])
+            assert json.loads(out)["ok"]
+            checks.append(elapsed)
+            check_peaks.append(peak)
     result = {
         "lines": lines,
         "state": state,
@@ -153,7 +167,10 @@ def measure(lines: int, runs: int, real_up_to: int) -> dict:
         "noop_build_s_median": round(statistics.median(times), 3),
         "noop_build_s_min_max": [round(min(times), 3), round(max(times), 3)],
         "peak_rss_mb": round(max(peaks), 1),
-        "check_s": round(check_s, 3),
+        "check_s": round(check_s, 3),  # the first check after the state was made (a full plan)
+        "noop_check_s_median": round(statistics.median(checks), 3),
+        "noop_check_s_min_max": [round(min(checks), 3), round(max(checks), 3)],
+        "noop_check_peak_rss_mb": round(max(check_peaks), 1),
         "ms_per_1000_lines": round(statistics.median(times) / lines * 1e6, 1),
     }
     if state == "real":
@@ -185,7 +202,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--real-up-to", type=int, default=1000, help="build sizes up to this for real; generate larger ones")
     parser.add_argument("--verify-lines", type=int, default=200, help="size of the real-vs-generated comparison (0: skip)")
+    parser.add_argument("--generate", type=Path, default=None, help=argparse.SUPPRESS)  # internal: see generate_in_child
     args = parser.parse_args()
+    if args.generate is not None:
+        print(generate_built_state(args.generate))
+        return
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     base_s, baseline_mb, _ = run_child([*CHARVOICE, "--version"])

@@ -25,7 +25,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from charvoice.errors import CharvoiceError
-from charvoice.pipeline.workspace import Workspace
+from charvoice.pipeline.plan import PlanMemo
+from charvoice.pipeline.workspace import ManifestCache, Workspace
 from charvoice.project.characters import SAMPLE_EXTENSIONS
 from charvoice.project.config import find_root, load_config
 from charvoice.project.formats import supported_extensions
@@ -35,7 +36,8 @@ from charvoice.project.loader import ScriptCache
 IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", "*.bak", "*.orig", ".DS_Store")
 RETRY_DELAYS = (2.0, 5.0, 10.0, 30.0, 60.0)
 # What a rebuild may depend on; other files (an editor's temporary copy) are not worth naming.
-WATCHED_SUFFIXES = (*supported_extensions(), ".toml", ".lock", *SAMPLE_EXTENSIONS)
+SCRIPT_SUFFIXES = supported_extensions()
+WATCHED_SUFFIXES = (*SCRIPT_SUFFIXES, ".toml", ".lock", *SAMPLE_EXTENSIONS)
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Watcher:
         self.jobs = jobs
         self.retry_delays = retry_delays
         self.scripts = ScriptCache()
+        self.memo = PlanMemo()
+        self.manifests = ManifestCache()
         self._changed: set[Path] = set()
         self._last_change = 0.0
         self._lock = threading.Lock()
@@ -149,8 +153,10 @@ class Watcher:
         """One rebuild; reports problems as an error event instead of raising."""
         started = time.monotonic()
         files = sorted(self._display(path) for path in changed)
+        if any(path.suffix.lower() not in SCRIPT_SUFFIXES for path in changed):
+            self.memo.clear()  # samples, the lock, recordings: they shape requests unseen by the memo
         try:
-            workspace = Workspace.open(self.root, self.engine, scripts_cache=self.scripts)
+            workspace = Workspace.open(self.root, self.engine, scripts_cache=self.scripts, plan_memo=self.memo, manifest_cache=self.manifests)
         except CharvoiceError as error:
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
         self._ignored_dirs = (self.root / ".charvoice", workspace.project.config.output_dir)
@@ -215,7 +221,7 @@ class Watcher:
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Builds once at the start so the assets are current."""
-        # numpy and scipy take a second to import: do it now, not on the writer's first save.
+        # numpy's import and the filter design: now, not on the writer's first save.
         threading.Thread(target=_warm_up, daemon=True).start()
         observer = Observer()
         observer.schedule(_Collector(self), str(self.root), recursive=True)

@@ -57,7 +57,8 @@ def test_sigkill_mid_build_then_resume(project):
 
 
 def test_second_build_waits_for_the_first(project):
-    rows = [(f"queue.line{i:02d}", "Aria" if i % 2 else "Bram", f"Line {i} of a build that takes a moment.") for i in range(16)]
+    # enough lines that the first build still holds the lock when the second has started up
+    rows = [(f"queue.line{i:02d}", "Aria" if i % 2 else "Bram", f"Line {i} of a build that takes a moment.") for i in range(60)]
     project.write("dialogue/intro.csv", csv_text(rows))
     command = [sys.executable, "-m", "charvoice", "build", "--project", str(project.root), "--jobs", "1", "--json"]
     env = {**os.environ, "FISH_API_KEY": ""}

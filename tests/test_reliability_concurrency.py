@@ -84,7 +84,9 @@ def test_watch_and_two_builds_never_interleave_writes(tmp_path):
     log = tmp_path / "spy.log"
     env = subprocess_env(API_KEY)
     scan = SecretScan(API_KEY)
-    with FakeFishServer(api_key=API_KEY, latency=0.02, audio="tone") as fake:
+    # 200 ms a request: the watcher's first build (41 lines, 3 in flight) still holds the lock
+    # when the two builds arrive, however fast the audio processing is
+    with FakeFishServer(api_key=API_KEY, latency=0.2, audio="tone") as fake:
         project = make_project(tmp_path / "project", fake, characters=VOICES, lines=[("intro.00", "Bram", "Welcome aboard.")], jobs=3)
         root = project.root
         for scene in ("deck", "hold"):

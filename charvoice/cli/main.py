@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,19 +15,22 @@ from charvoice.cli.common import Group, emit_json, json_option, project_option
 from charvoice.cli.godot import godot as godot_group
 from charvoice.cli.progress import Progress
 from charvoice.cli.voices import voices as voices_group
-from charvoice.engines.base import Notify
 from charvoice.errors import Interrupted
-from charvoice.pipeline.build import BuildReport, Failure, LineResult
-from charvoice.pipeline.plan import Plan, in_shard
-from charvoice.pipeline.workspace import Workspace
 from charvoice.project.config import find_root
-from charvoice.project.scaffold import init_project
-from charvoice.project.tagging import tag_project
+
+if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
+    from charvoice.engines.base import Notify
+    from charvoice.pipeline.build import BuildReport, Failure, LineResult
+    from charvoice.pipeline.plan import Plan
+    from charvoice.pipeline.uptodate import Verdict
+    from charvoice.pipeline.workspace import Workspace
 
 
 def _open(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
     """The workspace, with its warnings printed once. Which engine voices new lines, and
     direction tags with no cue, concern only commands that voice lines (`voices`)."""
+    from charvoice.pipeline.workspace import Workspace
+
     workspace = Workspace.open(project_dir, engine)
     if not quiet:
         project = workspace.project
@@ -66,6 +71,8 @@ def init(folder: Path, output: str | None) -> None:
 
     Existing files are never overwritten.
     """
+    from charvoice.project.scaffold import init_project
+
     report = init_project(folder, output)
     for path in report.created:
         click.echo(f"created  {path.as_posix()}")
@@ -112,10 +119,18 @@ def build(
 
     TARGETS limit the build to line ids or script files.
     """
+    started = time.monotonic()
+    whole = not targets and not dry_run and not force and shard is None
+    verdict = _remembered(project_dir, engine) if whole else None
+    if verdict is not None:
+        _print_remembered_build(verdict, project_dir, as_json, time.monotonic() - started)
+        return
     workspace = _open(project_dir, engine, quiet=as_json, voices=True)
     try:
         lines = workspace.select(targets)
         if shard is not None:
+            from charvoice.pipeline.plan import in_shard
+
             lines = [line for line in (workspace.project.lines if lines is None else lines) if in_shard(line, *shard)]
             if workspace.cache.remote is None:
                 click.secho("warning: --shard without [cache] remote: no other build can use this shard's audio", err=True, fg="yellow")
@@ -129,12 +144,89 @@ def build(
         raise Interrupted() from None
     finally:
         workspace.close()
+    if whole and not plan.todo and not report.built and not report.failures:
+        _remember(workspace, engine, plan, gate=None)
     _print_build(workspace, plan, report, as_json)
     if report.failures:
         sys.exit(1)
 
 
+def _remembered(project_dir: Path | None, engine: str | None, need_gate: bool = False) -> Verdict | None:
+    """The saved up-to-date verdict when nothing changed since (see pipeline/uptodate.py)."""
+    from charvoice.errors import CharvoiceError
+    from charvoice.pipeline.uptodate import remembered
+    from charvoice.project.config import load_config
+
+    try:
+        config = load_config(find_root(project_dir or Path.cwd()))
+    except CharvoiceError:
+        return None  # the full path reports it
+    verdict = remembered(config, engine, gate=need_gate)
+    return None if verdict is None or (need_gate and not verdict.gate) else verdict
+
+
+def _remember(workspace: Workspace, engine: str | None, plan: Plan, gate: dict | None) -> None:
+    from charvoice.pipeline.uptodate import Verdict, remember
+
+    project = workspace.project
+    verdict = Verdict(
+        engine=workspace.engines.primary.name,
+        total=plan.total,
+        notice=workspace.engines.notice,
+        warnings=list(dict.fromkeys(project.warnings)),
+        voicing_warnings=list(dict.fromkeys(project.voicing_warnings)),
+        skipped=list(dict.fromkeys(project.skipped)),
+        orphans=list(plan.orphans),
+        gate=gate or {},
+    )
+    folders = {job.manifest_path.rpartition("/")[0] for job in plan.fresh}
+    root = project.config.root.resolve()
+    samples = [sample for character in project.characters.values() for sample in character.voice.samples]
+    if all(root in sample.resolve().parents for sample in samples):  # samples elsewhere are not stamped
+        remember(project.config, engine, verdict, folders)
+
+
+def _print_warnings(verdict: Verdict, voices: bool) -> None:
+    """As _open prints them (voicing warnings and the engine notice only for commands that voice)."""
+    for warning in dict.fromkeys([*verdict.warnings, *(verdict.voicing_warnings if voices else [])]):
+        click.secho(f"warning: {warning}", err=True, fg="yellow")
+    for skipped in verdict.skipped:
+        click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
+    if voices and verdict.notice:
+        click.secho(verdict.notice, err=True, fg="cyan")
+
+
+def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json: bool, seconds: float) -> None:
+    from charvoice.project.config import load_config
+
+    if as_json:
+        config = load_config(find_root(project_dir or Path.cwd()))
+        emit_json(
+            {
+                "engine": verdict.engine,
+                "total": verdict.total,
+                "up_to_date": verdict.total,
+                "built": 0,
+                "synthesized": 0,
+                "from_cache": 0,
+                "failed": [],
+                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in verdict.orphans],
+                "warnings": verdict.warnings,
+                "skipped": verdict.skipped,
+                "seconds": round(seconds, 3),
+                "manifest": config.relative(config.manifest_path),
+            }
+        )
+        return
+    _print_warnings(verdict, voices=True)
+    click.echo(f"{verdict.total} lines up to date.")
+    if verdict.orphans:
+        click.secho(f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+
+
 def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
+    from charvoice.pipeline.build import Failure
+
     bar: Progress | None = None
     failures: list[Failure] = []
 
@@ -158,6 +250,8 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
 
 def _notify(show: bool) -> Notify:
     """What engines say while they prepare: progress only on a terminal, warnings always."""
+    from charvoice.engines.base import Notify
+
     echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
     return Notify(echo=echo, warn=lambda message: click.secho(f"warning: {message}", err=True, fg="yellow"))
 
@@ -279,11 +373,23 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
 def check(project_dir: Path | None, engine: str | None, require_engine: str | None, require_qa: bool, missing_locales: bool, require_approval: bool, junit_path: Path | None, report_path: Path | None, as_json: bool) -> None:
     """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
     nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
+    plain = not (require_engine or require_qa or missing_locales or require_approval or junit_path or report_path)
+    verdict = _remembered(project_dir, engine, need_gate=as_json) if plain else None  # text needs no gate report
+    if verdict is not None:
+        if as_json:
+            emit_json({"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate})
+        else:
+            _print_warnings(verdict, voices=False)
+            click.echo(f"All {verdict.total} lines up to date.")
+        return
+
     from charvoice.release.gate import GateOptions, run_gate
 
     workspace = _open(project_dir, engine, quiet=as_json)
     plan = workspace.plan()
     gate = run_gate(workspace, GateOptions(require_engine, require_qa, missing_locales, require_approval), plan)
+    if plain and gate.ok and not plan.todo:
+        _remember(workspace, engine, plan, gate=gate.to_json())
     if junit_path is not None:
         gate.write_junit(junit_path)
     if report_path is not None:
@@ -401,6 +507,8 @@ def tag(scripts: tuple[Path, ...], project_dir: Path | None, dry_run: bool, chec
     Yarn gets `#line:<id>`, Dialogue Manager `[ID:<id>]`, CSV/TSV the id cell. Ids never change
     afterwards, even when the text does; nothing else in the files changes.
     """
+    from charvoice.project.tagging import tag_project
+
     report = tag_project(find_root(project_dir or Path.cwd()), list(scripts) or None, dry_run=dry_run or check_only)
     for script in report.files:
         for number, line_id in script.added:

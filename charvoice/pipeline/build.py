@@ -1,13 +1,16 @@
 """Execute a plan: synthesise (or take from the cache), process, encode and publish each line.
 
-Lines run concurrently (`jobs` at a time). Each finished line is complete on disk before it
-is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
+Two stages: `jobs` request workers fetch each line's raw audio (the engine, the cache, or a
+pinned take) and hand it to a processing pool (one worker per core) that decodes, normalises
+and encodes it, so requests stay in flight while the CPU works. Each finished line is complete
+on disk before it is recorded: raw audio in the cache, then the asset, then (at most a second later, and at the
 end) the manifest, each written atomically. A build killed at any point therefore loses at
 most the lines in flight; the next build takes everything else from the cache or the manifest.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +31,9 @@ from charvoice.project.config import AudioSettings
 from charvoice.project.loader import Project
 
 MANIFEST_FLUSH_SECONDS = 1.0
+# Audio processing is numpy and libsndfile, which release the GIL for the heavy parts: one
+# thread per core keeps the cores busy without starving the request threads.
+PROCESS_WORKERS = max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -86,7 +92,24 @@ class Voiced:
     raw: bytes | Path | None = field(default=None, repr=False)
 
 
-def voice_to_file(
+def fetch_raw(
+    request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None
+) -> tuple[bytes | Path, bool]:
+    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the
+    engine, and whether the engine made it."""
+    if pinned is not None:  # an approved take or an actor's recording: no engine call
+        return pinned, False
+    raw = cache.get(request.cache_key)
+    if raw is not None:
+        return raw, False
+    audio, engine_timings = timings.synthesize(engine, request)
+    timings.keep(cache.folder, request.cache_key, engine_timings)  # by key, for the processing stage
+    return audio, True
+
+
+def publish_raw(
+    raw: bytes | Path,
+    synthesized: bool,
     request: SpeechRequest,
     engine: Engine,
     cache: AudioCache,
@@ -97,23 +120,14 @@ def voice_to_file(
     before_publish: Callable[[], None] = lambda: None,
     expect_duration_s: float | None = None,
 ) -> Voiced:
-    """One line's audio at `target`: the raw audio from `pinned` (a take or a recording), the
-    cache, or the engine; processed; cached once it decoded; encoded atomically. `before_publish`
-    may raise to keep the audio in the cache but publish nothing (a newer edit arrived).
-    `expect_duration_s`: how long this same sound (same asset key) came out before; cached audio
-    far shorter than that is a damaged entry, so the engine is asked again rather than a truncated
-    file published over a good one."""
+    """The processing stage: processed; cached once it decoded; encoded atomically.
+    `before_publish` may raise to keep the audio in the cache but publish nothing (a newer edit
+    arrived). `expect_duration_s`: how long this same sound (same asset key) came out before;
+    cached audio far shorter than that is a damaged entry, so the engine is asked again rather
+    than a truncated file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
-    raw: bytes | Path | None
-    engine_timings = None
-    if pinned is not None:  # an approved take or an actor's recording: no engine call
-        raw, synthesized = pinned, False
-    else:
-        raw = cache.get(request.cache_key)
-        synthesized = raw is None
-        if raw is None:
-            raw, engine_timings = timings.synthesize(engine, request)
+    engine_timings = None  # kept by fetch_raw; only a second synthesis here brings new ones
     processed = audio.process(raw, settings)
     if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
         (raw, engine_timings), synthesized = timings.synthesize(engine, request), True
@@ -127,21 +141,51 @@ def voice_to_file(
     return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw)
 
 
-def _voice_line(
-    job: Job, engines: Engines, project: Project, cache: AudioCache, stop: threading.Event, expect: float | None = None
-) -> LineResult:
+def voice_to_file(
+    request: SpeechRequest,
+    engine: Engine,
+    cache: AudioCache,
+    settings: AudioSettings,
+    target: Path,
+    *,
+    pinned: Path | None = None,
+    before_publish: Callable[[], None] = lambda: None,
+    expect_duration_s: float | None = None,
+) -> Voiced:
+    """One line's audio at `target`: both stages, one after the other."""
+    raw, synthesized = fetch_raw(request, engine, cache, pinned)
+    return publish_raw(
+        raw, synthesized, request, engine, cache, settings, target,
+        pinned=pinned, before_publish=before_publish, expect_duration_s=expect_duration_s,
+    )  # fmt: skip
+
+
+def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
     if job.pinned is not None and not job.pinned.is_file():
         relative = project.config.relative(job.pinned)
         raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
+    engine = engines.for_character(project.characters[job.line.character])
+    return fetch_raw(job.request, engine, cache, job.pinned)
 
+
+def _process(
+    job: Job,
+    raw: bytes | Path,
+    synthesized: bool,
+    engines: Engines,
+    project: Project,
+    cache: AudioCache,
+    stop: threading.Event,
+    expect: float | None,
+) -> LineResult:
     def before_publish() -> None:
         if stop.is_set():  # the script changed meanwhile: keep the audio in the cache, publish nothing
             raise Superseded
 
     engine = engines.for_character(project.characters[job.line.character])
-    voiced = voice_to_file(
-        job.request, engine, cache, project.config.audio, job.asset_path, pinned=job.pinned, before_publish=before_publish,
-        expect_duration_s=expect,
+    voiced = publish_raw(
+        raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
+        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
     )  # fmt: skip
     timings_file = timings.publish(job, project, engines, voiced.processed, voiced.engine_timings, voiced.raw)
     return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, timings_file)
@@ -222,58 +266,76 @@ def run_build(
         last_flush = time.monotonic()
 
     pending = list(reversed(plan.todo))  # pop() takes them in script order
-    running: dict[Future, Job] = {}
+    fetching: dict[Future, tuple[Job, float | None]] = {}
+    processing: dict[Future, Job] = {}
     fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
     interrupted = False
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice") as pool:
-        while pending or running:
+    # Enough processing queued to keep every core busy, no more: raw audio is cached only once
+    # it decodes, so a killed build loses at most the lines in these two stages.
+    backlog = jobs + PROCESS_WORKERS
+
+    def failed(job: Job, error: Exception) -> None:
+        nonlocal fatal
+        if isinstance(error, FatalEngineError):
+            fatal = fatal or error
+            report.not_started.append(job)
+            return
+        if isinstance(error, Superseded):
+            report.not_started.append(job)
+            return
+        if isinstance(error, OSError) and FileSystemError.dooms_the_rest(error):
+            fatal = fatal or FileSystemError.of(error, project.config.relative)
+            report.not_started.append(job)
+            return
+        if isinstance(error, OSError):
+            message = FileSystemError.of(error, project.config.relative).message
+        elif isinstance(error, (EngineError, AudioError, CharvoiceError)):
+            message = str(error)
+        else:  # one line's surprise never takes the build down
+            message = f"{type(error).__name__}: {error}"
+        failure = Failure(job, message)
+        report.failures.append(failure)
+        on_progress(failure)
+
+    with (
+        ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice-request") as requests,
+        ThreadPoolExecutor(max_workers=PROCESS_WORKERS, thread_name_prefix="charvoice-process") as processors,
+    ):
+        while pending or fetching or processing:
             if fatal is not None or stop.is_set():
                 report.not_started.extend(reversed(pending))
                 pending.clear()
-            while pending and len(running) < jobs:
+            while pending and len(fetching) < jobs and len(fetching) + len(processing) < backlog:
                 job = pending.pop()
                 before = manifest.entry(job.line.id, job.line.locale)
                 expect = before.duration_s if before is not None and before.key == job.asset_key else None
-                running[pool.submit(_voice_line, job, engines, project, cache, stop, expect)] = job
-            if not running:
+                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, expect)
+            if not fetching and not processing:
                 break
             try:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
                 # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
                 # stays cached), and what finished is recorded below, so no asset outruns the manifest.
                 interrupted = True
                 stop.set()
-                done, _ = wait(running)
+                done, _ = wait([*fetching, *processing])
             for future in done:
-                job = running.pop(future)
+                if future in fetching:
+                    job, expect = fetching.pop(future)
+                    try:
+                        raw, synthesized = future.result()
+                    except Exception as error:
+                        failed(job, error)
+                        continue
+                    work = (job, raw, synthesized, engines, project, cache, stop, expect)
+                    processing[processors.submit(_process, *work)] = job
+                    continue
+                job = processing.pop(future)
                 try:
                     result = future.result()
-                except FatalEngineError as error:
-                    fatal = fatal or error
-                    report.not_started.append(job)
-                    continue
-                except Superseded:
-                    report.not_started.append(job)
-                    continue
-                except OSError as error:
-                    if not FileSystemError.dooms_the_rest(error):
-                        failure = Failure(job, FileSystemError.of(error, project.config.relative).message)
-                        report.failures.append(failure)
-                        on_progress(failure)
-                        continue
-                    fatal = fatal or FileSystemError.of(error, project.config.relative)
-                    report.not_started.append(job)
-                    continue
-                except (EngineError, AudioError, CharvoiceError) as error:
-                    failure = Failure(job, str(error))
-                    report.failures.append(failure)
-                    on_progress(failure)
-                    continue
-                except Exception as error:  # one line's surprise never takes the build down
-                    failure = Failure(job, f"{type(error).__name__}: {error}")
-                    report.failures.append(failure)
-                    on_progress(failure)
+                except Exception as error:
+                    failed(job, error)
                     continue
                 record(manifest, result)
                 changed.append(job.line.id)

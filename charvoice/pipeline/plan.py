@@ -186,34 +186,91 @@ def in_shard(line: Line, index: int, count: int) -> bool:
     return int(sha256_hex(f"{line.id}\x00{line.locale}")[:16], 16) % count == index - 1
 
 
-def make_plan(project: Project, engines: Engines, manifest: Manifest, cache: AudioCache, *, lines: list[Line] | None = None, force: bool = False) -> Plan:
+class PlanMemo:
+    """Each line's request and keys, kept between plans by `watch`, so a save re-hashes only the
+    lines it changed. A line (a frozen value: text, character, locale, direction, source) maps
+    to what it asked for under one set of settings: the memo empties itself when the config,
+    a character or the engines differ by value, and `watch` empties it when any file but a
+    script changes (a sample's audio or charvoice.lock shapes a request without showing there).
+    """
+
+    def __init__(self) -> None:
+        self._settings = ""
+        self._known: dict[Line, tuple[SpeechRequest, str, str]] = {}
+        self._paths: dict[str, Path] = {}  # asset path relative to the output folder -> absolute
+
+    def clear(self) -> None:
+        self._known.clear()
+        self._paths.clear()
+
+    def asset_path(self, output_dir: Path, relative: str) -> Path:
+        path = self._paths.get(relative)
+        if path is None:
+            path = self._paths[relative] = output_dir / relative
+        return path
+
+    def use(self, project: Project, engines: Engines) -> None:
+        kept = [engine.name for engine in engines.kept]
+        settings = repr((project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept))
+        if settings != self._settings:
+            self.clear()
+            self._settings = settings
+
+    def get(self, line: Line) -> tuple[SpeechRequest, str, str] | None:
+        return self._known.get(line)
+
+    def put(self, line: Line, known: tuple[SpeechRequest, str, str]) -> None:
+        self._known[line] = known
+
+
+def make_plan(
+    project: Project,
+    engines: Engines,
+    manifest: Manifest,
+    cache: AudioCache,
+    *,
+    lines: list[Line] | None = None,
+    force: bool = False,
+    memo: PlanMemo | None = None,
+) -> Plan:
     config = project.config
     plan = Plan()
     extension = config.audio.format
     pins = _Pins(project)
+    if memo is not None:
+        memo.use(project, engines)
     stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
     for line in project.lines if lines is None else lines:
         if line.audio_of is not None:
             continue  # voiced by the line it shadows
-        request = speech_request(project, engines, line)
+        known = memo.get(line) if memo is not None else None
+        if known is None:
+            request = speech_request(project, engines, line)
+            known = (request, request.cache_key, asset_key(request.cache_key, project))
+            if memo is not None:
+                memo.put(line, known)
+        request, request_key, request_asset_key = known
         stem = stems.get(line.id) or file_stem(line.id)
         relative = f"{line.locale}/{line.character}/{stem}.{extension}"
         job = pins.pin(
             Job(
                 line,
                 request,
-                cache_key=request.cache_key,
-                asset_key="",
-                asset_path=config.output_dir / relative,
+                cache_key=request_key,
+                asset_key=request_asset_key,
+                asset_path=memo.asset_path(config.output_dir, relative) if memo is not None else config.output_dir / relative,
                 manifest_path=relative,
                 reason="",
                 cached=True,
             ),
             stem,
         )
-        job = replace(job, asset_key=asset_key(job.cache_key, project))
+        if job.cache_key != request_key:  # a recording or an approved take
+            job = replace(job, asset_key=asset_key(job.cache_key, project))
         entry = manifest.entry(line.id, line.locale)
         reason = _reason(job, entry, force)
+        if reason and memo is not None:  # asked again: an engine learns whose voice it speaks with (Fish clones)
+            job = replace(job, request=speech_request(project, engines, line))
         if reason and not force and job.pinned is None:
             job, reason = _kept_instead(project, engines, job, entry, reason)
         if not reason and not has_timings(entry, job.asset_path) and (job.pinned is not None or cache.has(job.cache_key)):

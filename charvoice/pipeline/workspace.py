@@ -17,14 +17,53 @@ from charvoice.pipeline.build import BuildReport, run_build
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
-from charvoice.pipeline.plan import Plan, make_plan
+from charvoice.pipeline.plan import Plan, PlanMemo, make_plan
 from charvoice.pipeline.remote_cache import open_remote
+from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
 from charvoice.project.schema import TomlFile
 
-
 SAMPLES_CHECKED = "samples-decoded.json"  # sha256 of every voice sample that decoded, under .charvoice/
+
+
+class ManifestCache:
+    """The manifest as this process last published it, for `watch`: a save does not re-read
+    and re-parse the whole file while its stamp (size, mtime, inode: every write is an atomic
+    rename) shows nobody else wrote it. Untrusted from the moment a build starts changing it
+    until that build has published, so a build that fails half way is never reused."""
+
+    def __init__(self) -> None:
+        self._manifest: Manifest | None = None
+        self._stamp: tuple[int, int, int] | None = None
+
+    @staticmethod
+    def _stamp_of(path: Path) -> tuple[int, int, int] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+    def load(self, config: ProjectConfig) -> Manifest:
+        stamp = self._stamp_of(config.manifest_path)
+        if self._manifest is not None and stamp is not None and stamp == self._stamp:
+            return self._manifest
+        manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+        self._manifest, self._stamp = manifest, stamp
+        return manifest
+
+    def changing(self) -> None:
+        self._manifest = None
+
+    def published(self, manifest: Manifest) -> None:
+        self._manifest, self._stamp = manifest, self._stamp_of(manifest.path)
+
+
+def _load_manifest(config: ProjectConfig, cache: ManifestCache | None) -> Manifest:
+    if cache is not None:
+        return cache.load(config)
+    return Manifest.load(config.manifest_path, config.relative(config.manifest_path))
 
 
 @dataclass
@@ -35,15 +74,24 @@ class Workspace:
     cache: AudioCache
     engine_name: str | None = None  # as asked for at open (None: engine.name)
     scripts_cache: ScriptCache | None = None
+    plan_memo: PlanMemo | None = None  # kept by `watch` between rebuilds
+    manifest_cache: ManifestCache | None = None  # kept by `watch` between rebuilds
 
     @classmethod
-    def open(cls, start: Path | None = None, engine: str | None = None, scripts_cache: ScriptCache | None = None) -> "Workspace":
+    def open(
+        cls,
+        start: Path | None = None,
+        engine: str | None = None,
+        scripts_cache: ScriptCache | None = None,
+        plan_memo: PlanMemo | None = None,
+        manifest_cache: ManifestCache | None = None,
+    ) -> Workspace:
         project = load_project(start, scripts_cache=scripts_cache)
         config = project.config
         Approvals.load(config)  # a damaged approvals file stops every command before anything is written
         engines = select_engines(config, engine)
         try:
-            manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+            manifest = _load_manifest(config, manifest_cache)
             _check_voice_settings(project)  # last: it may record samples that decoded
         except BaseException:
             engines.close()
@@ -55,11 +103,12 @@ class Workspace:
             cache=AudioCache(config.cache_dir, open_remote(config.cache.remote, config.cache.endpoint, config.root)),
             engine_name=engine,
             scripts_cache=scripts_cache,
+            plan_memo=plan_memo,
+            manifest_cache=manifest_cache,
         )
 
     def reload_manifest(self) -> None:
-        config = self.project.config
-        self.manifest = Manifest.load(config.manifest_path, config.relative(config.manifest_path))
+        self.manifest = _load_manifest(self.project.config, self.manifest_cache)
 
     @contextlib.contextmanager
     def _locked(self, on_wait=None) -> Iterator[bool]:
@@ -72,7 +121,7 @@ class Workspace:
             self.reload_manifest()
             reopened = self.manifest.revision != known
             if reopened:
-                fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache)
+                fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache, self.plan_memo, self.manifest_cache)
                 self.engines.close()
                 fresh.cache.warn = self.cache.warn  # the CLI's warning printer
                 self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
@@ -83,13 +132,18 @@ class Workspace:
         if dry_run:
             return clean(self, dry_run=True)
         with self._locked(on_wait):
-            return clean(self, dry_run=False)
+            if self.manifest_cache is not None:
+                self.manifest_cache.changing()
+            report = clean(self, dry_run=False)
+            if self.manifest_cache is not None:
+                self.manifest_cache.published(self.manifest)
+            return report
 
     def lock(self, on_wait=None) -> ProjectLock:
         return ProjectLock(self.project.config.state_dir / "lock", on_wait)
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
-        return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force)
+        return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force, memo=self.plan_memo)
 
     def build(
         self,
@@ -124,7 +178,11 @@ class Workspace:
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
+            if self.manifest_cache is not None:
+                self.manifest_cache.changing()
             report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop, notify=notify)
+            if self.manifest_cache is not None:
+                self.manifest_cache.published(self.manifest)
             self._note_recordings(report)
             return plan, report
 

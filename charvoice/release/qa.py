@@ -227,11 +227,10 @@ def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: Audio
 
 def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
     """Mono 16-bit PCM WAV at the ASR rate."""
-    from scipy import signal
+    from charvoice import audio as dsp
 
     if rate != _ASR_RATE:
-        divisor = math.gcd(rate, _ASR_RATE)
-        samples = signal.resample_poly(samples, _ASR_RATE // divisor, rate // divisor)
+        samples = dsp.resample(samples, rate, _ASR_RATE)
     pcm = np.clip(samples * 32767.0, -32768, 32767).astype("<i2")
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
