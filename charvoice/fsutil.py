@@ -14,6 +14,7 @@ import hashlib
 import os
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,6 +84,28 @@ def probe_writable(folder: Path) -> None:
         raise OSError(exc.errno, exc.strerror, str(folder)) from None
     with contextlib.suppress(OSError):
         (folder / ".charvoice-probe").unlink()
+
+
+def text_sha256(text: str) -> str:
+    """The hex sha256 of `text` as UTF-8: cache keys, ids derived from text, approved texts."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_file_hashes: dict[tuple[str, int, int], str] = {}
+_file_hashes_lock = threading.Lock()
+
+
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's bytes, remembered for this process while its size and mtime stay."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _file_hashes_lock:
+        known = _file_hashes.get(key)
+    if known is None:
+        known = file_digest(path)[1]
+        with _file_hashes_lock:
+            _file_hashes[key] = known
+    return known
 
 
 def file_digest(path: Path) -> tuple[int, str]:

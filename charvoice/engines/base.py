@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from charvoice.fsutil import text_sha256
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
 
@@ -17,8 +17,6 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class SpeechRequest:
         fields: dict[str, Any] = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
         if self.take:  # keys of regular takes stay as they were before takes existed
             fields["take"] = self.take
-        return sha256_hex(canonical_json(fields))
+        return text_sha256(canonical_json(fields))
 
 
 @dataclass(frozen=True)

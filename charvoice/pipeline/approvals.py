@@ -24,7 +24,6 @@ flagged "text changed since recording".
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -34,16 +33,12 @@ from typing import Any
 import tomli_w
 
 from charvoice.errors import InputError, Problem
-from charvoice.fsutil import atomic_write_text
+from charvoice.fsutil import atomic_write_text, file_sha256, text_sha256
 from charvoice.project.config import ProjectConfig
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 APPROVALS_NAME = "charvoice.approvals.toml"
 RECORDING_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,7 @@ class FileHashes:
         known = self._known.get(key)
         if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
             return known[2]
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        digest = file_sha256(file)
         self._known[key] = [stat.st_size, stat.st_mtime_ns, digest]
         self._dirty = True
         return digest

@@ -12,13 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from charvoice.engines import Engines
-from charvoice.engines.base import Engine, SpeechRequest, canonical_json, sha256_hex
-from charvoice.pipeline.approvals import (
-    Approvals,
-    FileHashes,
-    find_recordings,
-    text_sha256,
-)
+from charvoice.engines.base import Engine, SpeechRequest, canonical_json
+from charvoice.fsutil import text_sha256
+from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
 from charvoice.pipeline.timings import has_timings
@@ -67,7 +63,7 @@ class Plan:
 
 
 def asset_key(cache_key: str, project: Project) -> str:
-    return sha256_hex(canonical_json({"source": cache_key, "audio": _audio_settings(project.config.audio)}))
+    return text_sha256(canonical_json({"source": cache_key, "audio": _audio_settings(project.config.audio)}))
 
 
 @lru_cache(maxsize=8)
@@ -137,7 +133,7 @@ class _Pins:
                 job,
                 origin="recorded",
                 pinned=recording,
-                cache_key=sha256_hex(f"recording:{sha}"),
+                cache_key=text_sha256(f"recording:{sha}"),
                 marks=ReviewMarks(text_changed_since_recording=moved_on),
                 recording_sha=sha,
             )
@@ -183,7 +179,7 @@ def _mark_shared(plan: Plan, cache: AudioCache) -> None:
 def in_shard(line: Line, index: int, count: int) -> bool:
     """Whether `line` belongs to shard `index` of `count` (1-based): by a hash of its id and
     locale alone, so a line stays in its shard whatever is added, removed or edited elsewhere."""
-    return int(sha256_hex(f"{line.id}\x00{line.locale}")[:16], 16) % count == index - 1
+    return int(text_sha256(f"{line.id}\x00{line.locale}")[:16], 16) % count == index - 1
 
 
 class PlanMemo:

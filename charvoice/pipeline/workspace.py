@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
 from charvoice.engines.base import Notify
 from charvoice.errors import CharvoiceError, FileSystemError, InputError, Problem
-from charvoice.fsutil import ProjectLock, atomic_write_text, probe_writable, remove_stale_temps
+from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, probe_writable, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
-from charvoice.pipeline.build import BuildReport, run_build
+from charvoice.pipeline.build import BuildReport, Failure, LineResult, run_build
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
@@ -25,6 +26,8 @@ from charvoice.project.loader import Project, ScriptCache, load_project
 from charvoice.project.schema import TomlFile
 
 SAMPLES_CHECKED = "samples-decoded.json"  # sha256 of every voice sample that decoded, under .charvoice/
+
+OnWait = Callable[[], object] | None  # called once when another process holds the project lock
 
 
 class ManifestCache:
@@ -111,7 +114,7 @@ class Workspace:
         self.manifest = _load_manifest(self.project.config, self.manifest_cache)
 
     @contextlib.contextmanager
-    def _locked(self, on_wait=None) -> Iterator[bool]:
+    def _locked(self, on_wait: OnWait = None) -> Iterator[bool]:
         """Hold the project lock, with the manifest as it is now. If another process published
         since this workspace read the project, it may have built newer scripts: read them again
         (and yield True), so older text is never published over newer audio, nor a line this
@@ -127,7 +130,7 @@ class Workspace:
                 self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
             yield reopened
 
-    def clean(self, dry_run: bool, on_wait=None) -> CleanReport:
+    def clean(self, dry_run: bool, on_wait: OnWait = None) -> CleanReport:
         """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
         if dry_run:
             return clean(self, dry_run=True)
@@ -139,7 +142,7 @@ class Workspace:
                 self.manifest_cache.published(self.manifest)
             return report
 
-    def lock(self, on_wait=None) -> ProjectLock:
+    def lock(self, on_wait: OnWait = None) -> ProjectLock:
         return ProjectLock(self.project.config.state_dir / "lock", on_wait)
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
@@ -151,10 +154,10 @@ class Workspace:
         *,
         jobs: int,
         force: bool = False,
-        on_start=lambda plan: None,
-        on_progress=lambda result: None,
-        on_wait=None,
-        stop=None,
+        on_start: Callable[[Plan], None] = lambda plan: None,
+        on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
+        on_wait: OnWait = None,
+        stop: threading.Event | None = None,
         notify: Notify = Notify(),
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
@@ -252,7 +255,7 @@ def _check_samples_decode(project: Project, problems: list[Problem]) -> None:
     otherwise passes every keyless build and fails only in CI). Samples that decoded are
     remembered by content hash in .charvoice/, so each file is decoded once, not every build;
     a refused build writes nothing."""
-    from charvoice.engines.fish.samples import decode_problem, file_sha256
+    from charvoice.engines.fish.samples import decode_problem
 
     config = project.config
     record = config.state_dir / SAMPLES_CHECKED

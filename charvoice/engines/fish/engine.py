@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json, sha256_hex
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
 from charvoice.engines.fish.client import NAME, FishClient, FishError
-from charvoice.engines.fish.samples import apply_prosody, file_sha256, prepare_reference, voice_fingerprint
+from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
+from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig, fish_price
 from charvoice.project.lines import Line
@@ -303,7 +304,7 @@ class FishEngine:
 
     def model_for(self, character: Character) -> str:
         """The trained model id of a persistent clone, cloning it first if charvoice.lock has none."""
-        digest = sha256_hex(canonical_json(voice_fingerprint(character)))
+        digest = text_sha256(canonical_json(voice_fingerprint(character)))
         with self._lock:
             lock = self._model_locks.setdefault(digest, threading.Lock())
         with lock:  # one clone per voice, however many of its lines are in flight

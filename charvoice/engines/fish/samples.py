@@ -9,15 +9,14 @@ asks for them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import subprocess
-import threading
 import wave
 from pathlib import Path
 from typing import Any
 
 from charvoice.errors import AudioError, CharvoiceError
+from charvoice.fsutil import file_sha256
 from charvoice.project.characters import Character
 
 MIN_SECONDS = 10.0  # Fish Audio advises at least 10 s of speech per sample
@@ -31,26 +30,6 @@ REFERENCE_BITRATE = "128k"
 REFERENCE_FORMAT = "mp3-mono-trim-30s-128k"
 MIN_SAMPLE_RATE = 16000  # below this (telephone audio) a clone loses the voice's detail
 _ANALYSIS_RATE = 16000
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-_hash_lock = threading.Lock()
-
-
-def file_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _hash_lock:
-        cached = _hash_cache.get(key)
-    if cached is None:
-        cached = hashlib.sha256(path.read_bytes()).hexdigest()
-        with _hash_lock:
-            _hash_cache[key] = cached
-    return cached
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
 
 def voice_fingerprint(character: Character) -> dict[str, Any]:
     """What makes a character's voice sound as it does (part of every line's cache key).

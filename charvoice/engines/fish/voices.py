@@ -26,11 +26,11 @@ from typing import Any
 
 import tomli_w
 
-from charvoice.engines.base import canonical_json, sha256_hex
+from charvoice.engines.base import canonical_json
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
-from charvoice.engines.fish.samples import file_sha256, joined_reference, sample_warnings, text_sha256
+from charvoice.engines.fish.samples import joined_reference, sample_warnings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
-from charvoice.fsutil import ProjectLock, atomic_write_text
+from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, text_sha256
 from charvoice.project.characters import Character, CharacterIndex, load_characters
 from charvoice.project.config import ProjectConfig, api_key, find_root, load_config
 from charvoice.project.schema import TomlFile
@@ -82,7 +82,7 @@ class LockEntry:
             return ""
         return (
             "charvoice-"
-            + sha256_hex(canonical_json([self.sample_sha256, self.text_sha256, self.enhance_audio_quality]))[:16]
+            + text_sha256(canonical_json([self.sample_sha256, self.text_sha256, self.enhance_audio_quality]))[:16]
         )
 
     def server_tags(self) -> list[str]:
@@ -365,7 +365,7 @@ class VoiceSync:
                 "add [voice] texts (one per sample)"
             )
         reference_id = (
-            f"charvoice-{character.id}-{wanted.marker.removeprefix('charvoice-') or sha256_hex(character.id)[:16]}"
+            f"charvoice-{character.id}-{wanted.marker.removeprefix('charvoice-') or text_sha256(character.id)[:16]}"
         )
         reference_id = re.sub(r"[^a-zA-Z0-9\-_ ]", "-", reference_id)[:255]
         self.echo(
