@@ -7,11 +7,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from charvoice.errors import FileSystemError, InputError, Interrupted
+
+if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
+    from charvoice.engines.base import Notify
+    from charvoice.pipeline.plan import Plan
+    from charvoice.pipeline.workspace import Workspace
 
 project_option = click.option(
     "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -66,3 +71,38 @@ class Group(click.Group):
             raise FileSystemError.of(error, doing="") from None
         except KeyboardInterrupt:  # Ctrl-C: 130 as a shell reports it (`build` says what it kept)
             raise Interrupted(None) from None
+
+
+def open_workspace(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
+    """The workspace, with its warnings printed once. Which engine voices new lines, and
+    direction tags with no cue, concern only commands that voice lines (`voices`)."""
+    from charvoice.pipeline.workspace import Workspace
+
+    workspace = Workspace.open(project_dir, engine)
+    if not quiet:
+        project = workspace.project
+        warnings = [*project.warnings, *(project.voicing_warnings if voices else [])]
+        for warning in dict.fromkeys(warnings):
+            click.secho(f"warning: {warning}", err=True, fg="yellow")
+        for skipped in dict.fromkeys(project.skipped):
+            click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
+        if voices and workspace.engines.notice:
+            click.secho(workspace.engines.notice, err=True, fg="cyan")
+    workspace.cache.warn = lambda message: click.secho(f"warning: {message}", err=True, fg="yellow")
+    return workspace
+
+
+def say_waiting() -> None:
+    click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
+
+
+def stale_rows(plan: Plan) -> list[dict]:
+    return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
+
+
+def notifier(show: bool) -> Notify:
+    """What engines say while they prepare: progress only on a terminal, warnings always."""
+    from charvoice.engines.base import Notify
+
+    echo = (lambda message: click.echo(message, err=True)) if show else (lambda message: None)
+    return Notify(echo=echo, warn=lambda message: click.secho(f"warning: {message}", err=True, fg="yellow"))

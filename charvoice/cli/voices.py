@@ -24,7 +24,7 @@ def _warn(message: str) -> None:
     click.secho(f"warning: {message}", err=True, fg="yellow")
 
 
-def _open(project_dir: Path | None, *, require_key: bool = True) -> VoicesProject:
+def open_workspace(project_dir: Path | None, *, require_key: bool = True) -> VoicesProject:
     from charvoice.engines.fish.voices import (
         VoicesProject,  # httpx loads only for the voices commands
     )
@@ -57,7 +57,7 @@ def voices() -> None:
 @json_option
 def sync(project_dir: Path | None, verify: bool, prune: bool, as_json: bool) -> None:
     """Clone what is missing or changed; an unchanged project makes no API call."""
-    project = _open(project_dir)
+    project = open_workspace(project_dir)
     try:
         with _engine_errors():
             results, problems = project.sync(
@@ -101,7 +101,7 @@ def sync(project_dir: Path | None, verify: bool, prune: bool, as_json: bool) -> 
 def list_(project_dir: Path | None, as_json: bool) -> None:
     """The characters' voices (source, lock, server state) and the models on your Fish Audio
     account. Without FISH_API_KEY the server state is "unknown"."""
-    project = _open(project_dir, require_key=False)
+    project = open_workspace(project_dir, require_key=False)
     try:
         with _engine_errors():
             data = project.list()
@@ -144,7 +144,7 @@ def _print_list(data: dict) -> None:
 @json_option
 def show(character: str, project_dir: Path | None, as_json: bool) -> None:
     """A character's voice: source, samples, lock entry and the model on the server."""
-    project = _open(project_dir, require_key=False)
+    project = open_workspace(project_dir, require_key=False)
     try:
         with _engine_errors():
             info = project.show(character)
@@ -197,7 +197,7 @@ def update(
     character's TOML file.
     """
     tag_list = [tag.strip() for tag in tags.split(",") if tag.strip()] if tags is not None else None
-    project = _open(project_dir)
+    project = open_workspace(project_dir)
     try:
         with _engine_errors():
             result = project.update(
@@ -215,7 +215,7 @@ def update(
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(character: str, project_dir: Path | None, yes: bool) -> None:
     """Delete a character's cloned model from your account and from charvoice.lock."""
-    project = _open(project_dir)
+    project = open_workspace(project_dir)
     try:
         character_id, model_id = project.delete_target(character)
         if not yes and not click.confirm(

@@ -1,0 +1,435 @@
+"""`build`, `check`, `clean` and `watch`: the pipeline's commands and how they report."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from charvoice.cli.common import (
+    emit_json,
+    json_option,
+    notifier,
+    open_workspace,
+    project_option,
+    say_waiting,
+    stale_rows,
+)
+from charvoice.cli.progress import Progress
+from charvoice.errors import Interrupted
+from charvoice.project.config import find_root
+
+if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
+    from charvoice.pipeline.build import BuildReport, Failure, LineResult
+    from charvoice.pipeline.plan import Plan
+    from charvoice.pipeline.uptodate import Verdict
+    from charvoice.pipeline.workspace import Workspace
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count) <= 10000):
+        raise click.BadParameter(f"{value!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(index), int(count)
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be built and why; build nothing.")
+@click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    callback=_parse_shard,
+    default=None,
+    help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
+)
+@click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
+@json_option
+def build(
+    targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None,
+    engine: str | None, shard: tuple[int, int] | None, over_credit: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Voice every line that is new or changed, then write the manifest.
+
+    TARGETS limit the build to line ids or script files.
+    """
+    started = time.monotonic()
+    whole = not targets and not dry_run and not force and shard is None
+    verdict = _remembered(project_dir, engine) if whole else None
+    if verdict is not None:
+        _print_remembered_build(verdict, project_dir, as_json, time.monotonic() - started)
+        return
+    workspace = open_workspace(project_dir, engine, quiet=as_json, voices=True)
+    try:
+        lines = workspace.select(targets)
+        if shard is not None:
+            from charvoice.pipeline.plan import in_shard
+
+            lines = [line for line in (workspace.project.lines if lines is None else lines) if in_shard(line, *shard)]
+            if workspace.cache.remote is None:
+                click.secho("warning: --shard without [cache] remote: no other build can use this shard's audio", err=True, fg="yellow")
+        if dry_run:
+            _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
+            return
+        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
+            workspace.engines.primary.spend_beyond_credit = True
+        plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+    except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
+        raise Interrupted() from None
+    finally:
+        workspace.close()
+    if whole and not plan.todo and not report.built and not report.failures:
+        _remember(workspace, engine, plan, gate=None)
+    _print_build(workspace, plan, report, as_json)
+    if report.failures:
+        sys.exit(1)
+
+
+def _remembered(project_dir: Path | None, engine: str | None, need_gate: bool = False) -> Verdict | None:
+    """The saved up-to-date verdict when nothing changed since (see pipeline/uptodate.py)."""
+    from charvoice.errors import CharvoiceError
+    from charvoice.pipeline.uptodate import remembered
+    from charvoice.project.config import load_config
+
+    try:
+        config = load_config(find_root(project_dir or Path.cwd()))
+    except CharvoiceError:
+        return None  # the full path reports it
+    verdict = remembered(config, engine, gate=need_gate)
+    return None if verdict is None or (need_gate and not verdict.gate) else verdict
+
+
+def _remember(workspace: Workspace, engine: str | None, plan: Plan, gate: dict | None) -> None:
+    from charvoice.pipeline.uptodate import Verdict, remember
+
+    project = workspace.project
+    verdict = Verdict(
+        engine=workspace.engines.primary.name,
+        total=plan.total,
+        notice=workspace.engines.notice,
+        warnings=list(dict.fromkeys(project.warnings)),
+        voicing_warnings=list(dict.fromkeys(project.voicing_warnings)),
+        skipped=list(dict.fromkeys(project.skipped)),
+        orphans=list(plan.orphans),
+        gate=gate or {},
+    )
+    folders = {job.manifest_path.rpartition("/")[0] for job in plan.fresh}
+    root = project.config.root.resolve()
+    samples = [sample for character in project.characters.values() for sample in character.voice.samples]
+    if all(root in sample.resolve().parents for sample in samples):  # samples elsewhere are not stamped
+        remember(project.config, engine, verdict, folders)
+
+
+def _print_warnings(verdict: Verdict, voices: bool) -> None:
+    """As open_workspace prints them (voicing warnings and the engine notice only for commands that voice)."""
+    for warning in dict.fromkeys([*verdict.warnings, *(verdict.voicing_warnings if voices else [])]):
+        click.secho(f"warning: {warning}", err=True, fg="yellow")
+    for skipped in verdict.skipped:
+        click.secho(f"not voiced: {skipped}", err=True, fg="yellow")
+    if voices and verdict.notice:
+        click.secho(verdict.notice, err=True, fg="cyan")
+
+
+def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json: bool, seconds: float) -> None:
+    from charvoice.project.config import load_config
+
+    if as_json:
+        config = load_config(find_root(project_dir or Path.cwd()))
+        emit_json(
+            {
+                "engine": verdict.engine,
+                "total": verdict.total,
+                "up_to_date": verdict.total,
+                "built": 0,
+                "synthesized": 0,
+                "from_cache": 0,
+                "failed": [],
+                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in verdict.orphans],
+                "warnings": verdict.warnings,
+                "skipped": verdict.skipped,
+                "seconds": round(seconds, 3),
+                "manifest": config.relative(config.manifest_path),
+            }
+        )
+        return
+    _print_warnings(verdict, voices=True)
+    click.echo(f"{verdict.total} lines up to date.")
+    if verdict.orphans:
+        click.secho(f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+
+
+def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
+    from charvoice.pipeline.build import Failure
+
+    bar: Progress | None = None
+    failures: list[Failure] = []
+
+    def start(plan: Plan) -> None:
+        nonlocal bar
+        if show and plan.todo:
+            bar = Progress(len(plan.todo), failures)
+
+    def advance(result: LineResult | Failure) -> None:
+        if isinstance(result, Failure):
+            failures.append(result)
+        if bar is not None:
+            bar.update(result, isinstance(result, Failure))
+
+    try:
+        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=say_waiting, notify=notifier(show))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _cost_preview(workspace: Workspace, plan: Plan):
+    from charvoice.engines.fish.cost import preview
+    from charvoice.pipeline.timings import cost_of_timings
+    from charvoice.project.config import fish_price
+
+    price = fish_price(workspace.project.config.fish)
+    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
+    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
+    return cost
+
+
+def _credit(workspace: Workspace, cost: float) -> dict:
+    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
+    account_credit = getattr(workspace.engines.primary, "account_credit", None)
+    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
+        return {}
+    usd, why = account_credit()
+    return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
+
+
+def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
+    synth = plan.to_synthesize
+    remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
+    if as_json:
+        held = {"shared_cache": shared} if remote is not None else {}
+        cost = _cost_preview(workspace, plan)
+        emit_json(
+            {
+                "engine": workspace.engines.primary.name,
+                "total": plan.total,
+                "up_to_date": len(plan.fresh),
+                "to_build": stale_rows(plan),
+                "to_synthesize": len(synth),
+                **held,
+                "cost": cost.as_dict(),
+                "credit": _credit(workspace, cost.price(cost.bytes)),
+            }
+        )
+        return
+    for job in plan.todo:
+        how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
+        click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
+    click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+    if remote is not None:
+        click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
+    cost = _cost_preview(workspace, plan)
+    for row in cost.text():
+        click.echo(row)
+    credit = _credit(workspace, cost.price(cost.bytes))
+    if credit and credit["usd"] is None:
+        click.echo(f"Account credit: unknown ({credit['unknown_because']})")
+    elif credit:
+        short = "" if credit["enough"] else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
+
+
+def _cache_counts(workspace: Workspace) -> dict:
+    cache = workspace.cache
+    counts = {"damaged_cache_entries": cache.discarded + (cache.remote.refused if cache.remote else 0)}
+    if cache.remote is not None:
+        counts |= {"from_shared_cache": cache.remote_hits, "uploaded": cache.remote.uploaded}
+    return counts
+
+
+def _shared_note(workspace: Workspace) -> str:
+    remote = workspace.cache.remote
+    return "" if remote is None else f", {workspace.cache.remote_hits} of them from the shared cache, {remote.uploaded} uploaded"
+
+
+def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
+    orphans = plan.orphans
+    if as_json:
+        emit_json(
+            {
+                "engine": report.engine,
+                "total": report.total,
+                "up_to_date": report.up_to_date,
+                "built": len(report.built),
+                "synthesized": report.synthesized,
+                "from_cache": report.from_cache,
+                **_cache_counts(workspace),
+                "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
+                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
+                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
+                "skipped": workspace.project.skipped,
+                "seconds": round(report.seconds, 3),
+                "manifest": workspace.project.config.relative(workspace.manifest.path),
+            }
+        )
+        return
+    if not report.built and not report.failures:
+        click.echo(f"{_count(report.up_to_date, 'line')} up to date.")
+    else:
+        click.echo(
+            f"Built {_count(len(report.built), 'line')} in {report.seconds:.1f} s "
+            f"({report.synthesized} synthesised, {report.from_cache} from cache{_shared_note(workspace)}); {report.up_to_date} up to date."
+        )
+    for failure in report.failures:
+        click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
+    if orphans:
+        click.secho(f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+
+
+@click.command()
+@project_option
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--require-engine", type=click.Choice(["fish", "offline"]), default=None, help="Also fail on lines another engine voiced (scratch voices, with fish).")
+@click.option("--qa", "require_qa", is_flag=True, help="Also fail on lines `charvoice qa` flagged or has not checked since their audio changed.")
+@click.option("--missing-locales", is_flag=True, help="Also fail on lines with no text in some locale (they play another locale's audio).")
+@click.option("--require-approval", is_flag=True, help="Also fail on lines that need approval (text changed since a take was approved).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a JUnit XML report: one test case per line and locale.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the same results as JSON.")
+@json_option
+def check(project_dir: Path | None, engine: str | None, require_engine: str | None, require_qa: bool, missing_locales: bool, require_approval: bool, junit_path: Path | None, report_path: Path | None, as_json: bool) -> None:
+    """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
+    nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
+    plain = not (require_engine or require_qa or missing_locales or require_approval or junit_path or report_path)
+    verdict = _remembered(project_dir, engine, need_gate=as_json) if plain else None  # text needs no gate report
+    if verdict is not None:
+        if as_json:
+            emit_json({"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate})
+        else:
+            _print_warnings(verdict, voices=False)
+            click.echo(f"All {verdict.total} lines up to date.")
+        return
+
+    from charvoice.release.gate import GateOptions, run_gate
+
+    workspace = open_workspace(project_dir, engine, quiet=as_json)
+    plan = workspace.plan()
+    gate = run_gate(workspace, GateOptions(require_engine, require_qa, missing_locales, require_approval), plan)
+    if plain and gate.ok and not plan.todo:
+        _remember(workspace, engine, plan, gate=gate.to_json())
+    if junit_path is not None:
+        gate.write_junit(junit_path)
+    if report_path is not None:
+        gate.write_json(report_path)
+    if as_json:
+        emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": stale_rows(plan), "gate": gate.to_json()})
+    else:
+        for job in plan.todo:
+            click.echo(f"{job.line.source}: {job.label}: {job.reason}")
+        failures = gate.gate_failures
+        for case, problem in failures:
+            click.echo(f"{case.source}: {case.label}: {problem.message}")
+        if plan.todo:
+            click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
+        if failures:
+            count = len({id(case) for case, _ in failures})
+            checks = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
+            click.secho(f"{count} line(s) fail the release checks ({checks}).", fg="red")
+        if gate.ok:
+            passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
+            click.echo(f"All {plan.total} lines up to date{passed}.")
+    if not gate.ok:
+        sys.exit(1)
+
+
+@click.command()
+@project_option
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def clean(project_dir: Path | None, dry_run: bool) -> None:
+    """Remove assets and manifest entries of lines no script has any more."""
+    workspace = open_workspace(project_dir)
+    report = workspace.clean(dry_run, on_wait=say_waiting)
+    verb = "would remove" if dry_run else "removed"
+    for line_id, locale in report.entries:
+        click.echo(f"{verb} manifest entry {line_id} [{locale}]")
+    for path in report.files:
+        click.echo(f"{verb} {workspace.project.config.relative(path)}")
+    if not report.entries and not report.files:
+        click.echo("Nothing to clean.")
+
+
+@click.command()
+@project_option
+@click.option("--debounce", type=click.FloatRange(0.05, 10.0), default=0.3, show_default=True, help="Seconds of quiet after a save before rebuilding.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
+def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: str | None, as_json: bool) -> None:
+    """Rebuild changed lines whenever a script, character or charvoice.toml is saved.
+
+    Runs until Ctrl-C. Errors are reported and the watcher keeps going.
+    """
+    import signal
+    import threading
+
+    from charvoice.errors import CharvoiceError
+    from charvoice.watch import Watcher
+
+    if not as_json:  # once, at the start: which voice new lines get, and tags with no cue
+        try:
+            open_workspace(project_dir, engine, voices=True).close()
+        except CharvoiceError:
+            pass  # the watcher reports the project's mistakes itself, and keeps watching
+
+    watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
+    stop = threading.Event()
+
+    def interrupted(*_args) -> None:
+        stop.set()
+        watcher.interrupt()
+
+    # Ctrl-C and a polite kill both end the watcher between writes, leaving no temporary file.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    watcher.run(stop)
+
+
+def _print_watch_event_json(event) -> None:
+    click.echo(json.dumps({"event": event.kind, **event.to_json()}, ensure_ascii=False), nl=True)
+    sys.stdout.flush()
+
+
+def _print_watch_event(event) -> None:
+    import time as _time
+
+    stamp = _time.strftime("%H:%M:%S", _time.localtime(event.time))
+    files = ", ".join(event.files[:3]) + (f" (+{len(event.files) - 3})" if len(event.files) > 3 else "")
+    if event.kind == "ready":
+        built = f", {len(event.regenerated)} built" if event.regenerated else ""
+        click.echo(f"{stamp}  watching {event.lines} lines{built}; Ctrl-C to stop")
+    elif event.kind == "rebuild":
+        count = len(event.regenerated)
+        parts = [f"{count} {'line' if count == 1 else 'lines'} regenerated in {event.seconds:.1f} s"]
+        if event.removed:
+            parts.append(f"{len(event.removed)} removed")
+        click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
+        for failure in event.failed:
+            click.secho(f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red")
+    elif event.kind == "error":
+        click.secho(f"{stamp}  {event.message}", fg="red")
+    elif event.kind == "stopped":
+        click.echo(f"{stamp}  stopped")
+    for warning in event.warnings:
+        click.secho(f"{stamp}  warning: {warning}", fg="yellow")
