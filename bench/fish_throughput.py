@@ -47,7 +47,13 @@ def serve(conn, latency: float, cap: int) -> None:
                 conn.send(None)
             elif command == "stats":
                 tts = fake.calls("POST", "/v1/tts")
-                conn.send({"requests": len(tts), "refused_429": sum(r.status == 429 for r in tts), "max_in_flight_seen": fake.max_in_flight_seen})
+                conn.send(
+                    {
+                        "requests": len(tts),
+                        "refused_429": sum(r.status == 429 for r in tts),
+                        "max_in_flight_seen": fake.max_in_flight_seen,
+                    }
+                )
 
 
 def lines(count: int) -> list[str]:
@@ -77,7 +83,9 @@ def run_engine(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
         config = load_config(Path(folder))
         mara = load_characters(config)["mara"]
         engine = FishEngine.from_config(config, KEY)
-        requests = [engine.request(Line(f"b{i}", "mara", text, "en", "bench", 1), mara, text) for i, text in enumerate(texts)]
+        requests = [
+            engine.request(Line(f"b{i}", "mara", text, "en", "bench", 1), mara, text) for i, text in enumerate(texts)
+        ]
         started = time.monotonic()
         with ThreadPoolExecutor(jobs) as pool:
             audio = list(pool.map(engine.synthesize, requests))
@@ -85,7 +93,12 @@ def run_engine(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
         limit = engine.client.limit
         engine.close()
     assert all(a[:4] == b"RIFF" for a in audio)
-    return {"seconds": seconds, "client_peak_in_flight": limit.peak, "client_limit_cuts": limit.cuts, "retries": engine.client.retried}
+    return {
+        "seconds": seconds,
+        "client_peak_in_flight": limit.peak,
+        "client_limit_cuts": limit.cuts,
+        "retries": engine.client.retried,
+    }
 
 
 def run_build(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
@@ -93,7 +106,12 @@ def run_build(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
         write_project(Path(folder), url, model_id, texts, jobs)
         env = {**os.environ, "FISH_API_KEY": KEY}
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "charvoice", "build", "-j", str(jobs), "--json", "--project", folder], env=env, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "charvoice", "build", "-j", str(jobs), "--json", "--project", folder],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.monotonic() - started
         if result.returncode != 0:
             raise SystemExit(f"build failed: {result.stderr[-2000:]}")
@@ -106,7 +124,9 @@ def run_sequential(url: str, model_id: str, texts: list[str]) -> dict:
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as client:
         for text in texts:
             body = msgpack.packb({"text": text, "reference_id": model_id, "format": "wav"})
-            response = client.post("/v1/tts", content=body, headers={"Content-Type": "application/msgpack", "model": "s1"})
+            response = client.post(
+                "/v1/tts", content=body, headers={"Content-Type": "application/msgpack", "model": "s1"}
+            )
             response.raise_for_status()
     return {"seconds": time.monotonic() - started}
 

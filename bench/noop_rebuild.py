@@ -30,12 +30,16 @@ def make_project(root: Path, lines: int) -> None:
     )
     names = ["ada", "bo", "cy", "dee", "eli", "fay", "gus", "hal"]
     for name in names:
-        (root / "characters" / f"{name}.toml").write_text(f'name = "{name.title()}"\n[voice]\nscratch = true\n', encoding="utf-8")
+        (root / "characters" / f"{name}.toml").write_text(
+            f'name = "{name.title()}"\n[voice]\nscratch = true\n', encoding="utf-8"
+        )
     per_file = 500
     for start in range(0, lines, per_file):
         rows = ["id,character,text"]
         for index in range(start, min(lines, start + per_file)):
-            rows.append(f"scene{index // per_file}.line{index},{names[index % len(names)].title()},Line {index} is ready.")
+            rows.append(
+                f"scene{index // per_file}.line{index},{names[index % len(names)].title()},Line {index} is ready."
+            )
         (root / "dialogue" / f"scene{start // per_file:03d}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -56,7 +60,12 @@ def per_line_processing(runs: int) -> dict:
     from charvoice.project.config import AudioSettings
 
     raw = OfflineEngine().synthesize(
-        SpeechRequest("offline", "The lamp's gone dark on the north side again, and the ladder is in the sea.", "en", {"language": "en", "variant": "m3", "pitch": 50, "rate": 170})
+        SpeechRequest(
+            "offline",
+            "The lamp's gone dark on the north side again, and the ladder is in the sea.",
+            "en",
+            {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+        )
     )
     settings = AudioSettings()
     process_times, encode_times = [], []
@@ -96,15 +105,30 @@ def first_line_import_cost(runs: int = 3) -> dict:
     from charvoice.engines.base import SpeechRequest
     from charvoice.engines.offline import OfflineEngine
 
-    raw = OfflineEngine().synthesize(SpeechRequest("offline", "The lamp's gone dark on the north side again.", "en", {"language": "en", "variant": "m3", "pitch": 50, "rate": 170}))
+    raw = OfflineEngine().synthesize(
+        SpeechRequest(
+            "offline",
+            "The lamp's gone dark on the north side again.",
+            "en",
+            {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+        )
+    )
     costs = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "line.wav"
         path.write_bytes(raw)
         for _ in range(runs):
-            out = subprocess.run([sys.executable, "-c", f"PATH = {str(path)!r}\n" + FIRST_LINE], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", f"PATH = {str(path)!r}\n" + FIRST_LINE],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             costs.append(float(out.stdout.strip()))
-    return {"first_line_extra_s_median": round(statistics.median(costs), 3), "first_line_extra_s_min_max": [round(min(costs), 3), round(max(costs), 3)]}
+    return {
+        "first_line_extra_s_median": round(statistics.median(costs), 3),
+        "first_line_extra_s_min_max": [round(min(costs), 3), round(max(costs), 3)],
+    }
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import math
 import os
@@ -60,7 +61,9 @@ def run_child(command: list[str]) -> tuple[float, float, str]:
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{err.read().decode(errors='replace')[-3000:]}")
+            raise SystemExit(
+                f"{' '.join(command)} failed ({process.returncode}):\n{err.read().decode(errors='replace')[-3000:]}"
+            )
         rss_kb = usage.ru_maxrss  # kilobytes on Linux
         return elapsed, rss_kb / 1024, out.read().decode()
 
@@ -107,7 +110,9 @@ def generate_in_child(root: Path) -> float:
     """generate_built_state in a process of its own. Run here, it would grow this process to the
     size of the whole plan, and every child forked afterwards would report that as its own peak
     memory (ru_maxrss counts the parent's pages a child shares between fork and exec)."""
-    out = subprocess.run([sys.executable, __file__, "--generate", str(root)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--generate", str(root)], capture_output=True, text=True, check=True
+    )
     return float(out.stdout.strip())
 
 
@@ -181,10 +186,10 @@ def measure(lines: int, runs: int, real_up_to: int) -> dict:
 def growth(results: list[dict], baseline_mb: float) -> list[dict]:
     """How time and memory grow per 10x lines between consecutive sizes (10 = linear)."""
     rows = []
-    for small, big in zip(results, results[1:]):
+    for small, big in itertools.pairwise(results):
         decades = math.log10(big["lines"] / small["lines"])
 
-        def per_10x(a: float, b: float) -> float | None:
+        def per_10x(a: float, b: float, decades: float = decades) -> float | None:
             return round((b / a) ** (1 / decades), 2) if a > 0 and b > 0 else None
 
         rows.append({
@@ -200,9 +205,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated line counts")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--real-up-to", type=int, default=1000, help="build sizes up to this for real; generate larger ones")
-    parser.add_argument("--verify-lines", type=int, default=200, help="size of the real-vs-generated comparison (0: skip)")
-    parser.add_argument("--generate", type=Path, default=None, help=argparse.SUPPRESS)  # internal: see generate_in_child
+    parser.add_argument(
+        "--real-up-to", type=int, default=1000, help="build sizes up to this for real; generate larger ones"
+    )
+    parser.add_argument(
+        "--verify-lines", type=int, default=200, help="size of the real-vs-generated comparison (0: skip)"
+    )
+    parser.add_argument(
+        "--generate", type=Path, default=None, help=argparse.SUPPRESS
+    )  # internal: see generate_in_child
     args = parser.parse_args()
     if args.generate is not None:
         print(generate_built_state(args.generate))
@@ -210,11 +221,15 @@ def main() -> None:
     sizes = sorted(int(size) for size in args.sizes.split(","))
 
     base_s, baseline_mb, _ = run_child([*CHARVOICE, "--version"])
-    verified = verify_generator(args.verify_lines) if args.verify_lines and any(s > args.real_up_to for s in sizes) else None
+    verified = (
+        verify_generator(args.verify_lines) if args.verify_lines and any(s > args.real_up_to for s in sizes) else None
+    )
     results = []
     for lines in sizes:
         results.append(measure(lines, args.runs, args.real_up_to))
-        print(f"{lines} lines: {results[-1]['noop_build_s_median']} s, {results[-1]['peak_rss_mb']} MB", file=sys.stderr)
+        print(
+            f"{lines} lines: {results[-1]['noop_build_s_median']} s, {results[-1]['peak_rss_mb']} MB", file=sys.stderr
+        )
     print(json.dumps({
         "benchmark": "noop_scaling",
         "sizes": results,

@@ -22,7 +22,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,8 +30,14 @@ HERE = Path(__file__).resolve().parent
 # name -> (full-size arguments, quick arguments); --lines N replaces the first option's value
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "noop_rebuild": (["--lines", "10000", "--runs", "5"], ["--lines", "1000", "--runs", "2"]),
-    "noop_scaling": (["--sizes", "1000,10000,50000", "--runs", "3"], ["--sizes", "200,1000,3000", "--runs", "2", "--real-up-to", "200", "--verify-lines", "50"]),
-    "fish_throughput": (["--lines", "400", "--latency", "0.2", "--cap", "8"], ["--lines", "60", "--latency", "0.2", "--cap", "8"]),
+    "noop_scaling": (
+        ["--sizes", "1000,10000,50000", "--runs", "3"],
+        ["--sizes", "200,1000,3000", "--runs", "2", "--real-up-to", "200", "--verify-lines", "50"],
+    ),
+    "fish_throughput": (
+        ["--lines", "400", "--latency", "0.2", "--cap", "8"],
+        ["--lines", "60", "--latency", "0.2", "--cap", "8"],
+    ),
     "watch_latency": (["--lines", "5000", "--saves", "20"], ["--lines", "300", "--saves", "5"]),
     "timings": (["--lines", "200"], ["--lines", "20"]),
     "remote_assemble": (["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
@@ -39,7 +45,12 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
 
 
 def machine() -> dict:
-    info = {"python": platform.python_version(), "system": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    info = {
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -68,20 +79,40 @@ def run(name: str, args: list[str]) -> dict:
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # its progress goes to our stderr
     seconds = round(time.monotonic() - started, 1)
     if result.returncode != 0:
-        return {"ok": False, "args": args, "seconds": seconds, "error": f"exit status {result.returncode}", "stdout_tail": result.stdout[-2000:]}
+        return {
+            "ok": False,
+            "args": args,
+            "seconds": seconds,
+            "error": f"exit status {result.returncode}",
+            "stdout_tail": result.stdout[-2000:],
+        }
     try:
         data = json.loads(result.stdout[result.stdout.index("{") :])
     except ValueError:
-        return {"ok": False, "args": args, "seconds": seconds, "error": "no JSON on stdout", "stdout_tail": result.stdout[-2000:]}
+        return {
+            "ok": False,
+            "args": args,
+            "seconds": seconds,
+            "error": "no JSON on stdout",
+            "stdout_tail": result.stdout[-2000:],
+        }
     return {"ok": True, "args": args, "seconds": seconds, "result": data}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help=f"comma-separated subset of: {', '.join(BENCHMARKS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the suite works")
     parser.add_argument("--sizes", default=None, help="noop_scaling line counts, e.g. 1000,10000,50000")
-    parser.add_argument("--lines", type=int, default=None, help="project size for noop_rebuild, fish_throughput and watch_latency")
+    parser.add_argument(
+        "--lines", type=int, default=None, help="project size for noop_rebuild, fish_throughput and watch_latency"
+    )
     parser.add_argument("-o", "--output", type=Path, default=None, help="also write the summary to this file")
     args = parser.parse_args()
 
@@ -89,7 +120,7 @@ def main() -> None:
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     summary = {
         "suite": "charvoice benchmarks",
         "date": started.isoformat(timespec="seconds"),
@@ -97,7 +128,7 @@ def main() -> None:
         "machine": machine(),
         "benchmarks": {name: run(name, arguments(name, args.quick, args.sizes, args.lines)) for name in chosen},
     }
-    summary["seconds"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+    summary["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     text = json.dumps(summary, indent=2)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")

@@ -32,7 +32,9 @@ def write_scripts(root: Path, lines: int, edits: dict[int, str]) -> None:
     for start in range(0, lines, PER_FILE):
         rows = ["id,character,text"]
         for index in range(start, min(lines, start + PER_FILE)):
-            rows.append(f"scene{start // PER_FILE}.line{index},Bram,{edits.get(index, f'Line {index}: the lamp is lit.')}")
+            rows.append(
+                f"scene{start // PER_FILE}.line{index},Bram,{edits.get(index, f'Line {index}: the lamp is lit.')}"
+            )
         (root / "dialogue" / f"scene{start // PER_FILE:02d}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -132,7 +134,9 @@ def _rewrite_one(root: Path, index: int, edits: dict[int, str], lines: int) -> N
     start = index // PER_FILE * PER_FILE
     rows = ["id,character,text"]
     for number in range(start, min(lines, start + PER_FILE)):
-        rows.append(f"scene{start // PER_FILE}.line{number},Bram,{edits.get(number, f'Line {number}: the lamp is lit.')}")
+        rows.append(
+            f"scene{start // PER_FILE}.line{number},Bram,{edits.get(number, f'Line {number}: the lamp is lit.')}"
+        )
     (root / "dialogue" / f"scene{start // PER_FILE:02d}.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 

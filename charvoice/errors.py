@@ -88,7 +88,9 @@ class Interrupted(CharvoiceError):
             return
         lines = "line was" if kept == 1 else "lines were"
         rest = "" if left is None else f", {left} left to build"
-        super().__init__(f"interrupted: {kept} {lines} built and kept{rest}; the next `charvoice build` resumes from there")
+        super().__init__(
+            f"interrupted: {kept} {lines} built and kept{rest}; the next `charvoice build` resumes from there"
+        )
 
 
 # Write failures that doom every later write as well: stop at once with one message.

@@ -117,6 +117,8 @@ def file_digest(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
 def replace(source: Path, target: Path) -> None:
     """os.replace, retried briefly while another process holds `target` open (Windows)."""
     attempts = max(1, REPLACE_ATTEMPTS)

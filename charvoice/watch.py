@@ -14,6 +14,7 @@ retried later with a growing delay.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import threading
 import time
@@ -59,7 +60,11 @@ class WatchEvent:
     warnings: list[str] = field(default_factory=list)  # from the cache (a damaged entry, the shared cache away)
 
     def to_json(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if value not in ([], "", 0, 0.0) or key in ("kind", "time")}
+        return {
+            key: value
+            for key, value in self.__dict__.items()
+            if value not in ([], "", 0, 0.0) or key in ("kind", "time")
+        }
 
 
 def _warm_up() -> None:
@@ -69,7 +74,7 @@ def _warm_up() -> None:
 
 
 class _Collector(FileSystemEventHandler):
-    def __init__(self, watcher: "Watcher") -> None:
+    def __init__(self, watcher: Watcher) -> None:
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -106,10 +111,10 @@ class Watcher:
         self._building = threading.Event()
         self._supersede = threading.Event()
         self._ignored_dirs: tuple[Path, ...] = (self.root / ".charvoice",)
-        try:  # known before the first build, so its own writes are not taken for edits
+        # Known before the first build, so its own writes are not taken for edits (a broken config
+        # is reported by the first rebuild).
+        with contextlib.suppress(CharvoiceError):
             self._ignored_dirs += (load_config(self.root).output_dir,)
-        except CharvoiceError:
-            pass  # reported by the first rebuild
         self._retry_at: float | None = None
         self._failures_in_a_row = 0
 
@@ -156,7 +161,9 @@ class Watcher:
         if any(path.suffix.lower() not in SCRIPT_SUFFIXES for path in changed):
             self.memo.clear()  # samples, the lock, recordings: they shape requests unseen by the memo
         try:
-            workspace = Workspace.open(self.root, self.engine, scripts_cache=self.scripts, plan_memo=self.memo, manifest_cache=self.manifests)
+            workspace = Workspace.open(
+                self.root, self.engine, scripts_cache=self.scripts, plan_memo=self.memo, manifest_cache=self.manifests
+            )
         except CharvoiceError as error:
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
         self._ignored_dirs = (self.root / ".charvoice", workspace.project.config.output_dir)
@@ -175,7 +182,10 @@ class Watcher:
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
         finally:
             workspace.close()
-        failed = [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures]
+        failed = [
+            {"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message}
+            for f in report.failures
+        ]
         if failed:
             self._schedule_retry()
         else:
@@ -199,7 +209,7 @@ class Watcher:
         """A bug or an unexpected OS error in one rebuild must not end the watcher."""
         try:
             return self.rebuild(changed)
-        except Exception as error:  # noqa: BLE001 - reported, then we keep watching
+        except Exception as error:
             self._schedule_retry()
             return WatchEvent("error", time.time(), message=f"rebuild failed: {type(error).__name__}: {error}")
 

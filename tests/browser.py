@@ -32,14 +32,18 @@ FLAGS = (
 
 def _binaries() -> tuple[str | None, str | None]:
     browser = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
-    driver = shutil.which("chromedriver") or next((p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver") if Path(p).is_file()), None)
+    driver = shutil.which("chromedriver") or next(
+        (p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver") if Path(p).is_file()), None
+    )
     return browser, driver
 
 
 @pytest.fixture(scope="session")
 def chromium():
     """A Selenium WebDriver on headless Chromium, shared by the session (one browser start)."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is a test dependency: pip install -e '.[test]'")
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="selenium is a test dependency: pip install -e '.[test]'"
+    )
     browser, driver = _binaries()
     if browser is None or driver is None:
         pytest.skip(

@@ -31,6 +31,7 @@ def corpus(relative: str) -> Path:
     """A script from ../shared/corpus (real Yarn Spinner and Dialogue Manager files), or skip."""
     return shared(f"corpus/{relative}")
 
+
 BASIC_CONFIG = """\
 [project]
 characters = "characters"

@@ -13,7 +13,22 @@ import numpy as np
 import soundfile
 from conftest import BASIC_CONFIG, CHARACTERS, LINES, ProjectDir, csv_text
 
-__all__ = ["BASIC_CONFIG", "CHARACTERS", "LINES", "asset", "clipped", "copy_project", "csv_text", "decoded", "entry", "manifest", "new_project", "quieter", "silence", "write_ogg"]
+__all__ = [
+    "BASIC_CONFIG",
+    "CHARACTERS",
+    "LINES",
+    "asset",
+    "clipped",
+    "copy_project",
+    "csv_text",
+    "decoded",
+    "entry",
+    "manifest",
+    "new_project",
+    "quieter",
+    "silence",
+    "write_ogg",
+]
 
 RATE = 44100
 
@@ -55,7 +70,26 @@ def decoded(path: Path) -> np.ndarray:
 
 def write_ogg(path: Path, samples: np.ndarray, rate: int = RATE) -> None:
     """Overwrite an asset with these samples, as Ogg Vorbis (what charvoice publishes)."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", "-c:a", "libvorbis", "-q:a", "5", str(path)]
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "f32le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-i",
+        "pipe:0",
+        "-c:a",
+        "libvorbis",
+        "-q:a",
+        "5",
+        str(path),
+    ]
     subprocess.run(command, input=np.asarray(samples, dtype="<f4").tobytes(), check=True, capture_output=True)
     _as_if_built(path)
 

@@ -31,7 +31,7 @@ def decodes(path: Path | io.BytesIO) -> bool:
 
     try:
         return soundfile.info(path if isinstance(path, io.BytesIO) else str(path)).frames > 0
-    except Exception:  # noqa: BLE001 - any failure to open means "not audio"
+    except Exception:
         return False
 
 
@@ -56,7 +56,7 @@ class Snapshot:
     files: dict[str, tuple[int, int]] = field(default_factory=dict)  # relative path -> (size, mtime_ns)
 
     @classmethod
-    def take(cls, root: Path) -> "Snapshot":
+    def take(cls, root: Path) -> Snapshot:
         files = {}
         for dirpath, dirnames, filenames in os.walk(root):
             for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
@@ -65,7 +65,7 @@ class Snapshot:
                 files[path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
         return cls(root, files)
 
-    def changes(self, later: "Snapshot") -> list[str]:
+    def changes(self, later: Snapshot) -> list[str]:
         """Paths created, changed or removed between this snapshot and `later`."""
         names = set(self.files) | set(later.files)
         return sorted(name for name in names if self.files.get(name) != later.files.get(name))

@@ -28,8 +28,12 @@ def test_malformed_character_toml(project):
 
 
 def test_unknown_key_with_did_you_mean(project):
-    project.write("charvoice.toml", project.root.joinpath("charvoice.toml").read_text() + "\n[audio]\nloudnes_lufs = -16.0\n")
-    output = assert_rejected(project, "charvoice.toml:13", "unknown key 'loudnes_lufs' in [audio]", "did you mean 'loudness_lufs'?")
+    project.write(
+        "charvoice.toml", project.root.joinpath("charvoice.toml").read_text() + "\n[audio]\nloudnes_lufs = -16.0\n"
+    )
+    output = assert_rejected(
+        project, "charvoice.toml:13", "unknown key 'loudnes_lufs' in [audio]", "did you mean 'loudness_lufs'?"
+    )
     assert output.count("error:") == 1
 
 
@@ -60,7 +64,9 @@ def test_duplicate_line_id(project):
     assert_rejected(project, "dialogue/intro.csv:6: duplicate line id 'intro.greet': also at dialogue/intro.csv:2")
 
 
-@pytest.mark.parametrize("bad_id", ["bell\x07", "x" * 513])  # ids with '/', '..', spaces, Unicode are valid: test_formats_ids.py
+@pytest.mark.parametrize(
+    "bad_id", ["bell\x07", "x" * 513]
+)  # ids with '/', '..', spaces, Unicode are valid: test_formats_ids.py
 def test_unsafe_line_ids(project, bad_id):
     project.write("dialogue/intro.csv", csv_text([*LINES, (bad_id, "Aria", "This id is not safe.")]))
     assert_rejected(project, "dialogue/intro.csv:6:1: line id")
@@ -73,7 +79,11 @@ def test_empty_text(project):
 
 def test_character_with_no_voice_source(project):
     project.write("characters/bram.toml", 'name = "Bram"\n[speech]\nspeed = 1.1\n')
-    assert_rejected(project, "characters/bram.toml", "no voice source: set exactly one of [voice] model_id, samples, or scratch = true")
+    assert_rejected(
+        project,
+        "characters/bram.toml",
+        "no voice source: set exactly one of [voice] model_id, samples, or scratch = true",
+    )
 
 
 def test_character_with_two_voice_sources(project):
@@ -89,7 +99,12 @@ def test_missing_sample_file(project):
 def test_problems_across_files_are_all_listed(project):
     project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = "yes"\n')
     project.write("characters/cleo.toml", 'nme = "Cleo"\n[voice]\nscratch = true\n')
-    output = assert_rejected(project, "characters/bram.toml:3: voice.scratch must be true or false", "characters/cleo.toml:1: unknown key 'nme'", "missing required key name")
+    output = assert_rejected(
+        project,
+        "characters/bram.toml:3: voice.scratch must be true or false",
+        "characters/cleo.toml:1: unknown key 'nme'",
+        "missing required key name",
+    )
     assert output.count("error:") == 1
 
 
@@ -120,7 +135,11 @@ def test_corrupt_manifest_is_named(project):
     assert project.run("build").exit_code == 0
     project.manifest.write_text('{"format": "charvoice-manifest", "version": 1,,}')
     result = project.run("build")
-    assert result.exit_code == 2 and "game/voice/voice_manifest.json:1:" in result.output and "not valid JSON" in result.output
+    assert (
+        result.exit_code == 2
+        and "game/voice/voice_manifest.json:1:" in result.output
+        and "not valid JSON" in result.output
+    )
 
 
 def test_toml_with_a_byte_order_mark_is_fine(project):
@@ -162,7 +181,9 @@ def test_unknown_scratch_voice_lists_the_voices(project):
 
 
 def test_known_scratch_voices_build(project):
-    project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-gb-x-rp+Mike"\n')
+    project.write(
+        "characters/bram.toml", 'name = "Bram"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-gb-x-rp+Mike"\n'
+    )
     assert project.run("build").exit_code == 0
 
 
@@ -172,7 +193,12 @@ def test_pitch_message_gives_the_documented_range(project):
 
 
 def test_dialogue_entry_that_matches_nothing_warns(project):
-    project.write("charvoice.toml", project.root.joinpath("charvoice.toml").read_text().replace('dialogue = ["dialogue"]', 'dialogue = ["dialogue", "scenes/**/*.yarn", "empty"]'))
+    project.write(
+        "charvoice.toml",
+        project.root.joinpath("charvoice.toml")
+        .read_text()
+        .replace('dialogue = ["dialogue"]', 'dialogue = ["dialogue", "scenes/**/*.yarn", "empty"]'),
+    )
     (project.root / "empty").mkdir()
     result = project.run("build")
     assert result.exit_code == 0, result.output
@@ -195,13 +221,20 @@ def test_built_one_line_is_singular(project):
 def test_json_failure_is_a_json_object_with_the_problems(project, command):
     import json
 
-    project.write("charvoice.toml", project.root.joinpath("charvoice.toml").read_text().replace("jobs = 2", 'jobs = "many"'))
+    project.write(
+        "charvoice.toml", project.root.joinpath("charvoice.toml").read_text().replace("jobs = 2", 'jobs = "many"')
+    )
     project.write("dialogue/intro.csv", csv_text([*LINES, ("intro.extra", "Brahm", "Who goes there?")]))
     result = project.run(command, "--json")
     assert result.exit_code == 2, result.output
     data = json.loads(result.stdout)  # standard output alone is the JSON object
     assert data["ok"] is False and data["exit_code"] == 2
-    assert {"file": "charvoice.toml", "line": 10, "column": None, "message": "engine.jobs must be an integer, not 'many'"} in data["problems"]
+    assert {
+        "file": "charvoice.toml",
+        "line": 10,
+        "column": None,
+        "message": "engine.jobs must be an integer, not 'many'",
+    } in data["problems"]
     assert not project.output.exists() and not (project.root / ".charvoice").exists()
 
 
@@ -222,7 +255,9 @@ def test_json_failure_of_a_script_has_line_and_column(project):
     (project.root / "dialogue/intro.csv").write_bytes(b"id,character,text\nintro.a,Aria,caf\xe9\n")
     result = project.run("build", "--json")
     assert result.exit_code == 2
-    assert json.loads(result.stdout)["problems"] == [{"file": "dialogue/intro.csv", "line": 2, "column": 17, "message": "not UTF-8 text (save the file as UTF-8)"}]
+    assert json.loads(result.stdout)["problems"] == [
+        {"file": "dialogue/intro.csv", "line": 2, "column": 17, "message": "not UTF-8 text (save the file as UTF-8)"}
+    ]
 
 
 # --- issue 11, item 7: voice samples are checked in every build, with or without a key ------------
@@ -240,7 +275,11 @@ def _cleo(project, sample: bytes | None) -> None:
     project.write("characters/cleo.toml", 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\n')
 
 
-@pytest.mark.parametrize("sample", [b"", b"these are my notes, not a recording\n" * 40, b"RIFF\x00\x00\x00\x00WAVEjunk" * 50], ids=["empty", "text", "broken-wav"])
+@pytest.mark.parametrize(
+    "sample",
+    [b"", b"these are my notes, not a recording\n" * 40, b"RIFF\x00\x00\x00\x00WAVEjunk" * 50],
+    ids=["empty", "text", "broken-wav"],
+)
 @pytest.mark.parametrize("command", ["build", "check"])
 def test_a_sample_that_is_not_audio_fails_without_a_key(project, sample, command):
     _cleo(project, sample)
@@ -312,4 +351,6 @@ def test_dialogue_folder_holding_the_output_is_fine(project):
     project.write("charvoice.toml", text)
     result = project.run("build")
     assert result.exit_code == 0, result.output
-    assert len(project.assets()) == len(LINES) and project.run("build").output.startswith(f"{len(LINES)} lines up to date")
+    assert len(project.assets()) == len(LINES) and project.run("build").output.startswith(
+        f"{len(LINES)} lines up to date"
+    )

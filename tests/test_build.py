@@ -26,7 +26,7 @@ def test_first_build_of_the_demo_makes_engine_ready_audio(demo, engine_calls):
     for path in assets:
         assert path.suffix == ".ogg" and path.read_bytes()[:4] == b"OggS"
         assert "Audio: vorbis, 44100 Hz, mono" in ffmpeg_probe(path)  # a second, independent decoder
-        samples, rate, channels = read(path)
+        _samples, rate, channels = read(path)
         assert (rate, channels) == (44100, 1)
         assert abs(loudness(path) - (-18.0)) <= 1.0, path.name
         entry = manifest["lines"][path.stem]["audio"]["en"]
@@ -44,7 +44,9 @@ def ffmpeg_probe(path) -> str:
 
     import imageio_ffmpeg
 
-    return subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    return subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
 
 
 def test_silence_is_trimmed_to_a_short_pad(project):
@@ -101,7 +103,7 @@ def test_audio_settings_change_reprocesses_from_cache(project, engine_calls):
     assert project.run("build").exit_code == 0
     engine_calls.clear()
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text() + "\n[audio]\nloudness_lufs = -14.0\nformat = \"wav\"\n")
+    config.write_text(config.read_text() + '\n[audio]\nloudness_lufs = -14.0\nformat = "wav"\n')
 
     assert "audio settings changed" in project.run("check").output
     report = json.loads(project.run("build", "--json").stdout)
@@ -118,7 +120,7 @@ def test_audio_settings_change_reprocesses_from_cache(project, engine_calls):
 
 def test_mp3_output(project):
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text() + "\n[audio]\nformat = \"mp3\"\nloudness_lufs = -20.0\n")
+    config.write_text(config.read_text() + '\n[audio]\nformat = "mp3"\nloudness_lufs = -20.0\n')
     assert project.run("build").exit_code == 0
     mp3s = project.assets()
     assert len(mp3s) == len(LINES) and all(p.suffix == ".mp3" for p in mp3s)
@@ -180,7 +182,11 @@ def test_each_character_has_its_own_scratch_voice(project):
 
 def test_line_locale_is_the_espeak_language(project, engine_calls):
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text().replace('locales = ["en"]', 'locales = ["fr"]').replace('default_locale = "en"', 'default_locale = "fr"'))
+    config.write_text(
+        config.read_text()
+        .replace('locales = ["en"]', 'locales = ["fr"]')
+        .replace('default_locale = "en"', 'default_locale = "fr"')
+    )
     project.write("dialogue/intro.csv", csv_text([("fr.bonjour", "Aria", "Bonjour, voyageur. Bienvenue au port.")]))
     assert project.run("build").exit_code == 0
     manifest = json.loads(project.manifest.read_text())

@@ -172,7 +172,9 @@ def test_the_dry_run_counts_only_what_the_remote_really_holds(
         backend.put(job.cache_key, b"raw audio of " + job.cache_key.encode())
     data = json.loads(project.run("build", "--dry-run", "--json").stdout)
     assert data["shared_cache"] == 2 and data["to_synthesize"] == len(LINES) - 2
-    assert [r.path for r in fish.calls()] == ["/wallet/self/api-credit"]  # the credit beside the preview; nothing voiced
+    assert [r.path for r in fish.calls()] == [
+        "/wallet/self/api-credit"
+    ]  # the credit beside the preview; nothing voiced
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,15 @@ def _decodes(path) -> bool:
 
 
 def test_sigkill_mid_build_then_resume(project):
-    rows = [(f"scene.line{i:02d}", "Aria" if i % 2 else "Bram", f"This is line number {i}, spoken for the crash test.") for i in range(30)]
+    rows = [
+        (f"scene.line{i:02d}", "Aria" if i % 2 else "Bram", f"This is line number {i}, spoken for the crash test.")
+        for i in range(30)
+    ]
     project.write("dialogue/intro.csv", csv_text(rows))
     command = [sys.executable, "-m", "charvoice", "build", "--project", str(project.root), "--jobs", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "FISH_API_KEY": ""})
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "FISH_API_KEY": ""}
+    )
     deadline = time.monotonic() + 60
     while len(project.assets()) < 8 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.02)
@@ -52,13 +57,18 @@ def test_sigkill_mid_build_then_resume(project):
     assert report["built"] + report["up_to_date"] == len(rows) and report["failed"] == []
     assert len(project.assets()) == len(rows) and all(_decodes(path) for path in project.assets())
     assert not list(project.root.rglob("*.tmp")), "temporary files of the killed build are swept"
-    check = subprocess.run([sys.executable, "-m", "charvoice", "check", "--project", str(project.root)], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "charvoice", "check", "--project", str(project.root)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_second_build_waits_for_the_first(project):
     # enough lines that the first build still holds the lock when the second has started up
-    rows = [(f"queue.line{i:02d}", "Aria" if i % 2 else "Bram", f"Line {i} of a build that takes a moment.") for i in range(60)]
+    rows = [
+        (f"queue.line{i:02d}", "Aria" if i % 2 else "Bram", f"Line {i} of a build that takes a moment.")
+        for i in range(60)
+    ]
     project.write("dialogue/intro.csv", csv_text(rows))
     command = [sys.executable, "-m", "charvoice", "build", "--project", str(project.root), "--jobs", "1", "--json"]
     env = {**os.environ, "FISH_API_KEY": ""}

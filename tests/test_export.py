@@ -22,8 +22,8 @@ SCRIPT = (
     "id,character,text,direction,notes\n"
     'intro.greet,Aria,"Hello there, ""traveller"". Welcome to the harbour.",cheerful,\n'
     'intro.reply,Bram,Thank you. The crossing was longer than I hoped.,tired sighing,"Slow, a long breath first"\n'
-    "intro.ask,Aria,Did you bring the letters from the mainland?,,=HYPERLINK(\"http://x\")\n"
-    "intro.answer,Bram,\"Every one of them, sealed and dry.\",proud,\n"
+    'intro.ask,Aria,Did you bring the letters from the mainland?,,=HYPERLINK("http://x")\n'
+    'intro.answer,Bram,"Every one of them, sealed and dry.",proud,\n'
 )
 
 
@@ -61,14 +61,21 @@ def test_every_line_in_script_order_with_direction_notes_and_status(copy):
         "id": "intro.greet", "character": "Aria", "text": 'Hello there, "traveller". Welcome to the harbour.', "direction": "cheerful",
         "notes": "", "source": "dialogue/intro.csv:2", "status": "fresh; scratch voice", "locale": "en",
     }  # fmt: skip
-    assert reply["direction"] == "tired sighing" and reply["notes"] == "Slow, a long breath first" and reply["character"] == "Bram"
+    assert (
+        reply["direction"] == "tired sighing"
+        and reply["notes"] == "Slow, a long breath first"
+        and reply["character"] == "Bram"
+    )
     # A cell a spreadsheet would run starts with an invisible zero-width space: no stray quote for the actor to read.
-    assert ask["notes"] == "\u200b=HYPERLINK(\"http://x\")", "a cell a spreadsheet would run is guarded"
+    assert ask["notes"] == '\u200b=HYPERLINK("http://x")', "a cell a spreadsheet would run is guarded"
     assert "'" not in ask["notes"]
 
 
 def test_status_follows_the_scripts_and_qa(copy):
-    copy.write("dialogue/intro.csv", SCRIPT.replace("longer than I hoped", "shorter than I feared") + "intro.bye,Aria,Goodbye.,,\n")
+    copy.write(
+        "dialogue/intro.csv",
+        SCRIPT.replace("longer than I hoped", "shorter than I feared") + "intro.bye,Aria,Goodbye.,,\n",
+    )
     greet = asset(copy, "intro.greet")
     write_ogg(greet, clipped(decoded(greet)))
     assert copy.run("qa").exit_code == 1
@@ -83,7 +90,9 @@ def test_status_follows_the_scripts_and_qa(copy):
     assert [row["id"] for row in export(copy, "--status", "stale,missing")] == ["intro.reply", "intro.bye"]
     assert [row["id"] for row in export(copy, "--status", "qa")] == ["intro.greet"]
     assert [row["id"] for row in export(copy, "--status", "fresh", "--character", "bram")] == ["intro.answer"]
-    assert [row["id"] for row in export(copy, "--character", "Bram", "--character", "aria", "--status", "missing")] == ["intro.bye"]
+    assert [row["id"] for row in export(copy, "--character", "Bram", "--character", "aria", "--status", "missing")] == [
+        "intro.bye"
+    ]
 
 
 def test_filters_by_character_name_or_id(copy):
@@ -103,7 +112,9 @@ def test_output_file_is_written_atomically_for_spreadsheets(copy, tmp_path):
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
     assert [row["id"] for row in rows(data.decode("utf-8"))] == ["intro.greet", "intro.ask"]
-    assert data.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n") == copy.run("export-script", "--character", "Aria").stdout.replace("\r\n", "\n")
+    assert data.decode("utf-8").lstrip("\ufeff").replace("\r\n", "\n") == copy.run(
+        "export-script", "--character", "Aria"
+    ).stdout.replace("\r\n", "\n")
     assert [p.name for p in target.parent.iterdir()] == ["script.csv"]  # no temporary file left
 
 
@@ -111,7 +122,13 @@ def test_one_row_per_locale_and_no_build_needed(tmp_path):
     project = new_project(tmp_path / "p", config=BASIC_CONFIG.replace('locales = ["en"]', 'locales = ["en", "fr"]'))
     project.write("dialogue/intro.fr.csv", "id,character,text\nintro.greet,Aria,Bonjour.\n")
     got = export(project)
-    assert [(row["id"], row["locale"]) for row in got] == [("intro.greet", "en"), ("intro.reply", "en"), ("intro.ask", "en"), ("intro.answer", "en"), ("intro.greet", "fr")]
+    assert [(row["id"], row["locale"]) for row in got] == [
+        ("intro.greet", "en"),
+        ("intro.reply", "en"),
+        ("intro.ask", "en"),
+        ("intro.answer", "en"),
+        ("intro.greet", "fr"),
+    ]
     assert {row["status"] for row in got} == {"missing; scratch voice"}
     assert [row["text"] for row in export(project, "--locale", "fr")] == ["Bonjour."]
     assert not (tmp_path / "p/game").exists(), "exporting writes nothing into the project"

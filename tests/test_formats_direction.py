@@ -146,7 +146,9 @@ def test_character_lexicon_wins_over_the_projects(tmp_path):
     assert prepare("Kerrowan.", CHARACTER, config) == "Kerro-wan."
     local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
     assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
-    assert prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "[sad] Care-oh-wan."  # default model: S2
+    assert (
+        prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "[sad] Care-oh-wan."
+    )  # default model: S2
 
 
 def test_a_yarn_comment_that_names_a_direction_is_a_cue_and_other_comments_are_only_notes(tmp_path):

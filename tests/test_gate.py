@@ -51,17 +51,25 @@ def test_plain_check_keeps_its_behaviour_and_writes_passing_reports(copy, tmp_pa
     suite = junit(tmp_path / "junit.xml")
     assert suite.get("tests") == "4" and suite.get("failures") == "0"
     greet = cases(suite)["intro.greet [en]"]
-    assert greet.get("classname") == "charvoice.aria" and greet.get("file") == "dialogue/intro.csv" and greet.get("line") == "2"
+    assert (
+        greet.get("classname") == "charvoice.aria"
+        and greet.get("file") == "dialogue/intro.csv"
+        and greet.get("line") == "2"
+    )
     assert greet.find("failure") is None
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["ok"] is True and report["total"] == 4 and report["failed"] == 0 and report["checks"] == ["up_to_date"]
+    assert (
+        report["ok"] is True and report["total"] == 4 and report["failed"] == 0 and report["checks"] == ["up_to_date"]
+    )
 
     data = json.loads(copy.run("check", "--json").stdout)
     assert data["ok"] is True and data["total"] == 4 and data["up_to_date"] == 4 and data["stale"] == []
 
 
 def test_require_engine_fails_scratch_voices(copy, tmp_path):
-    result = copy.run("check", "--require-engine", "fish", "--junit", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"))
+    result = copy.run(
+        "check", "--require-engine", "fish", "--junit", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json")
+    )
     assert result.exit_code == 1
     assert "dialogue/intro.csv:2: intro.greet [en]: voiced by the offline scratch voice, not fish" in result.output
     assert "4 line(s) fail the release checks (engine=fish)" in result.output
@@ -71,7 +79,9 @@ def test_require_engine_fails_scratch_voices(copy, tmp_path):
     assert failure.get("type") == "engine" and "offline scratch voice" in failure.get("message")
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["ok"] is False and report["failures_by_check"] == {"engine": 4}
-    assert report["cases"][0]["failures"] == [{"check": "engine", "message": "voiced by the offline scratch voice, not fish"}]
+    assert report["cases"][0]["failures"] == [
+        {"check": "engine", "message": "voiced by the offline scratch voice, not fish"}
+    ]
     assert copy.run("check", "--require-engine", "offline").exit_code == 0
 
 
@@ -113,7 +123,12 @@ def test_stale_lines_fail_with_their_reason_in_the_reports(copy, tmp_path):
 def test_missing_locales_fail_only_when_asked(tmp_path):
     config = BASIC_CONFIG.replace('locales = ["en"]', 'locales = ["en", "fr"]')
     project = new_project(tmp_path / "p", config=config, rows=LINES)
-    project.write("dialogue/intro.fr.csv", csv_text([("intro.greet", "Aria", "Bonjour, voyageur."), ("intro.reply", "Bram", "Merci. La traversée fut longue.")]))
+    project.write(
+        "dialogue/intro.fr.csv",
+        csv_text(
+            [("intro.greet", "Aria", "Bonjour, voyageur."), ("intro.reply", "Bram", "Merci. La traversée fut longue.")]
+        ),
+    )
     assert project.run("build").exit_code == 0
     assert project.run("check").exit_code == 0, "a line that falls back is built as intended"
 
@@ -128,11 +143,25 @@ def test_missing_locales_fail_only_when_asked(tmp_path):
 
 def test_only_a_clean_release_passes_every_gate(copy, tmp_path):
     assert copy.run("qa").exit_code == 0
-    args = ("check", "--require-engine", "offline", "--qa", "--missing-locales", "--junit", str(tmp_path / "j.xml"), "--report", str(tmp_path / "r.json"))
+    args = (
+        "check",
+        "--require-engine",
+        "offline",
+        "--qa",
+        "--missing-locales",
+        "--junit",
+        str(tmp_path / "j.xml"),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
     result = copy.run(*args)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["ok"] is True and report["checks"] == ["up_to_date", "engine=offline", "qa", "locales"] and report["passed"] == 4
+    assert (
+        report["ok"] is True
+        and report["checks"] == ["up_to_date", "engine=offline", "qa", "locales"]
+        and report["passed"] == 4
+    )
     data = json.loads(copy.run("check", "--json", "--qa").stdout)
     assert data["ok"] is True and data["gate"]["checks"] == ["up_to_date", "qa"]
 
@@ -144,7 +173,9 @@ def test_fish_project_gate_fails_only_the_scratch_line(tmp_path, fish, fish_env)
     assert result.exit_code == 1
     suite = junit(tmp_path / "j.xml")
     assert suite.get("tests") == "6" and suite.get("failures") == "1"
-    assert cases(suite)["harbour.4 [en]"].find("failure").get("message") == "voiced by the offline scratch voice, not fish"
+    assert (
+        cases(suite)["harbour.4 [en]"].find("failure").get("message") == "voiced by the offline scratch voice, not fish"
+    )
 
 
 def test_an_actors_recording_passes_require_engine(copy):
@@ -152,7 +183,9 @@ def test_an_actors_recording_passes_require_engine(copy):
     assert copy.run("build").exit_code == 0
     result = copy.run("check", "--require-engine", "fish")
     assert result.exit_code == 1
-    assert "intro.greet" not in result.output and "intro.reply [en]: voiced by the offline scratch voice" in result.output
+    assert (
+        "intro.greet" not in result.output and "intro.reply [en]: voiced by the offline scratch voice" in result.output
+    )
 
     rows = [list(row) for row in LINES]
     rows[0][2] = "Hello there, traveller. Welcome to Kerrowan."

@@ -12,16 +12,33 @@ from audio_check import duration, loudness
 from conftest import csv_text
 
 MONOLOGUE = " ".join(
-    ["The lighthouse keeper climbed the stairs every evening, counting each step aloud, "
-     "because his father had counted them before him and his grandfather before that."] * 8
+    [
+        "The lighthouse keeper climbed the stairs every evening, counting each step aloud, "
+        "because his father had counted them before him and his grandfather before that."
+    ]
+    * 8
 )
 
 
 def _ffmpeg_duration(path) -> float:
     """Decode with ffmpeg (a second decoder) and count the samples."""
     pcm = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar", "44100", "-"],
-        capture_output=True, check=True,
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            "44100",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     return len(pcm) / 4 / 44100
 
@@ -57,10 +74,15 @@ def loudness_of(samples, rate) -> float:
 
 def test_a_one_minute_monologue_builds_with_the_other_lines(project):
     assert len(MONOLOGUE) > 1200
-    project.write("dialogue/intro.csv", csv_text([
-        ("keeper.short", "Aria", "Good evening."),
-        ("keeper.monologue", "Aria", MONOLOGUE),
-    ]))
+    project.write(
+        "dialogue/intro.csv",
+        csv_text(
+            [
+                ("keeper.short", "Aria", "Good evening."),
+                ("keeper.monologue", "Aria", MONOLOGUE),
+            ]
+        ),
+    )
     result = project.run("build")
     assert result.exit_code == 0, result.output
     long_asset = project.output / "en" / "aria" / "keeper.monologue.ogg"
@@ -84,4 +106,3 @@ def test_temporary_files_of_a_killed_run_are_swept(project):
     assert result.exit_code == 0, result.output
     assert not [p for p in leftovers if p.exists()]
     assert project.run("check").exit_code == 0
-

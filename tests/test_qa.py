@@ -95,7 +95,9 @@ def test_clipped_too_quiet_and_silent_assets_are_flagged(copy):
     lines = by_id(report)
     assert "clipping" in codes(lines["intro.greet"]) and lines["intro.greet"]["clipped_samples"] > 100
     assert codes(lines["intro.reply"]) == {"loudness"}
-    assert "too quiet" in lines["intro.reply"]["flags"][0]["message"] and lines["intro.reply"]["lufs"] == pytest.approx(-30, abs=1.0)
+    assert "too quiet" in lines["intro.reply"]["flags"][0]["message"] and lines["intro.reply"]["lufs"] == pytest.approx(
+        -30, abs=1.0
+    )
     assert codes(lines["intro.ask"]) == {"silent"} and lines["intro.ask"]["lufs"] is None
     assert lines["intro.answer"]["flags"] == [] and lines["intro.answer"]["ok"] is True
 
@@ -123,7 +125,10 @@ def test_long_silences_and_a_duration_that_does_not_fit_the_text(copy):
     # The edited files no longer match their word timings either: those are flagged as stale.
     assert codes(lines["intro.greet"]) == {"leading_silence", "trailing_silence", "timings"}
     assert lines["intro.greet"]["leading_silence_s"] == pytest.approx(1.2, abs=0.05)
-    assert codes(lines["intro.answer"]) == {"duration", "timings"} and "too long" in lines["intro.answer"]["flags"][0]["message"]
+    assert (
+        codes(lines["intro.answer"]) == {"duration", "timings"}
+        and "too long" in lines["intro.answer"]["flags"][0]["message"]
+    )
     assert codes(lines["intro.reply"]) == set()
 
 
@@ -133,12 +138,15 @@ def test_thresholds_come_from_the_qa_table(copy):
     assert codes(by_id(qa_json(copy)[1])["intro.reply"]) == {"loudness"}
 
     config = (copy.root / "charvoice.toml").read_text()
-    copy.write("charvoice.toml", config + '\n[qa]\nloudness_tolerance_lu = 4\nmax_silence_ms = 20\n\n[qa.chars_per_second]\nen = [1, 2]\n')
+    copy.write(
+        "charvoice.toml",
+        config + "\n[qa]\nloudness_tolerance_lu = 4\nmax_silence_ms = 20\n\n[qa.chars_per_second]\nen = [1, 2]\n",
+    )
     lines = by_id(qa_json(copy)[1])
     assert "loudness" not in codes(lines["intro.reply"])
     assert all("duration" in codes(line) for line in lines.values())  # 2 letters a second at most: all too fast
 
-    copy.write("charvoice.toml", config + '\n[qa]\nloudnes_tolerance_lu = 2\n\n[qa.chars_per_second]\nfr = [20, 5]\n')
+    copy.write("charvoice.toml", config + "\n[qa]\nloudnes_tolerance_lu = 2\n\n[qa.chars_per_second]\nfr = [20, 5]\n")
     bad = copy.run("qa")
     assert bad.exit_code == 2
     assert "unknown key 'loudnes_tolerance_lu' in [qa] (did you mean 'loudness_tolerance_lu'?)" in bad.output
@@ -175,7 +183,9 @@ def test_word_error_rate_ignores_case_punctuation_and_cues():
     assert asr.word_error_rate("Then who lit the lamp?", "Then who lit lamp") == pytest.approx(0.2)  # a deletion
     assert asr.word_error_rate("Stop.", "Stop stop stop stop.") == pytest.approx(3.0)  # repeats count too
     assert asr.word_error_rate("", "") == 0.0 and asr.word_error_rate("Hello", "") == 1.0
-    assert asr.word_error_rate("今日は良い天気", "今日は良い天気です", "ja") == pytest.approx(2 / 7)  # characters, not words
+    assert asr.word_error_rate("今日は良い天気", "今日は良い天気です", "ja") == pytest.approx(
+        2 / 7
+    )  # characters, not words
     assert asr.edit_distance(list("kitten"), list("sitting")) == 3
 
 
@@ -281,7 +291,12 @@ def test_asr_errors_are_reported_and_the_key_never_shows(fish_copy):
 def test_a_server_without_speech_to_text_is_a_note_unless_asr_is_required(tmp_path, monkeypatch):
     monkeypatch.setenv("FISH_API_KEY", API_KEY)
     with FakeFishServer(api_key=API_KEY, self_hosted=True) as fake:
-        project = make_project(tmp_path / "p", fake, characters={"cleo": 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\nclone = "instant"\n'}, lines=[("dock.1", "Cleo", "The boat is in.")])
+        project = make_project(
+            tmp_path / "p",
+            fake,
+            characters={"cleo": 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\nclone = "instant"\n'},
+            lines=[("dock.1", "Cleo", "The boat is in.")],
+        )
         assert project.run("build").exit_code == 0
         quiet = project.run("qa")
         assert quiet.exit_code == 0 and "has no speech-to-text endpoint" in quiet.output
@@ -297,17 +312,39 @@ def test_the_fake_speech_to_text_accepts_what_the_official_sdk_sends(fish_built)
     client = FishAudio(api_key=API_KEY, base_url=fake.url)
     audio = client.tts.convert(text="Keep the lamp lit.", format="wav")
     heard = client.asr.transcribe(audio=audio, language="en")
-    assert heard.text == "Keep the lamp lit." and heard.duration > 0 and heard.segments and heard.segments[0].text == "Keep the lamp lit."
+    assert (
+        heard.text == "Keep the lamp lit."
+        and heard.duration > 0
+        and heard.segments
+        and heard.segments[0].text == "Keep the lamp lit."
+    )
 
     import httpx  # multipart, as the API reference also allows
 
-    answer = httpx.post(f"{fake.url}/v1/asr", headers={"Authorization": f"Bearer {API_KEY}"}, files={"audio": ("a.wav", audio, "audio/wav")}, data={"language": "en", "ignore_timestamps": "true"})
-    assert answer.status_code == 200 and answer.json()["text"] == "Keep the lamp lit." and answer.json()["segments"] == []
-    missing = httpx.post(f"{fake.url}/v1/asr", headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/msgpack"}, content=msgpack.packb({"language": "en"}))
+    answer = httpx.post(
+        f"{fake.url}/v1/asr",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        files={"audio": ("a.wav", audio, "audio/wav")},
+        data={"language": "en", "ignore_timestamps": "true"},
+    )
+    assert (
+        answer.status_code == 200 and answer.json()["text"] == "Keep the lamp lit." and answer.json()["segments"] == []
+    )
+    missing = httpx.post(
+        f"{fake.url}/v1/asr",
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/msgpack"},
+        content=msgpack.packb({"language": "en"}),
+    )
     assert missing.status_code == 422 and "audio" in missing.json()["message"]
-    unauthorised = httpx.post(f"{fake.url}/v1/asr", content=msgpack.packb({"audio": audio}), headers={"Content-Type": "application/msgpack"})
+    unauthorised = httpx.post(
+        f"{fake.url}/v1/asr", content=msgpack.packb({"audio": audio}), headers={"Content-Type": "application/msgpack"}
+    )
     assert unauthorised.status_code == 401
-    unknown = httpx.post(f"{fake.url}/v1/asr", headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/msgpack"}, content=msgpack.packb({"audio": _tone_wav()}))
+    unknown = httpx.post(
+        f"{fake.url}/v1/asr",
+        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/msgpack"},
+        content=msgpack.packb({"audio": _tone_wav()}),
+    )
     assert unknown.status_code == 200 and unknown.json()["text"] == fake.asr_unknown  # never spoken: nothing recognised
 
 

@@ -12,6 +12,7 @@ agree (`check` passes) and the newest text of every line is the one published.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -40,7 +41,10 @@ def scene_texts(scene: str, count: int, version: int) -> dict[str, str]:
 
 
 def write_scene(project, scene: str, count: int, version: int) -> None:
-    rows = "".join(f'{line_id},{"Dax" if i % 5 == 0 else "Bram"},"{text}"\n' for i, (line_id, text) in enumerate(scene_texts(scene, count, version).items()))
+    rows = "".join(
+        f'{line_id},{"Dax" if i % 5 == 0 else "Bram"},"{text}"\n'
+        for i, (line_id, text) in enumerate(scene_texts(scene, count, version).items())
+    )
     project.write(f"dialogue/{scene}.csv", "id,character,text\n" + rows)
 
 
@@ -87,25 +91,47 @@ def test_watch_and_two_builds_never_interleave_writes(tmp_path):
     # 200 ms a request: the watcher's first build (41 lines, 3 in flight) still holds the lock
     # when the two builds arrive, however fast the audio processing is
     with FakeFishServer(api_key=API_KEY, latency=0.2, audio="tone") as fake:
-        project = make_project(tmp_path / "project", fake, characters=VOICES, lines=[("intro.00", "Bram", "Welcome aboard.")], jobs=3)
+        project = make_project(
+            tmp_path / "project", fake, characters=VOICES, lines=[("intro.00", "Bram", "Welcome aboard.")], jobs=3
+        )
         root = project.root
         for scene in ("deck", "hold"):
             write_scene(project, scene, 20, version=1)
 
-        watcher = subprocess.Popen(spy_command(log, "watch", "--project", str(root), "--json", "--debounce", "0.2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        watcher = subprocess.Popen(
+            spy_command(log, "watch", "--project", str(root), "--json", "--debounce", "0.2"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         events, watch_err = Reader(watcher.stdout), Reader(watcher.stderr)
         try:
             # The watcher's first build holds the lock: a writer saves, and two builds start.
-            wait_until(lambda: any(e["pid"] == watcher.pid and e["event"] == "acquire" for e in read_spy_log(log)), "the watcher's first build")
+            wait_until(
+                lambda: any(e["pid"] == watcher.pid and e["event"] == "acquire" for e in read_spy_log(log)),
+                "the watcher's first build",
+            )
             write_scene(project, "deck", 20, version=2)
-            builds = [subprocess.Popen(spy_command(log, "build", "--project", str(root), "--json"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+            builds = [
+                subprocess.Popen(
+                    spy_command(log, "build", "--project", str(root), "--json"),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+                for _ in range(2)
+            ]
             time.sleep(1.5)
             write_scene(project, "hold", 22, version=3)  # while they wait or build: more lines, new text
             results = [build.communicate(timeout=120) for build in builds]
-            for build, (out, err) in zip(builds, results):
+            for build, (out, err) in zip(builds, results, strict=False):
                 assert build.returncode == 0, err
                 scan.add(out, err)
-            assert sum("Another charvoice process is writing to this project; waiting" in err for _, err in results) >= 1
+            assert (
+                sum("Another charvoice process is writing to this project; waiting" in err for _, err in results) >= 1
+            )
 
             # The watcher catches up with the last save, then stops cleanly on Ctrl-C.
             def all_current() -> bool:
@@ -131,14 +157,16 @@ def test_watch_and_two_builds_never_interleave_writes(tmp_path):
     pids = {watcher.pid, *(build.pid for build in builds)}
     assert set(held) <= pids and watcher.pid in held and len(held) >= 2, held
     intervals = sorted((start, end, pid) for pid, spans in held.items() for start, end in spans)
-    for (start, end, pid), (next_start, _, next_pid) in zip(intervals, intervals[1:]):
+    for (_start, end, pid), (next_start, _, next_pid) in itertools.pairwise(intervals):
         assert end <= next_start, f"process {next_pid} took the lock at {next_start} while {pid} held it until {end}"
     assert len({pid for _, _, pid in intervals}) >= 2 and len(intervals) >= 3  # the lock really changed hands
 
     writes = [e for e in spied if e["event"] == "publish" and e["path"].startswith(str(root))]
     assert len(writes) >= 62  # every asset at least once, and manifests
     for write in writes:
-        assert any(start <= write["t"] <= end for start, end in held.get(write["pid"], [])), f"{write['path']} was written by {write['pid']} without the lock"
+        assert any(start <= write["t"] <= end for start, end in held.get(write["pid"], [])), (
+            f"{write['path']} was written by {write['pid']} without the lock"
+        )
 
     # The end state is consistent: every line, its newest text, whole audio.
     manifest = json.loads((root / "game/voice/voice_manifest.json").read_text())

@@ -33,7 +33,9 @@ from helpers_reliability import (
 from charvoice.pipeline.build import PROCESS_WORKERS
 
 KILLS = 20
-LINES = [(f"pier.{i:03d}", "Aria" if i % 2 else "Bram", f"Line {i} of the night shift at the pier.") for i in range(300)]
+LINES = [
+    (f"pier.{i:03d}", "Aria" if i % 2 else "Bram", f"Line {i} of the night shift at the pier.") for i in range(300)
+]
 VOICES = {  # a persistent clone (charvoice.lock) and an existing model
     "aria": 'name = "Aria"\n[voice]\nsamples = ["voices/aria/01.wav", "voices/aria/02.wav"]\ntexts = ["The tide is early today.", "Keep the lamp lit."]\n',
     "bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n',
@@ -61,7 +63,9 @@ def assert_whole(root, fake) -> int:
     output = root / "game/voice"
     for path in output.rglob("*") if output.exists() else []:
         if path.is_file() and not path.name.startswith("."):  # hidden: temporary files, swept by the next build
-            assert path.suffix == ".wav" or path.name == "voice_manifest.json" or path.name.endswith(".timings.json"), path
+            assert path.suffix == ".wav" or path.name == "voice_manifest.json" or path.name.endswith(".timings.json"), (
+                path
+            )
             if path.suffix == ".wav":
                 assert decodes(path), f"{path} is not whole"
             if path.name.endswith(".timings.json"):  # word timings: whole JSON, beside a whole asset
@@ -110,7 +114,9 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
                 while len(cached_keys(root)) < wanted and process.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.005)
                 time.sleep(rng.uniform(0.0, 0.4))
-            assert process.poll() is None, "the build finished before it could be killed: too few lines for this many kills"
+            assert process.poll() is None, (
+                "the build finished before it could be killed: too few lines for this many kills"
+            )
             process.send_signal(signal.SIGKILL)
             partway.append(len(cached_keys(root)))
             out, err = process.communicate()
@@ -145,7 +151,20 @@ def test_sigkill_at_twenty_random_points_then_resume(tmp_path):
     assert assert_whole(root, fake) == len(LINES)
     assert len(list((root / "game/voice/en").rglob("*.wav"))) == len(LINES)
     reports = root / "reports"
-    check = subprocess.run(cli_command("check", "--project", str(root), "--junit", str(reports / "voice.xml"), "--report", str(reports / "voice.json")), capture_output=True, text=True, env=env)
+    check = subprocess.run(
+        cli_command(
+            "check",
+            "--project",
+            str(root),
+            "--junit",
+            str(reports / "voice.xml"),
+            "--report",
+            str(reports / "voice.json"),
+        ),
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert len(json.loads((reports / "voice.json").read_text())) > 0
     scan.add(check.stdout, check.stderr)

@@ -27,7 +27,10 @@ VOICES = {  # an existing model and an instant clone: every line goes straight t
 
 
 def dock_lines(count: int) -> list[tuple[str, str, str]]:
-    return [(f"dock.{i:03d}", "Bram" if i % 3 else "Cleo", f"Line number {i}, spoken on the dock at dusk.") for i in range(count)]
+    return [
+        (f"dock.{i:03d}", "Bram" if i % 3 else "Cleo", f"Line number {i}, spoken on the dock at dusk.")
+        for i in range(count)
+    ]
 
 
 def served_audio(fake) -> set[str]:
@@ -43,8 +46,12 @@ def project_cache(project):
 def test_a_storm_of_every_fault_kind_finishes_every_line_and_stores_nothing_bad(tmp_path, fish_env):
     retries = 10
     faults = FAULT_KINDS  # 429 500 502 503, dropped connections, truncated bodies, stalls, 200s that are not audio
-    with FakeFishServer(api_key=API_KEY, fault_rate=0.3, faults=faults, stall_seconds=1.6, latency=0.01, audio="tone", seed=30) as fake:
-        project = make_project(tmp_path, fake, characters=VOICES, lines=dock_lines(60), jobs=4, retries=retries, timeout=1.0)
+    with FakeFishServer(
+        api_key=API_KEY, fault_rate=0.3, faults=faults, stall_seconds=1.6, latency=0.01, audio="tone", seed=30
+    ) as fake:
+        project = make_project(
+            tmp_path, fake, characters=VOICES, lines=dock_lines(60), jobs=4, retries=retries, timeout=1.0
+        )
         for kind in faults:  # each kind at least once, whatever the dice say
             fake.inject(kind, "/v1/tts")
         result = project.run("build", "--json")
@@ -76,26 +83,46 @@ def test_a_storm_of_every_fault_kind_finishes_every_line_and_stores_nothing_bad(
 
 
 def test_a_line_that_never_gets_audio_fails_after_exactly_the_configured_attempts(tmp_path, fish_env):
-    with FakeFishServer(api_key=API_KEY, fault_rate=1.0, faults=("503", "garbage", "drop", "truncate"), audio="tone") as fake:
+    with FakeFishServer(
+        api_key=API_KEY, fault_rate=1.0, faults=("503", "garbage", "drop", "truncate"), audio="tone"
+    ) as fake:
         project = make_project(tmp_path, fake, characters=VOICES, lines=dock_lines(3), jobs=2, retries=2)
         result = project.run("build", "--json")
         assert result.exit_code == 1
         failed = json.loads(result.stdout)["failed"]
         assert sorted(f["id"] for f in failed) == ["dock.000", "dock.001", "dock.002"]
         assert all("failed after 3 attempts" in f["error"] for f in failed)
-        assert Counter(r.body["text"] for r in fake.calls("POST", "/v1/tts")) == {text: 3 for _, _, text in dock_lines(3)}
+        assert Counter(r.body["text"] for r in fake.calls("POST", "/v1/tts")) == {
+            text: 3 for _, _, text in dock_lines(3)
+        }
         assert project_cache(project) == [] and not list((project.root / "game/voice").rglob("*.wav"))
     scan = SecretScan(API_KEY)
     scan.add(result.output)
     scan.check(tmp_path)
 
 
-@pytest.mark.parametrize(("status", "message"), [(401, "rejected the API key in FISH_API_KEY (401"), (402, "says the account has no credit left (402")])
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(401, "rejected the API key in FISH_API_KEY (401"), (402, "says the account has no credit left (402")],
+)
 def test_a_key_revoked_or_credit_gone_mid_build_stops_the_process_within_a_second(tmp_path, status, message):
     lines = dock_lines(40)
-    with FakeFishServer(api_key=API_KEY, fault_rate=0.3, faults=("429", "500", "502", "503", "drop", "truncate", "garbage"), latency=0.02, audio="tone", seed=4) as fake:
+    with FakeFishServer(
+        api_key=API_KEY,
+        fault_rate=0.3,
+        faults=("429", "500", "502", "503", "drop", "truncate", "garbage"),
+        latency=0.02,
+        audio="tone",
+        seed=4,
+    ) as fake:
         project = make_project(tmp_path, fake, characters=VOICES, lines=lines, jobs=4, retries=10)
-        process = subprocess.Popen(cli_command("build", "--project", str(project.root)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(API_KEY))
+        process = subprocess.Popen(
+            cli_command("build", "--project", str(project.root)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(API_KEY),
+        )
         try:
             deadline = time.monotonic() + 60
             while sum(r.status == 200 for r in fake.calls("POST", "/v1/tts")) < 10 and time.monotonic() < deadline:
@@ -133,7 +160,13 @@ def test_a_key_revoked_or_credit_gone_mid_build_stops_the_process_within_a_secon
         fake.api_key, fake.no_credit = API_KEY, False
         cached = len(project_cache(project))
         fake.reset_calls()
-        again = subprocess.run(cli_command("build", "--project", str(project.root), "--json"), capture_output=True, text=True, env=subprocess_env(API_KEY), timeout=120)
+        again = subprocess.run(
+            cli_command("build", "--project", str(project.root), "--json"),
+            capture_output=True,
+            text=True,
+            env=subprocess_env(API_KEY),
+            timeout=120,
+        )
         assert again.returncode == 0, again.stderr
         assert len(fake.calls("POST", "/v1/tts")) == len(lines) - cached
     scan = SecretScan(API_KEY)

@@ -64,7 +64,9 @@ def test_the_page_is_one_self_contained_file(page):
 def test_script_text_is_escaped(page):
     html = page.html
     assert "<img src=x" not in html and "<b>tide" not in html and "window.pwned=2</script>" not in html
-    assert "Mind the &lt;b&gt;tide&lt;/b&gt; &amp; the &quot;lamp&quot; &lt;img src=x onerror=window.pwned=1&gt;" in html
+    assert (
+        "Mind the &lt;b&gt;tide&lt;/b&gt; &amp; the &quot;lamp&quot; &lt;img src=x onerror=window.pwned=1&gt;" in html
+    )
 
 
 def test_lines_are_grouped_by_character_then_scene_with_their_status(page):
@@ -72,7 +74,9 @@ def test_lines_are_grouped_by_character_then_scene_with_their_status(page):
     aria, bram = html.index('data-character="aria"'), html.index('data-character="bram"')
     assert aria < bram  # characters by name
     aria_part = html[aria:bram]
-    assert aria_part.index('data-scene="dialogue/dock.csv"') < aria_part.index('data-scene="dialogue/intro.csv"')  # scripts in project order
+    assert aria_part.index('data-scene="dialogue/dock.csv"') < aria_part.index(
+        'data-scene="dialogue/intro.csv"'
+    )  # scripts in project order
     statuses = dict(re.findall(r'<tr class="line" id="line-([^"]+)-en"[^>]*data-status="([^"]*)"', html))
     assert statuses["intro.greet"] == "fresh scratch qa"
     assert statuses["intro.reply"] == "stale scratch"
@@ -128,7 +132,9 @@ def test_in_a_real_browser_filters_search_and_playback_work(page, chromium):
     assert _visible(driver) == ["dock.sealed"]  # every word must match
     search.clear()
     search.send_keys("no such words")
-    assert _visible(driver) == [] and driver.find_element(By.ID, "empty").is_displayed() and count.text == "0 of 6 lines"
+    assert (
+        _visible(driver) == [] and driver.find_element(By.ID, "empty").is_displayed() and count.text == "0 of 6 lines"
+    )
     search.clear()
     search.send_keys("intro.csv:4")  # the source
     assert _visible(driver) == ["intro.ask"]

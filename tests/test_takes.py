@@ -50,7 +50,9 @@ def test_approved_take_survives_settings_changes_and_is_reprocessed(project, eng
 
     # Aria's voice changes: her other line is voiced again, the approved one is not.
     engine_calls.clear()
-    project.write("characters/aria.toml", 'name = "Aria"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-us+f4"\npitch = 20\n')
+    project.write(
+        "characters/aria.toml", 'name = "Aria"\n[voice]\nscratch = true\n[scratch]\nvoice = "en-us+f4"\npitch = 20\n'
+    )
     report = json.loads(project.run("build", "--json").stdout)
     assert engine_calls == ["Did you bring the letters from the mainland?"]
     assert report["built"] == 1 and manifest_entry(project, "intro.greet")["take"] == 2
@@ -122,11 +124,18 @@ def test_recording_replaces_synthesis_and_flags_text_changes(project, engine_cal
 
 
 def test_approved_line_survives_a_temperature_change_with_zero_fish_calls(tmp_path, fish, fish_env):
-    project = make_project(tmp_path / "p", fish, characters={"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}, lines=[("dock.1", "Bram", "Mind the ropes."), ("dock.2", "Bram", "Tide's turning.")])
+    project = make_project(
+        tmp_path / "p",
+        fish,
+        characters={"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'},
+        lines=[("dock.1", "Bram", "Mind the ropes."), ("dock.2", "Bram", "Tide's turning.")],
+    )
     assert project.run("build").exit_code == 0
     assert project.run("approve", "dock.1").exit_code == 0
     fish.reset_calls()
-    project.write("characters/bram.toml", (project.root / "characters/bram.toml").read_text() + "[speech]\ntemperature = 0.4\n")
+    project.write(
+        "characters/bram.toml", (project.root / "characters/bram.toml").read_text() + "[speech]\ntemperature = 0.4\n"
+    )
     result = project.run("build", "--json")
     assert result.exit_code == 0, result.output
     assert fish.tts_texts() == ["Tide's turning."]
@@ -134,7 +143,13 @@ def test_approved_line_survives_a_temperature_change_with_zero_fish_calls(tmp_pa
 
 def test_without_a_key_fish_lines_are_kept_and_new_lines_get_scratch(tmp_path, fish, fish_env, monkeypatch):
     lines = [("dock.1", "Bram", "Mind the ropes."), ("dock.2", "Bram", "Tide's turning.")]
-    project = make_project(tmp_path / "p", fish, engine="auto", characters={"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}, lines=lines)
+    project = make_project(
+        tmp_path / "p",
+        fish,
+        engine="auto",
+        characters={"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'},
+        lines=lines,
+    )
     assert project.run("build").exit_code == 0
     assert len(fish.tts_texts()) == 2
 
@@ -146,10 +161,14 @@ def test_without_a_key_fish_lines_are_kept_and_new_lines_get_scratch(tmp_path, f
     project.write_lines([lines[0], ("dock.2", "Bram", "The tide is turning, lads.")])
     assert json.loads(project.run("build", "--json").stdout)["synthesized"] == 1
     manifest = json.loads((project.root / "game/voice/voice_manifest.json").read_text())["lines"]
-    assert (manifest["dock.1"]["audio"]["en"]["engine"], manifest["dock.2"]["audio"]["en"]["engine"]) == ("fish", "offline")
+    assert (manifest["dock.1"]["audio"]["en"]["engine"], manifest["dock.2"]["audio"]["en"]["engine"]) == (
+        "fish",
+        "offline",
+    )
 
     monkeypatch.setenv("FISH_API_KEY", API_KEY)
     fish.reset_calls()
     report = json.loads(project.run("build", "--json").stdout)
-    assert report["synthesized"] == 1 and fish.tts_texts() == ["The tide is turning, lads."]  # the scratch line gets its real voice
-
+    assert report["synthesized"] == 1 and fish.tts_texts() == [
+        "The tide is turning, lads."
+    ]  # the scratch line gets its real voice

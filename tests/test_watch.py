@@ -68,6 +68,7 @@ def test_one_save_rebuilds_exactly_the_changed_line(project, engine_calls):
 def test_fifty_quick_saves_publish_the_final_text(project):
     published: list[str] = []
     with Running(project) as watch:
+
         def sample_manifest():
             while not watch.stop.is_set():
                 try:
@@ -119,8 +120,15 @@ def test_renamed_and_deleted_scripts(project):
         before = len(watch.events)
         (project.root / "dialogue/intro.csv").rename(project.root / "dialogue/chapter1.csv")
         watch.wait_for(lambda: any(e.kind == "rebuild" for e in watch.events[before:]), "the rename")
-        watch.wait_for(lambda: json.loads(project.manifest.read_text())["lines"]["intro.greet"]["source"] == "dialogue/chapter1.csv:2", "the new source")
-        assert sum(len(e.regenerated) for e in watch.events[before:] if e.kind == "rebuild") == 0  # same lines, same audio
+        watch.wait_for(
+            lambda: (
+                json.loads(project.manifest.read_text())["lines"]["intro.greet"]["source"] == "dialogue/chapter1.csv:2"
+            ),
+            "the new source",
+        )
+        assert (
+            sum(len(e.regenerated) for e in watch.events[before:] if e.kind == "rebuild") == 0
+        )  # same lines, same audio
 
         before = len(watch.events)
         (project.root / "dialogue/harbour.csv").unlink()
@@ -150,7 +158,11 @@ def test_engine_failures_do_not_stop_the_watcher(project, monkeypatch):
         edited[3][2] = "Every one of them, sealed and bone dry."
         project.write("dialogue/intro.csv", csv_text(edited))
         failed = watch.next_event(before, "the failure")
-        assert failed.failed and failed.failed[0]["id"] == "intro.answer" and "connection refused" in failed.failed[0]["error"]
+        assert (
+            failed.failed
+            and failed.failed[0]["id"] == "intro.answer"
+            and "connection refused" in failed.failed[0]["error"]
+        )
         broken.clear()  # the network is back: the watcher retries on its own
         watch.wait_for(lambda: any("intro.answer" in e.regenerated for e in watch.events[before:]), "the retry")
     assert project.run("check").exit_code == 0
@@ -184,7 +196,11 @@ def test_cli_json_events_and_ctrl_c(project):
         edited[0][2] = "Hello there. Mind the nets."
         project.write("dialogue/intro.csv", csv_text(edited))
         rebuild = json.loads(process.stdout.readline())
-        assert rebuild["event"] == "rebuild" and rebuild["regenerated"] == ["intro.greet"] and rebuild["files"] == ["dialogue/intro.csv"]
+        assert (
+            rebuild["event"] == "rebuild"
+            and rebuild["regenerated"] == ["intro.greet"]
+            and rebuild["files"] == ["dialogue/intro.csv"]
+        )
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -24,10 +25,13 @@ from charvoice.errors import Interrupted
 from charvoice.project.config import find_root
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
+    from charvoice.engines.fish.cost import CostPreview
     from charvoice.pipeline.build import BuildReport, Failure, LineResult
     from charvoice.pipeline.plan import Plan
     from charvoice.pipeline.uptodate import Verdict
     from charvoice.pipeline.workspace import Workspace
+    from charvoice.project.lines import Line
+    from charvoice.watch import WatchEvent
 
 
 def _count(number: int, noun: str) -> str:
@@ -47,8 +51,12 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.argument("targets", nargs=-1)
 @project_option
 @click.option("--dry-run", is_flag=True, help="List what would be built and why; build nothing.")
-@click.option("--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option(
+    "--force", is_flag=True, help="Rebuild every selected line, even when up to date (the cache is still used)."
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs)."
+)
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
 @click.option(
     "--shard",
@@ -57,7 +65,9 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
     default=None,
     help="Build only shard I of N (a stable share of the lines): one job of a CI matrix warming the shared cache.",
 )
-@click.option("--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit.")
+@click.option(
+    "--over-credit", is_flag=True, help="Go on when the cost preview exceeds the Fish Audio account's credit."
+)
 @json_option
 def build(
     targets: tuple[str, ...], project_dir: Path | None, dry_run: bool, force: bool, jobs: int | None,
@@ -81,13 +91,19 @@ def build(
 
             lines = [line for line in (workspace.project.lines if lines is None else lines) if in_shard(line, *shard)]
             if workspace.cache.remote is None:
-                click.secho("warning: --shard without [cache] remote: no other build can use this shard's audio", err=True, fg="yellow")
+                click.secho(
+                    "warning: --shard without [cache] remote: no other build can use this shard's audio",
+                    err=True,
+                    fg="yellow",
+                )
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
         if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
             workspace.engines.primary.spend_beyond_credit = True
-        plan, report = _build_with_progress(workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json)
+        plan, report = _build_with_progress(
+            workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json
+        )
     except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
         raise Interrupted() from None
     finally:
@@ -169,10 +185,15 @@ def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json:
     _print_warnings(verdict, voices=True)
     click.echo(f"{verdict.total} lines up to date.")
     if verdict.orphans:
-        click.secho(f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+        click.secho(
+            f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",
+            fg="yellow",
+        )
 
 
-def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, show: bool) -> tuple[Plan, BuildReport]:
+def _build_with_progress(
+    workspace: Workspace, lines: list[Line] | None, force: bool, jobs: int, show: bool
+) -> tuple[Plan, BuildReport]:
     from charvoice.pipeline.build import Failure
 
     bar: Progress | None = None
@@ -190,13 +211,21 @@ def _build_with_progress(workspace: Workspace, lines, force: bool, jobs: int, sh
             bar.update(result, isinstance(result, Failure))
 
     try:
-        return workspace.build(lines, jobs=jobs, force=force, on_start=start, on_progress=advance, on_wait=say_waiting, notify=notifier(show))
+        return workspace.build(
+            lines,
+            jobs=jobs,
+            force=force,
+            on_start=start,
+            on_progress=advance,
+            on_wait=say_waiting,
+            notify=notifier(show),
+        )
     finally:
         if bar is not None:
             bar.close()
 
 
-def _cost_preview(workspace: Workspace, plan: Plan):
+def _cost_preview(workspace: Workspace, plan: Plan) -> CostPreview:
     from charvoice.engines.fish.cost import preview
     from charvoice.pipeline.timings import cost_of_timings
     from charvoice.project.config import fish_price
@@ -238,9 +267,13 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     for job in plan.todo:
         how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
-    click.echo(f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date.")
+    click.echo(
+        f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date."
+    )
     if remote is not None:
-        click.echo(f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing).")
+        click.echo(
+            f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing)."
+        )
     cost = _cost_preview(workspace, plan)
     for row in cost.text():
         click.echo(row)
@@ -248,7 +281,11 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
     if credit and credit["usd"] is None:
         click.echo(f"Account credit: unknown ({credit['unknown_because']})")
     elif credit:
-        short = "" if credit["enough"] else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        short = (
+            ""
+            if credit["enough"]
+            else f"; short by ${cost.price(cost.bytes) - credit['usd']:.2f}: `build` stops unless --over-credit"
+        )
         click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
 
 
@@ -262,7 +299,11 @@ def _cache_counts(workspace: Workspace) -> dict:
 
 def _shared_note(workspace: Workspace) -> str:
     remote = workspace.cache.remote
-    return "" if remote is None else f", {workspace.cache.remote_hits} of them from the shared cache, {remote.uploaded} uploaded"
+    return (
+        ""
+        if remote is None
+        else f", {workspace.cache.remote_hits} of them from the shared cache, {remote.uploaded} uploaded"
+    )
 
 
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
@@ -277,7 +318,10 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 "synthesized": report.synthesized,
                 "from_cache": report.from_cache,
                 **_cache_counts(workspace),
-                "failed": [{"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message} for f in report.failures],
+                "failed": [
+                    {"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message}
+                    for f in report.failures
+                ],
                 "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
                 "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
                 "skipped": workspace.project.skipped,
@@ -296,27 +340,72 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
     for failure in report.failures:
         click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
     if orphans:
-        click.secho(f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.", fg="yellow")
+        click.secho(
+            f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",
+            fg="yellow",
+        )
 
 
 @click.command()
 @project_option
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
-@click.option("--require-engine", type=click.Choice(["fish", "offline"]), default=None, help="Also fail on lines another engine voiced (scratch voices, with fish).")
-@click.option("--qa", "require_qa", is_flag=True, help="Also fail on lines `charvoice qa` flagged or has not checked since their audio changed.")
-@click.option("--missing-locales", is_flag=True, help="Also fail on lines with no text in some locale (they play another locale's audio).")
-@click.option("--require-approval", is_flag=True, help="Also fail on lines that need approval (text changed since a take was approved).")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write a JUnit XML report: one test case per line and locale.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the same results as JSON.")
+@click.option(
+    "--require-engine",
+    type=click.Choice(["fish", "offline"]),
+    default=None,
+    help="Also fail on lines another engine voiced (scratch voices, with fish).",
+)
+@click.option(
+    "--qa",
+    "require_qa",
+    is_flag=True,
+    help="Also fail on lines `charvoice qa` flagged or has not checked since their audio changed.",
+)
+@click.option(
+    "--missing-locales",
+    is_flag=True,
+    help="Also fail on lines with no text in some locale (they play another locale's audio).",
+)
+@click.option(
+    "--require-approval",
+    is_flag=True,
+    help="Also fail on lines that need approval (text changed since a take was approved).",
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a JUnit XML report: one test case per line and locale.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the same results as JSON.",
+)
 @json_option
-def check(project_dir: Path | None, engine: str | None, require_engine: str | None, require_qa: bool, missing_locales: bool, require_approval: bool, junit_path: Path | None, report_path: Path | None, as_json: bool) -> None:
+def check(
+    project_dir: Path | None,
+    engine: str | None,
+    require_engine: str | None,
+    require_qa: bool,
+    missing_locales: bool,
+    require_approval: bool,
+    junit_path: Path | None,
+    report_path: Path | None,
+    as_json: bool,
+) -> None:
     """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
     nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
     plain = not (require_engine or require_qa or missing_locales or require_approval or junit_path or report_path)
     verdict = _remembered(project_dir, engine, need_gate=as_json) if plain else None  # text needs no gate report
     if verdict is not None:
         if as_json:
-            emit_json({"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate})
+            emit_json(
+                {"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate}
+            )
         else:
             _print_warnings(verdict, voices=False)
             click.echo(f"All {verdict.total} lines up to date.")
@@ -334,7 +423,15 @@ def check(project_dir: Path | None, engine: str | None, require_engine: str | No
     if report_path is not None:
         gate.write_json(report_path)
     if as_json:
-        emit_json({"ok": gate.ok, "total": plan.total, "up_to_date": len(plan.fresh), "stale": stale_rows(plan), "gate": gate.to_json()})
+        emit_json(
+            {
+                "ok": gate.ok,
+                "total": plan.total,
+                "up_to_date": len(plan.fresh),
+                "stale": stale_rows(plan),
+                "gate": gate.to_json(),
+            }
+        )
     else:
         for job in plan.todo:
             click.echo(f"{job.line.source}: {job.label}: {job.reason}")
@@ -372,8 +469,16 @@ def clean(project_dir: Path | None, dry_run: bool) -> None:
 
 @click.command()
 @project_option
-@click.option("--debounce", type=click.FloatRange(0.05, 10.0), default=0.3, show_default=True, help="Seconds of quiet after a save before rebuilding.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs).")
+@click.option(
+    "--debounce",
+    type=click.FloatRange(0.05, 10.0),
+    default=0.3,
+    show_default=True,
+    help="Seconds of quiet after a save before rebuilding.",
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs)."
+)
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
 def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: str | None, as_json: bool) -> None:
@@ -388,15 +493,15 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
     from charvoice.watch import Watcher
 
     if not as_json:  # once, at the start: which voice new lines get, and tags with no cue
-        try:
+        with contextlib.suppress(CharvoiceError):  # the watcher reports them itself, and keeps watching
             open_workspace(project_dir, engine, voices=True).close()
-        except CharvoiceError:
-            pass  # the watcher reports the project's mistakes itself, and keeps watching
 
-    watcher = Watcher(project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs)
+    watcher = Watcher(
+        project_dir or Path.cwd(), _print_watch_event_json if as_json else _print_watch_event, debounce, engine, jobs
+    )
     stop = threading.Event()
 
-    def interrupted(*_args) -> None:
+    def interrupted(*_args: object) -> None:
         stop.set()
         watcher.interrupt()
 
@@ -406,12 +511,12 @@ def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: s
     watcher.run(stop)
 
 
-def _print_watch_event_json(event) -> None:
+def _print_watch_event_json(event: WatchEvent) -> None:
     click.echo(json.dumps({"event": event.kind, **event.to_json()}, ensure_ascii=False), nl=True)
     sys.stdout.flush()
 
 
-def _print_watch_event(event) -> None:
+def _print_watch_event(event: WatchEvent) -> None:
     import time as _time
 
     stamp = _time.strftime("%H:%M:%S", _time.localtime(event.time))
@@ -426,7 +531,9 @@ def _print_watch_event(event) -> None:
             parts.append(f"{len(event.removed)} removed")
         click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
         for failure in event.failed:
-            click.secho(f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red")
+            click.secho(
+                f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red"
+            )
     elif event.kind == "error":
         click.secho(f"{stamp}  {event.message}", fg="red")
     elif event.kind == "stopped":

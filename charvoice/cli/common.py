@@ -73,7 +73,9 @@ class Group(click.Group):
             raise Interrupted(None) from None
 
 
-def open_workspace(project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False) -> Workspace:
+def open_workspace(
+    project_dir: Path | None, engine: str | None = None, quiet: bool = False, voices: bool = False
+) -> Workspace:
     """The workspace, with its warnings printed once. Which engine voices new lines, and
     direction tags with no cue, concern only commands that voice lines (`voices`)."""
     from charvoice.pipeline.workspace import Workspace
@@ -93,11 +95,23 @@ def open_workspace(project_dir: Path | None, engine: str | None = None, quiet: b
 
 
 def say_waiting() -> None:
-    click.secho("Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow")
+    click.secho(
+        "Another charvoice process is writing to this project; waiting for it to finish...", err=True, fg="yellow"
+    )
 
 
 def stale_rows(plan: Plan) -> list[dict]:
-    return [{"id": job.line.id, "locale": job.line.locale, "character": job.line.character, "source": job.line.source, "reason": job.reason, "cached": job.cached} for job in plan.todo]
+    return [
+        {
+            "id": job.line.id,
+            "locale": job.line.locale,
+            "character": job.line.character,
+            "source": job.line.source,
+            "reason": job.reason,
+            "cached": job.cached,
+        }
+        for job in plan.todo
+    ]
 
 
 def notifier(show: bool) -> Notify:

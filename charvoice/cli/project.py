@@ -13,7 +13,9 @@ from charvoice.project.config import find_root
 
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--output", help="Where assets go, relative to FOLDER (default: voice/ in a Godot project, else game/voice).")
+@click.option(
+    "--output", help="Where assets go, relative to FOLDER (default: voice/ in a Godot project, else game/voice)."
+)
 def init(folder: Path, output: str | None) -> None:
     """Start a project in FOLDER: charvoice.toml, an example character and script.
 

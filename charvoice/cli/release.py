@@ -12,6 +12,8 @@ from charvoice.cli.common import emit_json, json_option, open_workspace, project
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
     from charvoice.pipeline.workspace import Workspace
+    from charvoice.release.qa import QAReport
+    from charvoice.release.status import LineStatus
 
 
 @click.command()
@@ -29,7 +31,9 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
         line = find_line(workspace, line_id, locale)
         for result in make_takes(workspace, line, count):
             how = "synthesised" if result.synthesized else "from cache"
-            click.echo(f"take {result.number}  {workspace.project.config.relative(result.path)}  {result.duration_s:.2f} s  ({how})")
+            click.echo(
+                f"take {result.number}  {workspace.project.config.relative(result.path)}  {result.duration_s:.2f} s  ({how})"
+            )
     finally:
         workspace.close()
     click.echo(f"Listen, then: charvoice approve {line.id} --take N")
@@ -38,10 +42,18 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
 @click.command()
 @click.argument("line_id")
 @project_option
-@click.option("--take", "take_number", type=click.IntRange(0, None), default=None, help="Take to approve (default: the one published now).")
+@click.option(
+    "--take",
+    "take_number",
+    type=click.IntRange(0, None),
+    default=None,
+    help="Take to approve (default: the one published now).",
+)
 @click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
-def approve(line_id: str, project_dir: Path | None, take_number: int | None, locale: str | None, engine: str | None) -> None:
+def approve(
+    line_id: str, project_dir: Path | None, take_number: int | None, locale: str | None, engine: str | None
+) -> None:
     """Approve a take of LINE_ID: it ships until the line's text changes.
 
     Settings changes (model, temperature) no longer regenerate it; audio processing is still
@@ -68,11 +80,24 @@ def approve(line_id: str, project_dir: Path | None, take_number: int | None, loc
 @click.command()
 @click.argument("targets", nargs=-1)
 @project_option
-@click.option("--asr/--no-asr", default=None, help="Run the speech-to-text round trip, or not (default: qa.asr; auto = when the engine is Fish).")
+@click.option(
+    "--asr/--no-asr",
+    default=None,
+    help="Run the speech-to-text round trip, or not (default: qa.asr; auto = when the engine is Fish).",
+)
 @click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Assets checked at once (default: engine.jobs).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Assets checked at once (default: engine.jobs)."
+)
 @json_option
-def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, engine: str | None, jobs: int | None, as_json: bool) -> None:
+def qa(
+    targets: tuple[str, ...],
+    project_dir: Path | None,
+    asr: bool | None,
+    engine: str | None,
+    jobs: int | None,
+    as_json: bool,
+) -> None:
     """Check every published asset: clipping, loudness, silence at the ends, a duration that
     fits the text and, with Fish Audio, a speech-to-text round trip against the line's text.
 
@@ -86,7 +111,9 @@ def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, eng
     try:
         lines = workspace.select(targets)
         only = None if lines is None else {(line.id, line.locale) for line in lines}
-        report = run_qa(workspace, asr=None if asr is None else ("on" if asr else "off"), only=only, on_wait=say_waiting, jobs=jobs)
+        report = run_qa(
+            workspace, asr=None if asr is None else ("on" if asr else "off"), only=only, on_wait=say_waiting, jobs=jobs
+        )
     finally:
         workspace.close()
     if as_json:
@@ -97,12 +124,14 @@ def qa(targets: tuple[str, ...], project_dir: Path | None, asr: bool | None, eng
         sys.exit(1)
 
 
-def _print_qa(report) -> None:
-    def number(value, digits: int = 1) -> str:
+def _print_qa(report: QAReport) -> None:
+    def number(value: float | None, digits: int = 1) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     width = max([24, *(len(result.label) for result in report.results)])
-    click.echo(f"{'line':<{width}}  {'LUFS':>6}  {'peak':>6}  {'start':>5}  {'end':>5}  {'chars/s':>7}  {'WER':>5}  result")
+    click.echo(
+        f"{'line':<{width}}  {'LUFS':>6}  {'peak':>6}  {'start':>5}  {'end':>5}  {'chars/s':>7}  {'WER':>5}  result"
+    )
     for result in report.results:
         values = result.values
         wer = "-" if result.wer is None else f"{result.wer:.0%}"
@@ -128,7 +157,9 @@ def _split(values: tuple[str, ...]) -> set[str]:
     return {part.strip() for value in values for part in value.split(",") if part.strip()}
 
 
-def _statuses_for(workspace: Workspace, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...]):
+def _statuses_for(
+    workspace: Workspace, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...]
+) -> tuple[list[LineStatus], dict[str, str]]:
     from charvoice.errors import CharvoiceError
     from charvoice.release.export import select
     from charvoice.release.status import KEYWORDS, line_statuses
@@ -138,24 +169,52 @@ def _statuses_for(workspace: Workspace, characters: tuple[str, ...], statuses: t
     if unknown:
         raise click.BadParameter(f"{', '.join(unknown)} (choose from {', '.join(KEYWORDS)})", param_hint="--status")
     project = workspace.project
-    names = {cid: character.name for cid, character in project.characters.items()}
+    names: dict[str, str] = {cid: character.name for cid, character in project.characters.items()}
     wanted = _split(characters)
     known = {cid.lower() for cid in names} | {name.lower() for name in names.values()}
     missing = sorted(c for c in wanted if c.lower() not in known)
     if missing:
-        raise CharvoiceError(f"unknown character {', '.join(map(repr, missing))} (characters: {', '.join(sorted(names))})")
+        raise CharvoiceError(
+            f"unknown character {', '.join(map(repr, missing))} (characters: {', '.join(sorted(names))})"
+        )
     chosen = select(line_statuses(workspace), wanted or None, keywords or None, _split(locales) or None, names)
     return chosen, names
 
 
 @click.command("export-script")
 @project_option
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the CSV to this file (atomically) instead of standard output.")
-@click.option("--character", "characters", multiple=True, help="Only these characters (id or name; repeat or comma-separate).")
-@click.option("--status", "statuses", multiple=True, help="Only lines with these statuses: fresh, stale, missing, scratch, qa, unchecked, needs-approval, approved, recorded, text-changed.")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the CSV to this file (atomically) instead of standard output.",
+)
+@click.option(
+    "--character", "characters", multiple=True, help="Only these characters (id or name; repeat or comma-separate)."
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only lines with these statuses: fresh, stale, missing, scratch, qa, unchecked, needs-approval, approved, recorded, text-changed.",
+)
 @click.option("--locale", "locales", multiple=True, help="Only these locales.")
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
-def export_script(project_dir: Path | None, output: Path | None, characters: tuple[str, ...], statuses: tuple[str, ...], locales: tuple[str, ...], engine: str | None) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "fish", "offline"]),
+    default=None,
+    help="Override engine.name (it decides what is stale).",
+)
+def export_script(
+    project_dir: Path | None,
+    output: Path | None,
+    characters: tuple[str, ...],
+    statuses: tuple[str, ...],
+    locales: tuple[str, ...],
+    engine: str | None,
+) -> None:
     """Write the recording script a voice director works from, as CSV: id, character, text,
     direction, notes, source, status, locale, one row per line and locale in script order."""
     from charvoice.release.export import to_csv, write
@@ -175,8 +234,20 @@ def export_script(project_dir: Path | None, output: Path | None, characters: tup
 
 @click.command()
 @project_option
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Where to write the page (default: review.html beside the manifest).")
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name (it decides what is stale).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the page (default: review.html beside the manifest).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "fish", "offline"]),
+    default=None,
+    help="Override engine.name (it decides what is stale).",
+)
 def review(project_dir: Path | None, output: Path | None, engine: str | None) -> None:
     """Write a static HTML page to listen through every line (by character and scene), with
     waveforms, status and QA flags, filters and search. Open it from disk: no server needed."""
@@ -189,4 +260,6 @@ def review(project_dir: Path | None, output: Path | None, engine: str | None) ->
         target = write_review(workspace, statuses, output, jobs=workspace.project.config.jobs)
     finally:
         workspace.close()
-    click.echo(f"wrote {workspace.project.config.relative(target)} ({len(statuses)} lines); open {target.resolve().as_uri()}")
+    click.echo(
+        f"wrote {workspace.project.config.relative(target)} ({len(statuses)} lines); open {target.resolve().as_uri()}"
+    )

@@ -45,7 +45,10 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
         else:
             from charvoice.engines.fish.engine import FishEngine
 
-            notice = "FISH_API_KEY is not set: new and changed lines get the offline scratch voice (espeak-ng); lines Fish Audio already voiced are kept"
+            notice = (
+                "FISH_API_KEY is not set: new and changed lines get the offline scratch voice (espeak-ng); "
+                "lines Fish Audio already voiced are kept"
+            )
             return Engines(offline, offline, notice, kept=(FishEngine.from_config(config, None),))
     if name == "offline":
         return Engines(offline, offline)
@@ -55,4 +58,4 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
         )
 
         return Engines(FishEngine.from_config(config, api_key()), offline)
-    raise CharvoiceError(f"unknown engine {name!r}; use \"auto\", \"fish\" or \"offline\"")
+    raise CharvoiceError(f'unknown engine {name!r}; use "auto", "fish" or "offline"')

@@ -17,8 +17,6 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-
-
 @dataclass(frozen=True)
 class SpeechRequest:
     """Everything that changes the sound an engine makes for one line.
@@ -41,7 +39,13 @@ class SpeechRequest:
     @property
     def cache_key(self) -> str:
         # Not dataclasses.asdict: its deep copy is most of the cost of planning a big project.
-        fields: dict[str, Any] = {"engine": self.engine, "text": self.text, "locale": self.locale, "voice": self.voice, "params": self.params}
+        fields: dict[str, Any] = {
+            "engine": self.engine,
+            "text": self.text,
+            "locale": self.locale,
+            "voice": self.voice,
+            "params": self.params,
+        }
         if self.take:  # keys of regular takes stay as they were before takes existed
             fields["take"] = self.take
         return text_sha256(canonical_json(fields))

@@ -99,7 +99,9 @@ class _Espeak:
     def speak(self, text: str, voice: str, pitch: int, rate: int) -> bytes:
         return self.speak_timed(text, voice, pitch, rate)[0]
 
-    def speak_timed(self, text: str, voice: str, pitch: int, rate: int) -> tuple[bytes, list[tuple[int, int]], list[tuple[int, str]]]:
+    def speak_timed(
+        self, text: str, voice: str, pitch: int, rate: int
+    ) -> tuple[bytes, list[tuple[int, int]], list[tuple[int, str]]]:
         """WAV bytes, word events (sample, character index) and phoneme events (sample, IPA)."""
         with self.lock:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
@@ -130,7 +132,9 @@ class _Espeak:
             pointer = ctypes.c_void_p(ctypes.addressof(buffer))
             out: list[str] = []
             while pointer.value:  # one clause per call; espeak advances the pointer
-                result = self.lib.espeak_TextToPhonemes(ctypes.byref(pointer), _ESPEAK_CHARS_UTF8, _PHONEMES_IPA | (ord("_") << 8))
+                result = self.lib.espeak_TextToPhonemes(
+                    ctypes.byref(pointer), _ESPEAK_CHARS_UTF8, _PHONEMES_IPA | (ord("_") << 8)
+                )
                 if result:
                     out.extend(name for name in result.decode("utf-8", "replace").replace(" ", "_").split("_") if name)
             return out
@@ -206,7 +210,9 @@ def scratch_voice(character: Character) -> tuple[str, int, int]:
     return (f"{language}+{variant}" if language else variant), pitch, rate
 
 
-def engine_timings(text: str, words: list[tuple[int, int]], phonemes: list[tuple[int, str]], total: int, rate: int) -> EngineTimings:
+def engine_timings(
+    text: str, words: list[tuple[int, int]], phonemes: list[tuple[int, str]], total: int, rate: int
+) -> EngineTimings:
     """espeak-ng's events -> timed words of `text` (seconds on the raw audio).
 
     espeak-ng reports where each word starts (sample and character) but not where it ends, and

@@ -108,7 +108,9 @@ def install_addon(project: Path, force: bool = False, source: Path | None = None
         destination = target / relative
         if not destination.is_file():
             if destination.exists():
-                raise CharvoiceError(f"{destination.as_posix()} is in the way (not a file): move it away and install again")
+                raise CharvoiceError(
+                    f"{destination.as_posix()} is in the way (not a file): move it away and install again"
+                )
             report.created.append(relative)
             writes[relative] = data
             continue

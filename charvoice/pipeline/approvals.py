@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +102,14 @@ class Approvals:
                 for lid, by in self.approved.items()
             }
         if self.recorded:
-            data["recorded"] = {lid: {loc: asdict(note) for loc, note in by.items()} for lid, by in self.recorded.items()}
+            data["recorded"] = {
+                lid: {loc: asdict(note) for loc, note in by.items()} for lid, by in self.recorded.items()
+            }
         header = "# Approved takes and recordings (charvoice approve / build). Commit this file.\n"
         atomic_write_text(self.path, header + tomli_w.dumps(data))
 
     def approve(self, line_id: str, locale: str, take: int, text: str, source_key: str, file: str) -> None:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         self.approved.setdefault(line_id, {})[locale] = ApprovedTake(take, text_sha256(text), source_key, file, now)
 
     def note_recording(self, line_id: str, locale: str, sha256: str, text: str) -> bool:

@@ -138,7 +138,9 @@ def publish_raw(
     before_publish()
     audio.encode(processed, target, settings)
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
-    return Voiced(synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw)
+    return Voiced(
+        synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
+    )
 
 
 def voice_to_file(
@@ -226,7 +228,7 @@ def run_build(
     jobs: int,
     on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
     stop: threading.Event | None = None,
-    notify: Notify = Notify(),
+    notify: Notify | None = None,
 ) -> BuildReport:
     """Build every job of the plan; `stop` (set by `watch` when a newer edit arrives) ends the
     build early: no new line starts and lines still in flight are not published."""
@@ -242,7 +244,7 @@ def run_build(
     # stops the build with nothing paid for).
     to_send = [job.request for job in plan.to_synthesize]
     for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
-        engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify)
+        engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify or Notify())
     for job in plan.fresh:  # a moved or renamed script: same audio, new source
         line = manifest.lines.get(job.line.id)
         if line is not None and line.source != job.line.source:

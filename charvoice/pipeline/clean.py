@@ -52,7 +52,9 @@ def clean(workspace: Workspace, *, dry_run: bool) -> CleanReport:
         if name
     }
     locales = set(config.locales) | {locale for _, locale in report.entries}
-    report.files = [path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced]
+    report.files = [
+        path for path in _asset_files(config.output_dir, locales) if os.path.normpath(path) not in referenced
+    ]
     if dry_run:
         return report
     for path in report.files:

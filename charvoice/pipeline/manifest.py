@@ -101,9 +101,7 @@ class AudioEntry:
         marks = ReviewMarks(
             take=_typed(obj, "take", int, where, optional=True),
             needs_approval=bool(_typed(obj, "needs_approval", bool, where, optional=True)),
-            text_changed_since_recording=bool(
-                _typed(obj, "text_changed_since_recording", bool, where, optional=True)
-            ),
+            text_changed_since_recording=bool(_typed(obj, "text_changed_since_recording", bool, where, optional=True)),
         )
         origin = _typed(obj, "origin", str, where, optional=True) or "engine"
         if origin not in ORIGINS:
@@ -178,7 +176,9 @@ class Manifest:
         except UnicodeDecodeError:
             raise InputError([Problem(display, f"not UTF-8 text {_RECREATE}")]) from None
         except json.JSONDecodeError as exc:
-            raise InputError([Problem(display, f"not valid JSON: {exc.msg} {_RECREATE}", exc.lineno, exc.colno)]) from None
+            raise InputError(
+                [Problem(display, f"not valid JSON: {exc.msg} {_RECREATE}", exc.lineno, exc.colno)]
+            ) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InputError([Problem(display, f'not a charvoice manifest (no "format": "{FORMAT}")')])
         if data.get("version") != VERSION:
@@ -295,7 +295,7 @@ def _typed(obj: dict[str, Any], key: str, kind: Any, where: str, *, optional: bo
         if optional:
             return None
         raise _Malformed(f"{where} has no {key!r}")
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
         raise _Malformed(f"{where}.{key} has the wrong type ({type(value).__name__})")
     return value
 

@@ -38,7 +38,7 @@ class Job:
     cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
     origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
     pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
-    marks: ReviewMarks = ReviewMarks()  # review state for the manifest (take, needs_approval, ...)
+    marks: ReviewMarks = field(default_factory=ReviewMarks)  # review state for the manifest (take, needs_approval, ...)
     recording_sha: str = ""
     shared: bool = False  # held by the team's remote cache, not (yet) by the local one
 
@@ -71,7 +71,11 @@ def _audio_settings(settings: AudioSettings) -> dict[str, Any]:
     return asdict(settings)
 
 
-_ORIGIN_CHANGED = {"approved": "take approved", "recorded": "recording added", "engine": "approval or recording removed"}
+_ORIGIN_CHANGED = {
+    "approved": "take approved",
+    "recorded": "recording added",
+    "engine": "approval or recording removed",
+}
 
 
 def _reason(job: Job, entry: AudioEntry | None, force: bool) -> str:
@@ -100,11 +104,15 @@ def _reason(job: Job, entry: AudioEntry | None, force: bool) -> str:
     return ""
 
 
-def speech_request(project: Project, engines: Engines, line: Line, take: int = 0, engine: Engine | None = None) -> SpeechRequest:
+def speech_request(
+    project: Project, engines: Engines, line: Line, take: int = 0, engine: Engine | None = None
+) -> SpeechRequest:
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
-    text = prepare(line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note)
+    text = prepare(
+        line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note
+    )
     request = engine.request(line, character, text)
     return replace(request, take=take) if take else request
 
@@ -155,14 +163,18 @@ class _Pins:
             self.hashes.save()
 
 
-def _kept_instead(project: Project, engines: Engines, job: Job, entry: AudioEntry | None, reason: str) -> tuple[Job, str]:
+def _kept_instead(
+    project: Project, engines: Engines, job: Job, entry: AudioEntry | None, reason: str
+) -> tuple[Job, str]:
     """A line another accepted engine voiced (Fish, while this machine has no key) stays as it is."""
     made_by = entry.engine if entry is not None else None
     character = project.characters[job.line.character]
     for engine in engines.kept:
         if engine.name == made_by and not character.voice.scratch:
             request = speech_request(project, engines, job.line, engine=engine)
-            kept = replace(job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project))
+            kept = replace(
+                job, request=request, cache_key=request.cache_key, asset_key=asset_key(request.cache_key, project)
+            )
             if not _reason(kept, entry, False):
                 return kept, ""
     return job, reason
@@ -173,7 +185,10 @@ def _mark_shared(plan: Plan, cache: AudioCache) -> None:
     them through (and `build --dry-run` counts them)."""
     held = cache.held_remotely(job.cache_key for job in plan.to_synthesize)
     if held:
-        plan.todo = [replace(job, cached=True, shared=True) if not job.cached and job.cache_key in held else job for job in plan.todo]
+        plan.todo = [
+            replace(job, cached=True, shared=True) if not job.cached and job.cache_key in held else job
+            for job in plan.todo
+        ]
 
 
 def in_shard(line: Line, index: int, count: int) -> bool:
@@ -207,7 +222,9 @@ class PlanMemo:
 
     def use(self, project: Project, engines: Engines) -> None:
         kept = [engine.name for engine in engines.kept]
-        settings = repr((project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept))
+        settings = repr(
+            (project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept)
+        )
         if settings != self._settings:
             self.clear()
             self._settings = settings
@@ -254,7 +271,9 @@ def make_plan(
                 request,
                 cache_key=request_key,
                 asset_key=request_asset_key,
-                asset_path=memo.asset_path(config.output_dir, relative) if memo is not None else config.output_dir / relative,
+                asset_path=memo.asset_path(config.output_dir, relative)
+                if memo is not None
+                else config.output_dir / relative,
                 manifest_path=relative,
                 reason="",
                 cached=True,
@@ -269,7 +288,11 @@ def make_plan(
             job = replace(job, request=speech_request(project, engines, line))
         if reason and not force and job.pinned is None:
             job, reason = _kept_instead(project, engines, job, entry, reason)
-        if not reason and not has_timings(entry, job.asset_path) and (job.pinned is not None or cache.has(job.cache_key)):
+        if (
+            not reason
+            and not has_timings(entry, job.asset_path)
+            and (job.pinned is not None or cache.has(job.cache_key))
+        ):
             reason = "timings missing"  # built before timings existed: redone from the cache, no engine call
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
             plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))

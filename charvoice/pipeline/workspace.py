@@ -124,10 +124,17 @@ class Workspace:
             self.reload_manifest()
             reopened = self.manifest.revision != known
             if reopened:
-                fresh = Workspace.open(self.project.config.root, self.engine_name, self.scripts_cache, self.plan_memo, self.manifest_cache)
+                fresh = Workspace.open(
+                    self.project.config.root, self.engine_name, self.scripts_cache, self.plan_memo, self.manifest_cache
+                )
                 self.engines.close()
                 fresh.cache.warn = self.cache.warn  # the CLI's warning printer
-                self.project, self.engines, self.manifest, self.cache = fresh.project, fresh.engines, fresh.manifest, fresh.cache
+                self.project, self.engines, self.manifest, self.cache = (
+                    fresh.project,
+                    fresh.engines,
+                    fresh.manifest,
+                    fresh.cache,
+                )
             yield reopened
 
     def clean(self, dry_run: bool, on_wait: OnWait = None) -> CleanReport:
@@ -146,7 +153,9 @@ class Workspace:
         return ProjectLock(self.project.config.state_dir / "lock", on_wait)
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
-        return make_plan(self.project, self.engines, self.manifest, self.cache, lines=lines, force=force, memo=self.plan_memo)
+        return make_plan(
+            self.project, self.engines, self.manifest, self.cache, lines=lines, force=force, memo=self.plan_memo
+        )
 
     def build(
         self,
@@ -158,7 +167,7 @@ class Workspace:
         on_progress: Callable[[LineResult | Failure], None] = lambda result: None,
         on_wait: OnWait = None,
         stop: threading.Event | None = None,
-        notify: Notify = Notify(),
+        notify: Notify | None = None,
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
@@ -183,7 +192,17 @@ class Workspace:
             on_start(plan)
             if self.manifest_cache is not None:
                 self.manifest_cache.changing()
-            report = run_build(self.project, plan, self.engines, self.manifest, self.cache, jobs=jobs, on_progress=on_progress, stop=stop, notify=notify)
+            report = run_build(
+                self.project,
+                plan,
+                self.engines,
+                self.manifest,
+                self.cache,
+                jobs=jobs,
+                on_progress=on_progress,
+                stop=stop,
+                notify=notify,
+            )
             if self.manifest_cache is not None:
                 self.manifest_cache.published(self.manifest)
             self._note_recordings(report)
@@ -195,7 +214,12 @@ class Workspace:
         if not recorded:
             return
         approvals = Approvals.load(self.project.config)
-        if any([approvals.note_recording(job.line.id, job.line.locale, job.recording_sha, job.line.text) for job in recorded]):
+        if any(
+            [
+                approvals.note_recording(job.line.id, job.line.locale, job.recording_sha, job.line.text)
+                for job in recorded
+            ]
+        ):
             approvals.save()
 
     def select(self, targets: tuple[str, ...], cwd: Path | None = None) -> list[Line] | None:
@@ -216,7 +240,9 @@ class Workspace:
                     raise CharvoiceError(f"{target!r} is neither a line id nor a script of this project")
                 lines = self.project.lines_from(path.resolve())
                 if not lines and path.resolve() not in self.project.scripts:
-                    raise CharvoiceError(f"{target} is not one of the project's scripts (see project.dialogue in charvoice.toml)")
+                    raise CharvoiceError(
+                        f"{target} is not one of the project's scripts (see project.dialogue in charvoice.toml)"
+                    )
             for line in lines:
                 chosen[(line.id, line.locale)] = line
         return list(chosen.values())

@@ -123,27 +123,55 @@ def _load_one(path: Path, config: ProjectConfig, problems: list[Problem]) -> Cha
     sources = [key for key in ("model_id", "samples") if voice[key]] + (["scratch"] if voice["scratch"] else [])
     if len(sources) != 1:
         what = "no voice source" if not sources else f"more than one voice source ({', '.join(sources)})"
-        found.append(doc.problem(("voice",), None, f"{what}: set exactly one of [voice] model_id, samples, or scratch = true"))
+        found.append(
+            doc.problem(("voice",), None, f"{what}: set exactly one of [voice] model_id, samples, or scratch = true")
+        )
     samples: list[Path] = []
-    for index, sample in enumerate(voice["samples"]):
+    for _index, sample in enumerate(voice["samples"]):
         if "\x00" in sample:
-            found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is not a file name (it holds a NUL character)"))
+            found.append(
+                doc.problem(("voice",), "samples", f"sample {sample!r} is not a file name (it holds a NUL character)")
+            )
             continue
         sample_path = (path.parent / sample).resolve()
         if sample_path.suffix.lower() not in SAMPLE_EXTENSIONS:
-            found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is not a supported audio file ({', '.join(SAMPLE_EXTENSIONS)})"))
+            found.append(
+                doc.problem(
+                    ("voice",),
+                    "samples",
+                    f"sample {sample!r} is not a supported audio file ({', '.join(SAMPLE_EXTENSIONS)})",
+                )
+            )
         elif not sample_path.is_file():
-            found.append(doc.problem(("voice",), "samples", f"sample file {sample!r} not found (looked in {config.relative(sample_path.parent)})"))
+            found.append(
+                doc.problem(
+                    ("voice",),
+                    "samples",
+                    f"sample file {sample!r} not found (looked in {config.relative(sample_path.parent)})",
+                )
+            )
         elif sample_path.stat().st_size > MAX_SAMPLE_MB * 1_000_000:
             size = sample_path.stat().st_size / 1_000_000
-            found.append(doc.problem(("voice",), "samples", f"sample {sample!r} is {size:.0f} MB; a voice sample is a clip of speech (10 to 45 s), at most {MAX_SAMPLE_MB} MB"))
+            found.append(
+                doc.problem(
+                    ("voice",),
+                    "samples",
+                    f"sample {sample!r} is {size:.0f} MB; a voice sample is a clip of speech (10 to 45 s), at most {MAX_SAMPLE_MB} MB",
+                )
+            )
         samples.append(sample_path)
     if len(voice["samples"]) > MAX_SAMPLES and voice["clone"] == "persistent":
         message = f"{len(voice['samples'])} samples; Fish Audio clones a voice from at most {MAX_SAMPLES} files"
         found.append(doc.problem(("voice",), "samples", message))
     cover = _cover_image(doc, path, voice, config, found)
     if voice["texts"] and len(voice["texts"]) != len(voice["samples"]):
-        found.append(doc.problem(("voice",), "texts", f"texts has {len(voice['texts'])} transcripts for {len(voice['samples'])} samples; give one per sample or none"))
+        found.append(
+            doc.problem(
+                ("voice",),
+                "texts",
+                f"texts has {len(voice['texts'])} transcripts for {len(voice['samples'])} samples; give one per sample or none",
+            )
+        )
     problems.extend(found)
     if found:
         return None
@@ -187,9 +215,17 @@ def _cover_image(doc: TomlFile, path: Path, voice: dict, config: ProjectConfig, 
         return None
     cover = (path.parent / name).resolve()
     if cover.suffix.lower() not in COVER_EXTENSIONS:
-        found.append(doc.problem(("voice",), "cover_image", f"cover_image {name!r} must be a picture ({', '.join(COVER_EXTENSIONS)})"))
+        found.append(
+            doc.problem(
+                ("voice",), "cover_image", f"cover_image {name!r} must be a picture ({', '.join(COVER_EXTENSIONS)})"
+            )
+        )
     elif not cover.is_file():
-        found.append(doc.problem(("voice",), "cover_image", f"cover_image {name!r} not found (looked in {config.relative(cover.parent)})"))
+        found.append(
+            doc.problem(
+                ("voice",), "cover_image", f"cover_image {name!r} not found (looked in {config.relative(cover.parent)})"
+            )
+        )
     return cover
 
 
@@ -197,7 +233,9 @@ def load_characters(config: ProjectConfig) -> dict[str, Character]:
     """Every character in the characters folder, by id; InputError lists every problem found."""
     folder = config.characters_dir
     if not folder.is_dir():
-        raise InputError([Problem(config.relative(folder), "characters folder not found (set project.characters in charvoice.toml)")])
+        raise InputError(
+            [Problem(config.relative(folder), "characters folder not found (set project.characters in charvoice.toml)")]
+        )
     problems: list[Problem] = []
     characters: dict[str, Character] = {}
     seen: dict[str, Character] = {}

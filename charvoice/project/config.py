@@ -230,7 +230,11 @@ def load_config(root: Path) -> ProjectConfig:
     locales = project["locales"] or ["en"]
     if project["default_locale"] not in locales:
         problems.append(
-            doc.problem(("project",), "default_locale", f"default_locale {project['default_locale']!r} is not in locales {locales}")
+            doc.problem(
+                ("project",),
+                "default_locale",
+                f"default_locale {project['default_locale']!r} is not in locales {locales}",
+            )
         )
     locales = _check_locales(doc, locales, problems)
     _check_folders(doc, root, project, dialogue, problems)
@@ -382,7 +386,6 @@ def _check_folders(
         )
 
 
-
 def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:
     """A remote is a folder or a known store URL, and neither it nor the endpoint holds
     credentials (charvoice.toml is committed: keys belong in the environment)."""
@@ -392,7 +395,11 @@ def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:
         rest = remote.split("://", 1)[1]
         if scheme not in REMOTE_SCHEMES:
             known = ", ".join(f"{s}://" for s in REMOTE_SCHEMES)
-            problems.append(doc.problem(("cache",), "remote", f"cache.remote: unsupported scheme {scheme!r} (use a folder, or {known})"))
+            problems.append(
+                doc.problem(
+                    ("cache",), "remote", f"cache.remote: unsupported scheme {scheme!r} (use a folder, or {known})"
+                )
+            )
         elif "@" in rest.split("/", 1)[0] or "?" in rest:
             message = "cache.remote must not hold credentials or options: set them in the environment (AWS_ACCESS_KEY_ID, ...)"
             problems.append(doc.problem(("cache",), "remote", message))
@@ -403,9 +410,17 @@ def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:
     if endpoint:
         kind, _, rest = endpoint.partition("://")
         if kind.lower() not in ("http", "https") or not rest:
-            problems.append(doc.problem(("cache",), "endpoint", f"cache.endpoint must be an http:// or https:// URL, not {endpoint!r}"))
+            problems.append(
+                doc.problem(
+                    ("cache",), "endpoint", f"cache.endpoint must be an http:// or https:// URL, not {endpoint!r}"
+                )
+            )
         elif "@" in rest.split("/", 1)[0]:
-            problems.append(doc.problem(("cache",), "endpoint", "cache.endpoint must not hold credentials: set them in the environment"))
+            problems.append(
+                doc.problem(
+                    ("cache",), "endpoint", "cache.endpoint must not hold credentials: set them in the environment"
+                )
+            )
         elif scheme not in ("s3", "s3a"):
             problems.append(doc.problem(("cache",), "endpoint", "cache.endpoint applies to an s3:// remote only"))
 

@@ -70,7 +70,9 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
 def script_context(config: ProjectConfig, script: Path) -> ParseContext:
     """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and narration."""
     locale = script_locale(script, config.locales, config.default_locale)
-    return ParseContext(script, config.relative(script), locale, config.player_character, config.narrator, config.locales)
+    return ParseContext(
+        script, config.relative(script), locale, config.player_character, config.narrator, config.locales
+    )
 
 
 class ScriptCache:
@@ -93,7 +95,9 @@ class ScriptCache:
         return parsed
 
 
-def load_project(start: Path | None = None, root: Path | None = None, scripts_cache: ScriptCache | None = None) -> Project:
+def load_project(
+    start: Path | None = None, root: Path | None = None, scripts_cache: ScriptCache | None = None
+) -> Project:
     """Read and validate everything; InputError lists every problem found across all files."""
     root = root or find_root(start or Path.cwd())
     config = load_config(root)
@@ -118,8 +122,17 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
             character = index.find(line.character)
             file, number = line.file, line.line_number
             if character is None:
-                who = {config.player_character: " (player choices are spoken by project.player_character)", config.narrator: " (lines that name no speaker are spoken by project.narrator)"}
-                problems.append(Problem(file, f"unknown character {line.character!r}{index.suggestion(line.character)}{who.get(line.character, '')}", number))
+                who = {
+                    config.player_character: " (player choices are spoken by project.player_character)",
+                    config.narrator: " (lines that name no speaker are spoken by project.narrator)",
+                }
+                problems.append(
+                    Problem(
+                        file,
+                        f"unknown character {line.character!r}{index.suggestion(line.character)}{who.get(line.character, '')}",
+                        number,
+                    )
+                )
                 continue
             lines.append(replace(line, character=character.id))
 
@@ -144,9 +157,13 @@ def load_project(start: Path | None = None, root: Path | None = None, scripts_ca
         file, number = line.file, line.line_number
         source = seen.get((line.audio_of, line.locale))
         if source is None and not any(key[0] == line.audio_of for key in seen):
-            problems.append(Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", number))
+            problems.append(
+                Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", number)
+            )
         elif source is not None and source.text != line.text:
-            warnings.append(f"{line.source}: shadow line's text differs from line {source.id!r} at {source.source}; it plays that line's audio")
+            warnings.append(
+                f"{line.source}: shadow line's text differs from line {source.id!r} at {source.source}; it plays that line's audio"
+            )
     if problems:
         raise InputError(problems)
     fallbacks, locale_warnings = _locale_coverage(lines, config)
@@ -174,10 +191,14 @@ def _locale_coverage(lines: list[Line], config: ProjectConfig) -> tuple[dict[str
         for line_id in missing:
             fallbacks.setdefault(line_id, {})[locale] = default
         if missing:
-            warnings.append(f"{len(missing)} line(s) have no {locale!r} text and will play the {default!r} audio: {_listing(missing, first)}")
+            warnings.append(
+                f"{len(missing)} line(s) have no {locale!r} text and will play the {default!r} audio: {_listing(missing, first)}"
+            )
     orphans = [line_id for line_id, locales in present.items() if default not in locales]
     if orphans:
-        warnings.append(f"{len(orphans)} translated line(s) have no {default!r} original (is the id right?): {_listing(orphans, first)}")
+        warnings.append(
+            f"{len(orphans)} translated line(s) have no {default!r} original (is the id right?): {_listing(orphans, first)}"
+        )
     return fallbacks, warnings
 
 

@@ -20,7 +20,9 @@ class InitReport:
 def _holds_user_files(folder: Path, relative: Path) -> bool:
     """An example goes only into an empty characters/ or dialogue/ folder: next to a team's own
     characters and scripts it would be voiced (or clash with their narrator)."""
-    return relative.parent != Path(".") and folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+    return (
+        relative.parent != Path(".") and folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+    )
 
 
 def _template(name: str) -> str:
@@ -33,7 +35,9 @@ def init_project(folder: Path, output: str | None = None) -> InitReport:
     godot = (folder / "project.godot").is_file()
     output = output or ("voice" if godot else "game/voice")
     files = {
-        Path("charvoice.toml"): _template("charvoice.toml").replace("{output}", output).replace("{godot_project}", "." if godot else ""),
+        Path("charvoice.toml"): _template("charvoice.toml")
+        .replace("{output}", output)
+        .replace("{godot_project}", "." if godot else ""),
         Path("characters/narrator.toml"): _template("narrator.toml"),
         Path("dialogue/example.csv"): _template("example.csv"),
     }

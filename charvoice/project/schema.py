@@ -40,7 +40,7 @@ class Field:
 class Table:
     """A TOML table with known keys."""
 
-    fields: dict[str, "Field | Table | MapOf"]
+    fields: dict[str, Field | Table | MapOf]
     required: bool = False
 
 
@@ -48,7 +48,7 @@ class Table:
 class MapOf:
     """A table whose keys are free (a lexicon, per-locale settings, line ids); values must match `value`."""
 
-    value: "Field | Table | MapOf"
+    value: Field | Table | MapOf
 
 
 @dataclass
@@ -59,7 +59,7 @@ class TomlFile:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path, display: str, problems: list[Problem]) -> "TomlFile | None":
+    def load(cls, path: Path, display: str, problems: list[Problem]) -> TomlFile | None:
         try:
             raw = path.read_bytes()
             if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or looks_like_utf16(raw):
@@ -91,7 +91,9 @@ class TomlFile:
         table's header when key is None or not found)."""
         current: tuple[str, ...] = ()
         header_line = sub_table_line = None
-        key_pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=") if key else None
+        key_pattern = (
+            re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=") if key else None
+        )
         for number, raw in enumerate(self.text.splitlines(), start=1):
             match = _HEADER.match(raw)
             if match:
@@ -117,7 +119,14 @@ def _name(table: tuple[str, ...], key: str | None) -> str:
 
 
 def _type_name(types: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     if isinstance(types, tuple):
         return " or ".join(names.get(t, t.__name__) for t in types)
     return names.get(types, types.__name__)
@@ -130,13 +139,17 @@ def _check_value(
     # TOML integers are fine where a float is wanted; bools are not numbers here.
     if float in types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+    if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
         problems.append(doc.problem(table, key, f"{_name(table, key)} must be {_type_name(spec.types)}, not {value!r}"))
         return REQUIRED
     if spec.items is not None and isinstance(value, list):
         bad = [item for item in value if not isinstance(item, spec.items)]
         if bad:
-            problems.append(doc.problem(table, key, f"{_name(table, key)} must hold only {_type_name(spec.items)} values, not {bad[0]!r}"))
+            problems.append(
+                doc.problem(
+                    table, key, f"{_name(table, key)} must hold only {_type_name(spec.items)} values, not {bad[0]!r}"
+                )
+            )
             return REQUIRED
     if spec.choices is not None and value not in spec.choices:
         options = ", ".join(repr(c) for c in spec.choices)
@@ -144,17 +157,23 @@ def _check_value(
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         problems.append(doc.problem(table, key, f"{_name(table, key)} must be one of {options}, not {value!r}{extra}"))
         return REQUIRED
-    if spec.minimum is not None and value < spec.minimum or spec.maximum is not None and value > spec.maximum:
-        problems.append(doc.problem(table, key, f"{_name(table, key)} must be between {spec.minimum} and {spec.maximum}, not {value!r}"))
+    if (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum):
+        problems.append(
+            doc.problem(
+                table, key, f"{_name(table, key)} must be between {spec.minimum} and {spec.maximum}, not {value!r}"
+            )
+        )
         return REQUIRED
     return value
 
 
-def validate(doc: TomlFile, schema: Table, problems: list[Problem], data: dict | None = None, table: tuple[str, ...] = ()) -> dict[str, Any]:
+def validate(
+    doc: TomlFile, schema: Table, problems: list[Problem], data: dict | None = None, table: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Return `data` with defaults filled in; append a Problem for every violation."""
     data = doc.data if data is None else data
     result: dict[str, Any] = {}
-    for key, value in data.items():
+    for key in data:
         if key not in schema.fields:
             hint = difflib.get_close_matches(key, list(schema.fields), n=1, cutoff=0.6)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -189,7 +208,9 @@ def validate(doc: TomlFile, schema: Table, problems: list[Problem], data: dict |
     return result
 
 
-def _validate_map(doc: TomlFile, spec: MapOf, data: dict[str, Any], where: tuple[str, ...], problems: list[Problem]) -> dict[str, Any]:
+def _validate_map(
+    doc: TomlFile, spec: MapOf, data: dict[str, Any], where: tuple[str, ...], problems: list[Problem]
+) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(spec.value, Field):

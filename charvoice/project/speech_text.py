@@ -29,15 +29,68 @@ from charvoice.project.lines import Line
 DEFAULT_DIRECTION: dict[str, str] = {
     **{
         emotion: emotion
-        for emotion in (
-            "happy sad angry excited calm nervous confident surprised satisfied delighted scared "
-            "worried upset frustrated depressed empathetic embarrassed disgusted moved proud relaxed "
-            "grateful curious sarcastic disdainful unhappy anxious hysterical indifferent uncertain "
-            "doubtful confused disappointed regretful guilty ashamed jealous envious hopeful optimistic "
-            "pessimistic nostalgic lonely bored contemptuous sympathetic compassionate determined "
-            "resigned shouting screaming whispering laughing chuckling sobbing sighing groaning "
-            "panting gasping yawning"
-        ).split()
+        for emotion in [
+            "happy",
+            "sad",
+            "angry",
+            "excited",
+            "calm",
+            "nervous",
+            "confident",
+            "surprised",
+            "satisfied",
+            "delighted",
+            "scared",
+            "worried",
+            "upset",
+            "frustrated",
+            "depressed",
+            "empathetic",
+            "embarrassed",
+            "disgusted",
+            "moved",
+            "proud",
+            "relaxed",
+            "grateful",
+            "curious",
+            "sarcastic",
+            "disdainful",
+            "unhappy",
+            "anxious",
+            "hysterical",
+            "indifferent",
+            "uncertain",
+            "doubtful",
+            "confused",
+            "disappointed",
+            "regretful",
+            "guilty",
+            "ashamed",
+            "jealous",
+            "envious",
+            "hopeful",
+            "optimistic",
+            "pessimistic",
+            "nostalgic",
+            "lonely",
+            "bored",
+            "contemptuous",
+            "sympathetic",
+            "compassionate",
+            "determined",
+            "resigned",
+            "shouting",
+            "screaming",
+            "whispering",
+            "laughing",
+            "chuckling",
+            "sobbing",
+            "sighing",
+            "groaning",
+            "panting",
+            "gasping",
+            "yawning",
+        ]
     },
     "whisper": "whispering",
     "whispered": "whispering",
@@ -121,7 +174,13 @@ def unknown_direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> 
 def _is_unspaced(ch: str) -> bool:
     """Han, kana, hangul: scripts without spaces between words, where \\b means nothing."""
     code = ord(ch)
-    return 0x2E80 <= code <= 0x9FFF or 0xAC00 <= code <= 0xD7AF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF
+    return (
+        0x2E80 <= code <= 0x9FFF
+        or 0xAC00 <= code <= 0xD7AF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x3FFFF
+    )
 
 
 def _match_case(found: str, replacement: str) -> str:
@@ -170,7 +229,13 @@ def apply_lexicon(text: str, lexicon: dict[str, str]) -> str:
 
 
 def prepare(
-    text: str, character: Character, config: ProjectConfig, *, direction: tuple[str, ...] = (), engine: str = "offline", note: str = ""
+    text: str,
+    character: Character,
+    config: ProjectConfig,
+    *,
+    direction: tuple[str, ...] = (),
+    engine: str = "offline",
+    note: str = "",
 ) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
     the direction cues in the syntax of `engine` (and, for Fish, of the configured model).

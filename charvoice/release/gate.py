@@ -117,7 +117,9 @@ class GateReport:
     @property
     def gate_failures(self) -> list[tuple[Case, GateProblem]]:
         """Failures of those checks (stale and missing lines are the plan's to report)."""
-        return [(case, problem) for case in self.failed for problem in case.problems if problem.check not in BUILD_CHECKS]
+        return [
+            (case, problem) for case in self.failed for problem in case.problems if problem.check not in BUILD_CHECKS
+        ]
 
     def to_json(self) -> dict[str, Any]:
         by_check: dict[str, int] = {}
@@ -135,7 +137,14 @@ class GateReport:
         }
 
     def junit_xml(self) -> str:
-        suite = ET.Element("testsuite", name="charvoice", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0", skipped="0")
+        suite = ET.Element(
+            "testsuite",
+            name="charvoice",
+            tests=str(len(self.cases)),
+            failures=str(len(self.failed)),
+            errors="0",
+            skipped="0",
+        )
         properties = ET.SubElement(suite, "properties")
         ET.SubElement(properties, "property", name="checks", value=" ".join(self.options.checks))
         for case in self.cases:
@@ -145,9 +154,16 @@ class GateReport:
             element = ET.SubElement(suite, "testcase", attributes)
             if case.problems:
                 message = "; ".join(problem.message for problem in case.problems)
-                failure = ET.SubElement(element, "failure", message=message, type=",".join(dict.fromkeys(p.check for p in case.problems)))
-                failure.text = "\n".join(f"{problem.check}: {problem.message}" for problem in case.problems) + f"\n(at {case.source})"
-        root = ET.Element("testsuites", name="charvoice check", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0")
+                failure = ET.SubElement(
+                    element, "failure", message=message, type=",".join(dict.fromkeys(p.check for p in case.problems))
+                )
+                failure.text = (
+                    "\n".join(f"{problem.check}: {problem.message}" for problem in case.problems)
+                    + f"\n(at {case.source})"
+                )
+        root = ET.Element(
+            "testsuites", name="charvoice check", tests=str(len(self.cases)), failures=str(len(self.failed)), errors="0"
+        )
         root.append(suite)
         ET.indent(root)
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -164,7 +180,12 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     if status.state != "fresh":
         problems.append(GateProblem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
     entry = status.entry
-    if status.state == "fresh" and entry is not None and entry.sha256 and not _intact(status.job.asset_path, entry.sha256):
+    if (
+        status.state == "fresh"
+        and entry is not None
+        and entry.sha256
+        and not _intact(status.job.asset_path, entry.sha256)
+    ):
         message = f"the audio file differs from the manifest (changed or damaged on disk): run `charvoice build --force {status.line.id}`"
         problems.append(GateProblem("damaged", message))
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
@@ -173,9 +194,15 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
             what = "the offline scratch voice" if engine == "offline" else f"the {engine} engine"
             problems.append(GateProblem("engine", f"voiced by {what}, not {options.require_engine}"))
     if options.require_approval and status.marks.needs_approval:
-        problems.append(GateProblem("approval", "needs approval: the text changed since a take was approved (`charvoice approve`)"))
+        problems.append(
+            GateProblem("approval", "needs approval: the text changed since a take was approved (`charvoice approve`)")
+        )
     if options.require_approval and status.marks.text_changed_since_recording:
-        problems.append(GateProblem("approval", "the recording was made for older text: record it again (or remove it to synthesise)"))
+        problems.append(
+            GateProblem(
+                "approval", "the recording was made for older text: record it again (or remove it to synthesise)"
+            )
+        )
     if options.qa and entry is not None:
         if status.qa is None:
             problems.append(GateProblem("qa", "not checked by `charvoice qa` since the audio last changed"))
@@ -196,9 +223,15 @@ def run_gate(workspace: Workspace, options: GateOptions, plan: Plan | None = Non
     cases: list[Case] = []
     for status in line_statuses(workspace, plan):
         line = status.line
-        cases.append(Case(line.id, line.locale, line.character, line.file, line.line_number, _problems(status, options)))
+        cases.append(
+            Case(line.id, line.locale, line.character, line.file, line.line_number, _problems(status, options))
+        )
     if options.missing_locales:
-        sources = {line.id: line for line in workspace.project.lines if line.audio_of is None and line.locale == workspace.project.config.default_locale}
+        sources = {
+            line.id: line
+            for line in workspace.project.lines
+            if line.audio_of is None and line.locale == workspace.project.config.default_locale
+        }
         for line_id, borrowed in sorted(workspace.project.fallbacks.items()):
             source = sources.get(line_id)
             for locale, used in sorted(borrowed.items()):

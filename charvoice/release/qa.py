@@ -34,15 +34,32 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
-from charvoice.pipeline.manifest import AudioEntry
+from charvoice.pipeline.manifest import AudioEntry, LineEntry
 from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
 
-FLAG_CODES = ("missing", "unreadable", "silent", "clipping", "true_peak", "loudness", "leading_silence", "trailing_silence", "duration", "asr", "timings")
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from charvoice.pipeline.workspace import Workspace
+
+FLAG_CODES = (
+    "missing",
+    "unreadable",
+    "silent",
+    "clipping",
+    "true_peak",
+    "loudness",
+    "leading_silence",
+    "trailing_silence",
+    "duration",
+    "asr",
+    "timings",
+)
 
 _SILENCE_FLOOR_DB = -60.0  # a frame quieter than this is silence, however quiet the line
 _SILENCE_BELOW_LOUDEST_DB = 40.0  # ... and so is one this far under the line's loudest frame
@@ -96,7 +113,12 @@ class LineQA:
         return f"{self.line_id} [{self.locale}]"
 
     def to_manifest(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"key": self.key, "sha256": self.sha256, "flags": [flag.to_json() for flag in self.flags], **self.values}
+        data: dict[str, Any] = {
+            "key": self.key,
+            "sha256": self.sha256,
+            "flags": [flag.to_json() for flag in self.flags],
+            **self.values,
+        }
         if self.transcript is not None:
             data["transcript"] = self.transcript
             data["wer"] = self.wer
@@ -172,7 +194,9 @@ def edge_silence(samples: np.ndarray, rate: int) -> tuple[float, float] | None:
     return span[0] / rate, max(0.0, (len(samples) - span[1]) / rate)
 
 
-def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: AudioSettings, settings: QASettings) -> tuple[dict[str, Any], list[Flag]]:
+def measure(
+    samples: np.ndarray, rate: int, text: str, locale: str, audio: AudioSettings, settings: QASettings
+) -> tuple[dict[str, Any], list[Flag]]:
     """Every signal check on decoded mono samples: (measurements, flags)."""
     from charvoice import audio as dsp
 
@@ -183,8 +207,17 @@ def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: Audio
     lufs = dsp.integrated_loudness(samples, rate) if len(samples) else -math.inf
     values["lufs"] = _finite(lufs)
     if edges is None or not math.isfinite(lufs) or 20 * math.log10(max(peak, 1e-12)) < _SILENCE_FLOOR_DB:
-        values.update(true_peak_db=None, clipped_samples=0, leading_silence_s=round(duration, 3), trailing_silence_s=0.0, speech_s=0.0, chars_per_second=None)
-        return values, [Flag("silent", f"the audio is silent ({duration:.2f} s with nothing above {_SILENCE_FLOOR_DB:g} dBFS)")]
+        values.update(
+            true_peak_db=None,
+            clipped_samples=0,
+            leading_silence_s=round(duration, 3),
+            trailing_silence_s=0.0,
+            speech_s=0.0,
+            chars_per_second=None,
+        )
+        return values, [
+            Flag("silent", f"the audio is silent ({duration:.2f} s with nothing above {_SILENCE_FLOOR_DB:g} dBFS)")
+        ]
 
     flags: list[Flag] = []
     clip_level = 10 ** (settings.clip_level_db / 20)
@@ -192,23 +225,50 @@ def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: Audio
     true_peak = dsp.true_peak_db(samples)
     values.update(true_peak_db=_finite(true_peak), clipped_samples=clipped)
     if clipped >= settings.clip_samples:
-        flags.append(Flag("clipping", f"{clipped} samples at full scale (at or above {settings.clip_level_db:g} dBFS): the audio is clipped"))
+        flags.append(
+            Flag(
+                "clipping",
+                f"{clipped} samples at full scale (at or above {settings.clip_level_db:g} dBFS): the audio is clipped",
+            )
+        )
     ceiling = audio.true_peak_db + settings.true_peak_tolerance_db
     if true_peak > ceiling:
-        flags.append(Flag("true_peak", f"true peak {true_peak:.2f} dBTP is over the {audio.true_peak_db:g} dBTP ceiling (tolerance {settings.true_peak_tolerance_db:g} dB)"))
+        flags.append(
+            Flag(
+                "true_peak",
+                f"true peak {true_peak:.2f} dBTP is over the {audio.true_peak_db:g} dBTP ceiling "
+                f"(tolerance {settings.true_peak_tolerance_db:g} dB)",
+            )
+        )
 
     off = lufs - audio.loudness_lufs
     if abs(off) > settings.loudness_tolerance_lu:
         how = "too quiet" if off < 0 else "too loud"
-        flags.append(Flag("loudness", f"{how}: {lufs:.1f} LUFS is {abs(off):.1f} LU from the {audio.loudness_lufs:g} LUFS target (tolerance ±{settings.loudness_tolerance_lu:g} LU)"))
+        flags.append(
+            Flag(
+                "loudness",
+                f"{how}: {lufs:.1f} LUFS is {abs(off):.1f} LU from the {audio.loudness_lufs:g} LUFS target "
+                f"(tolerance ±{settings.loudness_tolerance_lu:g} LU)",
+            )
+        )
 
     lead, trail = edges
     values.update(leading_silence_s=round(lead, 3), trailing_silence_s=round(trail, 3))
     limit_s = settings.max_silence_ms / 1000
     if lead > limit_s:
-        flags.append(Flag("leading_silence", f"{lead * 1000:.0f} ms of silence before the speech (more than {settings.max_silence_ms} ms)"))
+        flags.append(
+            Flag(
+                "leading_silence",
+                f"{lead * 1000:.0f} ms of silence before the speech (more than {settings.max_silence_ms} ms)",
+            )
+        )
     if trail > limit_s:
-        flags.append(Flag("trailing_silence", f"{trail * 1000:.0f} ms of silence after the speech (more than {settings.max_silence_ms} ms)"))
+        flags.append(
+            Flag(
+                "trailing_silence",
+                f"{trail * 1000:.0f} ms of silence after the speech (more than {settings.max_silence_ms} ms)",
+            )
+        )
 
     speech = max(0.0, duration - lead - trail)
     characters = spoken_characters(text)
@@ -220,7 +280,11 @@ def measure(samples: np.ndarray, rate: int, text: str, locale: str, audio: Audio
         if speech < shortest or speech > longest:
             what = "too short" if speech < shortest else "too long"
             flags.append(
-                Flag("duration", f"{what} for the text: {speech:.2f} s of speech for {characters} letters ({characters / max(speech, 1e-3):.1f}/s; plausible for {locale}: {slowest:g} to {fastest:g}/s)")
+                Flag(
+                    "duration",
+                    f"{what} for the text: {speech:.2f} s of speech for {characters} letters "
+                    f"({characters / max(speech, 1e-3):.1f}/s; plausible for {locale}: {slowest:g} to {fastest:g}/s)",
+                )
             )
     return values, flags
 
@@ -257,12 +321,12 @@ class _Asr:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _asr_client(workspace, mode: str) -> tuple[_Asr | None, str]:
+def _asr_client(workspace: Workspace, mode: str) -> tuple[_Asr | None, str]:
     """The client to transcribe with, or None and why not."""
     if mode == "off":
-        return None, "ASR is off (qa.asr = \"off\" or --no-asr)"
+        return None, 'ASR is off (qa.asr = "off" or --no-asr)'
     if workspace.engines.primary.name != "fish" and mode == "auto":
-        return None, "ASR needs the Fish engine (set FISH_API_KEY, or engine.name = \"fish\")"
+        return None, 'ASR needs the Fish engine (set FISH_API_KEY, or engine.name = "fish")'
     from charvoice.engines.fish.client import FishClient
 
     config: ProjectConfig = workspace.project.config
@@ -271,12 +335,12 @@ def _asr_client(workspace, mode: str) -> tuple[_Asr | None, str]:
 
 
 def run_qa(
-    workspace,
+    workspace: Workspace,
     *,
     asr: str | None = None,
     only: set[tuple[str, str]] | None = None,
     on_progress: Callable[[LineQA], None] = lambda result: None,
-    on_wait=None,
+    on_wait: Callable[[], object] | None = None,
     jobs: int | None = None,
 ) -> QAReport:
     """Check every asset of the manifest (or the (id, locale) pairs in `only`) and record the results.
@@ -299,7 +363,7 @@ def run_qa(
     recognizer, report.asr_note = _asr_client(workspace, asr or settings.asr)
     report.asr = recognizer is not None
 
-    def check(item) -> LineQA:
+    def check(item: tuple[str, str, LineEntry, AudioEntry]) -> LineQA:
         line_id, locale, line, entry = item
         result = LineQA(line_id, locale, line.character, line.source, entry.path, entry.key, entry.engine, entry.text)
         path = manifest.path.parent / result.path
@@ -314,9 +378,13 @@ def run_qa(
         except AudioError as error:
             result.flags.append(Flag("unreadable", f"{config.relative(path)} cannot be decoded: {error}"))
             return result
-        result.values, result.flags = measure(samples, config.audio.sample_rate, result.text, locale, config.audio, settings)
+        result.values, result.flags = measure(
+            samples, config.audio.sample_rate, result.text, locale, config.audio, settings
+        )
         if not any(flag.code == "silent" for flag in result.flags):  # no speech: nothing for timings to cover
-            result.flags.extend(_timing_flags(entry, manifest.path.parent, samples, config.audio.sample_rate, result.text))
+            result.flags.extend(
+                _timing_flags(entry, manifest.path.parent, samples, config.audio.sample_rate, result.text)
+            )
         if recognizer is not None:
             _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, asr_module)
         return result
@@ -360,7 +428,15 @@ def _decode(data: bytes, rate: int) -> np.ndarray:
     return dsp.decode(data, rate)
 
 
-def _recognise(result: LineQA, samples: np.ndarray, rate: int, entry: AudioEntry, recognizer: _Asr, settings: QASettings, asr_module) -> None:
+def _recognise(
+    result: LineQA,
+    samples: np.ndarray,
+    rate: int,
+    entry: AudioEntry,
+    recognizer: _Asr,
+    settings: QASettings,
+    asr_module: ModuleType,
+) -> None:
     if result.engine == "offline":
         result.asr_note = "scratch voice: not sent for ASR"
         return
@@ -397,10 +473,15 @@ def _recognise(result: LineQA, samples: np.ndarray, rate: int, entry: AudioEntry
     result.transcript = transcript
     result.wer = round(asr_module.word_error_rate(result.text, transcript, result.locale), 3)
     if result.wer > settings.max_wer:
-        result.flags.append(Flag("asr", f"the speech recogniser heard {transcript!r}: word error rate {result.wer:.0%} (more than {settings.max_wer:.0%})"))
+        result.flags.append(
+            Flag(
+                "asr",
+                f"the speech recogniser heard {transcript!r}: word error rate {result.wer:.0%} (more than {settings.max_wer:.0%})",
+            )
+        )
 
 
-def _record(workspace, report: QAReport, on_wait) -> int:
+def _record(workspace: Workspace, report: QAReport, on_wait: Callable[[], object] | None) -> int:
     """Write each verdict into the manifest entry it was measured for (under the project lock)."""
     written = 0
     with workspace.lock(on_wait):
@@ -424,4 +505,3 @@ def _record(workspace, report: QAReport, on_wait) -> int:
         if written:
             manifest.publish([])
     return written
-

@@ -23,6 +23,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -30,6 +31,9 @@ import numpy as np
 from charvoice.fsutil import atomic_write_text
 from charvoice.pipeline.manifest import AudioEntry
 from charvoice.release.status import KEYWORDS, LineStatus
+
+if TYPE_CHECKING:
+    from charvoice.pipeline.workspace import Workspace
 
 WAVE_POINTS = 120
 WAVE_HEIGHT = 32
@@ -53,7 +57,8 @@ svg.wave { display: block; width: 15.5rem; height: 2rem; color: #2e86c1; }
 svg.wave path { stroke: currentColor; stroke-width: 1; fill: none; }
 svg.wave line { stroke: var(--line); stroke-width: .5; }
 .text { max-width: 36rem; white-space: pre-wrap; }
-.badge { display: inline-block; border-radius: .6rem; padding: 0 .5rem; margin: 0 .2rem .2rem 0; border: 1px solid currentColor; font-size: .8rem; }
+.badge { display: inline-block; border-radius: .6rem; padding: 0 .5rem; margin: 0 .2rem .2rem 0;
+         border: 1px solid currentColor; font-size: .8rem; }
 .badge.fresh, .badge.approved, .badge.recorded { color: var(--ok); }
 .badge.stale, .badge.missing, .badge.scratch, .badge.unchecked, .badge.needs-approval, .badge.text-changed { color: var(--warn); }
 .badge.qa { color: var(--bad); }
@@ -179,11 +184,13 @@ def _src(asset: Path, page_dir: Path) -> str:
     return quote(Path(relative).as_posix(), safe="/")
 
 
-def render(workspace, statuses: list[LineStatus], target: Path, waves: dict[tuple[str, str], str | None]) -> str:
+def render(
+    workspace: Workspace, statuses: list[LineStatus], target: Path, waves: dict[tuple[str, str], str | None]
+) -> str:
     project = workspace.project
     manifest_dir = workspace.manifest.path.parent
     page_dir = target.parent
-    names = {cid: character.name for cid, character in project.characters.items()}
+    names: dict[str, str] = {cid: character.name for cid, character in project.characters.items()}
     locales = sorted({status.line.locale for status in statuses})
     counts = {word: sum(1 for status in statuses if word in status.keywords) for word in KEYWORDS}
 
@@ -195,17 +202,22 @@ def render(workspace, statuses: list[LineStatus], target: Path, waves: dict[tupl
     out: list[str] = []
     add = out.append
     title = f"Voice review: {project.config.root.name}"
-    add("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+    add('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n')
     add(f'<meta http-equiv="Content-Security-Policy" content="{_e(CSP)}">\n')
     add('<meta name="viewport" content="width=device-width, initial-scale=1">\n<link rel="icon" href="data:,">\n')
     add(f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n")
     add(f"<h1>{_e(title)}</h1>\n")
     summary = ", ".join(f"{counts[word]} {word}" for word in KEYWORDS if counts[word])
-    add(f'<p class="summary">{len(statuses)} lines in {len(tree)} characters; {_e(summary)}. Written {_e(time.strftime("%Y-%m-%d %H:%M"))}.</p>\n')
+    add(
+        f'<p class="summary">{len(statuses)} lines in {len(tree)} characters; {_e(summary)}. '
+        f"Written {_e(time.strftime('%Y-%m-%d %H:%M'))}.</p>\n"
+    )
     add('<div class="filters" role="search">\n')
-    add('<label>Search <input type="search" id="search" placeholder="id, text, direction, source" autocomplete="off"></label>\n')
+    add(
+        '<label>Search <input type="search" id="search" placeholder="id, text, direction, source" autocomplete="off"></label>\n'
+    )
     add('<label>Character <select id="character"><option value="">all</option>')
-    for cid in sorted(tree, key=lambda c: names.get(c, c).lower()):
+    for cid in sorted(tree, key=lambda c: names.get(c, c or "").lower()):
         add(f'<option value="{_e(cid)}">{_e(names.get(cid, cid))}</option>')
     add("</select></label>\n")
     add('<label>Status <select id="status"><option value="">any</option>')
@@ -220,11 +232,15 @@ def render(workspace, statuses: list[LineStatus], target: Path, waves: dict[tupl
     add("</select></label>\n")
     add(f'<output id="count">{len(statuses)} of {len(statuses)} lines</output>\n</div>\n</header>\n<main>\n')
 
-    for cid in sorted(tree, key=lambda c: names.get(c, c).lower()):
-        add(f'<section class="character" data-character="{_e(cid)}">\n<h2>{_e(names.get(cid, cid))} <small>{_e(cid)}</small></h2>\n')
+    for cid in sorted(tree, key=lambda c: names.get(c, c or "").lower()):
+        add(
+            f'<section class="character" data-character="{_e(cid)}">\n<h2>{_e(names.get(cid, cid))} <small>{_e(cid)}</small></h2>\n'
+        )
         for scene, rows in tree[cid].items():
             add(f'<section class="scene" data-scene="{_e(scene)}">\n<h3>{_e(scene)}</h3>\n<table>\n')
-            add("<thead><tr><th>Line</th><th>Audio</th><th>Text</th><th>Direction</th><th>Status</th></tr></thead>\n<tbody>\n")
+            add(
+                "<thead><tr><th>Line</th><th>Audio</th><th>Text</th><th>Direction</th><th>Status</th></tr></thead>\n<tbody>\n"
+            )
             for status in rows:
                 add(_row(status, manifest_dir, page_dir, waves.get((status.line.id, status.line.locale)), names))
             add("</tbody>\n</table>\n</section>\n")
@@ -237,10 +253,27 @@ def render(workspace, statuses: list[LineStatus], target: Path, waves: dict[tupl
 def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | None, names: dict[str, str]) -> str:
     line = status.line
     direction = " ".join(line.direction)
-    haystack = " ".join([line.id, line.text, direction, line.notes, line.source, names.get(line.character, ""), line.character, status.label]).lower()
+    haystack = " ".join(
+        [
+            line.id,
+            line.text,
+            direction,
+            line.notes,
+            line.source,
+            names.get(line.character, ""),
+            line.character,
+            status.label,
+        ]
+    ).lower()
     keywords = " ".join(status.keywords)
-    cells = [f'<tr class="line" id="{_e("line-" + line.id + "-" + line.locale)}" data-character="{_e(line.character)}" data-status="{_e(keywords)}" data-locale="{_e(line.locale)}" data-search="{_e(haystack)}">']
-    cells.append(f'<td class="id"><code>{_e(line.id)}</code> <span class="locale">{_e(line.locale)}</span><br><span class="source">{_e(line.source)}</span></td>')
+    cells = [
+        f'<tr class="line" id="{_e("line-" + line.id + "-" + line.locale)}" data-character="{_e(line.character)}" '
+        f'data-status="{_e(keywords)}" data-locale="{_e(line.locale)}" data-search="{_e(haystack)}">'
+    ]
+    cells.append(
+        f'<td class="id"><code>{_e(line.id)}</code> <span class="locale">{_e(line.locale)}</span><br>'
+        f'<span class="source">{_e(line.source)}</span></td>'
+    )
     path = status.entry.path if status.entry else None
     if path and (manifest_dir / path).is_file():
         words = _words(status.entry, manifest_dir) if status.entry else ""
@@ -248,11 +281,13 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
         cells.append(f'<td class="audio">{wave or ""}{words}{player}</td>')
     else:
         cells.append('<td class="audio"><span class="noaudio">no audio yet</span></td>')
-    notes = f'<br><small>{_e(line.notes)}</small>' if line.notes else ""
+    notes = f"<br><small>{_e(line.notes)}</small>" if line.notes else ""
     cells.append(f'<td class="text">{_e(line.text)}{notes}</td>')
     cells.append(f'<td class="direction">{_e(direction)}</td>')
     badges = "".join(f'<span class="badge {_e(word)}">{_e(word)}</span>' for word in status.keywords)
-    detail = f'<br><small>{_e(status.label)}</small>' if status.reason or status.marks else ""  # the why, when the badges do not say it
+    detail = (
+        f"<br><small>{_e(status.label)}</small>" if status.reason or status.marks else ""
+    )  # the why, when the badges do not say it
     flags = "".join(f"<li>{_e(flag.get('code', ''))}: {_e(flag.get('message', ''))}</li>" for flag in status.qa_flags)
     cells.append(f'<td class="status">{badges}{detail}{f"<ul class=flags>{flags}</ul>" if flags else ""}</td>')
     cells.append("</tr>\n")
@@ -278,11 +313,15 @@ def _words(entry: AudioEntry, manifest_dir: Path) -> str:
         parts.append(f'<span class="w" data-s="{word.start_s:.3f}" data-e="{word.end_s:.3f}">{spoken}</span>')
         cursor = word.char_to
     parts.append(_e(text[cursor:]))
-    title = {"engine": "word times from the voice itself", "asr": "word times from speech to text", "estimate": "word times estimated"}
+    title = {
+        "engine": "word times from the voice itself",
+        "asr": "word times from speech to text",
+        "estimate": "word times estimated",
+    }
     return f'<div class="words" data-source="{_e(timings.source)}" title="{_e(title.get(timings.source, ""))}">{"".join(parts)}</div>'
 
 
-def write_review(workspace, statuses: list[LineStatus], target: Path | None = None, jobs: int = 4) -> Path:
+def write_review(workspace: Workspace, statuses: list[LineStatus], target: Path | None = None, jobs: int = 4) -> Path:
     """Render the page for `statuses` to `target` (default: review.html beside the manifest)."""
     manifest_dir = workspace.manifest.path.parent
     target = target or manifest_dir / "review.html"
@@ -293,6 +332,6 @@ def write_review(workspace, statuses: list[LineStatus], target: Path | None = No
             assets[(status.line.id, status.line.locale)] = manifest_dir / path
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         rate = workspace.project.config.audio.sample_rate
-        waves = dict(zip(assets, pool.map(lambda path: _waveform(path, rate), assets.values())))
+        waves = dict(zip(assets, pool.map(lambda path: _waveform(path, rate), assets.values()), strict=False))
     atomic_write_text(target, render(workspace, statuses, target, waves))
     return target

@@ -13,7 +13,7 @@ audio), needs-approval, approved, recorded, text-changed (a recording made for o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from charvoice.pipeline.manifest import AudioEntry, ReviewMarks
@@ -23,7 +23,18 @@ from charvoice.project.lines import Line
 if TYPE_CHECKING:
     from charvoice.pipeline.workspace import Workspace
 
-KEYWORDS = ("fresh", "stale", "missing", "scratch", "qa", "unchecked", "needs-approval", "approved", "recorded", "text-changed")
+KEYWORDS = (
+    "fresh",
+    "stale",
+    "missing",
+    "scratch",
+    "qa",
+    "unchecked",
+    "needs-approval",
+    "approved",
+    "recorded",
+    "text-changed",
+)
 _MISSING_REASONS = ("new line", "audio file missing")
 
 
@@ -37,7 +48,7 @@ class LineStatus:
     engine: str  # the engine that made the audio there is (or will make it)
     origin: str = "engine"  # engine | approved | recorded
     qa: dict[str, Any] | None = None  # the QA verdict on the current audio
-    marks: ReviewMarks = ReviewMarks()  # review marks (needs_approval, take, ...)
+    marks: ReviewMarks = field(default_factory=ReviewMarks)  # review marks (needs_approval, take, ...)
 
     @property
     def scratch(self) -> bool:

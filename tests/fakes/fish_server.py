@@ -48,6 +48,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgpack
 import numpy as np
+
 from fakes import fish_timestamps
 
 # The `model` header's enum in the API reference; anything else (a typo, a retired name such as

@@ -143,7 +143,9 @@ class FishProject:
 
     def every_file_text(self) -> str:
         """Every file the project holds, as text (binary files decoded leniently)."""
-        return "\n".join(path.read_bytes().decode("utf-8", "replace") for path in self.root.rglob("*") if path.is_file())
+        return "\n".join(
+            path.read_bytes().decode("utf-8", "replace") for path in self.root.rglob("*") if path.is_file()
+        )
 
 
 def make_project(
@@ -159,7 +161,12 @@ def make_project(
     engine: str = "fish",
 ) -> FishProject:
     project = FishProject(root, fake)
-    project.write("charvoice.toml", CONFIG.format(engine=engine, jobs=jobs, url=fake.url, retries=retries, timeout=timeout, train_timeout=train_timeout))
+    project.write(
+        "charvoice.toml",
+        CONFIG.format(
+            engine=engine, jobs=jobs, url=fake.url, retries=retries, timeout=timeout, train_timeout=train_timeout
+        ),
+    )
     chosen = CHARACTERS if characters is None else characters
     bram_model = fake.add_model("Bram the bosun", owner="someone-else", visibility="public") if "bram" in chosen else ""
     for character_id, text in chosen.items():

@@ -39,11 +39,20 @@ class TimingsCost:
         return self.asr_seconds * self.price_per_hour / 3600
 
     def as_dict(self) -> dict[str, Any]:
-        return {"with_audio": self.with_audio, "asr_calls": self.asr_calls, "asr_seconds": self.asr_seconds, "usd": round(self.usd, 4)}
+        return {
+            "with_audio": self.with_audio,
+            "asr_calls": self.asr_calls,
+            "asr_seconds": self.asr_seconds,
+            "usd": round(self.usd, 4),
+        }
 
     def text(self) -> str:
         free = f"{self.with_audio} come with their audio (no extra call)" if self.with_audio else ""
-        paid = f"{self.asr_calls} speech-to-text calls, about {self.asr_seconds} s of audio, ${self.usd:.4f}" if self.asr_calls else ""
+        paid = (
+            f"{self.asr_calls} speech-to-text calls, about {self.asr_seconds} s of audio, ${self.usd:.4f}"
+            if self.asr_calls
+            else ""
+        )
         return "  word timings: " + ("; ".join(part for part in (free, paid) if part) or "no extra call")
 
 
@@ -80,7 +89,11 @@ class CostPreview:
         }
 
     def text(self) -> list[str]:
-        timings = [self.timings.text()] if self.timings is not None and (self.timings.asr_calls or self.timings.with_audio) else []
+        timings = (
+            [self.timings.text()]
+            if self.timings is not None and (self.timings.asr_calls or self.timings.with_audio)
+            else []
+        )
         rate = f"${self.price_per_million_bytes:g} per million UTF-8 bytes"
         if not self.lines:
             return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate}).", *timings]

@@ -286,7 +286,9 @@ class FishEngine:
             try:
                 audio, timings = timestamps.tts_with_timestamps(self.client, payload, request.params["model"])
             except FishError as error:
-                if self.client.official or not timestamps.unavailable(error):  # official: documented, so 404 is the model
+                if self.client.official or not timestamps.unavailable(
+                    error
+                ):  # official: documented, so 404 is the model
                     raise
                 self._timestamps = False  # a server without it: plain synthesis from now on
             else:

@@ -31,6 +31,7 @@ REFERENCE_FORMAT = "mp3-mono-trim-30s-128k"
 MIN_SAMPLE_RATE = 16000  # below this (telephone audio) a clone loses the voice's detail
 _ANALYSIS_RATE = 16000
 
+
 def voice_fingerprint(character: Character) -> dict[str, Any]:
     """What makes a character's voice sound as it does (part of every line's cache key).
 

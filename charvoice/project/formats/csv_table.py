@@ -240,4 +240,3 @@ def _site(row: Record, id_column: int | None, delimiter: str, line_id: str) -> I
     if id_column < len(row.cells):
         return IdSite(row.line, row.cells[id_column].start, "{id}", line_id)
     return IdSite(row.line, row.end, delimiter * (id_column - len(row.cells) + 1) + "{id}", line_id)
-

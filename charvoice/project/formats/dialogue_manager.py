@@ -384,4 +384,3 @@ def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, las
         )
         return None
     return parts
-

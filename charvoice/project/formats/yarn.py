@@ -337,4 +337,3 @@ def _body_line(
             direction_note=parts.comment,
         )
     )
-
