@@ -148,3 +148,26 @@ def engine_calls(monkeypatch) -> list[str]:
 def _no_fish_key(monkeypatch):
     """Tests choose their engine explicitly; a developer's real key must never leak into one."""
     monkeypatch.delenv("FISH_API_KEY", raising=False)
+
+
+# --- a built release project, shared by the release tools' tests (qa, gate, export) --------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The four-line offline project, built once per module; tests work on copies. A module may
+    override it with its own project (test_export.py does)."""
+    from helpers_release import new_project
+
+    project = new_project(tmp_path_factory.mktemp("release") / "p")
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    return project
+
+
+@pytest.fixture
+def copy(built, tmp_path):
+    """A private copy of `built`, to edit and rebuild."""
+    from helpers_release import copy_project
+
+    return copy_project(built, tmp_path / "p")

@@ -10,7 +10,6 @@ from helpers_release import (
     BASIC_CONFIG,
     asset,
     clipped,
-    copy_project,
     decoded,
     new_project,
     write_ogg,
@@ -34,11 +33,6 @@ def built(tmp_path_factory):
     result = project.run("build")
     assert result.exit_code == 0, result.output
     return project
-
-
-@pytest.fixture
-def copy(built, tmp_path):
-    return copy_project(built, tmp_path / "p")
 
 
 def rows(text: str) -> list[dict[str, str]]:

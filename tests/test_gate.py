@@ -6,32 +6,17 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-import pytest
 from fakes.fixtures import make_project, write_sample
 from helpers_release import (
     BASIC_CONFIG,
     LINES,
     asset,
     clipped,
-    copy_project,
     csv_text,
     decoded,
     new_project,
     write_ogg,
 )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    project = new_project(tmp_path_factory.mktemp("gate") / "p")
-    result = project.run("build")
-    assert result.exit_code == 0, result.output
-    return project
-
-
-@pytest.fixture
-def copy(built, tmp_path):
-    return copy_project(built, tmp_path / "p")
 
 
 def junit(path) -> ET.Element:

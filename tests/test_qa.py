@@ -23,7 +23,6 @@ from helpers_release import (
     decoded,
     entry,
     manifest,
-    new_project,
     quieter,
     silence,
     write_ogg,
@@ -33,20 +32,6 @@ from charvoice.engines.fish import asr
 from charvoice.release import qa
 
 SCHEMA = json.loads((REPO / "charvoice/manifest.schema.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The four-line offline project, built once; tests work on copies."""
-    project = new_project(tmp_path_factory.mktemp("qa") / "p")
-    result = project.run("build")
-    assert result.exit_code == 0, result.output
-    return project
-
-
-@pytest.fixture
-def copy(built, tmp_path):
-    return copy_project(built, tmp_path / "p")
 
 
 def qa_json(project, *args):

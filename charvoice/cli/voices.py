@@ -104,7 +104,7 @@ def list_(project_dir: Path | None, as_json: bool) -> None:
     project = open_workspace(project_dir, require_key=False)
     try:
         with _engine_errors():
-            data = project.list()
+            data = project.list_voices()
         asked = not project.server_unavailable()
     finally:
         project.close()

@@ -563,7 +563,7 @@ class VoicesProject:
             )
         raise CharvoiceError(f"{character.file}: {character.name} has no voice model ({character.voice.source} voice)")
 
-    def list(self) -> dict[str, Any]:
+    def list_voices(self) -> dict[str, Any]:
         """The characters' voices (local source and lock state) and the account's models (every
         page), each with the character that uses it. Without a key, or with the server out of
         reach, the local part stands alone and the server state is "unknown" (`server_error`)."""
@@ -707,9 +707,10 @@ class VoicesProject:
                 f"{character.file}: cannot update voice model {model_id} of {character.name}: {error}"
             ) from None
         if ours and entry is not None:
-            lock.entries[character.id] = updated
             with ProjectLock(self.config.state_dir / "voices.lock"):
-                lock.save()
+                fresh = VoiceLock.load(self.config)  # as it is now: a sync may have pinned another voice meanwhile
+                fresh.entries[character.id] = updated
+                fresh.save()
         shown = {key: value for key, value in changes.items() if key != "tags"} | (
             {"tags": tags if tags is not None else list(voice.tags)} if "tags" in changes else {}
         )
