@@ -82,6 +82,31 @@ def _run_ffmpeg(args: list[str], data: bytes | None = None) -> bytes:
     return result.stdout
 
 
+def pcm16_wav(pcm: bytes, rate: int) -> bytes:
+    """Mono 16-bit PCM samples (little-endian bytes) as a WAV file: the one WAV writer."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buffer.getvalue()
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Float samples (-1..1, mono) as a 16-bit PCM WAV file."""
+    return pcm16_wav(np.clip(samples * 32767.0, -32768, 32767).astype("<i2").tobytes(), rate)
+
+
+def wav_format(path: Path) -> tuple[int, int] | None:
+    """(channels, sample rate) of a plain PCM WAV file from its header; None for anything else."""
+    try:
+        with wave.open(str(path)) as reader:
+            return reader.getnchannels(), reader.getframerate()
+    except (wave.Error, EOFError, OSError):
+        return None
+
+
 def _read_pcm_wav(data: bytes) -> tuple[np.ndarray, int] | None:
     """Plain 16-bit PCM WAV straight from memory; None for anything ffmpeg should decode."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -443,12 +468,7 @@ def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
     """Write the processed audio to `target` atomically in the configured format."""
     with atomic_target(target) as temp:
         if settings.format == "wav":
-            pcm = np.clip(processed.samples * 32767.0, -32768, 32767).astype("<i2")
-            with wave.open(str(temp), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(processed.sample_rate)
-                out.writeframes(pcm.tobytes())
+            temp.write_bytes(wav_bytes(processed.samples, processed.sample_rate))
             return
         if settings.format == "ogg":
             # libsndfile's Vorbis encoder, in-process: a third of the time of starting ffmpeg for

@@ -11,10 +11,8 @@ import ctypes
 import difflib
 import functools
 import hashlib
-import io
 import os
 import threading
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,13 +113,9 @@ class _Espeak:
             words, phonemes = self._words, self._phonemes
         if status != 0 or not pcm:
             raise EngineError(f"espeak-ng produced no audio (status {status})")
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(self.sample_rate)
-            out.writeframes(pcm)
-        return buffer.getvalue(), words, phonemes
+        from charvoice.audio import pcm16_wav
+
+        return pcm16_wav(pcm, self.sample_rate), words, phonemes
 
     def phonemes(self, text: str, voice: str) -> list[str]:
         """The IPA phonemes espeak-ng would speak for `text` (one word or a few)."""

@@ -24,9 +24,7 @@ voice, and otherwise from espeak-ng's phonemes of each word, spread within the w
 
 from __future__ import annotations
 
-import io
 import json
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -306,19 +304,6 @@ def _compact(track: list[tuple[float, str]], duration_s: float) -> list[tuple[fl
 # --- one line -------------------------------------------------------------------------------
 
 
-def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
-    import numpy as np
-
-    pcm = np.clip(samples * 32767.0, -32768, 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
-
-
 def from_transcript(segments: list[dict[str, Any]]) -> EngineTimings:
     """A speech-to-text answer's `segments` ({text, start, end}) as timings."""
     words = []
@@ -460,12 +445,13 @@ def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path | N
     client = asr_client(engines) if job.origin == "recorded" else None
     if client is None:  # engine audio is never sent back to be transcribed: estimated instead
         return None
+    from charvoice import audio
     from charvoice.engines.fish.asr import transcribe
     from charvoice.engines.fish.client import FishError
 
     try:
         transcript = transcribe(
-            client, wav_bytes(processed.samples, processed.sample_rate), job.line.locale, timestamps=True
+            client, audio.wav_bytes(processed.samples, processed.sample_rate), job.line.locale, timestamps=True
         )
     except FishError:
         return None  # the words are estimated instead; the line itself is fine

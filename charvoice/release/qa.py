@@ -25,11 +25,9 @@ under the project lock, and only for entries whose asset is still the one measur
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import threading
 import time
-import wave
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -295,14 +293,7 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
 
     if rate != _ASR_RATE:
         samples = dsp.resample(samples, rate, _ASR_RATE)
-    pcm = np.clip(samples * 32767.0, -32768, 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(_ASR_RATE)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return dsp.wav_bytes(samples, _ASR_RATE)
 
 
 # --- the run ---------------------------------------------------------------------------------

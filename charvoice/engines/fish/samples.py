@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 import subprocess
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +83,10 @@ def prepare_reference(path: Path, sha: str, cache_dir: Path) -> bytes:
 
 def stream_format(path: Path) -> tuple[int | None, int | None]:
     """(channels, sample rate) of a file; None for what it cannot tell."""
-    if path.suffix.lower() == ".wav":
-        try:
-            with wave.open(str(path)) as reader:
-                return reader.getnchannels(), reader.getframerate()
-        except (wave.Error, EOFError, OSError):
-            pass  # not plain PCM: ask ffmpeg
-    from charvoice.audio import ffmpeg
+    from charvoice.audio import ffmpeg, wav_format
+
+    if path.suffix.lower() == ".wav" and (known := wav_format(path)) is not None:
+        return known  # plain PCM; anything else: ask ffmpeg
 
     # `ffmpeg -i` with no output describes the input on stderr and exits 1; that is all we need.
     result = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, check=False)
@@ -177,11 +173,10 @@ def apply_prosody(audio: bytes, speed: float, volume: float) -> bytes:
 def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
     """Several samples as one reference (a Fish Speech server stores one audio per id): each
     trimmed, joined with short pauses, at most REFERENCE_MAX_S, as 16-bit mono WAV."""
-    import io
 
     import numpy as np
 
-    from charvoice.audio import decode_file, trim
+    from charvoice.audio import decode_file, trim, wav_bytes
 
     pause = np.zeros(int(0.4 * REFERENCE_RATE), dtype=np.float32)
     parts: list[np.ndarray] = []
@@ -191,10 +186,4 @@ def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
         except AudioError as exc:
             raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
     pcm = np.concatenate(parts)[: int(REFERENCE_MAX_S * REFERENCE_RATE)] if parts else pause
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(REFERENCE_RATE)
-        out.writeframes((np.clip(pcm, -1.0, 1.0) * 32767).astype("<i2").tobytes())
-    return buffer.getvalue()
+    return wav_bytes(np.clip(pcm, -1.0, 1.0), REFERENCE_RATE)
