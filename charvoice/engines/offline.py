@@ -21,6 +21,7 @@ import espeakng_loader
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
 from charvoice.errors import EngineError
+from charvoice.locales import normalize_locale
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
 from charvoice.text_words import word_spans
@@ -186,7 +187,7 @@ def scratch_voice_problem(voice: str) -> str | None:
 
 def espeak_language(locale: str) -> str:
     """`fr_CA` -> `fr-ca`: espeak names languages in lower case with a hyphen."""
-    return locale.replace("_", "-").lower()
+    return normalize_locale(locale).replace("_", "-")
 
 
 def scratch_voice(character: Character) -> tuple[str, int, int]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import atomic_write_bytes, atomic_write_text
+from charvoice.locales import normalize_locale  # the rule the addon mirrors; re-exported for its tests
 
 ADDON_NAME = "charvoice"
 ADDON_DIR = Path("addons") / ADDON_NAME
@@ -165,16 +166,6 @@ def res_path(project: Path, file: Path) -> str | None:
 
 
 # The reading rules: the reference for runtime/charvoice_manifest.gd (same names, same cases).
-
-
-def normalize_locale(locale: str) -> str:
-    """A locale as the fallback compares it: no encoding/variant suffix, '_' separated, lower case."""
-    result = locale.strip().replace("-", "_")
-    for separator in (".", "@"):
-        cut = result.find(separator)
-        if cut >= 0:
-            result = result[:cut]
-    return result.lower()
 
 
 def locale_candidates(requested: str, default_locale: str) -> list[str]:

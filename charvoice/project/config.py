@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.errors import InputError, Problem, ProjectNotFound
+from charvoice.locales import normalize_locale
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 CONFIG_NAME = "charvoice.toml"
@@ -306,7 +307,7 @@ def _check_locales(doc: TomlFile, locales: list[str], problems: list[Problem]) -
             message = f"project.locales: {locale!r} is not a language tag such as 'en', 'pt-BR' or 'zh-Hans'"
             problems.append(doc.problem(("project",), "locales", message))
             continue
-        folded = locale.lower().replace("_", "-")
+        folded = normalize_locale(locale)
         if folded in seen:
             message = f"project.locales lists {seen[folded]!r} and {locale!r}: they differ only in case or separator"
             problems.append(doc.problem(("project",), "locales", message))

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
+from charvoice.locales import language_of
 from charvoice.pipeline.manifest import AudioEntry, LineEntry
 from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
 
@@ -170,7 +171,7 @@ def _finite(value: float, digits: int = 2) -> float | None:
 
 def rate_range(locale: str, settings: QASettings) -> tuple[float, float]:
     """The plausible (slowest, fastest) letters-and-digits per second for a locale."""
-    language = locale.replace("-", "_").split("_")[0].lower()
+    language = language_of(locale)
     for table in (settings.chars_per_second, DEFAULT_RATES):
         for name in (locale, language):
             if name in table:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charvoice.engines.fish.client import FishClient, FishError
+from charvoice.locales import language_of
 
 # Languages whose text has no spaces between words: compare characters, not words.
 _UNSPACED = {"ja", "zh", "th", "lo", "km", "my", "bo", "yue", "wuu"}
@@ -35,11 +36,6 @@ class Transcript:
 
 class AsrUnavailable(FishError):
     """The server has no speech-to-text endpoint (a self-hosted Fish Speech server, say)."""
-
-
-def language_of(locale: str) -> str:
-    """The language part of a locale (`fr_CA` -> `fr`), which is what the ASR hint wants."""
-    return re.split(r"[_-]", locale, maxsplit=1)[0].lower()
 
 
 def transcribe(client: FishClient, audio: bytes, locale: str | None = None, *, timestamps: bool = False) -> Transcript:

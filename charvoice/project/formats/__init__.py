@@ -13,8 +13,9 @@ from pathlib import Path
 from types import ModuleType
 
 from charvoice.errors import UTF16_HINT, InputError, Problem, looks_like_utf16
+from charvoice.locales import same_locale
 from charvoice.project.formats import csv_table, dialogue_manager, yarn
-from charvoice.project.formats.common import ParseContext, Scan, same_locale
+from charvoice.project.formats.common import ParseContext, Scan
 from charvoice.project.lines import ParsedScript
 
 FORMATS: tuple[ModuleType, ...] = (csv_table, yarn, dialogue_manager)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charvoice.errors import Problem
+from charvoice.locales import same_locale
 from charvoice.project.lines import ParsedScript, line_id_problem
 
 _EOL = re.compile(r"\r\n|\r|\n")
@@ -78,14 +79,6 @@ def physical_lines(text: str) -> list[PhysicalLine]:
     if start < len(text):
         lines.append(PhysicalLine(number, start, text[start:]))
     return lines
-
-
-def normalise_locale(locale: str) -> str:
-    return locale.replace("-", "_").lower()
-
-
-def same_locale(a: str, b: str) -> bool:
-    return bool(a) and normalise_locale(a) == normalise_locale(b)
 
 
 def collapse(text: str) -> str:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from charvoice.errors import InputError, Problem
+from charvoice.locales import normalize_locale
 from charvoice.project.formats.common import (
     IdSite,
     ParseContext,
@@ -25,7 +26,6 @@ from charvoice.project.formats.common import (
     Scan,
     check_id,
     collapse,
-    normalise_locale,
     warn_untagged,
 )
 from charvoice.project.lines import Line
@@ -130,14 +130,14 @@ def _columns(header: Record, context: ParseContext) -> tuple[dict[str, int], dic
     named: dict[str, int] = {}
     by_locale: dict[str, int] = {}
     warnings: list[str] = []
-    known = {normalise_locale(locale): locale for locale in context.locales}
+    known = {normalize_locale(locale): locale for locale in context.locales}
     for index, cell in enumerate(header.cells):
         raw = cell.value.strip()
         name = ALIASES.get(raw.lower(), raw.lower())
         if name in ("id", "character", "text", "direction", "notes"):
             named.setdefault(name, index)
-        elif normalise_locale(raw) in known:
-            by_locale.setdefault(known[normalise_locale(raw)], index)
+        elif normalize_locale(raw) in known:
+            by_locale.setdefault(known[normalize_locale(raw)], index)
         elif _LOCALE_LIKE.fullmatch(raw) and raw.lower() not in ("id", "key", "notes"):
             warnings.append(
                 f"{context.display}:{header.line}: column {raw!r} looks like a locale but is not in project.locales; ignored"
