@@ -13,6 +13,7 @@ import click
 
 from charvoice.cli.common import (
     emit_json,
+    engine_option,
     json_option,
     notifier,
     open_workspace,
@@ -57,7 +58,7 @@ def _parse_shard(_ctx: click.Context, _param: click.Parameter, value: str | None
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs)."
 )
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 @click.option(
     "--shard",
     metavar="I/N",
@@ -348,7 +349,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
 
 @click.command()
 @project_option
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 @click.option(
     "--require-engine",
     type=click.Choice(["fish", "offline"]),
@@ -479,7 +480,7 @@ def clean(project_dir: Path | None, dry_run: bool) -> None:
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Lines in flight at once (default: engine.jobs)."
 )
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
 def watch(project_dir: Path | None, debounce: float, jobs: int | None, engine: str | None, as_json: bool) -> None:
     """Rebuild changed lines whenever a script, character or charvoice.toml is saved.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from charvoice.errors import FileSystemError, InputError, Interrupted
+from charvoice.project.config import ENGINE_NAMES
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
     from charvoice.engines.base import Notify
@@ -22,6 +23,18 @@ project_option = click.option(
     "-p", "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Project folder (default: the nearest folder with charvoice.toml, from here upwards).",
 )  # fmt: skip
+
+
+def engine_option(why: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--engine`, as every command that opens the engines takes it (`why`: what it decides there)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINE_NAMES),
+        default=None,
+        help=f"Override engine.name{f' ({why})' if why else ''}.",
+    )
+
+
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from charvoice.cli.common import emit_json, json_option, open_workspace, project_option, say_waiting
+from charvoice.cli.common import emit_json, engine_option, json_option, open_workspace, project_option, say_waiting
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
     from charvoice.pipeline.workspace import Workspace
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: a no-op build or check should load not
 @project_option
 @click.option("-n", "--count", type=click.IntRange(1, 20), default=3, show_default=True, help="How many new takes.")
 @click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 def take(line_id: str, project_dir: Path | None, count: int, locale: str | None, engine: str | None) -> None:
     """Make new takes of LINE_ID to audition; `charvoice approve` pins one."""
     from charvoice.release.takes import find_line, make_takes
@@ -50,7 +50,7 @@ def take(line_id: str, project_dir: Path | None, count: int, locale: str | None,
     help="Take to approve (default: the one published now).",
 )
 @click.option("--locale", default=None, help="Locale of the line (default: the project's default locale).")
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 def approve(
     line_id: str, project_dir: Path | None, take_number: int | None, locale: str | None, engine: str | None
 ) -> None:
@@ -85,7 +85,7 @@ def approve(
     default=None,
     help="Run the speech-to-text round trip, or not (default: qa.asr; auto = when the engine is Fish).",
 )
-@click.option("--engine", type=click.Choice(["auto", "fish", "offline"]), default=None, help="Override engine.name.")
+@engine_option()
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=None, help="Assets checked at once (default: engine.jobs)."
 )
@@ -201,12 +201,7 @@ def _statuses_for(
     help="Only lines with these statuses: fresh, stale, missing, scratch, qa, unchecked, needs-approval, approved, recorded, text-changed.",
 )
 @click.option("--locale", "locales", multiple=True, help="Only these locales.")
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "fish", "offline"]),
-    default=None,
-    help="Override engine.name (it decides what is stale).",
-)
+@engine_option("it decides what is stale")
 def export_script(
     project_dir: Path | None,
     output: Path | None,
@@ -242,12 +237,7 @@ def export_script(
     default=None,
     help="Where to write the page (default: review.html beside the manifest).",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(["auto", "fish", "offline"]),
-    default=None,
-    help="Override engine.name (it decides what is stale).",
-)
+@engine_option("it decides what is stale")
 def review(project_dir: Path | None, output: Path | None, engine: str | None) -> None:
     """Write a static HTML page to listen through every line (by character and scene), with
     waveforms, status and QA flags, filters and search. Open it from disk: no server needed."""

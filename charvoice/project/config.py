@@ -29,6 +29,8 @@ FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rat
 # tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
 FISH_SERVERS = ("fish-audio", "fish-speech")
 
+ENGINE_NAMES = ("auto", "fish", "offline")  # auto: Fish Audio when FISH_API_KEY is set, else offline
+
 
 def fish_cue_style(model: str) -> str:
     """The cue syntax: "paren" for S1, "bracket" for the S2 family and (unlisted) newer models."""
@@ -53,7 +55,7 @@ SCHEMA = Table(
         ),
         "engine": Table(
             {
-                "name": Field(str, "auto", choices=("auto", "fish", "offline")),
+                "name": Field(str, "auto", choices=ENGINE_NAMES),
                 "jobs": Field(int, 5, minimum=1, maximum=64),
                 "fish": Table(
                     {
