@@ -26,12 +26,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from charvoice.errors import CharvoiceError
-from charvoice.pipeline.plan import PlanMemo
-from charvoice.pipeline.workspace import ManifestCache, Workspace
+from charvoice.pipeline.workspace import Memory, Workspace
 from charvoice.project.characters import SAMPLE_EXTENSIONS
 from charvoice.project.config import find_root, load_config
 from charvoice.project.formats import supported_extensions
-from charvoice.project.loader import ScriptCache
 
 # Files editors write next to the real one while saving.
 IGNORED_NAMES = ("*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913", "*.tmp", "*.bak", "*.orig", ".DS_Store")
@@ -82,7 +80,8 @@ class _Collector(FileSystemEventHandler):
             return  # reads, and a folder's own timestamp changing when a file inside does
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
-                self.watcher.notice(Path(path if isinstance(path, str) else path.decode()), event.is_directory)
+                path = Path(path if isinstance(path, str) else path.decode())
+                self.watcher.notice(path, event.is_directory, event.event_type)
 
 
 class Watcher:
@@ -101,9 +100,7 @@ class Watcher:
         self.engine = engine
         self.jobs = jobs
         self.retry_delays = retry_delays
-        self.scripts = ScriptCache()
-        self.memo = PlanMemo()
-        self.manifests = ManifestCache()
+        self.memory = Memory()
         self._changed: set[Path] = set()
         self._last_change = 0.0
         self._lock = threading.Lock()
@@ -113,12 +110,26 @@ class Watcher:
         self._ignored_dirs: tuple[Path, ...] = (self.root / ".charvoice",)
         # Known before the first build, so its own writes are not taken for edits (a broken config
         # is reported by the first rebuild).
+        self._output_dir = self.root / "voice"  # until the config says
         with contextlib.suppress(CharvoiceError):
-            self._ignored_dirs += (load_config(self.root).output_dir,)
+            self._output_dir = load_config(self.root).output_dir
+            self._ignored_dirs += (self._output_dir,)
+        self._touched_outputs: set[Path] = set()
+        self._swept = False  # temporary files a killed build left: swept by the first rebuild only
         self._retry_at: float | None = None
         self._failures_in_a_row = 0
 
     # --- events from the observer thread ---------------------------------------------------
+
+    def _output_file_touched(self, path: Path, is_directory: bool, kind: str) -> bool:
+        """An asset or timings file changed or deleted by someone else: the plan memo must not
+        vouch for it. The build's own writes arrive as renames of hidden temporary files."""
+        return (
+            kind in ("created", "modified", "closed", "deleted")
+            and not is_directory
+            and not path.name.startswith(".")
+            and self._output_dir in path.parents
+        )
 
     def _ignored(self, path: Path, is_directory: bool) -> bool:
         if any(fnmatch.fnmatch(path.name, pattern) for pattern in IGNORED_NAMES):
@@ -133,7 +144,11 @@ class Watcher:
         # Inside the output folder, or a folder on the way to it (made by the build).
         return any(path == folder or folder in path.parents or path in folder.parents for folder in self._ignored_dirs)
 
-    def notice(self, path: Path, is_directory: bool = False) -> None:
+    def notice(self, path: Path, is_directory: bool = False, kind: str = "modified") -> None:
+        if self._output_file_touched(path, is_directory, kind):
+            with self._lock:
+                self._touched_outputs.add(path)
+            return
         if self._ignored(path, is_directory):
             return
         with self._lock:
@@ -159,25 +174,34 @@ class Watcher:
         started = time.monotonic()
         files = sorted(self._display(path) for path in changed)
         if any(path.suffix.lower() not in SCRIPT_SUFFIXES for path in changed):
-            self.memo.clear()  # samples, the lock, recordings: they shape requests unseen by the memo
+            # Samples, the lock, approvals, recordings, characters: they shape plans and voices
+            # unseen by the memo and the engines' own state.
+            self.memory.plans.clear()
+            self.memory.forget_engines()
+        with self._lock:
+            touched, self._touched_outputs = self._touched_outputs, set()
+        self.memory.plans.forget_files(touched)
         try:
-            workspace = Workspace.open(
-                self.root, self.engine, scripts_cache=self.scripts, plan_memo=self.memo, manifest_cache=self.manifests
-            )
+            workspace = Workspace.open(self.root, self.engine, memory=self.memory)
         except CharvoiceError as error:
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
-        self._ignored_dirs = (self.root / ".charvoice", workspace.project.config.output_dir)
+        self._output_dir = workspace.project.config.output_dir
+        self._ignored_dirs = (self.root / ".charvoice", self._output_dir)
         try:
             self._supersede.clear()
             self._building.set()
             try:
-                plan, report = workspace.build(jobs=self.jobs or workspace.project.config.jobs, stop=self._supersede)
+                plan, report = workspace.build(
+                    jobs=self.jobs or workspace.project.config.jobs, stop=self._supersede, sweep_temps=not self._swept
+                )
+                self._swept = True
             finally:
                 self._building.clear()
             removed = []
             if plan.orphans and not self._supersede.is_set():  # lines gone from the scripts: as `clean` would
                 removed = [f"{line_id} [{locale}]" for line_id, locale in workspace.clean(dry_run=False).entries]
         except CharvoiceError as error:  # a fatal engine error (bad key, no credit): report, retry later
+            self.memory.forget_engines()  # a fatal error sticks to an engine; the retry starts afresh
             self._schedule_retry()
             return WatchEvent("error", time.time(), files=files, message=error.format_message())
         finally:
@@ -210,6 +234,7 @@ class Watcher:
         try:
             return self.rebuild(changed)
         except Exception as error:
+            self.memory.forget_engines()
             self._schedule_retry()
             return WatchEvent("error", time.time(), message=f"rebuild failed: {type(error).__name__}: {error}")
 
@@ -255,4 +280,5 @@ class Watcher:
         finally:
             observer.stop()
             observer.join()
+            self.memory.close()
             self.on_event(WatchEvent("stopped", time.time()))

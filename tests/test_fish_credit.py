@@ -46,3 +46,24 @@ def test_the_free_model_is_never_held_back_by_the_credit(tmp_path, fish, fish_en
     run = project.run("build")
     assert run.exit_code == 0, run.output
     assert fish.calls("GET", "/wallet/self/api-credit") == [] and len(fish.calls("POST", "/v1/tts")) == 3
+
+
+def test_watch_reads_the_credit_once_and_counts_what_it_sent_since(tmp_path, fish, fish_env):
+    """`watch` keeps its engine between saves: a save does not wait for the wallet each time, and
+    the balance it remembers goes down by what each save cost, so the check still holds."""
+    from charvoice.watch import Watcher
+
+    project = make_project(tmp_path, fish, characters=BRAM_ONLY, lines=LINES)
+    fish.credit = "0.075"  # the four lines cost about $0.06
+    watcher = Watcher(project.root, lambda event: None)
+    first = watcher.rebuild(set())
+    assert first.kind == "rebuild" and len(first.regenerated) == 4, first.message
+    edited = [*LINES[:3], ("dock.3", "Bram", f"3, edited. {LONG}")]
+    project.write_lines(edited)
+    second = watcher.rebuild({project.root / "dialogue/lines.csv"})
+    assert second.regenerated == ["dock.3"]
+    assert len(fish.calls("GET", "/wallet/self/api-credit")) == 1  # read once, for both saves
+    project.write_lines([*edited[:3], ("dock.3", "Bram", f"3, edited again. {LONG}")])
+    third = watcher.rebuild({project.root / "dialogue/lines.csv"})
+    assert third.kind == "error" and "would cost about $0.01" in third.message and "$0.00 of credit" in third.message
+    assert len(fish.calls("POST", "/v1/tts")) == 5 and len(fish.calls("GET", "/wallet/self/api-credit")) == 1

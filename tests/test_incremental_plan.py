@@ -130,11 +130,11 @@ def recording(project):
 
 
 def asset_deleted(project):
-    next(project.output.rglob("intro.answer.*")).unlink()
+    next(path for path in project.assets() if path.stem == "intro.answer").unlink()
 
 
 def asset_rewritten(project):
-    asset = next(project.output.rglob("intro.reply.*"))
+    asset = next(path for path in project.assets() if path.stem == "intro.reply")
     asset.write_bytes(asset.read_bytes()[:-100])  # in place: its folder's own stamp stays as it was
 
 
@@ -225,13 +225,13 @@ def test_a_stale_project_is_never_remembered(project):
     assert os.listdir(project.root / ".charvoice").count(uptodate.STATE_NAME) <= 1
 
 
-# --- watch's memo of requests and keys (pipeline/plan.PlanMemo) -------------------------------
+# --- watch's memory (pipeline/workspace.Memory): requests, keys and verdicts kept between saves --
 
 
-def plan_keys(project: ProjectDir, memo=None) -> dict[str, tuple[str, str, str, str]]:
+def plan_keys(project: ProjectDir, memory=None) -> dict[str, tuple[str, str, str, str]]:
     from charvoice.pipeline.workspace import Workspace
 
-    workspace = Workspace.open(project.root, plan_memo=memo)
+    workspace = Workspace.open(project.root, memory=memory)
     try:
         plan = workspace.plan()
         return {
@@ -242,17 +242,67 @@ def plan_keys(project: ProjectDir, memo=None) -> dict[str, tuple[str, str, str, 
         workspace.close()
 
 
-@pytest.mark.parametrize(
-    "change", [edit_script, character_voice, character_lexicon, config_audio, config_lexicon, recording, asset_deleted]
-)
-def test_a_memoised_plan_equals_a_plan_from_scratch(project, change):
-    from charvoice.pipeline.plan import PlanMemo
+# --- watch: a save re-judges only the scripts it touched (PlanMemo's script verdicts) ---------
 
-    assert project.run("build").exit_code == 0
-    memo = PlanMemo()
-    unchanged = plan_keys(project, memo)
-    assert unchanged == plan_keys(project)
+
+def case_twin_added(project):
+    """An id elsewhere that differs only by case: intro.greet's file takes the hashed name."""
+    project.write("dialogue/more/twin.csv", csv_text([("Intro.Greet", "Aria", "Hello again.")]))
+
+
+def stamps(root: Path) -> dict[Path, tuple[int, int]]:
+    found = {}
+    for path in root.rglob("*"):
+        if path.is_file() and ".charvoice" not in path.parts:
+            stat = path.stat()
+            found[path] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        edit_script,
+        same_size_edit,
+        add_script,
+        remove_script,
+        case_twin_added,
+        character_voice,
+        character_lexicon,
+        config_audio,
+        config_lexicon,
+        recording,
+        asset_deleted,
+        asset_rewritten,
+        manifest_edited,
+        unrelated_file,
+    ],
+)
+def test_watch_rebuilds_exactly_what_a_plan_from_scratch_finds_stale(project, change):
+    """The watcher keeps each untouched script's verdict between saves; after any change to any
+    input, it must build exactly the lines a plan from scratch calls stale, and then agree with
+    that plan that everything is up to date. The observer is played by hand: every file the
+    change wrote or deleted is reported as watchdog would."""
+    from charvoice.watch import Watcher
+
+    project.write("dialogue/extra.csv", csv_text([("extra.one", "Aria", "One more."), ("extra.two", "Bram", "Two.")]))
+    watcher = Watcher(project.root, lambda event: None)
+    first = watcher.rebuild(set())
+    assert first.kind == "rebuild" and len(first.regenerated) == len(LINES) + 2
+    assert watcher.rebuild({project.root / "dialogue/extra.csv"}).regenerated == []  # verdicts kept from here
+    before = stamps(project.root)
     change(project)
-    before = plan_keys(project)
-    assert before != unchanged  # every change here changes some line's plan
-    assert plan_keys(project, memo) == before
+    after = stamps(project.root)
+    for path in before.keys() | after.keys():
+        if before.get(path) != after.get(path):
+            watcher.notice(path, False, "deleted" if path not in after else "modified")
+    stale = {line_id for line_id, (_, _, reason, _) in plan_keys(project).items() if reason}
+
+    event = watcher.rebuild(watcher._take_changes())
+
+    assert event.kind == "rebuild", event.message
+    assert sorted(event.regenerated) == sorted(stale)
+    assert watcher.rebuild({project.root / "dialogue/intro.csv"}).regenerated == []
+    assert plan_keys(project, watcher.memory) == plan_keys(project)  # the same requests, keys and reasons
+    assert not any(reason for _, _, reason, _ in plan_keys(project).values())
+    assert project.run("check").exit_code == 0

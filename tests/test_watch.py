@@ -178,6 +178,27 @@ def test_ignores_its_own_output_and_editor_files(project):
         assert [e for e in watch.events[before:] if e.kind != "stopped"] == []
 
 
+def test_an_asset_deleted_while_watching_is_rebuilt_by_the_next_save(project, engine_calls):
+    """The watcher vouches for untouched scripts without looking at their files; a file removed
+    or changed behind its back must still be noticed (through the observer, not by a stat of
+    every asset on every save)."""
+    project.write("dialogue/extra.csv", csv_text([("extra.one", "Aria", "One more line.")]))
+    with Running(project) as watch:
+        before = len(watch.events)
+        project.write("dialogue/extra.csv", csv_text([("extra.one", "Aria", "One more line, edited.")]))
+        first = watch.next_event(before, "the first save")
+        assert first.regenerated == ["extra.one"]  # every other script was judged up to date here
+        engine_calls.clear()
+        next(path for path in project.assets() if path.stem == "intro.ask").unlink()
+        time.sleep(0.5)  # the deletion alone starts no rebuild: the output folder is the build's
+        before = len(watch.events)
+        project.write("dialogue/extra.csv", csv_text([("extra.one", "Aria", "One more line, again.")]))
+        event = watch.next_event(before, "the second save")
+    assert sorted(event.regenerated) == ["extra.one", "intro.ask"]
+    assert engine_calls == ["One more line, again."]  # intro.ask came back from the cache
+    assert project.run("check").exit_code == 0
+
+
 def test_cli_json_events_and_ctrl_c(project):
     import os
     import signal

@@ -245,10 +245,8 @@ def run_build(
     to_send = [job.request for job in plan.to_synthesize]
     for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
         engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify or Notify())
-    for job in plan.fresh:  # a moved or renamed script: same audio, new source
-        line = manifest.lines.get(job.line.id)
-        if line is not None and line.source != job.line.source:
-            line.source = job.line.source
+    for job in plan.moved:  # a moved or renamed script: same audio, new source
+        if manifest.set_source(job.line.id, job.line.source):
             changed.append(job.line.id)
 
     def publish(ids: list[str]) -> None:

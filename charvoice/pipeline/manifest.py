@@ -19,12 +19,12 @@ touched, so a running game can reload just those.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from charvoice.errors import InputError, Problem
-from charvoice.fsutil import atomic_write_text
+from charvoice.fsutil import atomic_target
 
 FORMAT = "charvoice-manifest"
 VERSION = 1
@@ -50,7 +50,7 @@ class ReviewMarks:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class AudioEntry:
     """One published asset: a line in one locale."""
 
@@ -126,7 +126,8 @@ class AudioEntry:
 
 @dataclass
 class LineEntry:
-    """A line id's entry: who says it, where it is written, and its audio per locale."""
+    """A line id's entry: who says it, where it is written, and its audio per locale. Changed
+    only through the Manifest's methods, which know what to write again."""
 
     character: str
     source: str  # "file:line", relative to the project root
@@ -165,7 +166,20 @@ class Manifest:
     locales: list[str] = field(default_factory=list)
     revision: int = 0
     characters: dict[str, str] = field(default_factory=dict)  # character id -> display name
-    lines: dict[str, LineEntry] = field(default_factory=dict)
+    lines: dict[str, LineEntry] = field(default_factory=dict)  # read freely; change through the methods below
+    # What makes a publish cost what changed, not the whole file (`watch` keeps one Manifest):
+    # each line's JSON as last written, in id order, and every edit's line id in turn.
+    _order: list[str] | None = field(default=None, init=False, repr=False, compare=False)  # None: ids added or gone
+    _json: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)  # in _order's order
+    _position: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _unwritten: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _edits: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    _audio_count: int = field(default=0, init=False, repr=False, compare=False)
+    _with_fallback: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._audio_count = sum(map(len, (line.audio for line in self.lines.values())))
+        self._with_fallback = {line_id for line_id, line in self.lines.items() if line.fallback}
 
     @classmethod
     def load(cls, path: Path, display: str) -> Manifest:
@@ -216,30 +230,78 @@ class Manifest:
         line = self.lines.get(line_id)
         return None if line is None else line.audio.get(locale)
 
+    def _edited(self, line_id: str) -> None:
+        self._unwritten.add(line_id)
+        self._edits.append(line_id)
+
+    def mark(self) -> int:
+        """A point in this manifest's history of edits (see `edited_since`)."""
+        return len(self._edits)
+
+    def edited_since(self, mark: int) -> set[str]:
+        """The ids of lines whose entry was set, changed or removed since `mark`."""
+        return set(self._edits[mark:])
+
     def set_entry(self, line_id: str, character: str, source: str, locale: str, audio: AudioEntry) -> None:
         line = self.lines.get(line_id)
         if line is None:
             line = self.lines[line_id] = LineEntry(character, source)
+            self._order = None
         line.character, line.source = character, source
+        self._audio_count += locale not in line.audio
         line.audio[locale] = audio
+        self._edited(line_id)
+
+    def set_source(self, line_id: str, source: str) -> bool:
+        """A moved or renamed script: the same audio, a new `file:line`. Whether it changed."""
+        line = self.lines.get(line_id)
+        if line is None or line.source == source:
+            return False
+        line.source = source
+        self._edited(line_id)
+        return True
+
+    def set_qa(self, line_id: str, locale: str, verdict: dict[str, Any]) -> bool:
+        """`charvoice qa`'s verdict on an entry. Whether it changed."""
+        entry = self.entry(line_id, locale)
+        if entry is None or entry.qa == verdict:
+            return False
+        self.lines[line_id].audio[locale] = replace(entry, qa=verdict)
+        self._edited(line_id)
+        return True
 
     def set_fallbacks(self, fallbacks: dict[str, dict[str, str]]) -> list[str]:
         """Mark the locales each line borrows from another locale; the ids whose mark changed."""
         changed = []
-        for line_id, line in self.lines.items():
+        for line_id in sorted(self._with_fallback | fallbacks.keys()):  # the lines that have or want one
+            line = self.lines.get(line_id)
+            if line is None:
+                continue
             wanted = fallbacks.get(line_id) or {}
             if line.fallback != wanted:
                 line.fallback = dict(wanted)
                 changed.append(line_id)
+                self._edited(line_id)
+            if line.fallback:
+                self._with_fallback.add(line_id)
+            else:
+                self._with_fallback.discard(line_id)
         return changed
 
     def remove_entry(self, line_id: str, locale: str) -> None:
         line = self.lines.get(line_id)
         if line is None:
             return
-        line.audio.pop(locale, None)
+        self._audio_count -= line.audio.pop(locale, None) is not None
+        self._edited(line_id)
         if not line.audio:
             del self.lines[line_id]
+            self._with_fallback.discard(line_id)
+            self._order = None
+
+    def audio_count(self) -> int:
+        """How many (line, locale) entries there are."""
+        return self._audio_count
 
     def entries(self) -> list[tuple[str, str, AudioEntry]]:
         """Every (line id, locale, audio entry), sorted."""
@@ -250,8 +312,19 @@ class Manifest:
         ]
 
     def to_json(self, changed: list[str]) -> str:
+        """The file's text: see `publish`."""
+        return b"".join(self._chunks(changed)).decode("utf-8")
+
+    def publish(self, changed: list[str]) -> None:
+        """Write atomically as the next revision."""
+        self.revision += 1
+        with atomic_target(self.path) as temp, open(temp, "wb") as handle:
+            handle.writelines(self._chunks(changed))
+
+    def _chunks(self, changed: list[str]) -> list[bytes]:
         """Indented at the top, one line per voice line below: readable, diff-friendly, and fast
-        (json's indenting encoder is pure Python; one compact dump per line uses the C one)."""
+        (json's indenting encoder is pure Python; one compact dump per line uses the C one, and
+        only lines edited since the last publish are encoded again)."""
         head = {
             "format": FORMAT,
             "version": VERSION,
@@ -261,19 +334,29 @@ class Manifest:
             "locales": self.locales,
             "characters": {cid: {"name": name} for cid, name in sorted(self.characters.items())},
         }
-        parts = [f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()]
-        lines = [
-            f"  {json.dumps(line_id, ensure_ascii=False)}: "
-            + json.dumps(entry.to_json(), ensure_ascii=False, separators=(",", ":"))
-            for line_id, entry in sorted(self.lines.items())
-        ]
-        body = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
-        return "{\n" + ",\n".join([*parts, f' "lines": {body}']) + "\n}\n"
+        parts = ",\n".join(
+            f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()
+        )
+        if not self.lines:
+            return [f'{{\n{parts},\n "lines": {{}}\n}}\n'.encode()]
+        return [f'{{\n{parts},\n "lines": {{\n'.encode(), b",\n".join(self._lines_json()), b"\n }\n}\n"]
 
-    def publish(self, changed: list[str]) -> None:
-        """Write atomically as the next revision."""
-        self.revision += 1
-        atomic_write_text(self.path, self.to_json(changed))
+    def _lines_json(self) -> list[bytes]:
+        """One `"id": {...}` line per voice line, in id order."""
+        if self._order is None:
+            self._order = sorted(self.lines)
+            self._position = {line_id: index for index, line_id in enumerate(self._order)}
+            self._json = [self._line_json(line_id) for line_id in self._order]
+        else:
+            for line_id in self._unwritten:
+                if line_id in self.lines:
+                    self._json[self._position[line_id]] = self._line_json(line_id)
+        self._unwritten.clear()
+        return self._json
+
+    def _line_json(self, line_id: str) -> bytes:
+        entry = json.dumps(self.lines[line_id].to_json(), ensure_ascii=False, separators=(",", ":"))
+        return f"  {json.dumps(line_id, ensure_ascii=False)}: {entry}".encode()
 
 
 _RECREATE = "(delete it and run `charvoice build` to recreate it)"

@@ -6,6 +6,7 @@ Nothing here synthesises or writes: `build` executes a plan, `check` reports one
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -17,9 +18,9 @@ from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
-from charvoice.pipeline.timings import has_timings
+from charvoice.pipeline.timings import has_timings, timings_name
 from charvoice.project.config import AudioSettings
-from charvoice.project.lines import Line, asset_stems, file_stem
+from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
 
@@ -52,6 +53,7 @@ class Plan:
     todo: list[Job] = field(default_factory=list)  # missing or stale, in script order
     fresh: list[Job] = field(default_factory=list)  # up to date
     orphans: list[tuple[str, str]] = field(default_factory=list)  # (id, locale) in the manifest, not in any script
+    moved: list[Job] = field(default_factory=list)  # fresh, but the manifest names an older `file:line`
 
     @property
     def total(self) -> int:
@@ -198,21 +200,35 @@ def in_shard(line: Line, index: int, count: int) -> bool:
 
 
 class PlanMemo:
-    """Each line's request and keys, kept between plans by `watch`, so a save re-hashes only the
-    lines it changed. A line (a frozen value: text, character, locale, direction, source) maps
-    to what it asked for under one set of settings: the memo empties itself when the config,
-    a character or the engines differ by value, and `watch` empties it when any file but a
-    script changes (a sample's audio or charvoice.lock shapes a request without showing there).
+    """What `watch` keeps between plans, so a save costs what the saved script holds, not the project.
+
+    - Each line's request and keys: a line (a frozen value: text, character, locale, direction,
+      source) maps to what it asked for under one set of settings.
+    - Each script's verdict when every line in it was up to date. A script that did not change
+      comes back from the ScriptCache as the same list of lines, so its verdict stands unless one
+      of its lines' manifest entries was edited since, an id elsewhere now differs from one of its
+      own only by case (a file name changes), or `watch` saw one of its files touched.
+
+    Everything is forgotten when the config, a character, the engines or the manifest (read
+    again: another process published) differ, and `watch` clears the memo when any file but a
+    script changes (a sample, charvoice.lock, an approval or a recording shapes a plan unseen here).
     """
 
     def __init__(self) -> None:
         self._settings = ""
         self._known: dict[Line, tuple[SpeechRequest, str, str]] = {}
         self._paths: dict[str, Path] = {}  # asset path relative to the output folder -> absolute
+        self._scripts: dict[int, _ScriptVerdict] = {}  # by id() of the script's list of lines
+        # Lines up to date against that very entry, and whether their id clashed with another by case.
+        self._lines: dict[Line, tuple[AudioEntry, bool, Job]] = {}
+        self._manifest: Manifest | None = None
+        self._mark = 0  # the manifest's edit mark when the verdicts were last brought up to date
 
     def clear(self) -> None:
         self._known.clear()
         self._paths.clear()
+        self._scripts.clear()
+        self._lines.clear()
 
     def asset_path(self, output_dir: Path, relative: str) -> Path:
         path = self._paths.get(relative)
@@ -220,7 +236,7 @@ class PlanMemo:
             path = self._paths[relative] = output_dir / relative
         return path
 
-    def use(self, project: Project, engines: Engines) -> None:
+    def use(self, project: Project, engines: Engines, manifest: Manifest) -> None:
         kept = [engine.name for engine in engines.kept]
         settings = repr(
             (project.config, sorted(project.characters.items()), engines.primary.name, engines.offline.name, kept)
@@ -228,6 +244,22 @@ class PlanMemo:
         if settings != self._settings:
             self.clear()
             self._settings = settings
+        if manifest is not self._manifest:
+            self._scripts.clear()
+        else:
+            edited = manifest.edited_since(self._mark)
+            if edited:
+                self._drop(lambda verdict: not verdict.ids.isdisjoint(edited))
+        self._manifest, self._mark = manifest, manifest.mark()
+
+    def forget_files(self, paths: set[Path]) -> None:
+        """Assets or timings touched by someone else: their lines are judged again."""
+        if paths:
+            self._drop(lambda verdict: any(not paths.isdisjoint(_files_of(job)) for job in verdict.fresh))
+            self._lines = {line: known for line, known in self._lines.items() if paths.isdisjoint(_files_of(known[2]))}
+
+    def _drop(self, stale: Callable[[_ScriptVerdict], bool]) -> None:
+        self._scripts = {key: verdict for key, verdict in self._scripts.items() if not stale(verdict)}
 
     def get(self, line: Line) -> tuple[SpeechRequest, str, str] | None:
         return self._known.get(line)
@@ -235,27 +267,88 @@ class PlanMemo:
     def put(self, line: Line, known: tuple[SpeechRequest, str, str]) -> None:
         self._known[line] = known
 
+    def fresh_line(self, line: Line, entry: AudioEntry | None, colliding: set[str]) -> Job | None:
+        """The line's job as last judged up to date, if its manifest entry is the very same
+        (entries are replaced, never changed) and its file name would not change."""
+        known = self._lines.get(line)
+        if known is None or known[0] is not entry or known[1] != (line.id.lower() in colliding):
+            return None
+        return known[2]
 
-def make_plan(
-    project: Project,
-    engines: Engines,
-    manifest: Manifest,
-    cache: AudioCache,
-    *,
-    lines: list[Line] | None = None,
-    force: bool = False,
-    memo: PlanMemo | None = None,
-) -> Plan:
-    config = project.config
-    plan = Plan()
-    extension = config.audio.format
-    pins = _Pins(project)
-    if memo is not None:
-        memo.use(project, engines)
-    stems = asset_stems(line.id for line in project.lines)  # all lines: a stem never depends on the lines planned
-    for line in project.lines if lines is None else lines:
+    def keep_line(self, line: Line, entry: AudioEntry, collided: bool, job: Job) -> None:
+        self._lines[line] = (entry, collided, job)
+
+    def keep_built(self, jobs: Iterable[Job], manifest: Manifest, colliding: set[str]) -> None:
+        """Lines a build just published are up to date against the entries it recorded (with
+        their timings; one without is judged again), so the next save need not judge them."""
+        for job in jobs:
+            entry = manifest.entry(job.line.id, job.line.locale)
+            if entry is not None and entry.timings:
+                fresh = replace(job, reason="", cached=True, shared=False)
+                self._lines[job.line] = (entry, job.line.id.lower() in colliding, fresh)
+
+    def fresh_script(self, lines: list[Line], colliding: set[str]) -> list[Job] | None:
+        """The script's up-to-date jobs as last judged, or None when it must be judged again."""
+        verdict = self._scripts.get(id(lines))
+        if verdict is None or verdict.lines is not lines or verdict.folded & colliding != verdict.colliding:
+            return None
+        return verdict.fresh
+
+    def keep_script(self, lines: list[Line], fresh: list[Job], colliding: set[str]) -> None:
+        folded = frozenset(line.id.lower() for line in lines)
+        ids = frozenset(line.id for line in lines)
+        self._scripts[id(lines)] = _ScriptVerdict(lines, fresh, ids, folded, folded & colliding)
+
+    def keep_only(self, scripts: Iterable[list[Line]]) -> None:
+        """Forget the verdicts of scripts that are gone or changed (their old lists of lines)."""
+        current = {id(lines) for lines in scripts}
+        self._scripts = {key: verdict for key, verdict in self._scripts.items() if key in current}
+        if len(self._lines) > 2 * sum(len(verdict.lines) for verdict in self._scripts.values()) + 10_000:
+            self._lines.clear()  # old versions of edited lines pile up; judging them again is cheap
+
+
+def _files_of(job: Job) -> tuple[Path, Path]:
+    return job.asset_path, job.asset_path.with_name(timings_name(job.asset_path))
+
+
+@dataclass(frozen=True)
+class _ScriptVerdict:
+    lines: list[Line]  # held, so its id() stays this script's while the verdict lives
+    fresh: list[Job]
+    ids: frozenset[str]
+    folded: frozenset[str]  # the ids, lower-cased: file names must differ by more than case
+    colliding: frozenset[str]  # those that clashed with another id when judged
+
+
+class _Planner:
+    """Judges lines one at a time for one plan: what to ask the engine, where the audio goes, and
+    whether the published audio is up to date."""
+
+    def __init__(
+        self,
+        project: Project,
+        engines: Engines,
+        manifest: Manifest,
+        cache: AudioCache,
+        force: bool,
+        memo: PlanMemo | None,
+    ) -> None:
+        self.project, self.engines, self.manifest, self.cache = project, engines, manifest, cache
+        self.force, self.memo = force, memo
+        self.pins = _Pins(project)
+        self.colliding = project.colliding  # of every line: a file name never depends on which lines are planned
+
+    def judge(self, line: Line, plan: Plan) -> None:
+        """Add `line` to the plan's todo or fresh list (a shadow line is voiced by the line it shadows)."""
         if line.audio_of is not None:
-            continue  # voiced by the line it shadows
+            return
+        project, engines, memo, config = self.project, self.engines, self.memo, self.project.config
+        entry = self.manifest.entry(line.id, line.locale)
+        if memo is not None and not self.force:
+            kept = memo.fresh_line(line, entry, self.colliding)
+            if kept is not None:
+                self._fresh(kept, plan)
+                return
         known = memo.get(line) if memo is not None else None
         if known is None:
             request = speech_request(project, engines, line)
@@ -263,9 +356,10 @@ def make_plan(
             if memo is not None:
                 memo.put(line, known)
         request, request_key, request_asset_key = known
-        stem = stems.get(line.id) or file_stem(line.id)
-        relative = f"{line.locale}/{line.character}/{stem}.{extension}"
-        job = pins.pin(
+        collided = line.id.lower() in self.colliding
+        stem = file_stem(line.id, collided)
+        relative = f"{line.locale}/{line.character}/{stem}.{config.audio.format}"
+        job = self.pins.pin(
             Job(
                 line,
                 request,
@@ -282,24 +376,74 @@ def make_plan(
         )
         if job.cache_key != request_key:  # a recording or an approved take
             job = replace(job, asset_key=asset_key(job.cache_key, project))
-        entry = manifest.entry(line.id, line.locale)
-        reason = _reason(job, entry, force)
+        reason = _reason(job, entry, self.force)
         if reason and memo is not None:  # asked again: an engine learns whose voice it speaks with (Fish clones)
             job = replace(job, request=speech_request(project, engines, line))
-        if reason and not force and job.pinned is None:
+        if reason and not self.force and job.pinned is None:
             job, reason = _kept_instead(project, engines, job, entry, reason)
         if (
             not reason
             and not has_timings(entry, job.asset_path)
-            and (job.pinned is not None or cache.has(job.cache_key))
+            and (job.pinned is not None or self.cache.has(job.cache_key))
         ):
             reason = "timings missing"  # built before timings existed: redone from the cache, no engine call
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
-            plan.todo.append(replace(job, reason=reason, cached=job.pinned is not None or cache.has(job.cache_key)))
+            plan.todo.append(
+                replace(job, reason=reason, cached=job.pinned is not None or self.cache.has(job.cache_key))
+            )
         else:
-            plan.fresh.append(job)
-    pins.close()
+            assert entry is not None  # an up-to-date line has an entry
+            if memo is not None:
+                memo.keep_line(line, entry, collided, job)
+            self._fresh(job, plan)
+
+    def _fresh(self, job: Job, plan: Plan) -> None:
+        plan.fresh.append(job)
+        if self.manifest.lines[job.line.id].source != job.line.source:
+            plan.moved.append(job)
+
+
+def make_plan(
+    project: Project,
+    engines: Engines,
+    manifest: Manifest,
+    cache: AudioCache,
+    *,
+    lines: list[Line] | None = None,
+    force: bool = False,
+    memo: PlanMemo | None = None,
+) -> Plan:
+    plan = Plan()
+    planner = _Planner(project, engines, manifest, cache, force, memo)
+    if memo is not None:
+        memo.use(project, engines, manifest)
+    if memo is None or lines is not None or force:
+        for line in project.lines if lines is None else lines:
+            planner.judge(line, plan)
+    else:  # `watch`: scripts judged before and untouched since keep their verdict
+        for script_lines in project.by_script.values():
+            fresh = memo.fresh_script(script_lines, planner.colliding)
+            if fresh is not None:
+                plan.fresh.extend(fresh)
+                continue
+            todo, first = len(plan.todo), len(plan.fresh)
+            for line in script_lines:
+                planner.judge(line, plan)
+            if len(plan.todo) == todo:
+                memo.keep_script(script_lines, plan.fresh[first:], planner.colliding)
+        memo.keep_only(project.by_script.values())
+    planner.pins.close()
     _mark_shared(plan, cache)
-    current = {(line.id, line.locale) for line in project.lines}
-    plan.orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]
+    plan.orphans = _orphans(project, manifest, plan)
     return plan
+
+
+def _orphans(project: Project, manifest: Manifest, plan: Plan) -> list[tuple[str, str]]:
+    """(id, locale) entries of the manifest that no script has any more."""
+    # Each planned (id, locale) is distinct: when they hold as many entries as the manifest has,
+    # they hold them all (the usual save in a big project, at no cost proportional to it).
+    held = len(plan.fresh) + sum(manifest.entry(job.line.id, job.line.locale) is not None for job in plan.todo)
+    if held == manifest.audio_count():
+        return []
+    current = {(line.id, line.locale) for line in project.lines}
+    return [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]

@@ -20,7 +20,7 @@ from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.plan import Plan, PlanMemo, make_plan
 from charvoice.pipeline.remote_cache import open_remote
-from charvoice.project.config import ProjectConfig
+from charvoice.project.config import ProjectConfig, api_key
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
 from charvoice.project.schema import TomlFile
@@ -63,9 +63,42 @@ class ManifestCache:
         self._manifest, self._stamp = manifest, self._stamp_of(manifest.path)
 
 
-def _load_manifest(config: ProjectConfig, cache: ManifestCache | None) -> Manifest:
-    if cache is not None:
-        return cache.load(config)
+class Memory:
+    """What `watch` keeps from one rebuild to the next, so a save costs what it changed: parsed
+    scripts, the plan's verdicts, the manifest as published, and the engines (their HTTP
+    connections stay open, so a save does not wait for a new TLS handshake)."""
+
+    def __init__(self) -> None:
+        self.scripts = ScriptCache()
+        self.plans = PlanMemo()
+        self.manifests = ManifestCache()
+        self._engines: tuple[tuple[ProjectConfig, str | None, str | None], Engines] | None = None
+
+    def engines(self, config: ProjectConfig, engine: str | None) -> Engines:
+        wanted = (config, engine, api_key())
+        if self._engines is not None and self._engines[0] == wanted:
+            return self._engines[1]
+        self.forget_engines()
+        engines = select_engines(config, engine)
+        self._engines = (wanted, engines)
+        return engines
+
+    def forget_engines(self) -> None:
+        """After a fatal engine error (a refused key, an outage): the next rebuild starts afresh."""
+        if self._engines is not None:
+            self._engines[1].close()
+            self._engines = None
+
+    def holds(self, engines: Engines) -> bool:
+        return self._engines is not None and self._engines[1] is engines
+
+    def close(self) -> None:
+        self.forget_engines()
+
+
+def _load_manifest(config: ProjectConfig, memory: Memory | None) -> Manifest:
+    if memory is not None:
+        return memory.manifests.load(config)
     return Manifest.load(config.manifest_path, config.relative(config.manifest_path))
 
 
@@ -76,28 +109,20 @@ class Workspace:
     manifest: Manifest
     cache: AudioCache
     engine_name: str | None = None  # as asked for at open (None: engine.name)
-    scripts_cache: ScriptCache | None = None
-    plan_memo: PlanMemo | None = None  # kept by `watch` between rebuilds
-    manifest_cache: ManifestCache | None = None  # kept by `watch` between rebuilds
+    memory: Memory | None = None  # kept by `watch` between rebuilds
 
     @classmethod
-    def open(
-        cls,
-        start: Path | None = None,
-        engine: str | None = None,
-        scripts_cache: ScriptCache | None = None,
-        plan_memo: PlanMemo | None = None,
-        manifest_cache: ManifestCache | None = None,
-    ) -> Workspace:
-        project = load_project(start, scripts_cache=scripts_cache)
+    def open(cls, start: Path | None = None, engine: str | None = None, memory: Memory | None = None) -> Workspace:
+        project = load_project(start, scripts_cache=memory.scripts if memory else None)
         config = project.config
         Approvals.load(config)  # a damaged approvals file stops every command before anything is written
-        engines = select_engines(config, engine)
+        engines = memory.engines(config, engine) if memory else select_engines(config, engine)
         try:
-            manifest = _load_manifest(config, manifest_cache)
+            manifest = _load_manifest(config, memory)
             _check_voice_settings(project)  # last: it may record samples that decoded
         except BaseException:
-            engines.close()
+            if memory is None:
+                engines.close()
             raise
         return cls(
             project=project,
@@ -105,13 +130,11 @@ class Workspace:
             manifest=manifest,
             cache=AudioCache(config.cache_dir, open_remote(config.cache.remote, config.cache.endpoint, config.root)),
             engine_name=engine,
-            scripts_cache=scripts_cache,
-            plan_memo=plan_memo,
-            manifest_cache=manifest_cache,
+            memory=memory,
         )
 
     def reload_manifest(self) -> None:
-        self.manifest = _load_manifest(self.project.config, self.manifest_cache)
+        self.manifest = _load_manifest(self.project.config, self.memory)
 
     @contextlib.contextmanager
     def _locked(self, on_wait: OnWait = None) -> Iterator[bool]:
@@ -124,10 +147,9 @@ class Workspace:
             self.reload_manifest()
             reopened = self.manifest.revision != known
             if reopened:
-                fresh = Workspace.open(
-                    self.project.config.root, self.engine_name, self.scripts_cache, self.plan_memo, self.manifest_cache
-                )
-                self.engines.close()
+                fresh = Workspace.open(self.project.config.root, self.engine_name, self.memory)
+                if fresh.engines is not self.engines:
+                    self.close()
                 fresh.cache.warn = self.cache.warn  # the CLI's warning printer
                 self.project, self.engines, self.manifest, self.cache = (
                     fresh.project,
@@ -142,11 +164,11 @@ class Workspace:
         if dry_run:
             return clean(self, dry_run=True)
         with self._locked(on_wait):
-            if self.manifest_cache is not None:
-                self.manifest_cache.changing()
+            if self.memory is not None:
+                self.memory.manifests.changing()
             report = clean(self, dry_run=False)
-            if self.manifest_cache is not None:
-                self.manifest_cache.published(self.manifest)
+            if self.memory is not None:
+                self.memory.manifests.published(self.manifest)
             return report
 
     def lock(self, on_wait: OnWait = None) -> ProjectLock:
@@ -154,7 +176,13 @@ class Workspace:
 
     def plan(self, lines: list[Line] | None = None, force: bool = False) -> Plan:
         return make_plan(
-            self.project, self.engines, self.manifest, self.cache, lines=lines, force=force, memo=self.plan_memo
+            self.project,
+            self.engines,
+            self.manifest,
+            self.cache,
+            lines=lines,
+            force=force,
+            memo=self.memory.plans if self.memory else None,
         )
 
     def build(
@@ -168,6 +196,7 @@ class Workspace:
         on_wait: OnWait = None,
         stop: threading.Event | None = None,
         notify: Notify | None = None,
+        sweep_temps: bool = True,
     ) -> tuple[Plan, BuildReport]:
         """Plan and build while holding the project lock.
 
@@ -178,8 +207,10 @@ class Workspace:
         with self._locked(on_wait) as reopened:
             config = self.project.config
             # Temporary files of a killed build are dead: nobody else writes while we hold the lock.
-            remove_stale_temps(config.output_dir)
-            remove_stale_temps(config.cache_dir)
+            # (`watch` sweeps once, at its start: the walk costs a stat per asset.)
+            if sweep_temps:
+                remove_stale_temps(config.output_dir)
+                remove_stale_temps(config.cache_dir)
             for folder in (config.output_dir, config.cache_dir):  # a read-only or full folder fails now, not per line
                 try:
                     probe_writable(folder)
@@ -190,8 +221,8 @@ class Workspace:
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
-            if self.manifest_cache is not None:
-                self.manifest_cache.changing()
+            if self.memory is not None:
+                self.memory.manifests.changing()
             report = run_build(
                 self.project,
                 plan,
@@ -203,8 +234,10 @@ class Workspace:
                 stop=stop,
                 notify=notify,
             )
-            if self.manifest_cache is not None:
-                self.manifest_cache.published(self.manifest)
+            if self.memory is not None:
+                self.memory.manifests.published(self.manifest)
+                built = [result.job for result in report.built]
+                self.memory.plans.keep_built(built, self.manifest, self.project.colliding)
             self._note_recordings(report)
             return plan, report
 
@@ -248,7 +281,8 @@ class Workspace:
         return list(chosen.values())
 
     def close(self) -> None:
-        self.engines.close()
+        if self.memory is None or not self.memory.holds(self.engines):
+            self.engines.close()
 
 
 def _check_voice_settings(project: Project) -> None:

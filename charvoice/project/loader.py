@@ -15,6 +15,7 @@ from charvoice.project.formats import (
     script_locale,
     supported_extensions,
 )
+from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speech_text import unknown_direction_warnings
 
@@ -31,6 +32,11 @@ class Project:
     fallbacks: dict[str, dict[str, str]] = field(default_factory=dict)
     # Warnings that matter only to commands that voice lines (a direction tag with no cue).
     voicing_warnings: list[str] = field(default_factory=list)
+    # Each script's lines, in `lines` order; `watch` gets the same list back for a script that
+    # did not change, so the plan can skip it.
+    by_script: dict[Path, list[Line]] = field(default_factory=dict)
+    # Lower-cased ids shared by two or more ids: their audio files take a hashed name.
+    colliding: set[str] = field(default_factory=set)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -44,7 +50,7 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
     found: dict[Path, None] = {}
     problems: list[Problem] = []
     for entry in config.dialogue:
-        target = config.root / entry
+        target = (config.root / entry).resolve()  # once: resolving each script costs a stat per folder
         if target.is_dir():
             matches = [p for p in sorted(target.rglob("*")) if p.is_file() and p.suffix.lower() in extensions]
         elif target.is_file():
@@ -61,7 +67,7 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
             warnings.append(f"{where}: dialogue entry {entry!r} matches no script ({kinds})")
         for path in matches:
             if not path.name.startswith("."):  # editor swap and temp files
-                found[path.resolve()] = None
+                found[path.resolve() if path.is_symlink() else path] = None
     if problems:
         raise InputError(problems)
     return list(found)
@@ -75,24 +81,98 @@ def script_context(config: ProjectConfig, script: Path) -> ParseContext:
     )
 
 
+@dataclass
+class ScriptLines:
+    """One script read: its lines with speakers resolved to character ids, what is wrong in it,
+    and the sets the project-wide checks combine (so those cost a set union, not a loop)."""
+
+    lines: list[Line]
+    problems: list[Problem]
+    warnings: list[str]
+    skipped: list[str]
+    locales: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    keys: frozenset[tuple[str, str]] = frozenset()  # (id, locale) of the lines with audio of their own
+    simple: bool = True  # no shadow lines, and no key twice
+    directed: tuple[Line, ...] = ()  # the lines with direction tags
+
+
+def read_script(context: ParseContext, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
+    """Parse one script and resolve its speakers; InputError when it cannot be parsed at all."""
+    return _resolve(parse_file(context), characters, config)
+
+
+def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig) -> ScriptLines:
+    problems: list[Problem] = []
+    lines: list[Line] = []
+    for line in parsed.lines:
+        character = index.find(line.character)
+        if character is None:
+            who = {
+                config.player_character: " (player choices are spoken by project.player_character)",
+                config.narrator: " (lines that name no speaker are spoken by project.narrator)",
+            }
+            message = f"unknown character {line.character!r}{index.suggestion(line.character)}"
+            problems.append(Problem(line.file, message + who.get(line.character, ""), line.line_number))
+            continue
+        bad = line_id_problem(line.id)
+        if bad:
+            problems.append(Problem(line.file, bad, line.line_number))
+            continue
+        lines.append(line if line.character == character.id else replace(line, character=character.id))
+    ids = frozenset(line.id for line in lines)
+    voiced = [(line.id, line.locale) for line in lines if line.audio_of is None]
+    keys = frozenset(voiced)
+    return ScriptLines(
+        lines,
+        problems,
+        parsed.warnings,
+        parsed.skipped,
+        locales=frozenset(line.locale for line in lines),
+        ids=ids,
+        keys=keys,
+        simple=len(keys) == len(voiced) == len(lines),
+        directed=tuple(line for line in lines if line.direction),
+    )
+
+
 class ScriptCache:
-    """Parsed scripts by path and content, so `watch` re-parses only the scripts that changed."""
+    """Scripts read before, by path and content, so `watch` re-reads only the scripts that changed.
+    A script that did not change comes back as the same ScriptLines object (same `lines` list):
+    the id index and the plan memo recognise it by identity. Resolved speakers depend on the
+    characters and the config, so a change to either resolves every script again (parsing
+    stays cached)."""
 
     def __init__(self) -> None:
         self._parsed: dict[tuple[Path, str], tuple[bytes, ParsedScript]] = {}
+        self._read: dict[tuple[Path, str], ScriptLines] = {}
+        self._contexts: dict[Path, ParseContext] = {}
+        self._settings: tuple[ProjectConfig, dict[str, Character]] | None = None
+        self.ids = IdIndex()
 
-    def parse(self, context: ParseContext) -> ParsedScript:
+    def read(self, script: Path, characters: dict[str, Character], config: ProjectConfig) -> ScriptLines:
+        if self._settings != (config, characters):
+            self._read.clear()
+            self._contexts.clear()
+            self._settings = (config, characters)
+        context = self._contexts.get(script)
+        if context is None:
+            context = self._contexts[script] = script_context(config, script)
         key = (context.path, context.locale)
         try:
             content = context.path.read_bytes()
         except OSError:
-            return parse_file(context)  # which reports the problem with the file's name
+            return read_script(context, CharacterIndex(characters), config)  # which reports the problem
         hit = self._parsed.get(key)
         if hit is not None and hit[0] == content:
-            return hit[1]
+            known = self._read.get(key)
+            if known is None:
+                known = self._read[key] = _resolve(hit[1], CharacterIndex(characters), config)
+            return known
         parsed = parse_file(context)
         self._parsed[key] = (content, parsed)
-        return parsed
+        result = self._read[key] = _resolve(parsed, CharacterIndex(characters), config)
+        return result
 
 
 def load_project(
@@ -107,69 +187,67 @@ def load_project(
     scripts = find_scripts(config, warnings)
 
     problems: list[Problem] = []
-    lines: list[Line] = []
-    skipped: list[str] = []
+    reads: dict[Path, ScriptLines] = {}
     for script in scripts:
-        context = script_context(config, script)
         try:
-            parsed = scripts_cache.parse(context) if scripts_cache else parse_file(context)
+            read = (
+                scripts_cache.read(script, characters, config)
+                if scripts_cache
+                else read_script(script_context(config, script), index, config)
+            )
         except InputError as error:
             problems.extend(error.problems)
             continue
-        warnings.extend(parsed.warnings)
-        skipped.extend(parsed.skipped)
-        for line in parsed.lines:
-            character = index.find(line.character)
-            file, number = line.file, line.line_number
-            if character is None:
-                who = {
-                    config.player_character: " (player choices are spoken by project.player_character)",
-                    config.narrator: " (lines that name no speaker are spoken by project.narrator)",
-                }
-                problems.append(
-                    Problem(
-                        file,
-                        f"unknown character {line.character!r}{index.suggestion(line.character)}{who.get(line.character, '')}",
-                        number,
-                    )
-                )
-                continue
-            lines.append(replace(line, character=character.id))
+        reads[script] = read
+        problems.extend(read.problems)
+    lines = [line for read in reads.values() for line in read.lines]
+    warnings.extend(warning for read in reads.values() for warning in read.warnings)
+    skipped = [entry for read in reads.values() for entry in read.skipped]
+    ids = scripts_cache.ids if scripts_cache else IdIndex()
+    ids.update(reads)
+    if ids.shared_keys or not all(read.simple for read in reads.values()):
+        _check_ids_across_scripts(lines, problems, warnings)  # a twice-used id, or shadow lines to check
+    if problems:
+        raise InputError(problems)
+    locales = set().union(*(read.locales for read in reads.values()))
+    if locales <= {config.default_locale} and len(config.locales) <= 1:
+        fallbacks: dict[str, dict[str, str]] = {}  # one language: nothing to fall back on, nothing orphaned
+    else:
+        fallbacks, locale_warnings = _locale_coverage(lines, config)
+        warnings.extend(locale_warnings)
+    voicing = unknown_direction_warnings((line for read in reads.values() for line in read.directed), config)
+    by_script = {script: read.lines for script, read in reads.items()}
+    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding)
 
+
+def _check_ids_across_scripts(lines: list[Line], problems: list[Problem], warnings: list[str]) -> None:
+    """Each (id, locale) once in the whole project; each shadow line names a line that exists."""
     seen: dict[tuple[str, str], Line] = {}
+    shadows: list[tuple[str, Line]] = []  # (the id of the line it shadows, the shadow line)
     for line in lines:
-        file, number = line.file, line.line_number
-        bad = line_id_problem(line.id)
-        if bad:
-            problems.append(Problem(file, bad, number))
-            continue
         if line.audio_of is not None:
-            continue  # a shadow line: checked below against the line it shadows
+            shadows.append((line.audio_of, line))
+            continue
         key = (line.id, line.locale)  # exact: Yarn Spinner and Dialogue Manager tell ids apart by case
-        other = seen.get(key)
-        if other is not None:
-            problems.append(Problem(file, f"duplicate line id {line.id!r}: also at {other.source}", number))
-            continue
-        seen[key] = line
-    for line in lines:
-        if line.audio_of is None:
-            continue
-        file, number = line.file, line.line_number
-        source = seen.get((line.audio_of, line.locale))
-        if source is None and not any(key[0] == line.audio_of for key in seen):
+        other = seen.setdefault(key, line)
+        if other is not line:
             problems.append(
-                Problem(file, f"shadow line refers to line {line.audio_of!r}, which no script defines", number)
+                Problem(line.file, f"duplicate line id {line.id!r}: also at {other.source}", line.line_number)
+            )
+    for shadowed, line in shadows:
+        source = seen.get((shadowed, line.locale))
+        if source is None and not any(key[0] == shadowed for key in seen):
+            problems.append(
+                Problem(
+                    line.file,
+                    f"shadow line refers to line {shadowed!r}, which no script defines",
+                    line.line_number,
+                )
             )
         elif source is not None and source.text != line.text:
             warnings.append(
                 f"{line.source}: shadow line's text differs from line {source.id!r} at {source.source}; it plays that line's audio"
             )
-    if problems:
-        raise InputError(problems)
-    fallbacks, locale_warnings = _locale_coverage(lines, config)
-    warnings.extend(locale_warnings)
-    voicing = unknown_direction_warnings(lines, config)
-    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing)
 
 
 def _locale_coverage(lines: list[Line], config: ProjectConfig) -> tuple[dict[str, dict[str, str]], list[str]]:

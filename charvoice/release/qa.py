@@ -490,9 +490,7 @@ def _record(workspace: Workspace, report: QAReport, on_wait: Callable[[], object
                     now = ""
                 if now != result.sha256:
                     continue
-            verdict = result.to_manifest()
-            if entry.qa != verdict:
-                entry.qa = verdict
+            if manifest.set_qa(result.line_id, result.locale, result.to_manifest()):
                 written += 1
         if written:
             manifest.publish([])

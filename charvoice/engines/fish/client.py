@@ -13,8 +13,10 @@ The API key lives only in the HTTP client's headers: no message, repr or file ev
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -179,6 +181,13 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle takes tens of milliseconds, and
+    `watch` opens a client for each rebuild."""
+    return httpx.create_ssl_context()
+
+
 class FishClient:
     """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
 
@@ -190,12 +199,13 @@ class FishClient:
         headers = {"User-Agent": f"charvoice/{__version__}"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
-        )
+        self._client_settings: dict[str, Any] = {
+            "base_url": self.base_url,
+            "headers": headers,
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_S)),
+            "limits": httpx.Limits(max_connections=100, max_keepalive_connections=64),
+        }
+        self._client: httpx.Client | None = None  # made at the first request (see _http)
         self._redact = api_key or None
         self.limit = AdaptiveLimit(jobs)
         self.retries = retries
@@ -233,8 +243,19 @@ class FishClient:
     def __repr__(self) -> str:
         return f"FishClient({self.base_url!r})"
 
+    @property
+    def _http(self) -> httpx.Client:
+        """The HTTP client, made at the first request: a build with nothing to send (a no-op,
+        `check`, a `watch` rebuild from the cache) never loads the CA bundle."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(verify=_tls_context(), **self._client_settings)
+            return self._client
+
     def close(self) -> None:
-        self._http.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
 
     # --- the endpoints -------------------------------------------------------------------------
 

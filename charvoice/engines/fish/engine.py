@@ -30,6 +30,8 @@ from charvoice.project.lines import Line
 FISH_SPEECH_MIN_SAMPLING = 0.1  # ServeTTSRequest: top_p and temperature ge=0.1
 FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # its reference loader's rule for ids
 CHUNK_LENGTH = 200  # the API default; part of the cache key because it changes the sound
+# `watch` keeps one engine between saves: a save does not wait for the wallet each time.
+CREDIT_FRESH_S = 60.0
 MODEL_ERROR_TTL_S = 60.0  # a voice that could not be cloned is not retried by every line for this long
 
 
@@ -54,6 +56,7 @@ class FishEngine:
         self._timestamps = mode == "on" or (mode == "auto" and client.official)
         self._timings = TimingsMemo()
         self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
+        self._credit_seen: tuple[float, float] | None = None  # (when read, balance less what was sent since)
 
     @classmethod
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> FishEngine:
@@ -179,15 +182,21 @@ class FishEngine:
             return
         if self.client.missing_key:
             return  # the first request says so
-        try:
-            credit = self.client.credit()  # a bad key or an outage stops the build here, before anything is paid
-        except FishError as error:
-            notify.warn(f"cannot check the account's credit before the build ({error})")
-            return
-        except FatalEngineError as error:  # bad key, or the service down: say so once, before anything is sent
-            raise FatalEngineError(
-                f"{error.format_message()}\n{len(requests)} line(s) were not built; none was sent"
-            ) from None
+        known = self._credit_seen
+        if known is not None and time.monotonic() - known[0] < CREDIT_FRESH_S:
+            credit = known[1]  # `watch`: the balance read a moment ago, less what was sent since
+        else:
+            try:
+                credit = self.client.credit()  # a bad key or an outage stops the build here, before anything is paid
+            except FishError as error:
+                notify.warn(f"cannot check the account's credit before the build ({error})")
+                return
+            except FatalEngineError as error:  # bad key, or the service down: say so once, before anything is sent
+                raise FatalEngineError(
+                    f"{error.format_message()}\n{len(requests)} line(s) were not built; none was sent"
+                ) from None
+            known = (time.monotonic(), credit)
+        self._credit_seen = (known[0], credit - cost)
         if cost > credit:
             message = (
                 f"this build would cost about ${cost:.2f} on Fish Audio, but the account has ${credit:.2f} of credit"
