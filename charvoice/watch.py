@@ -26,6 +26,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from charvoice.errors import CharvoiceError
+from charvoice.pipeline.build import warm_up_audio
 from charvoice.pipeline.workspace import Memory, Workspace
 from charvoice.project.characters import SAMPLE_EXTENSIONS
 from charvoice.project.config import find_root, load_config
@@ -63,12 +64,6 @@ class WatchEvent:
             for key, value in self.__dict__.items()
             if value not in ([], "", 0, 0.0) or key in ("kind", "time")
         }
-
-
-def _warm_up() -> None:
-    from charvoice import audio
-
-    audio.warm_up()
 
 
 class _Collector(FileSystemEventHandler):
@@ -257,7 +252,8 @@ class Watcher:
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set. Builds once at the start so the assets are current."""
         # numpy's import and the filter design: now, not on the writer's first save.
-        threading.Thread(target=_warm_up, daemon=True).start()
+        with contextlib.suppress(CharvoiceError):
+            warm_up_audio(load_config(self.root).audio.sample_rate)
         observer = Observer()
         observer.schedule(_Collector(self), str(self.root), recursive=True)
         observer.start()

@@ -103,6 +103,28 @@ def test_processed_line_meets_target_and_ceiling():
     assert audio.true_peak_db(processed.samples) <= settings.true_peak_db + 0.05
 
 
+@pytest.mark.parametrize("level", [1.0, 3.0, 8.0])
+def test_the_reported_loudness_is_that_of_the_published_samples(level):
+    """process() keeps the K-weighted signal and subtracts what the limiter took away instead of
+    filtering the line again: the loudness it reports must be what a fresh measurement of its
+    output finds."""
+    rate = 44100
+    raw = np.clip(speech_like(4.0, rate) * level, -1, 1)
+    processed = audio.process(audio.wav_bytes(raw, rate), AudioSettings())
+    assert processed.lufs == pytest.approx(audio.integrated_loudness(processed.samples, rate), abs=0.01)
+
+
+def test_sparse_k_weighting_equals_filtering_the_whole_signal():
+    rate = 44100
+    rng = np.random.default_rng(7)
+    difference = np.zeros(rate * 3)
+    for start in (100, 9_000, 60_000, 61_000, 130_000 - 50):  # stretches near, far apart, at both ends
+        difference[start : start + 300] = rng.normal(0, 0.1, 300)
+    weighted = np.zeros(len(difference))
+    audio._subtract_k_weighted(weighted, difference, rate)
+    np.testing.assert_allclose(-weighted, audio.k_weighted(difference, rate), atol=1e-9)
+
+
 def test_processing_a_line_never_imports_scipy():
     code = (
         "import sys, io, wave, numpy as np\n"

@@ -139,6 +139,18 @@ class _Espeak:
             return self.lib.espeak_SetVoiceByName(voice.encode()) == 0
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _phonemes(text: str, locale: str) -> tuple[str, ...]:
+    """Remembered: mouth shapes ask word by word, words recur from line to line, and each
+    question makes espeak-ng load a voice."""
+    espeak = _espeak()
+    language = espeak_language(locale)
+    for candidate in (language, language.split("-")[0]):
+        if espeak.has_voice(candidate):
+            return tuple(espeak.phonemes(text, candidate))
+    return ()
+
+
 _instance: _Espeak | None = None
 _instance_lock = threading.Lock()
 
@@ -306,12 +318,7 @@ class OfflineEngine:
 
     def phonemes(self, text: str, locale: str) -> list[str]:
         """IPA phonemes of `text` in the locale's language ([] when espeak-ng has no such language)."""
-        espeak = _espeak()
-        language = espeak_language(locale)
-        for candidate in (language, language.split("-")[0]):
-            if espeak.has_voice(candidate):
-                return espeak.phonemes(text, candidate)
-        return []
+        return list(_phonemes(text, locale))
 
     def close(self) -> None:
         pass

@@ -92,6 +92,18 @@ class Voiced:
     raw: bytes | Path | None = field(default=None, repr=False)
 
 
+def warm_up_audio(sample_rate: int) -> None:
+    """Import numpy and design the filters on a thread of their own, while the first requests
+    are out, so the first line to process does not wait for them."""
+
+    def warm() -> None:
+        from charvoice import audio
+
+        audio.warm_up(sample_rate)
+
+    threading.Thread(target=warm, name="charvoice-warm-up", daemon=True).start()
+
+
 def fetch_raw(
     request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None
 ) -> tuple[bytes | Path, bool]:
@@ -242,6 +254,8 @@ def run_build(
     last_flush = time.monotonic()
     # Engines get ready before any line is sent: samples checked, voices cloned (a failure here
     # stops the build with nothing paid for).
+    if plan.todo:
+        warm_up_audio(project.config.audio.sample_rate)
     to_send = [job.request for job in plan.to_synthesize]
     for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
         engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify or Notify())
