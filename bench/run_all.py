@@ -27,20 +27,27 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# name -> (full-size arguments, quick arguments); --lines N replaces the first option's value
-BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
-    "noop_rebuild": (["--lines", "10000", "--runs", "5"], ["--lines", "1000", "--runs", "2"]),
+# name -> (script, full-size arguments, quick arguments); --lines N replaces the first option's value
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    "noop_rebuild": ("noop_rebuild", ["--lines", "10000", "--runs", "5"], ["--lines", "1000", "--runs", "2"]),
     "noop_scaling": (
+        "noop_scaling",
         ["--sizes", "1000,10000,50000", "--runs", "3"],
         ["--sizes", "200,1000,3000", "--runs", "2", "--real-up-to", "200", "--verify-lines", "50"],
     ),
     "fish_throughput": (
+        "fish_throughput",
         ["--lines", "400", "--latency", "0.2", "--cap", "8"],
         ["--lines", "60", "--latency", "0.2", "--cap", "8"],
     ),
-    "watch_latency": (["--lines", "5000", "--saves", "20"], ["--lines", "300", "--saves", "5"]),
-    "timings": (["--lines", "200"], ["--lines", "20"]),
-    "remote_assemble": (["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
+    "watch_latency": ("watch_latency", ["--lines", "5000", "--saves", "20"], ["--lines", "300", "--saves", "5"]),
+    "watch_latency_50k": (  # from a generated built state (see bench/watch_latency.py)
+        "watch_latency",
+        ["--lines", "50000", "--saves", "20"],
+        ["--lines", "3000", "--saves", "5", "--real-up-to", "1000"],
+    ),
+    "timings": ("timings", ["--lines", "200"], ["--lines", "20"]),
+    "remote_assemble": ("remote_assemble", ["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
 }
 
 
@@ -64,16 +71,16 @@ def machine() -> dict:
 
 
 def arguments(name: str, quick: bool, sizes: str | None, lines: int | None) -> list[str]:
-    args = list(BENCHMARKS[name][1 if quick else 0])
+    args = list(BENCHMARKS[name][2 if quick else 1])
     if name == "noop_scaling" and sizes:
         args[args.index("--sizes") + 1] = sizes
-    if name != "noop_scaling" and lines:
+    if name not in ("noop_scaling", "watch_latency_50k") and lines:
         args[args.index("--lines") + 1] = str(lines)
     return args
 
 
 def run(name: str, args: list[str]) -> dict:
-    command = [sys.executable, str(HERE / f"{name}.py"), *args]
+    command = [sys.executable, str(HERE / f"{BENCHMARKS[name][0]}.py"), *args]
     print(f"== {name} {' '.join(args)}", file=sys.stderr, flush=True)
     started = time.monotonic()
     result = subprocess.run(command, stdout=subprocess.PIPE, text=True)  # its progress goes to our stderr
