@@ -183,9 +183,15 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process: loading the CA bundle takes tens of milliseconds, and
-    `watch` opens a client for each rebuild."""
+    """One TLS context per process: loading the CA bundle takes 50-200 ms."""
     return httpx.create_ssl_context()
+
+
+@functools.cache
+def _no_tls_context() -> ssl.SSLContext:
+    """For an http:// server (self-hosted, or the loopback fake), which never uses TLS: no CA
+    bundle is loaded. The context trusts no certificate, so it can never verify one by mistake."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class FishClient:
@@ -206,6 +212,7 @@ class FishClient:
             "limits": httpx.Limits(max_connections=100, max_keepalive_connections=64),
         }
         self._client: httpx.Client | None = None  # made at the first request (see _http)
+        self._tls = self.base_url.startswith("https://")
         self._redact = api_key or None
         self.limit = AdaptiveLimit(jobs)
         self.retries = retries
@@ -249,7 +256,8 @@ class FishClient:
         `check`, a `watch` rebuild from the cache) never loads the CA bundle."""
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(verify=_tls_context(), **self._client_settings)
+                verify = _tls_context() if self._tls else _no_tls_context()
+                self._client = httpx.Client(verify=verify, **self._client_settings)
             return self._client
 
     def close(self) -> None:
