@@ -148,24 +148,25 @@ def unrelated_file(project):
     project.write("notes.txt", "not an input, but the shortcut does not know that")
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        edit_script,
-        same_size_edit,
-        add_script,
-        remove_script,
-        character_voice,
-        character_lexicon,
-        config_audio,
-        config_lexicon,
-        recording,
-        asset_deleted,
-        asset_rewritten,
-        manifest_edited,
-        unrelated_file,
-    ],
-)
+# Every kind of input a plan reads, changed after a build.
+INPUT_CHANGES = [
+    edit_script,
+    same_size_edit,
+    add_script,
+    remove_script,
+    character_voice,
+    character_lexicon,
+    config_audio,
+    config_lexicon,
+    recording,
+    asset_deleted,
+    asset_rewritten,
+    manifest_edited,
+    unrelated_file,
+]
+
+
+@pytest.mark.parametrize("change", INPUT_CHANGES)
 def test_every_input_change_plans_again_and_agrees_with_a_full_plan(project, change):
     built_and_remembered(project)
     change(project)
@@ -259,25 +260,7 @@ def stamps(root: Path) -> dict[Path, tuple[int, int]]:
     return found
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        edit_script,
-        same_size_edit,
-        add_script,
-        remove_script,
-        case_twin_added,
-        character_voice,
-        character_lexicon,
-        config_audio,
-        config_lexicon,
-        recording,
-        asset_deleted,
-        asset_rewritten,
-        manifest_edited,
-        unrelated_file,
-    ],
-)
+@pytest.mark.parametrize("change", [*INPUT_CHANGES, case_twin_added])
 def test_watch_rebuilds_exactly_what_a_plan_from_scratch_finds_stale(project, change):
     """The watcher keeps each untouched script's verdict between saves; after any change to any
     input, it must build exactly the lines a plan from scratch calls stale, and then agree with
