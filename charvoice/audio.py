@@ -308,18 +308,16 @@ def _subtract_k_weighted(weighted: np.ndarray, difference: np.ndarray, sample_ra
         weighted[start:stop] -= filtered[: stop - start]
 
 
-def _gating_blocks(sample_rate: int, length: int) -> int:
-    """Samples the loudness measurement works on: at least one 400 ms gating block."""
-    return max(length, int(0.4 * sample_rate))
+def _at_least_one_block(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Audio shorter than one 400 ms gating block is measured with silence after it."""
+    block = int(0.4 * sample_rate)
+    return samples if len(samples) >= block else np.pad(samples, (0, block - len(samples)))
 
 
 def block_energies(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """Mean square of the K-weighted signal in each 400 ms gating block (100 ms apart). A gain
     g multiplies every energy by g squared exactly (the filter is linear)."""
-    x = samples
-    if len(x) < _gating_blocks(sample_rate, 0):  # shorter than one block: measured with silence after it
-        x = np.pad(x, (0, _gating_blocks(sample_rate, 0) - len(x)))
-    return _energies_of_weighted(k_weighted(x, sample_rate), sample_rate)
+    return _energies_of_weighted(k_weighted(_at_least_one_block(samples, sample_rate), sample_rate), sample_rate)
 
 
 def _energies_of_weighted(y: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -488,7 +486,7 @@ def process(data: bytes | Path, settings: AudioSettings) -> Processed:
         samples = samples[start:end]
     # The K-weighted signal is kept and updated rather than filtered again: a gain scales it,
     # and a limiter only takes short stretches away.
-    weighted = k_weighted(np.pad(samples, (0, _gating_blocks(rate, len(samples)) - len(samples))), rate)
+    weighted = k_weighted(_at_least_one_block(samples, rate), rate)
     energies = _energies_of_weighted(weighted, rate)
     loudness = gated_loudness(energies)
     if not math.isfinite(loudness):

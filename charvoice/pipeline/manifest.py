@@ -311,10 +311,6 @@ class Manifest:
             for locale, audio in sorted(line.audio.items())
         ]
 
-    def to_json(self, changed: list[str]) -> str:
-        """The file's text: see `publish`."""
-        return b"".join(self._chunks(changed)).decode("utf-8")
-
     def publish(self, changed: list[str]) -> None:
         """Write atomically as the next revision."""
         self.revision += 1

@@ -18,7 +18,7 @@ from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
-from charvoice.pipeline.timings import has_timings, timings_name
+from charvoice.pipeline.timings import has_timings, timings_path
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
@@ -308,7 +308,7 @@ class PlanMemo:
 
 
 def _files_of(job: Job) -> tuple[Path, Path]:
-    return job.asset_path, job.asset_path.with_name(timings_name(job.asset_path))
+    return job.asset_path, job.asset_path.parent / timings_path(job.asset_path.name)
 
 
 @dataclass(frozen=True)

@@ -106,11 +106,6 @@ def has_timings(entry: AudioEntry | None, asset: Path) -> bool:
     return entry is not None and bool(entry.timings) and (asset.parent / Path(entry.timings).name).is_file()
 
 
-def timings_name(asset: Path) -> str:
-    """The timings file's name beside `asset`: `intro.greet.ogg` -> `intro.greet.timings.json`."""
-    return asset.stem + SUFFIX
-
-
 def timings_path(asset_path: str) -> str:
     """`en/aria/intro.greet.ogg` -> `en/aria/intro.greet.timings.json` (same folder, same stem)."""
     stem, dot, _ = asset_path.rpartition(".")

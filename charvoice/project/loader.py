@@ -150,11 +150,11 @@ class ScriptCache:
         self._settings: tuple[ProjectConfig, dict[str, Character]] | None = None
         self.ids = IdIndex()
 
-    def read(self, script: Path, characters: dict[str, Character], config: ProjectConfig) -> ScriptLines:
-        if self._settings != (config, characters):
+    def read(self, script: Path, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
+        if self._settings != (config, characters.characters):
             self._read.clear()
             self._contexts.clear()
-            self._settings = (config, characters)
+            self._settings = (config, characters.characters)
         context = self._contexts.get(script)
         if context is None:
             context = self._contexts[script] = script_context(config, script)
@@ -162,17 +162,15 @@ class ScriptCache:
         try:
             content = context.path.read_bytes()
         except OSError:
-            return read_script(context, CharacterIndex(characters), config)  # which reports the problem
+            return read_script(context, characters, config)  # which reports the problem
         hit = self._parsed.get(key)
-        if hit is not None and hit[0] == content:
-            known = self._read.get(key)
-            if known is None:
-                known = self._read[key] = _resolve(hit[1], CharacterIndex(characters), config)
-            return known
-        parsed = parse_file(context)
-        self._parsed[key] = (content, parsed)
-        result = self._read[key] = _resolve(parsed, CharacterIndex(characters), config)
-        return result
+        if hit is None or hit[0] != content:
+            self._parsed[key] = hit = (content, parse_file(context))
+            self._read.pop(key, None)
+        known = self._read.get(key)
+        if known is None:
+            known = self._read[key] = _resolve(hit[1], characters, config)
+        return known
 
 
 def load_project(
@@ -191,7 +189,7 @@ def load_project(
     for script in scripts:
         try:
             read = (
-                scripts_cache.read(script, characters, config)
+                scripts_cache.read(script, index, config)
                 if scripts_cache
                 else read_script(script_context(config, script), index, config)
             )
