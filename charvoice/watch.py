@@ -73,10 +73,10 @@ class _Collector(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write") or (event.is_directory and event.event_type == "modified"):
             return  # reads, and a folder's own timestamp changing when a file inside does
-        for path in (event.src_path, getattr(event, "dest_path", "")):
+        # A move's source is a file gone from there ("moved"); its destination one that arrived.
+        for path, kind in ((event.src_path, event.event_type), (getattr(event, "dest_path", ""), "arrived")):
             if path:
-                path = Path(path if isinstance(path, str) else path.decode())
-                self.watcher.notice(path, event.is_directory, event.event_type)
+                self.watcher.notice(Path(path if isinstance(path, str) else path.decode()), event.is_directory, kind)
 
 
 class Watcher:
@@ -105,7 +105,7 @@ class Watcher:
         self._ignored_dirs: tuple[Path, ...] = (self.root / ".charvoice",)
         # Known before the first build, so its own writes are not taken for edits (a broken config
         # is reported by the first rebuild).
-        self._output_dir = self.root / "voice"  # until the config says
+        self._output_dir: Path | None = None  # unknown while the config cannot be read
         with contextlib.suppress(CharvoiceError):
             self._output_dir = load_config(self.root).output_dir
             self._ignored_dirs += (self._output_dir,)
@@ -117,12 +117,14 @@ class Watcher:
     # --- events from the observer thread ---------------------------------------------------
 
     def _output_file_touched(self, path: Path, is_directory: bool, kind: str) -> bool:
-        """An asset or timings file changed or deleted by someone else: the plan memo must not
-        vouch for it. The build's own writes arrive as renames of hidden temporary files."""
+        """An asset or timings file changed, deleted or renamed away by someone else: the plan
+        memo must not vouch for it. The build's own writes arrive as renames of hidden temporary
+        files."""
         return (
-            kind in ("created", "modified", "closed", "deleted")
+            kind in ("created", "modified", "closed", "deleted", "moved")
             and not is_directory
             and not path.name.startswith(".")
+            and self._output_dir is not None
             and self._output_dir in path.parents
         )
 

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 from conftest import LINES, csv_text
 
 from charvoice.watch import Watcher
@@ -178,7 +179,8 @@ def test_ignores_its_own_output_and_editor_files(project):
         assert [e for e in watch.events[before:] if e.kind != "stopped"] == []
 
 
-def test_an_asset_deleted_while_watching_is_rebuilt_by_the_next_save(project, engine_calls):
+@pytest.mark.parametrize("how", ["deleted", "renamed away"])
+def test_an_asset_removed_while_watching_is_rebuilt_by_the_next_save(project, engine_calls, how):
     """The watcher vouches for untouched scripts without looking at their files; a file removed
     or changed behind its back must still be noticed (through the observer, not by a stat of
     every asset on every save)."""
@@ -189,7 +191,11 @@ def test_an_asset_deleted_while_watching_is_rebuilt_by_the_next_save(project, en
         first = watch.next_event(before, "the first save")
         assert first.regenerated == ["extra.one"]  # every other script was judged up to date here
         engine_calls.clear()
-        next(path for path in project.assets() if path.stem == "intro.ask").unlink()
+        asset = next(path for path in project.assets() if path.stem == "intro.ask")
+        if how == "deleted":
+            asset.unlink()
+        else:
+            asset.rename(asset.with_name("intro.ask.bak"))
         time.sleep(0.5)  # the deletion alone starts no rebuild: the output folder is the build's
         before = len(watch.events)
         project.write("dialogue/extra.csv", csv_text([("extra.one", "Aria", "One more line, again.")]))
