@@ -82,8 +82,7 @@ def _walk(folder: Path, rows: list[str], skip: tuple[Path, ...], hidden: bool, y
             except OSError:
                 rows.append(f"gone {entry.path}")
                 continue
-            rows.append(f"{entry.path} {stat.st_size} {stat.st_mtime_ns} {stat.st_ino}")
-            youngest[0] = max(youngest[0], stat.st_mtime_ns)
+            _row(entry.path, stat, rows, youngest)
 
 
 def _stamp(path: Path, rows: list[str], youngest: list[int]) -> None:
@@ -92,6 +91,11 @@ def _stamp(path: Path, rows: list[str], youngest: list[int]) -> None:
     except OSError:
         rows.append(f"missing {path}")
         return
+    _row(str(path), stat, rows, youngest)
+
+
+def _row(path: str, stat: os.stat_result, rows: list[str], youngest: list[int]) -> None:
+    """One file's stamp, and the youngest modification time seen (racy files are not trusted)."""
     rows.append(f"{path} {stat.st_size} {stat.st_mtime_ns} {stat.st_ino}")
     youngest[0] = max(youngest[0], stat.st_mtime_ns)
 
