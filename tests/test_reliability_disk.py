@@ -20,6 +20,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile
 from conftest import LINES, csv_text
@@ -281,3 +282,51 @@ def test_build_force_never_publishes_truncated_cache_audio_over_a_good_asset(pro
     assert all(entry.stat().st_size > 2000 for entry in project.cache_entries())
     assert project.run("check").exit_code == 0
     assert_manifest_matches_assets(project)
+
+
+# --- libsndfile's Ogg writer fails silently: the length is read back from the last page ---------
+
+
+def _encoded_ogg(tmp_path, seconds: float = 3.0):
+    from charvoice.audio import Processed, encode
+    from charvoice.project.config import AudioSettings
+
+    t = np.arange(int(44100 * seconds), dtype=np.float32) / 44100
+    processed = Processed(samples=(0.2 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), sample_rate=44100, lufs=-18)
+    target = tmp_path / "line.ogg"
+    encode(processed, target, AudioSettings(format="ogg"))
+    return processed, target
+
+
+def test_an_ogg_file_cut_short_anywhere_is_told_from_a_whole_one(tmp_path):
+    from charvoice.audio import ogg_length
+
+    processed, target = _encoded_ogg(tmp_path)
+    body = target.read_bytes()
+    assert ogg_length(target) == soundfile.info(str(target)).frames == len(processed.samples)
+    cut = tmp_path / "cut.ogg"
+    for size in (0, 20, 4000, len(body) // 2, len(body) - 300, len(body) - 1):
+        cut.write_bytes(body[:size])
+        assert ogg_length(cut) < len(processed.samples), size
+
+
+def test_an_ogg_writer_that_stops_writing_publishes_nothing(tmp_path, monkeypatch):
+    """As libsndfile does when the disk fills up: no error, a short file that ends properly."""
+    processed, target = _encoded_ogg(tmp_path)
+    target.unlink()
+    written = soundfile.SoundFile.write
+    calls: list[int] = []
+
+    def write_once(self, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            written(self, data)
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", write_once)
+    from charvoice.audio import encode
+    from charvoice.project.config import AudioSettings
+
+    with pytest.raises(OSError) as failure:
+        encode(processed, target, AudioSettings(format="ogg"))
+    assert failure.value.filename == str(target) and len(calls) > 1
+    assert not target.exists() and not list(tmp_path.glob(".*.tmp"))
