@@ -289,3 +289,28 @@ def test_watch_rebuilds_exactly_what_a_plan_from_scratch_finds_stale(project, ch
     assert plan_keys(project, watcher.memory) == plan_keys(project)  # the same requests, keys and reasons
     assert not any(reason for _, _, reason, _ in plan_keys(project).values())
     assert project.run("check").exit_code == 0
+
+
+def test_the_manifest_remembers_each_edited_line_once_however_often_it_is_saved(tmp_path):
+    """watch keeps one manifest for its whole session: what it remembers of the edits for the
+    plan memo's marks grows with the lines edited, not with the number of saves."""
+    from charvoice.pipeline.manifest import AudioEntry, Manifest
+
+    manifest = Manifest.load(tmp_path / "voice_manifest.json", "voice_manifest.json")
+
+    def save(line_id: str, text: str) -> None:
+        manifest.set_entry(line_id, "aria", "dialogue/a.csv", "en", AudioEntry(f"{line_id}.ogg", text, 1.0, text))
+
+    start = manifest.mark()
+    save("a", "one")
+    save("b", "two")
+    middle = manifest.mark()
+    for n in range(5000):  # a long session of saves to the same two lines
+        save("a", f"one {n}")
+    save("c", "three")
+    assert manifest.edited_since(start) == {"a", "b", "c"}
+    assert manifest.edited_since(middle) == {"a", "c"}
+    assert manifest.edited_since(manifest.mark()) == set()
+    manifest.remove_entry("b", "en")
+    assert manifest.edited_since(middle) == {"a", "b", "c"}
+    assert len(manifest._edits) == 3

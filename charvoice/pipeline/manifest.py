@@ -173,7 +173,10 @@ class Manifest:
     _json: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)  # in _order's order
     _position: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     _unwritten: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
-    _edits: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    # line id -> the edit count when it was last edited, latest last: one item per line, however
+    # long `watch` keeps this manifest
+    _edits: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _edit_count: int = field(default=0, init=False, repr=False, compare=False)
     _audio_count: int = field(default=0, init=False, repr=False, compare=False)
     _with_fallback: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
 
@@ -232,15 +235,22 @@ class Manifest:
 
     def _edited(self, line_id: str) -> None:
         self._unwritten.add(line_id)
-        self._edits.append(line_id)
+        self._edit_count += 1
+        self._edits.pop(line_id, None)  # to the end
+        self._edits[line_id] = self._edit_count
 
     def mark(self) -> int:
         """A point in this manifest's history of edits (see `edited_since`)."""
-        return len(self._edits)
+        return self._edit_count
 
     def edited_since(self, mark: int) -> set[str]:
         """The ids of lines whose entry was set, changed or removed since `mark`."""
-        return set(self._edits[mark:])
+        edited = set()
+        for line_id in reversed(self._edits):
+            if self._edits[line_id] <= mark:
+                break
+            edited.add(line_id)
+        return edited
 
     def set_entry(self, line_id: str, character: str, source: str, locale: str, audio: AudioEntry) -> None:
         line = self.lines.get(line_id)
