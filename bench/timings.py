@@ -63,7 +63,7 @@ def accuracy(project) -> dict:
     workspace = Workspace.open(project.root)
     rate = workspace.project.config.audio.sample_rate
     errors_ms: list[float] = []
-    store = RawTimingsStore(workspace.project.config.cache_dir)
+    store = RawTimingsStore(workspace.cache)
     for job in workspace.plan().fresh:
         # The audio espeak-ng made for this line and the events it reported while making it,
         # as the build kept them; the trim is found from the audio alone.

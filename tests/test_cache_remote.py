@@ -36,6 +36,11 @@ def test_a_second_machine_builds_from_the_shared_cache_with_no_api_call(tmp_path
     assert sorted(tts_texts(fish)) == sorted(text for _, _, text in FISH_LINES)
     assert len(remote.names()) == len(LINES)  # every line's raw audio, the scratch voice's too
     assert all(unseal(remote.read(name)) is not None for name in remote.names())
+    # ... and the word timings the engine gave with it (the scratch voice here), which a second
+    # machine could only guess at
+    kept = sorted(path.stem for path in (first.root / ".charvoice/cache/timings").rglob("*.json"))
+    assert kept and [name.split("/")[1].removesuffix(".timings") for name in remote.names("timings")] == kept
+    assert all(unseal(remote.read(name)) is not None for name in remote.names("timings"))
     assert "6 uploaded" in built.output
 
     second = copy_project(first, tmp_path / "bob")  # another machine: its own, empty, local cache
@@ -53,7 +58,14 @@ def test_a_second_machine_builds_from_the_shared_cache_with_no_api_call(tmp_path
     assert "6 of them from the shared cache" in again.output
     assert assets(second) == assets(first)
     assert manifest_lines(second) == manifest_lines(first)
+    assert len(timings_files(first)) == len(LINES) and timings_files(second) == timings_files(
+        first
+    )  # lip-sync from the engine's timings, not an estimate
     assert len(list((second.root / ".charvoice/cache").rglob("*.audio"))) == 6  # kept locally too
+
+
+def timings_files(project) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in (project.root / "game/voice").rglob("*.timings.json")}
 
 
 def test_a_damaged_remote_object_is_refused_and_replaced(tmp_path, fish, fish_env, remote):
@@ -78,6 +90,23 @@ def test_a_damaged_remote_object_is_refused_and_replaced(tmp_path, fish, fish_en
         duration_before, abs=0.05
     )
     assert unseal(remote.read(name)) is not None  # the next upload replaced the damaged copy
+
+
+def test_damaged_remote_timings_are_refused_and_made_again_without_an_engine_call(tmp_path, fish, fish_env, remote):
+    first = team_project(tmp_path / "alice", fish, remote)
+    assert first.run("build").exit_code == 0
+    (name,) = remote.names("timings")  # the scratch voice's line (pier.3)
+    remote.write(name, remote.read(name)[:-20])
+
+    second = copy_project(first, tmp_path / "bob")
+    fish.reset_calls()
+    result = second.run("build")
+
+    assert result.exit_code == 0, result.output
+    assert fish.calls() == []
+    assert f"refused a damaged entry {name} (checksum mismatch); its word timings are made again" in result.output
+    assert timings_files(second).keys() == timings_files(first).keys()
+    assert second.run("check").exit_code == 0
 
 
 @pytest.mark.parametrize("kind", ["folder", "s3"])

@@ -91,7 +91,7 @@ def assert_starts_agree_with_espeak(project) -> None:
     from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(project.root)
-    store = RawTimingsStore(workspace.project.config.cache_dir)
+    store = RawTimingsStore(workspace.cache)
     plan = workspace.plan()
     assert plan.fresh and not plan.todo
     for job in plan.fresh:
@@ -181,6 +181,49 @@ def test_a_project_built_before_timings_gets_them_from_the_cache(project, engine
         entry, timings = timings_of(project, line_id)
         assert timings.source == "engine"
         check_well_formed(entry, timings)
+
+
+def test_a_damaged_timings_file_is_noticed_and_written_again_from_the_cache(project, engine_calls):
+    """A timings file cut short (a sync tool, a full disk, a hand edit) would break lip-sync in
+    the game: the manifest records its size, `check` fails the line, `build` writes it again."""
+    assert project.run("build").exit_code == 0
+    for line_id, _, _ in LINES:
+        entry, _ = timings_of(project, line_id)
+        assert entry["timings_size"] == (project.output / entry["timings"]).stat().st_size
+    entry, _ = timings_of(project, "intro.greet")
+    damaged = project.output / entry["timings"]
+    whole = damaged.read_bytes()
+    damaged.write_bytes(whole[: len(whole) // 2])
+    engine_calls.clear()
+    check = project.run("check")
+    assert check.exit_code == 1 and "intro.greet" in check.output and "timings damaged" in check.output, check.output
+    result = project.run("build")
+    assert result.exit_code == 0 and "1 from cache" in result.output, result.output
+    assert engine_calls == []
+    entry, timings = timings_of(project, "intro.greet")
+    assert damaged.stat().st_size == entry["timings_size"]
+    check_well_formed(entry, timings)
+    assert project.run("check").exit_code == 0
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_check_fails_a_damaged_timings_file_even_without_the_cache(project, damage):
+    """A CI runner has no cache to rebuild from: the line still fails, saying how to fix it."""
+    assert project.run("build").exit_code == 0
+    for entry in project.cache_entries():
+        entry.unlink()
+    entry, _ = timings_of(project, "intro.answer")
+    target = project.output / entry["timings"]
+    if damage == "deleted":
+        target.unlink()
+    else:
+        target.write_bytes(target.read_bytes()[:-10])
+    check = project.run("check")
+    assert check.exit_code == 1, check.output
+    failed = [line for line in check.output.splitlines() if "intro.answer" in line]
+    assert failed and "build --force intro.answer" in check.output, check.output
+    assert ("timings damaged" if damage == "truncated" else "timings missing") in check.output
+    assert project.run("check", "--json").exit_code == 1
 
 
 def test_clean_removes_orphaned_timings_with_their_audio(project):
@@ -286,6 +329,7 @@ def test_qa_flags_timings_that_do_not_cover_the_speech(project):
 def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(project, engine_calls):
     assert project.run("build").exit_code == 0
     assert project.run("take", "intro.greet", "-n", "2").exit_code == 0
+    from charvoice.pipeline.cache import AudioCache
     from charvoice.pipeline.timings import RawTimingsStore
 
     engine_calls.clear()
@@ -294,7 +338,7 @@ def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(projec
     entry, timings = timings_of(project, "intro.greet")
     assert entry["origin"] == "approved" and timings.source == "engine"
     check_well_formed(entry, timings)
-    kept = RawTimingsStore(project.root / ".charvoice/cache").get(entry["source_key"])
+    kept = RawTimingsStore(AudioCache(project.root / ".charvoice/cache")).get(entry["source_key"])
     assert kept is not None and len(kept.words) == len(timings.words)
 
 

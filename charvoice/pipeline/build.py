@@ -27,6 +27,7 @@ from charvoice.pipeline import timings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
+from charvoice.pipeline.timings import PublishedTimings
 from charvoice.project.config import AudioSettings
 from charvoice.project.loader import Project
 
@@ -44,7 +45,7 @@ class LineResult:
     lufs: float
     size: int | None = None  # of the published file
     sha256: str = ""
-    timings: str = ""  # the timings file, relative to the manifest
+    timings: PublishedTimings = field(default_factory=PublishedTimings)
 
 
 @dataclass
@@ -115,7 +116,7 @@ def fetch_raw(
     if raw is not None:
         return raw, False
     audio, engine_timings = timings.synthesize(engine, request)
-    timings.keep(cache.folder, request.cache_key, engine_timings)  # by key, for the processing stage
+    timings.keep(cache, request.cache_key, engine_timings)  # by key, for the processing stage
     return audio, True
 
 
@@ -146,7 +147,7 @@ def publish_raw(
         processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
         cache.put(request.cache_key, raw)
-        timings.keep(cache.folder, request.cache_key, engine_timings)
+        timings.keep(cache, request.cache_key, engine_timings)
     before_publish()
     audio.encode(processed, target, settings)
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
@@ -201,8 +202,8 @@ def _process(
         raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
         pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
     )  # fmt: skip
-    timings_file = timings.publish(job, project, engines, voiced.processed, voiced.engine_timings, voiced.raw)
-    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, timings_file)
+    published = timings.publish(job, project, engines, cache, voiced.processed, voiced.engine_timings, voiced.raw)
+    return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, published)
 
 
 def record(manifest: Manifest, result: LineResult) -> None:
@@ -222,7 +223,8 @@ def record(manifest: Manifest, result: LineResult) -> None:
             engine="recording" if job.origin == "recorded" else job.request.engine,
             origin=job.origin,
             marks=job.marks,
-            timings=result.timings,
+            timings=result.timings.path,
+            timings_size=result.timings.size,
             notes=job.line.notes,  # the writer's (Dialogue Manager `##`, Yarn `//`)
             size=result.size,
             sha256=result.sha256,

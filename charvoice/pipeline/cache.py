@@ -46,9 +46,10 @@ def unseal(blob: bytes) -> bytes | None:
     return audio
 
 
-def entry_name(key: str) -> str:
-    """Where an entry lives, relative to the cache folder (or the remote's prefix)."""
-    return f"{key[:2]}/{key}.audio"
+def entry_name(key: str, kind: str = "audio") -> str:
+    """Where an entry lives, relative to the cache folder (or the remote's prefix): the raw
+    audio, or ("timings") the engine's word timings for it, which travel with it to a team."""
+    return f"{key[:2]}/{key}.{kind}"
 
 
 class AudioCache:
@@ -104,6 +105,34 @@ class AudioCache:
         atomic_write_bytes(self.path(key), seal(audio))
         if self.remote is not None:
             self.remote.put(key, audio)
+
+    # The engine's raw word timings for an entry: opaque bytes here (pipeline/timings.py reads
+    # them), kept locally as plain files (`timings/`, as before they travelled) and sealed in the
+    # remote, so a teammate or a CI runner assembling from it publishes the same timings.
+
+    def timings_path(self, key: str) -> Path:
+        return self.folder / "timings" / key[:2] / f"{key}.json"
+
+    def has_timings(self, key: str) -> bool:
+        return self.timings_path(key).is_file()
+
+    def get_timings(self, key: str) -> bytes | None:
+        """The raw timings kept for `key`: local first, then the remote (kept locally)."""
+        path = self.timings_path(key)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        fetched = self.remote.get(key, "timings") if self.remote is not None else None
+        if fetched is not None:
+            with contextlib.suppress(OSError):
+                atomic_write_bytes(path, fetched)
+        return fetched
+
+    def put_timings(self, key: str, data: bytes) -> None:
+        atomic_write_bytes(self.timings_path(key), data)
+        if self.remote is not None:
+            self.remote.put(key, data, "timings")
 
     def held_remotely(self, keys: Iterable[str]) -> set[str]:
         """Of `keys`, those the remote holds (none without a remote, or when it is down)."""

@@ -70,6 +70,7 @@ class AudioEntry:
     # changed or damaged on disk (or left newer than its entry by a failed write) is noticed.
     size: int | None = None
     sha256: str = ""
+    timings_size: int | None = None  # of the timings file: a damaged one is noticed as the asset is
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -85,6 +86,8 @@ class AudioEntry:
         }
         if self.timings:
             out["timings"] = self.timings
+            if self.timings_size is not None:
+                out["timings_size"] = self.timings_size
         if self.notes:
             out["notes"] = self.notes
         if self.size is not None:
@@ -121,6 +124,7 @@ class AudioEntry:
             notes=_typed(obj, "notes", str, where, optional=True) or "",
             size=_typed(obj, "size", int, where, optional=True),
             sha256=_typed(obj, "sha256", str, where, optional=True) or "",
+            timings_size=_typed(obj, "timings_size", int, where, optional=True),
         )
 
 

@@ -18,7 +18,7 @@ from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
-from charvoice.pipeline.timings import has_timings, timings_path
+from charvoice.pipeline.timings import timings_path, timings_problem
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
@@ -381,12 +381,10 @@ class _Planner:
             job = replace(job, request=speech_request(project, engines, line))
         if reason and not self.force and job.pinned is None:
             job, reason = _kept_instead(project, engines, job, entry, reason)
-        if (
-            not reason
-            and not has_timings(entry, job.asset_path)
-            and (job.pinned is not None or self.cache.has(job.cache_key))
-        ):
-            reason = "timings missing"  # built before timings existed: redone from the cache, no engine call
+        # Timings missing (built before they existed) or damaged: redone from the cache, no engine call.
+        problem = "" if reason else timings_problem(entry, job.asset_path)
+        if problem and (job.pinned is not None or self.cache.has(job.cache_key)):
+            reason = problem
         if reason:  # only now is it worth asking the cache (fresh lines need nothing from it)
             plan.todo.append(
                 replace(job, reason=reason, cached=job.pinned is not None or self.cache.has(job.cache_key))

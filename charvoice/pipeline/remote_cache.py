@@ -250,48 +250,43 @@ class RemoteCache:
         self.read_only = False  # the store refused a write: go on reading from it
         self.uploaded = 0
         self.refused = 0  # damaged objects read (and treated as misses)
-        self._damaged: set[str] = set()  # keys whose object failed its checksum: replace on put
+        self._damaged: set[str] = set()  # objects that failed their checksum: replaced on put
         self._lock = threading.Lock()
 
     @property
     def description(self) -> str:
         return self.backend.description
 
-    def get(self, key: str) -> bytes | None:
-        """The verified audio for `key`, or None (absent, damaged, or the store is down)."""
-        blob = self._call(self.backend.read, entry_name(key))
+    def get(self, key: str, kind: str = "audio") -> bytes | None:
+        """The verified entry for `key` (its audio, or its timings), or None (absent, damaged,
+        or the store is down)."""
+        name = entry_name(key, kind)
+        blob = self._call(self.backend.read, name)
         if blob is None:
             return None
-        audio = unseal(blob)
-        if audio is None:
+        data = unseal(blob)
+        if data is None:
             with self._lock:
                 self.refused += 1
-                self._damaged.add(key)
-            self.warn(
-                f"shared cache {self.description}: refused a damaged entry {entry_name(key)} (checksum mismatch); voicing its line again"
-            )
-        return audio
+                self._damaged.add(name)
+            then = "voicing its line again" if kind == "audio" else "its word timings are made again"
+            self.warn(f"shared cache {self.description}: refused a damaged entry {name} (checksum mismatch); {then}")
+        return data
 
-    def put(self, key: str, audio: bytes) -> None:
+    def put(self, key: str, data: bytes, kind: str = "audio") -> None:
+        name = entry_name(key, kind)
         with self._lock:
-            damaged = key in self._damaged
+            damaged = name in self._damaged
             if self.read_only:
                 return
         if damaged:  # a write-if-absent would keep the damaged copy
-            done = self._call(self.backend.overwrite, entry_name(key), seal(audio), failed=False) is not False
+            done = self._call(self.backend.overwrite, name, seal(data), failed=False) is not False
         else:
-            done = bool(
-                self._call(
-                    self.backend.write_if_absent,
-                    entry_name(key),
-                    seal(audio),
-                    failed=False,
-                )
-            )
+            done = bool(self._call(self.backend.write_if_absent, name, seal(data), failed=False))
         if done:
             with self._lock:
-                self.uploaded += 1
-                self._damaged.discard(key)
+                self.uploaded += kind == "audio"  # what users count: lines' audio
+                self._damaged.discard(name)
 
     def holds(self, keys: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(keys))

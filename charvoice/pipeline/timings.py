@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from charvoice.engines.base import EngineTimings, SpokenWord
-from charvoice.fsutil import atomic_write_text
+from charvoice.fsutil import atomic_write_bytes
+from charvoice.pipeline.cache import AudioCache
 from charvoice.text_words import letters, word_spans
 from charvoice.visemes import REST, is_vowel, shape_of
 
@@ -101,9 +102,19 @@ class LineTimings:
         return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
-def has_timings(entry: AudioEntry | None, asset: Path) -> bool:
-    """Whether a manifest entry names a timings file and it is beside its asset."""
-    return entry is not None and bool(entry.timings) and (asset.parent / Path(entry.timings).name).is_file()
+def timings_problem(entry: AudioEntry | None, asset: Path) -> str:
+    """What is wrong with a line's timings file beside its asset ("" when nothing): none named
+    by the manifest, none on disk, or one that is not the size the manifest recorded (damaged;
+    manifests written before sizes were recorded accept any size)."""
+    if entry is None or not entry.timings:
+        return "timings missing"
+    try:
+        size = (asset.parent / Path(entry.timings).name).stat().st_size
+    except OSError:
+        return "timings missing"
+    if entry.timings_size is not None and size != entry.timings_size:
+        return "timings damaged (not the size the manifest recorded)"
+    return ""
 
 
 def timings_path(asset_path: str) -> str:
@@ -116,37 +127,36 @@ def timings_path(asset_path: str) -> str:
 
 
 class RawTimingsStore:
-    """Engine/ASR timings on the raw audio's timeline, one JSON file per cache key."""
+    """Engine/ASR timings on the raw audio's timeline, one JSON document per cache key, kept by
+    the audio cache beside the audio (and shared through its remote with it)."""
 
-    def __init__(self, cache_dir: Path) -> None:
-        self.folder = cache_dir / "timings"
-
-    def path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+    def __init__(self, cache: AudioCache) -> None:
+        self.cache = cache
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        return self.cache.has_timings(key)
 
     def get(self, key: str) -> EngineTimings | None:
         try:
-            data = json.loads(self.path(key).read_text(encoding="utf-8"))
+            data = self.cache.get_timings(key)
+            if data is None:
+                return None
+            document = json.loads(data)
             return EngineTimings(
-                source=str(data["source"]),
-                words=[SpokenWord(float(a), float(b), str(t), int(f), int(e)) for a, b, t, f, e in data["words"]],
-                phonemes=[(float(time), str(name)) for time, name in data["phonemes"]],
+                source=str(document["source"]),
+                words=[SpokenWord(float(a), float(b), str(t), int(f), int(e)) for a, b, t, f, e in document["words"]],
+                phonemes=[(float(time), str(name)) for time, name in document["phonemes"]],
             )
-        except FileNotFoundError:
-            return None
         except (OSError, ValueError, KeyError, TypeError):
             return None  # damaged: made again from the audio
 
     def put(self, key: str, timings: EngineTimings) -> None:
-        data = {
+        document = {
             "source": timings.source,
             "words": [[w.start_s, w.end_s, w.text, w.char_from, w.char_to] for w in timings.words],
             "phonemes": [[time, name] for time, name in timings.phonemes],
         }
-        atomic_write_text(self.path(key), json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        self.cache.put_timings(key, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 # --- words of the line, from any source -----------------------------------------------------
@@ -342,8 +352,11 @@ def line_timings(
     return LineTimings(source, duration, words, mouth)
 
 
-def write(target: Path, timings: LineTimings) -> None:
-    atomic_write_text(target, timings.dumps())
+def write(target: Path, timings: LineTimings) -> int:
+    """Write the timings file atomically; its size in bytes."""
+    data = timings.dumps().encode("utf-8")
+    atomic_write_bytes(target, data)
+    return len(data)
 
 
 # --- checks (charvoice qa) ------------------------------------------------------------------
@@ -393,20 +406,34 @@ def synthesize(engine: Any, request: Any) -> tuple[bytes, EngineTimings | None]:
     return audio, take(request) if take is not None else None
 
 
-def keep(cache_dir: Path, key: str, raw: EngineTimings | None) -> None:
-    """Store the engine's timings with its audio (call once the audio is in the cache)."""
+def keep(cache: AudioCache, key: str, raw: EngineTimings | None) -> None:
+    """Store the engine's timings with its audio."""
     if raw is not None:
-        RawTimingsStore(cache_dir).put(key, raw)
+        RawTimingsStore(cache).put(key, raw)
+
+
+@dataclass(frozen=True)
+class PublishedTimings:
+    """A timings file as written beside its asset; the empty path when none could be written."""
+
+    path: str = ""  # relative to the manifest
+    size: int | None = None
 
 
 def publish(
-    job: Any, project: Any, engines: Any, processed: Any, raw: EngineTimings | None, raw_audio: bytes | Path | None
-) -> str:
-    """Write the timings of a just-built asset beside it; its path relative to the manifest."""
+    job: Any,
+    project: Any,
+    engines: Any,
+    cache: AudioCache,
+    processed: Any,
+    raw: EngineTimings | None,
+    raw_audio: bytes | Path | None,
+) -> PublishedTimings:
+    """Write the timings of a just-built asset beside it."""
     from charvoice.engines.offline import OfflineEngine
 
     config = project.config
-    store = RawTimingsStore(config.cache_dir)
+    store = RawTimingsStore(cache)
     if raw is None:
         raw = store.get(job.cache_key)
     if raw is None:
@@ -420,10 +447,10 @@ def publish(
     )  # fmt: skip
     relative = timings_path(job.manifest_path)
     try:
-        write(config.output_dir / relative, result)
+        size = write(config.output_dir / relative, result)
     except OSError:  # a full disk, say: the line is published without timings; the next build adds them
-        return ""
-    return relative
+        return PublishedTimings()
+    return PublishedTimings(relative, size)
 
 
 def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path | None) -> EngineTimings | None:
@@ -477,7 +504,7 @@ def cost_of_timings(plan: Any, project: Any, engines: Any) -> Any:
     from charvoice.engines.fish.cost import TimingsCost
 
     cost = TimingsCost()
-    store = RawTimingsStore(project.config.cache_dir)
+    store = RawTimingsStore(AudioCache(project.config.cache_dir))  # the local cache: what is kept here
     client = asr_client(engines)
     for job in plan.todo:
         if job.origin == "recorded":

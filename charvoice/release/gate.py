@@ -13,7 +13,8 @@ Always: a line whose audio is missing or stale fails. On request:
   and so does an actor's recording made for older text than the script's.
 
 Always, too: a fresh line whose file on disk no longer has the sha256 the manifest recorded
-(changed by hand, damaged, or written by a build whose manifest write failed) fails.
+(changed by hand, damaged, or written by a build whose manifest write failed) fails, and so
+does one whose timings file the manifest names but is missing or not the size it recorded.
 
 Each line and locale is one test case in the reports: JUnit XML (CI systems show it as a
 test run) and JSON. Nothing is synthesised and no audio is decoded (files are only hashed).
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from charvoice.fsutil import atomic_write_text, file_digest
 from charvoice.pipeline.plan import Plan
+from charvoice.pipeline.timings import timings_problem
 from charvoice.release.status import LineStatus, line_statuses
 
 if TYPE_CHECKING:
@@ -188,6 +190,10 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     ):
         message = f"the audio file differs from the manifest (changed or damaged on disk): run `charvoice build --force {status.line.id}`"
         problems.append(GateProblem("damaged", message))
+    if status.state == "fresh" and entry is not None and entry.timings:  # one the manifest promises the game
+        timings = timings_problem(entry, status.job.asset_path)
+        if timings:
+            problems.append(GateProblem("damaged", f"{timings}: run `charvoice build --force {status.line.id}`"))
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
         engine = entry.engine or "?"
         if engine != options.require_engine:

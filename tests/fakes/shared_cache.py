@@ -121,10 +121,11 @@ class Remote:
             self.s3, self.bucket = s3, s3.new_bucket()
             self.section = f'[cache]\nremote = "s3://{self.bucket}/team"\nendpoint = "{s3.endpoint}"\n'
 
-    def names(self) -> list[str]:
+    def names(self, kind: str = "audio") -> list[str]:
+        """The store's objects of one kind: lines' raw audio, or ("timings") their word timings."""
         if self.kind == "folder":
-            return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*.audio"))
-        return [key.removeprefix("team/") for key in self.s3.keys(self.bucket)]
+            return sorted(p.relative_to(self.folder).as_posix() for p in self.folder.rglob(f"*.{kind}"))
+        return [key.removeprefix("team/") for key in self.s3.keys(self.bucket) if key.endswith(f".{kind}")]
 
     def read(self, name: str) -> bytes:
         return (self.folder / name).read_bytes() if self.kind == "folder" else self.s3.read(self.bucket, f"team/{name}")
