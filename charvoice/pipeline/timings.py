@@ -25,6 +25,7 @@ voice, and otherwise from espeak-ng's phonemes of each word, spread within the w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
@@ -108,8 +109,8 @@ def timings_problem(entry: AudioEntry | None, asset: Path) -> str:
     manifests written before sizes were recorded accept any size)."""
     if entry is None or not entry.timings:
         return "timings missing"
-    try:
-        size = (asset.parent / Path(entry.timings).name).stat().st_size
+    try:  # os.path, not pathlib: this runs for every line of a project that is planned
+        size = os.stat(os.path.join(os.path.dirname(asset), entry.timings.rpartition("/")[2])).st_size
     except OSError:
         return "timings missing"
     if entry.timings_size is not None and size != entry.timings_size:
