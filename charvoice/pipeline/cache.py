@@ -98,6 +98,7 @@ class AudioCache:
             atomic_write_bytes(path, seal(fetched))
         with self._lock:
             self.remote_hits += 1
+        self.get_timings(key)  # now, from the request stage's threads, not when the line is processed
         return fetched
 
     def put(self, key: str, audio: bytes) -> None:
