@@ -102,10 +102,13 @@ class AudioCache:
         return fetched
 
     def put(self, key: str, audio: bytes) -> None:
-        """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet)."""
+        """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet),
+        with the timings kept for it."""
         atomic_write_bytes(self.path(key), seal(audio))
         if self.remote is not None:
             self.remote.put(key, audio)
+            with contextlib.suppress(OSError):
+                self.remote.put(key, self.timings_path(key).read_bytes(), "timings")
 
     # The engine's raw word timings for an entry: opaque bytes here (pipeline/timings.py reads
     # them), kept locally as plain files (`timings/`, as before they travelled) and sealed in the
@@ -131,8 +134,10 @@ class AudioCache:
         return fetched
 
     def put_timings(self, key: str, data: bytes) -> None:
+        """Keep raw timings; they go to the remote with their audio (now, if it is kept already:
+        timings made again for cached audio)."""
         atomic_write_bytes(self.timings_path(key), data)
-        if self.remote is not None:
+        if self.remote is not None and self.has(key):
             self.remote.put(key, data, "timings")
 
     def held_remotely(self, keys: Iterable[str]) -> set[str]:
