@@ -146,8 +146,8 @@ def publish_raw(
         (raw, engine_timings), synthesized = timings.synthesize(engine, request), True
         processed = audio.process(raw, settings)
     if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
+        timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
         cache.put(request.cache_key, raw)
-        timings.keep(cache, request.cache_key, engine_timings)
     before_publish()
     audio.encode(processed, target, settings)
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
