@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -57,20 +56,16 @@ def file_stem(line_id: str, clashes: bool = False) -> str:
     return f"{slug}-{hashlib.sha256(line_id.encode('utf-8')).hexdigest()[:8]}"
 
 
-def colliding_ids(line_ids: Iterable[str]) -> set[str]:
-    """The lower-cased forms shared by two or more distinct ids: their files take the hashed stem."""
-    folded = Counter(line_id.lower() for line_id in set(line_ids))
-    return {key for key, count in folded.items() if count > 1}
-
-
 def asset_stems(line_ids: Iterable[str]) -> dict[str, str]:
     """Line id -> file stem, unique even on case-insensitive file systems (Windows, macOS).
 
     A stem depends only on its id, except that ids equal but for case all take the hashed form,
     so adding or removing an unrelated line never renames a file."""
     ids = set(line_ids)
-    colliding = colliding_ids(ids)
-    return {line_id: file_stem(line_id, line_id.lower() in colliding) for line_id in ids}
+    folded: dict[str, int] = {}
+    for line_id in ids:
+        folded[line_id.lower()] = folded.get(line_id.lower(), 0) + 1
+    return {line_id: file_stem(line_id, folded[line_id.lower()] > 1) for line_id in ids}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import voice_to_file
 from charvoice.pipeline.plan import speech_request
 from charvoice.pipeline.workspace import Workspace
-from charvoice.project.lines import Line, asset_stems
+from charvoice.project.lines import Line, file_stem
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _takes_dir(workspace: Workspace, line: Line) -> Path:
 
 def _stem(workspace: Workspace, line: Line) -> str:
     """The file name a line's takes and approvals get (its id may not be a safe file name)."""
-    return asset_stems(other.id for other in workspace.project.lines)[line.id]
+    return file_stem(line.id, line.id.lower() in workspace.project.colliding)  # as the plan names its audio
 
 
 def _index(folder: Path) -> dict[str, dict]:
