@@ -8,6 +8,9 @@ no-audio-device case): every test must pass there too, except those named `..._w
 
 from __future__ import annotations
 
+import csv
+import re
+
 import pytest
 from conftest import REPO
 from godot_gut import demo_game, gut_tests, run_gut
@@ -48,3 +51,15 @@ def test_the_suite_compiles_and_ends_cleanly(suite) -> None:
     assert totals["pending"] == 0 and totals["failures"] == 0
     assert suite.engine.script_errors == []
     assert suite.engine.exit_code == 0
+
+
+def test_the_demo_plays_every_line_to_the_end_and_quits(godot, demo) -> None:
+    lines = {row["id"]: row["text"] for row in csv.DictReader((REPO / "dialogue/lighthouse.csv").open())}
+    conversation = re.findall(r'^\t"(lighthouse\.\w+)",$', (REPO / "game/main.gd").read_text(), re.M)
+    run = godot.run(demo, args=("--", "--quit-at-end"), timeout=120)
+    assert run.exit_code == 0, run.errors[-20:]
+    assert run.script_errors == []
+    spoken = [text for line in run.lines if (text := line.split(": ", 1)[-1]) in lines.values()]
+    assert spoken[: len(conversation)] == [lines[i] for i in conversation]
+    assert spoken[len(conversation)] == lines["lighthouse.narr_end"]
+    assert run.lines[-1] == "The end."
