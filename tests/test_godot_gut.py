@@ -12,8 +12,9 @@ import csv
 import re
 
 import pytest
-from conftest import REPO
+from conftest import REPO, shared
 from godot_gut import demo_game, gut_tests, run_gut
+from godot_pck import file_data, folder_files
 
 TESTS = gut_tests(REPO / "game/test")
 NEEDS_MIXING = "_when_audio_mixes"
@@ -63,3 +64,25 @@ def test_the_demo_plays_every_line_to_the_end_and_quits(godot, demo) -> None:
     assert spoken[: len(conversation)] == [lines[i] for i in conversation]
     assert spoken[len(conversation)] == lines["lighthouse.narr_end"]
     assert run.lines[-1] == "The end."
+
+
+DIALOGUE_MANAGER_TESTS = gut_tests(REPO / "game/test_dialogue_manager")
+
+
+@pytest.fixture(scope="module", params=["3.9.1", "4.0.3"])
+def dialogue_manager(request, godot, demo):
+    """The dialogue-manager GUT tests in the demo with Dialogue Manager VERSION and its autoload."""
+    addon = shared(f"godot/dialogue_manager-{request.param}/addons/dialogue_manager")
+    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".uid", ".cs"))}
+    project = file_data(demo["project.godot"]).decode()
+    project = project.replace(
+        "[autoload]\n", '[autoload]\n\nDialogueManager="*res://addons/dialogue_manager/dialogue_manager.gd"\n'
+    )
+    files["project.godot"] = project
+    return run_gut(godot, files, config={"dirs": ["res://test_dialogue_manager/"]})
+
+
+@pytest.mark.parametrize(("script", "test"), DIALOGUE_MANAGER_TESTS, ids=[t for _, t in DIALOGUE_MANAGER_TESTS])
+def test_dialogue_manager(dialogue_manager, script: str, test: str) -> None:
+    assert dialogue_manager.status(script, test) == "pass", dialogue_manager.explain(script, test)
+    assert dialogue_manager.engine.script_errors == []
