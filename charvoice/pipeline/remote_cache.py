@@ -38,6 +38,15 @@ HEAD_THREADS = 16  # existence checks in flight for `build --dry-run` and planni
 LIST_ABOVE = 256
 
 
+# A write the share refused while it can still be read: a read-only mount (EROFS is an
+# OSError, not a PermissionError), no permission, a full share or quota.
+WRITE_REFUSALS = frozenset(
+    code
+    for code in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG)
+    if code is not None
+)
+
+
 class Unreachable(Exception):
     """The store could not be used (network, credentials, missing folder): its cause, safe to print."""
 
@@ -120,10 +129,8 @@ class FolderBackend:
                 # A share without hard links: an atomic rename (the last equal-key copy wins).
                 os.replace(temp, target)
                 return True
-        except PermissionError as error:
-            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
-            raise Unreachable(_os_cause(error)) from None
+            raise _folder_write_error(error) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
@@ -133,10 +140,8 @@ class FolderBackend:
         try:
             with atomic_target(self.folder / name) as temp:
                 temp.write_bytes(blob)
-        except PermissionError as error:
-            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
-            raise Unreachable(_os_cause(error)) from None
+            raise _folder_write_error(error) from None
 
 
 class ObjectBackend:
@@ -221,10 +226,18 @@ class ObjectBackend:
             raise _write_error(error) from None
 
 
+def _folder_write_error(error: OSError) -> Exception:
+    refused = isinstance(error, PermissionError) or error.errno in WRITE_REFUSALS
+    return (WriteRefused if refused else Unreachable)(_os_cause(error))
+
+
 def _write_error(error: BaseException) -> Exception:
+    """An upload's failure: a refusal (403, read-only credentials, a policy denying writes)
+    leaves the store readable; anything else is the store being away."""
     from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 
     refused = isinstance(error, (PermissionDeniedError, UnauthenticatedError, PermissionError))
+    refused = refused or "403 Forbidden" in str(error).split("<", 1)[0]
     return (WriteRefused if refused else Unreachable)(_first_line(error))
 
 
