@@ -86,6 +86,8 @@ def build(
         return
     workspace = open_workspace(project_dir, engine, quiet=as_json, voices=True)
     try:
+        if workspace.cache.remote is not None:  # one cheap request before anything is paid for
+            workspace.cache.remote.preflight()
         lines = workspace.select(targets)
         if shard is not None:
             from charvoice.pipeline.plan import in_shard
