@@ -10,6 +10,7 @@ most the lines in flight; the next build takes everything else from the cache or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -25,6 +26,7 @@ from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngin
 from charvoice.fsutil import file_digest
 from charvoice.pipeline import timings
 from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.interrupt import WAKE_SECONDS, sigint_as_request
 from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
 from charvoice.pipeline.timings import PublishedTimings
@@ -313,7 +315,15 @@ def run_build(
         report.failures.append(failure)
         on_progress(failure)
 
+    def interrupt() -> None:  # Ctrl-C, seen between two steps of the loop below (pipeline/interrupt.py)
+        nonlocal interrupted
+        interrupted = True
+        stop.set()
+
+    guard = contextlib.ExitStack()  # through the last manifest write, not just the loop
+    guard.enter_context(sigint_as_request(interrupt))
     with (
+        guard,
         ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice-request") as requests,
         ThreadPoolExecutor(max_workers=PROCESS_WORKERS, thread_name_prefix="charvoice-process") as processors,
     ):
@@ -329,7 +339,7 @@ def run_build(
             if not fetching and not processing:
                 break
             try:
-                done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
+                done, _ = wait([*fetching, *processing], timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
                 # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
                 # stays cached), and what finished is recorded below, so no asset outruns the manifest.
@@ -359,10 +369,10 @@ def run_build(
                 on_progress(result)
             if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
                 flush()
-    changed.extend(manifest.set_fallbacks(project.fallbacks))
-    flush()
-    if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
-        publish([])
+        changed.extend(manifest.set_fallbacks(project.fallbacks))
+        flush()
+        if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
+            publish([])
     report.seconds = time.monotonic() - started
     if interrupted:
         raise Interrupted(len(report.built), len(report.not_started))
