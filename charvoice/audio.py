@@ -552,8 +552,9 @@ def ogg_length(path: Path) -> int:
     return -1
 
 
-def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
-    """Write the processed audio to `target` atomically in the configured format."""
+def encode(processed: Processed, target: Path, settings: AudioSettings, key: str = "") -> None:
+    """Write the processed audio to `target` atomically in the configured format. `key` (the
+    asset key) names the Ogg stream, so equal audio gives equal bytes on every machine."""
     with atomic_target(target) as temp:
         if settings.format == "wav":
             temp.write_bytes(wav_bytes(processed.samples, processed.sample_rate))
@@ -583,6 +584,9 @@ def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
             if ogg_length(temp) < len(processed.samples):
                 cause = write_failure(temp.parent) or errno.EIO
                 raise OSError(cause, os.strerror(cause), str(target))
+            from charvoice.ogg_pages import serial_for, with_serial
+
+            temp.write_bytes(with_serial(temp.read_bytes(), serial_for(key)))  # not libsndfile's random serial
             return
         codec = ["-c:a", "libmp3lame", "-q:a", str(9 - min(settings.quality, 9)), "-f", "mp3"]
         source = ["-f", "f32le", "-ar", str(processed.sample_rate), "-ac", "1", "-i", "pipe:0"]

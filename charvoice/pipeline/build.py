@@ -134,6 +134,7 @@ def publish_raw(
     pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
     expect_duration_s: float | None = None,
+    asset_key: str = "",
 ) -> Voiced:
     """The processing stage: processed; cached once it decoded; encoded atomically.
     `before_publish` may raise to keep the audio in the cache but publish nothing (a newer edit
@@ -151,7 +152,7 @@ def publish_raw(
         timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
         cache.put(request.cache_key, raw)
     before_publish()
-    audio.encode(processed, target, settings)
+    audio.encode(processed, target, settings, asset_key or request.cache_key)  # the key names the Ogg stream
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
     return Voiced(
         synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
@@ -202,7 +203,7 @@ def _process(
     engine = engines.for_character(project.characters[job.line.character])
     voiced = publish_raw(
         raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
-        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
+        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect, asset_key=job.asset_key,
     )  # fmt: skip
     published = timings.publish(job, project, engines, cache, voiced.processed, voiced.engine_timings, voiced.raw)
     return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, published)
@@ -264,7 +265,7 @@ def run_build(
     for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
         engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify or Notify())
     for job in plan.moved:  # a moved or renamed script: same audio, new source
-        if manifest.set_source(job.line.id, job.line.source):
+        if manifest.set_source(job.line.id, job.line.source, job.line.locale):
             changed.append(job.line.id)
 
     def publish(ids: list[str]) -> None:
