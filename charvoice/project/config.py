@@ -203,8 +203,11 @@ class ProjectConfig:
         """A path as the user sees it: relative to the project root, with forward slashes."""
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        except ValueError:  # outside the project: `../x`, never the machine's absolute path
+            try:
+                return Path(os.path.relpath(path.resolve(), self.root.resolve())).as_posix()
+            except ValueError:  # another drive (Windows): the name alone
+                return path.name
 
 
 def find_root(start: Path) -> Path:
