@@ -552,10 +552,13 @@ def ogg_length(path: Path) -> int:
     return -1
 
 
-def encode(processed: Processed, target: Path, settings: AudioSettings, key: str = "") -> None:
+def encode(
+    processed: Processed, target: Path, settings: AudioSettings, key: str = "", *, durable: bool = False
+) -> None:
     """Write the processed audio to `target` atomically in the configured format. `key` (the
-    asset key) names the Ogg stream, so equal audio gives equal bytes on every machine."""
-    with atomic_target(target) as temp:
+    asset key) names the Ogg stream, so equal audio gives equal bytes on every machine;
+    `durable`: on the disk (fsync) before this returns, so before the manifest names it."""
+    with atomic_target(target, durable=durable) as temp:
         if settings.format == "wav":
             temp.write_bytes(wav_bytes(processed.samples, processed.sample_rate))
             return

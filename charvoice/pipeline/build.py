@@ -135,6 +135,7 @@ def publish_raw(
     before_publish: Callable[[], None] = lambda: None,
     expect_duration_s: float | None = None,
     asset_key: str = "",
+    durable: bool = False,
 ) -> Voiced:
     """The processing stage: processed; cached once it decoded; encoded atomically.
     `before_publish` may raise to keep the audio in the cache but publish nothing (a newer edit
@@ -152,7 +153,7 @@ def publish_raw(
         timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
         cache.put(request.cache_key, raw)
     before_publish()
-    audio.encode(processed, target, settings, asset_key or request.cache_key)  # the key names the Ogg stream
+    audio.encode(processed, target, settings, asset_key or request.cache_key, durable=durable)  # key: the Ogg stream
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
     return Voiced(
         synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
@@ -204,6 +205,7 @@ def _process(
     voiced = publish_raw(
         raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
         pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect, asset_key=job.asset_key,
+        durable=project.config.fsync_assets,
     )  # fmt: skip
     published = timings.publish(job, project, engines, cache, voiced.processed, voiced.engine_timings, voiced.raw)
     return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, published)

@@ -109,7 +109,8 @@ class Published:
 
     def save(self) -> None:
         data = {"format": FORMAT, "version": 1, "files": sorted(self.names)}
-        atomic_write_text(record_path(self.output_dir), json.dumps(data, ensure_ascii=False, indent=0) + "\n")
+        text = json.dumps(data, ensure_ascii=False, indent=0) + "\n"
+        atomic_write_text(record_path(self.output_dir), text, durable=True)
 
 
 def claim_jobs(output_dir: Path, manifest: Manifest, jobs: list[Job]) -> list[Job]:
