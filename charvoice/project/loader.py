@@ -20,6 +20,7 @@ from charvoice.project.formats import (
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speech_text import unknown_direction_warnings
+from charvoice.text_words import letters, speakable
 
 
 @dataclass
@@ -127,6 +128,7 @@ def read_script(context: ParseContext, characters: CharacterIndex, config: Proje
 def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig) -> ScriptLines:
     problems: list[Problem] = []
     lines: list[Line] = []
+    skipped = list(parsed.skipped)
     for line in parsed.lines:
         character = index.find(line.character)
         if character is None:
@@ -141,6 +143,9 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         if bad:
             problems.append(Problem(line.file, bad, line.line_number))
             continue
+        if line.audio_of is None and not letters(speakable(line.text)):
+            skipped.append(f"{line.source}: only symbols or emoji, no words to speak ({line.id})")
+            continue
         lines.append(line if line.character == character.id else replace(line, character=character.id))
     ids = frozenset(line.id for line in lines)
     voiced = [(line.id, line.locale) for line in lines if line.audio_of is None]
@@ -149,7 +154,7 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         lines,
         problems,
         parsed.warnings,
-        parsed.skipped,
+        skipped,
         locales=frozenset(line.locale for line in lines),
         ids=ids,
         keys=keys,
