@@ -459,6 +459,24 @@ def _oversampled_peaks_at(samples: np.ndarray, where: np.ndarray) -> np.ndarray:
 # --- the whole chain ------------------------------------------------------------------------
 
 
+def voiced_frames(
+    samples: np.ndarray,
+    sample_rate: int,
+    floor_db: float = _SILENCE_FLOOR_DB,
+    below_loudest_db: float = _SILENCE_BELOW_PEAK_DB,
+) -> np.ndarray:
+    """Which 10 ms frames hold sound (a bool per frame). A frame is silence under `floor_db`,
+    or `below_loudest_db` under the loudest frame."""
+    frame = max(1, sample_rate // 100)
+    count = len(samples) // frame
+    if count == 0:
+        return np.zeros(0, dtype=bool)
+    rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
+    with np.errstate(divide="ignore"):
+        level = 20 * np.log10(np.maximum(rms, 1e-10))
+    return level > max(floor_db, float(level.max()) - below_loudest_db)
+
+
 def voiced_span(
     samples: np.ndarray,
     sample_rate: int,
@@ -466,16 +484,9 @@ def voiced_span(
     below_loudest_db: float = _SILENCE_BELOW_PEAK_DB,
 ) -> tuple[int, int] | None:
     """(first, end) sample of the sound between leading and trailing silence, in 10 ms frames;
-    None when it is all silence. A frame is silence under `floor_db`, or `below_loudest_db`
-    under the loudest frame."""
+    None when it is all silence (see voiced_frames)."""
     frame = max(1, sample_rate // 100)
-    count = len(samples) // frame
-    if count == 0:
-        return None
-    rms = np.sqrt(np.mean(samples[: count * frame].reshape(count, frame).astype(np.float64) ** 2, axis=1))
-    with np.errstate(divide="ignore"):
-        level = 20 * np.log10(np.maximum(rms, 1e-10))
-    voiced = np.flatnonzero(level > max(floor_db, float(level.max()) - below_loudest_db))
+    voiced = np.flatnonzero(voiced_frames(samples, sample_rate, floor_db, below_loudest_db))
     if len(voiced) == 0:
         return None
     return int(voiced[0]) * frame, (int(voiced[-1]) + 1) * frame
@@ -552,9 +563,13 @@ def ogg_length(path: Path) -> int:
     return -1
 
 
-def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
-    """Write the processed audio to `target` atomically in the configured format."""
-    with atomic_target(target) as temp:
+def encode(
+    processed: Processed, target: Path, settings: AudioSettings, key: str = "", *, durable: bool = False
+) -> None:
+    """Write the processed audio to `target` atomically in the configured format. `key` (the
+    asset key) names the Ogg stream, so equal audio gives equal bytes on every machine;
+    `durable`: on the disk (fsync) before this returns, so before the manifest names it."""
+    with atomic_target(target, durable=durable) as temp:
         if settings.format == "wav":
             temp.write_bytes(wav_bytes(processed.samples, processed.sample_rate))
             return
@@ -583,6 +598,9 @@ def encode(processed: Processed, target: Path, settings: AudioSettings) -> None:
             if ogg_length(temp) < len(processed.samples):
                 cause = write_failure(temp.parent) or errno.EIO
                 raise OSError(cause, os.strerror(cause), str(target))
+            from charvoice.ogg_pages import serial_for, with_serial
+
+            temp.write_bytes(with_serial(temp.read_bytes(), serial_for(key)))  # not libsndfile's random serial
             return
         codec = ["-c:a", "libmp3lame", "-q:a", str(9 - min(settings.quality, 9)), "-f", "mp3"]
         source = ["-f", "f32le", "-ar", str(processed.sample_rate), "-ac", "1", "-i", "pipe:0"]

@@ -16,7 +16,7 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -36,8 +36,10 @@ def temp_path(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_target(target: Path) -> Iterator[Path]:
+def atomic_target(target: Path, *, durable: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `target`, on failure it is removed.
+    `durable`: the data reaches the disk before the rename, and the rename before returning, so
+    a power cut leaves the old file or the new one, never an empty or zero-filled one.
 
     A failure to write is an OSError naming `target` (not the hidden temporary name), also when
     a C library (libsndfile) reports a full disk or a read-only folder as a bare "System error"."""
@@ -45,7 +47,11 @@ def atomic_target(target: Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         yield temp
+        if durable:
+            fsync_file(temp)
         replace(temp, target)
+        if durable:
+            fsync_folder(target.parent)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
     except Exception:
@@ -56,6 +62,43 @@ def atomic_target(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a closed file's data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the names in `folder` (a rename into it) durable. POSIX only: Windows cannot open a
+    folder, and NTFS journals the rename; a file system without folder fsync (EINVAL) is skipped."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_files(paths: Iterable[Path]) -> None:
+    """Flush files already renamed into place, then their folders (one pass over a batch; the
+    alternative to a durable write of each file that bench/fsync.py measures)."""
+    folders: dict[Path, None] = {}
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            fsync_file(path)
+            folders[path.parent] = None
+    for folder in folders:
+        fsync_folder(folder)
 
 
 def write_failure(folder: Path) -> int | None:
@@ -132,13 +175,13 @@ def replace(source: Path, target: Path) -> None:
             time.sleep(REPLACE_DELAY_S)
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_target(target) as temp, open(temp, "wb") as handle:
+def atomic_write_bytes(target: Path, data: bytes, *, durable: bool = False) -> None:
+    with atomic_target(target, durable=durable) as temp, open(temp, "wb") as handle:
         handle.write(data)
 
 
-def atomic_write_text(target: Path, text: str) -> None:
-    atomic_write_bytes(target, text.encode("utf-8"))
+def atomic_write_text(target: Path, text: str, *, durable: bool = False) -> None:
+    atomic_write_bytes(target, text.encode("utf-8"), durable=durable)
 
 
 def remove_stale_temps(folder: Path) -> int:

@@ -8,6 +8,7 @@ of their characters counts as a word: subtitles reveal them one at a time.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _JOINERS = set("'\u2019-\u2010")  # apostrophes and hyphens inside a word
@@ -62,3 +63,25 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 def letters(text: str) -> str:
     """The text as the aligner compares it: case-folded letters and digits only."""
     return "".join(char for char in unicodedata.normalize("NFKC", text).casefold() if _wordy(char))
+
+
+# Symbols a voice reads as words that belong in the line ("20 degrees", "copyright").
+_SPOKEN_SYMBOLS = set("°℃℉№©®™")
+# What makes up an emoji besides its symbol: joiners, presentation selectors, the keycap mark.
+_EMOJI_PARTS = set("\u200d\ufe0e\ufe0f\u20e3")
+
+
+def not_speech(char: str) -> bool:
+    """Emoji, pictographs and other symbols (Unicode So and Sk), and the parts emoji are built
+    from: shown in subtitles, never spoken (a scratch voice says "party popper")."""
+    if char in _SPOKEN_SYMBOLS:
+        return False
+    return unicodedata.category(char) in ("So", "Sk") or char in _EMOJI_PARTS or 0xE0020 <= ord(char) <= 0xE007F
+
+
+def speakable(text: str) -> str:
+    """`text` without what is not speech; unchanged (the same cache key) when it has none."""
+    if not any(map(not_speech, text)):
+        return text
+    spaced = "".join(" " if not_speech(char) else char for char in text)
+    return re.sub(r" +(?=[,.!?;:])", "", re.sub(r"[ \t]{2,}", " ", spaced)).strip()

@@ -51,6 +51,7 @@ class WatchEvent:
     from_cache: int = 0
     failed: list[dict] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    removed_files: list[str] = field(default_factory=list)  # every file `clean` removed, relative to the project
     superseded: int = 0
     seconds: float = 0.0
     lines: int = 0
@@ -194,9 +195,11 @@ class Watcher:
                 self._swept = True
             finally:
                 self._building.clear()
-            removed = []
+            removed, removed_files = [], []
             if plan.orphans and not self._supersede.is_set():  # lines gone from the scripts: as `clean` would
-                removed = [f"{line_id} [{locale}]" for line_id, locale in workspace.clean(dry_run=False).entries]
+                cleaned = workspace.clean(dry_run=False)
+                removed = [f"{line_id} [{locale}]" for line_id, locale in cleaned.entries]
+                removed_files = [workspace.project.config.relative(path) for path in cleaned.files]
         except CharvoiceError as error:  # a fatal engine error (bad key, no credit): report, retry later
             self.memory.forget_engines()  # a fatal error sticks to an engine; the retry starts afresh
             self._schedule_retry()
@@ -219,6 +222,7 @@ class Watcher:
             from_cache=report.from_cache,
             failed=failed,
             removed=removed,
+            removed_files=removed_files,
             superseded=len(report.not_started),
             seconds=round(time.monotonic() - started, 3),
             lines=report.total,

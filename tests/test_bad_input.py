@@ -354,3 +354,63 @@ def test_dialogue_folder_holding_the_output_is_fine(project):
     assert len(project.assets()) == len(LINES) and project.run("build").output.startswith(
         f"{len(LINES)} lines up to date"
     )
+
+
+# --- symbolic links under the dialogue folders (issue 22, item 6) -------------------------------
+
+
+def _outside(project, name: str = "elsewhere"):
+    folder = project.root.parent / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_a_script_linked_from_outside_the_project_is_refused_by_its_link(project):
+    outside = _outside(project)
+    (outside / "extra.csv").write_text(csv_text([("extra.one", "Aria", "From another folder.")]))
+    (project.root / "dialogue/extra.csv").symlink_to(outside / "extra.csv")
+    output = assert_rejected(project, "dialogue/extra.csv: a link to a place outside the project")
+    assert str(outside) not in output and str(project.root) not in output  # no absolute path
+
+
+def test_a_folder_linked_from_outside_the_project_is_refused(project):
+    outside = _outside(project)
+    (outside / "extra.csv").write_text(csv_text([("extra.one", "Aria", "From another folder.")]))
+    (project.root / "dialogue/shared").symlink_to(outside, target_is_directory=True)
+    output = assert_rejected(project, "dialogue/shared: a link to a place outside the project")
+    assert str(outside) not in output
+
+
+def test_a_broken_link_with_a_script_name_is_an_error(project):
+    (project.root / "dialogue/chapter2.csv").symlink_to(project.root / "dialogue/not-there.csv")
+    output = assert_rejected(project, "dialogue/chapter2.csv: a broken link")
+    assert str(project.root) not in output
+
+
+def test_a_dialogue_entry_that_is_itself_a_link_out_is_refused(project):
+    outside = _outside(project)
+    (outside / "intro.csv").write_text(csv_text(LINES))
+    (project.root / "dialogue/intro.csv").unlink()
+    (project.root / "dialogue").rmdir()
+    (project.root / "dialogue").symlink_to(outside, target_is_directory=True)
+    assert_rejected(project, "dialogue: a link to a place outside the project")
+
+
+def test_links_inside_the_project_are_followed_and_named_by_their_target(project):
+    """A linked folder and a linked file inside the project are voiced (they used to be skipped
+    in silence, or named by the machine's absolute path); an Emacs lock (a hidden broken link) is not a script."""
+    import json
+
+    project.write("shared/harbour.csv", csv_text([("harbour.bell", "Bram", "The harbour bell rings.")]))
+    project.write("scripts/more.csv", csv_text([("more.one", "Aria", "One more line.")]))
+    (project.root / "dialogue/harbour").symlink_to(project.root / "shared", target_is_directory=True)
+    (project.root / "dialogue/more.csv").symlink_to(project.root / "scripts/more.csv")
+    (project.root / "dialogue/loop").symlink_to(project.root / "dialogue", target_is_directory=True)
+    (project.root / "dialogue/.#intro.csv").symlink_to("user@host.1234:1700000000")
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    lines = json.loads(project.manifest.read_text())["lines"]
+    assert lines["harbour.bell"]["source"] == "shared/harbour.csv:2"
+    assert lines["more.one"]["source"] == "scripts/more.csv:2"
+    assert len(lines) == len(LINES) + 2
+    assert str(project.root) not in project.manifest.read_text()

@@ -5,16 +5,17 @@ Fish server, so "zero API calls" means no request reached it.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import threading
+from pathlib import Path
 
 import audio_check
 import pytest
-from fakes.fixtures import API_KEY
 from fakes.shared_cache import (
     FISH_LINES,
     LINES,
-    SECRET_KEY,
     Remote,
     S3Server,
     assets,
@@ -139,24 +140,10 @@ def test_the_remote_going_down_mid_build_loses_nothing(tmp_path, fish, fish_env,
     local = list((project.root / ".charvoice/cache").rglob("*.audio"))
     assert len(local) == 12 and all(unseal(p.read_bytes()) is not None for p in local)
     fish.reset_calls()
-    assert project.run("build").exit_code == 0 and fish.calls() == []  # nothing to redo
-
-
-def test_an_unreachable_remote_warns_once_and_never_prints_credentials(tmp_path, fish, fish_env, monkeypatch):
-    use_credentials(monkeypatch)
-    project = team_project(tmp_path / "alice", fish, None)
-    config = project.root / "charvoice.toml"
-    config.write_text(
-        config.read_text() + '[cache]\nremote = "s3://voices/team"\nendpoint = "http://127.0.0.1:9"\n'
-    )  # nothing listens
-    preview = project.run("build", "--dry-run")
-    result = project.run("build")
-    assert result.exit_code == 0, result.output
-    assert result.output.count("shared cache s3://voices/team is unreachable") == 1
-    assert len(tts_texts(fish)) == len(FISH_LINES) and len(project.run("check").output) > 0
-    for output in (preview.output, result.output):
-        assert SECRET_KEY not in output and API_KEY not in output
-    assert SECRET_KEY not in project.every_file_text()
+    assert project.run("check").exit_code == 0 and fish.calls() == []  # nothing to redo
+    again = project.run("build")  # the store still away at the start of a build: stop before paying
+    assert again.exit_code == 2 and ("endpoint unreachable" in again.output or "is the share mounted" in again.output)
+    assert fish.calls() == []
 
 
 def test_concurrent_writers_of_one_key_leave_one_whole_entry(remote):
@@ -323,3 +310,82 @@ def test_watch_reports_a_shared_cache_that_went_away(project):
         and "is the share mounted?" in event.warnings[0]
     )
     assert event.to_json()["warnings"] == event.warnings
+
+
+@pytest.mark.parametrize(
+    "code",
+    [errno.EROFS, errno.EACCES, errno.ENOSPC],
+    ids=["read-only-mount", "no-permission", "share-full"],
+)
+def test_a_share_that_refuses_writes_is_still_read(tmp_path, fish, fish_env, monkeypatch, code):
+    """A read-only mount fails with EROFS, an OSError that is not a PermissionError: after the
+    first refused upload every line the share holds is still read, not voiced (and paid) again."""
+    shared = Remote("folder", tmp_path, None)
+    first = team_project(tmp_path / "alice", fish, shared, lines=LINES[:5])
+    assert first.run("build").exit_code == 0
+    before = shared.names()
+    real_write, real_mkdir = Path.write_bytes, Path.mkdir
+
+    def write_bytes(self, data):
+        if shared.folder in self.parents:
+            raise OSError(code, os.strerror(code), str(self))
+        return real_write(self, data)
+
+    def mkdir(self, *args, **kwargs):
+        if shared.folder in self.parents and not self.is_dir():
+            raise OSError(code, os.strerror(code), str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    second = copy_project(first, tmp_path / "bob")
+    second.write_lines(LINES)  # pier.6 is new: its upload is refused before the others are read
+    fish.reset_calls()
+    result = second.run("build")
+    assert result.exit_code == 0, result.output
+    assert tts_texts(fish) == [LINES[5][2]]  # only the line the share does not hold
+    assert "5 of them from the shared cache" in result.output
+    assert result.output.count("refused an upload") == 1 and "unreachable" not in result.output
+    assert shared.names() == before
+    assert len(manifest_lines(second)) == 6 and second.run("check").exit_code == 0
+
+
+def test_a_bucket_whose_policy_denies_writes_is_still_read(tmp_path, fish, fish_env, s3, monkeypatch):
+    """S3 answers 403 to every PUT (an IAM policy denying s3:PutObject, enforced by moto): the
+    entries already in the bucket are still read."""
+    import boto3
+    import moto.settings
+
+    shared = Remote("s3", tmp_path, s3)
+    use_credentials(monkeypatch)
+    first = team_project(tmp_path / "alice", fish, shared, lines=LINES[:5])
+    assert first.run("build").exit_code == 0
+    before = shared.names()
+    admin = dict(endpoint_url=s3.endpoint, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    iam = boto3.client("iam", **admin)
+    user = f"reader-{shared.bucket}"
+    iam.create_user(UserName=user)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+        ],
+    }
+    iam.put_user_policy(UserName=user, PolicyName="read-only", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # from now on moto checks IAM
+
+    second = copy_project(first, tmp_path / "bob")
+    second.write_lines(LINES)
+    fish.reset_calls()
+    result = second.run("build")
+    assert result.exit_code == 0, result.output
+    assert tts_texts(fish) == [LINES[5][2]]
+    assert "5 of them from the shared cache" in result.output
+    assert result.output.count("refused an upload") == 1 and "unreachable" not in result.output
+    assert "lacked the necessary privileges" in result.output and key["SecretAccessKey"] not in result.output
+    monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    assert shared.names() == before

@@ -144,3 +144,38 @@ def test_watch_says_the_key_notice_and_cue_warnings_once_at_the_start(project):
     assert process.returncode == 0, err
     assert err.count("FISH_API_KEY is not set") == 1 and err.count("direction tag 'grumpy'") == 1, err
     assert "1 line regenerated" in out, out
+
+
+def test_ctrl_c_between_two_steps_of_the_build_counts_what_was_kept(project, monkeypatch):
+    """Issue 22, item 4: Ctrl-C landing just after a line was recorded (or inside the progress
+    bar, or a manifest write) raised KeyboardInterrupt there, and the build said "0 lines were
+    built and kept" while several were. SIGINT is sent from inside the main loop's step, at
+    the worst moment: right after the third line is recorded, before it is counted."""
+    import os
+
+    from conftest import csv_text
+
+    from charvoice.pipeline import build
+
+    lines = [(f"quay.{n:02d}", "Bram", f"Quay line {n}: the nets are drying.") for n in range(12)]
+    project.write("dialogue/intro.csv", csv_text(lines))
+    recorded = []
+    original = build.record
+
+    def record_then_ctrl_c(manifest, result):
+        original(manifest, result)
+        recorded.append(result.job.line.id)
+        if len(recorded) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(build, "record", record_then_ctrl_c)
+    result = project.run("build")
+    assert result.exit_code == 130, result.output
+    kept = len(_published(project.root))
+    assert kept >= 3 and kept == len(recorded) < len(lines)
+    assert f"interrupted: {kept} lines were built and kept, {len(lines) - kept} left to build" in result.output
+    on_disk = {path.stem for path in (project.output / "en").rglob("*.ogg")}
+    assert on_disk == set(_published(project.root))  # no asset without its entry
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    resumed = project.run("build")
+    assert resumed.exit_code == 0 and f"{kept} up to date" in resumed.output

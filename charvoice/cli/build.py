@@ -86,6 +86,8 @@ def build(
         return
     workspace = open_workspace(project_dir, engine, quiet=as_json, voices=True)
     try:
+        if workspace.cache.remote is not None:  # one cheap request before anything is paid for
+            workspace.cache.remote.preflight()
         lines = workspace.select(targets)
         if shard is not None:
             from charvoice.pipeline.plan import in_shard
@@ -455,15 +457,26 @@ def check(
 @click.command()
 @project_option
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-def clean(project_dir: Path | None, dry_run: bool) -> None:
-    """Remove assets and manifest entries of lines no script has any more."""
-    workspace = open_workspace(project_dir)
-    report = workspace.clean(dry_run, on_wait=say_waiting)
+@json_option
+def clean(project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Remove manifest entries of lines no script has any more, and the files charvoice wrote
+    for them (never a file it did not write)."""
+    workspace = open_workspace(project_dir, quiet=as_json)
+    try:
+        report = workspace.clean(dry_run, on_wait=None if as_json else say_waiting)
+    finally:
+        workspace.close()
+    relative = workspace.project.config.relative
+    if as_json:
+        entries = [{"id": line_id, "locale": locale} for line_id, locale in report.entries]
+        files = [relative(path) for path in report.files]
+        click.echo(json.dumps({"dry_run": dry_run, "entries": entries, "files": files}, ensure_ascii=False))
+        return
     verb = "would remove" if dry_run else "removed"
     for line_id, locale in report.entries:
         click.echo(f"{verb} manifest entry {line_id} [{locale}]")
     for path in report.files:
-        click.echo(f"{verb} {workspace.project.config.relative(path)}")
+        click.echo(f"{verb} {relative(path)}")
     if not report.entries and not report.files:
         click.echo("Nothing to clean.")
 
@@ -531,6 +544,8 @@ def _print_watch_event(event: WatchEvent) -> None:
         if event.removed:
             parts.append(f"{len(event.removed)} removed")
         click.echo(f"{stamp}  {files or 'project'}  " + ", ".join(parts))
+        for removed in event.removed_files:
+            click.echo(f"{stamp}  removed {removed}")
         for failure in event.failed:
             click.secho(
                 f"{stamp}  failed: {failure['source']} {failure['id']}: {failure['error']} (will retry)", fg="red"

@@ -106,7 +106,7 @@ class Approvals:
                 lid: {loc: asdict(note) for loc, note in by.items()} for lid, by in self.recorded.items()
             }
         header = "# Approved takes and recordings (charvoice approve / build). Commit this file.\n"
-        atomic_write_text(self.path, header + tomli_w.dumps(data))
+        atomic_write_text(self.path, header + tomli_w.dumps(data), durable=True)
 
     def approve(self, line_id: str, locale: str, take: int, text: str, source_key: str, file: str) -> None:
         now = datetime.now(UTC).replace(microsecond=0)

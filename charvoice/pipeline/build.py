@@ -10,6 +10,7 @@ most the lines in flight; the next build takes everything else from the cache or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -25,6 +26,7 @@ from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngin
 from charvoice.fsutil import file_digest
 from charvoice.pipeline import timings
 from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.interrupt import WAKE_SECONDS, sigint_as_request
 from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
 from charvoice.pipeline.timings import PublishedTimings
@@ -132,6 +134,8 @@ def publish_raw(
     pinned: Path | None = None,
     before_publish: Callable[[], None] = lambda: None,
     expect_duration_s: float | None = None,
+    asset_key: str = "",
+    durable: bool = False,
 ) -> Voiced:
     """The processing stage: processed; cached once it decoded; encoded atomically.
     `before_publish` may raise to keep the audio in the cache but publish nothing (a newer edit
@@ -149,7 +153,7 @@ def publish_raw(
         timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
         cache.put(request.cache_key, raw)
     before_publish()
-    audio.encode(processed, target, settings)
+    audio.encode(processed, target, settings, asset_key or request.cache_key, durable=durable)  # key: the Ogg stream
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
     return Voiced(
         synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
@@ -200,7 +204,8 @@ def _process(
     engine = engines.for_character(project.characters[job.line.character])
     voiced = publish_raw(
         raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
-        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
+        pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect, asset_key=job.asset_key,
+        durable=project.config.fsync_assets,
     )  # fmt: skip
     published = timings.publish(job, project, engines, cache, voiced.processed, voiced.engine_timings, voiced.raw)
     return LineResult(job, voiced.synthesized, voiced.duration_s, voiced.lufs, voiced.size, voiced.sha256, published)
@@ -262,7 +267,7 @@ def run_build(
     for engine in {id(engine): engine for engine in (engines.primary, engines.offline)}.values():
         engine.prepare([request for request in to_send if request.engine == engine.name], jobs, notify or Notify())
     for job in plan.moved:  # a moved or renamed script: same audio, new source
-        if manifest.set_source(job.line.id, job.line.source):
+        if manifest.set_source(job.line.id, job.line.source, job.line.locale):
             changed.append(job.line.id)
 
     def publish(ids: list[str]) -> None:
@@ -313,7 +318,15 @@ def run_build(
         report.failures.append(failure)
         on_progress(failure)
 
+    def interrupt() -> None:  # Ctrl-C, seen between two steps of the loop below (pipeline/interrupt.py)
+        nonlocal interrupted
+        interrupted = True
+        stop.set()
+
+    guard = contextlib.ExitStack()  # through the last manifest write, not just the loop
+    guard.enter_context(sigint_as_request(interrupt))
     with (
+        guard,
         ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="charvoice-request") as requests,
         ThreadPoolExecutor(max_workers=PROCESS_WORKERS, thread_name_prefix="charvoice-process") as processors,
     ):
@@ -329,7 +342,7 @@ def run_build(
             if not fetching and not processing:
                 break
             try:
-                done, _ = wait([*fetching, *processing], return_when=FIRST_COMPLETED)
+                done, _ = wait([*fetching, *processing], timeout=WAKE_SECONDS, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt:
                 # Ctrl-C: start nothing new; lines in flight publish nothing more (their audio
                 # stays cached), and what finished is recorded below, so no asset outruns the manifest.
@@ -359,10 +372,10 @@ def run_build(
                 on_progress(result)
             if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
                 flush()
-    changed.extend(manifest.set_fallbacks(project.fallbacks))
-    flush()
-    if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
-        publish([])
+        changed.extend(manifest.set_fallbacks(project.fallbacks))
+        flush()
+        if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
+            publish([])
     report.seconds = time.monotonic() - started
     if interrupted:
         raise Interrupted(len(report.built), len(report.not_started))

@@ -104,7 +104,7 @@ class AudioCache:
     def put(self, key: str, audio: bytes) -> None:
         """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet),
         with the timings kept for it."""
-        atomic_write_bytes(self.path(key), seal(audio))
+        atomic_write_bytes(self.path(key), seal(audio), durable=True)  # paid for: survives a power cut
         if self.remote is not None:
             self.remote.put(key, audio)
             with contextlib.suppress(OSError):
@@ -136,7 +136,7 @@ class AudioCache:
     def put_timings(self, key: str, data: bytes) -> None:
         """Keep raw timings; they go to the remote with their audio (now, if it is kept already:
         timings made again for cached audio)."""
-        atomic_write_bytes(self.timings_path(key), data)
+        atomic_write_bytes(self.timings_path(key), data, durable=True)
         if self.remote is not None and self.has(key):
             self.remote.put(key, data, "timings")
 

@@ -397,7 +397,11 @@ class _Planner:
 
     def _fresh(self, job: Job, plan: Plan) -> None:
         plan.fresh.append(job)
-        if self.manifest.lines[job.line.id].source != job.line.source:
+        line_id = job.line.id
+        if (
+            self.manifest.lines[line_id].source != job.line.source
+            and self.manifest.source_locale(line_id) == job.line.locale
+        ):
             plan.moved.append(job)
 
 

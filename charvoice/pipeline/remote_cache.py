@@ -30,12 +30,22 @@ from typing import Any, Protocol
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import atomic_target, temp_path
 from charvoice.pipeline.cache import entry_name, seal, unseal
+from charvoice.pipeline.remote_check import RemoteCacheError, explain, first_line, profile_config
 
 OBJECT_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl")
 HEAD_THREADS = 16  # existence checks in flight for `build --dry-run` and planning
 # Above this many keys, list the entries' folders (at most 256, a page per 1,000 entries)
 # instead of asking about each key: 100,000 lines are ~400 requests instead of 100,000.
 LIST_ABOVE = 256
+
+
+# A write the share refused while it can still be read: a read-only mount (EROFS is an
+# OSError, not a PermissionError), no permission, a full share or quota.
+WRITE_REFUSALS = frozenset(
+    code
+    for code in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG)
+    if code is not None
+)
 
 
 class Unreachable(Exception):
@@ -59,6 +69,8 @@ class Backend(Protocol):
 
     def names_in(self, folder: str) -> set[str]: ...  # the entry names under `folder/`
 
+    def probe(self) -> None: ...  # one cheap request; raises RemoteCacheError saying what is wrong
+
 
 class FolderBackend:
     """A folder shared by the team. Entries appear whole: written to a temporary name, then
@@ -71,6 +83,10 @@ class FolderBackend:
     def _check(self) -> None:
         if not self.folder.is_dir():  # an unmounted share: never write into the bare mount point
             raise Unreachable(f"{self.folder} is not a folder (is the share mounted?)")
+
+    def probe(self) -> None:
+        if not self.folder.is_dir():
+            raise RemoteCacheError(f"shared cache {self.description} is not a folder (is the share mounted?)")
 
     def read(self, name: str) -> bytes | None:
         self._check()
@@ -120,10 +136,8 @@ class FolderBackend:
                 # A share without hard links: an atomic rename (the last equal-key copy wins).
                 os.replace(temp, target)
                 return True
-        except PermissionError as error:
-            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
-            raise Unreachable(_os_cause(error)) from None
+            raise _folder_write_error(error) from None
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
@@ -133,10 +147,8 @@ class FolderBackend:
         try:
             with atomic_target(self.folder / name) as temp:
                 temp.write_bytes(blob)
-        except PermissionError as error:
-            raise WriteRefused(_os_cause(error)) from None
         except OSError as error:
-            raise Unreachable(_os_cause(error)) from None
+            raise _folder_write_error(error) from None
 
 
 class ObjectBackend:
@@ -152,7 +164,9 @@ class ObjectBackend:
             ) from None
         self._obstore = obstore
         self.description = url
+        self.endpoint = endpoint
         config: dict[str, Any] = {"endpoint": endpoint} if endpoint else {}
+        config.update(profile_config(url))
         # Fail fast when the store is away: a build goes on locally instead of waiting minutes.
         retry = {
             "max_retries": 2,
@@ -171,7 +185,16 @@ class ObjectBackend:
         try:
             self._store = from_url(url, config=config, client_options=options, retry_config=retry)  # type: ignore[call-overload]
         except Exception as error:  # obstore's own message: a bad URL or configuration key
-            raise CharvoiceError(f"[cache] remote {url!r}: {_first_line(error)}") from None
+            raise CharvoiceError(f"[cache] remote {url!r}: {first_line(error)}") from None
+
+    def probe(self) -> None:
+        """List one key: a missing bucket, missing credentials and a silent endpoint all fail here."""
+        try:
+            next(iter(self._obstore.list(self._store, chunk_size=1)), None)
+        except Exception as error:
+            raise RemoteCacheError(
+                f"shared cache {self.description}: {explain(error, self.description, self.endpoint)}"
+            ) from None
 
     def read(self, name: str) -> bytes | None:
         from obstore.exceptions import NotFoundError
@@ -181,7 +204,7 @@ class ObjectBackend:
         except (NotFoundError, FileNotFoundError):  # obstore raises either, by operation
             return None
         except Exception as error:
-            raise Unreachable(_first_line(error)) from None
+            raise Unreachable(first_line(error)) from None
 
     def exists(self, name: str) -> bool:
         from obstore.exceptions import NotFoundError
@@ -192,13 +215,13 @@ class ObjectBackend:
         except (NotFoundError, FileNotFoundError):  # obstore raises either, by operation
             return False
         except Exception as error:
-            raise Unreachable(_first_line(error)) from None
+            raise Unreachable(first_line(error)) from None
 
     def names_in(self, folder: str) -> set[str]:
         try:
             return {meta["path"] for batch in self._obstore.list(self._store, prefix=f"{folder}/") for meta in batch}
         except Exception as error:
-            raise Unreachable(_first_line(error)) from None
+            raise Unreachable(first_line(error)) from None
 
     def write_if_absent(self, name: str, blob: bytes) -> bool:
         from obstore.exceptions import AlreadyExistsError, NotSupportedError, PreconditionError
@@ -221,19 +244,22 @@ class ObjectBackend:
             raise _write_error(error) from None
 
 
+def _folder_write_error(error: OSError) -> Exception:
+    refused = isinstance(error, PermissionError) or error.errno in WRITE_REFUSALS
+    return (WriteRefused if refused else Unreachable)(_os_cause(error))
+
+
 def _write_error(error: BaseException) -> Exception:
+    """An upload's failure: a refusal (403, read-only credentials, a policy denying writes)
+    leaves the store readable; anything else is the store being away."""
     from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
 
     refused = isinstance(error, (PermissionDeniedError, UnauthenticatedError, PermissionError))
-    return (WriteRefused if refused else Unreachable)(_first_line(error))
+    refused = refused or "403 Forbidden" in str(error).split("<", 1)[0]
+    return (WriteRefused if refused else Unreachable)(first_line(error))
 
 
-def _first_line(error: BaseException) -> str:
-    """The store's message, short: its first line, without the response body (an S3 error body
-    can echo the access key id and the request it signed)."""
-    text = str(error).strip().splitlines()
-    first = (text[0] if text else "").split("<", 1)[0].strip(" :-")
-    return first[:300] or type(error).__name__
+_first_line = first_line  # the store's message, short and safe to print (remote_check.py)
 
 
 def _os_cause(error: OSError) -> str:
@@ -256,6 +282,10 @@ class RemoteCache:
     @property
     def description(self) -> str:
         return self.backend.description
+
+    def preflight(self) -> None:
+        """Before a build pays for anything: the store answers (RemoteCacheError otherwise)."""
+        self.backend.probe()
 
     def get(self, key: str, kind: str = "audio") -> bytes | None:
         """The verified entry for `key` (its audio, or its timings), or None (absent, damaged,

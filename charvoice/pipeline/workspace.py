@@ -6,7 +6,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
@@ -18,7 +18,8 @@ from charvoice.pipeline.build import BuildReport, Failure, LineResult, run_build
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
-from charvoice.pipeline.plan import Plan, PlanMemo, make_plan
+from charvoice.pipeline.plan import Job, Plan, PlanMemo, make_plan
+from charvoice.pipeline.published import claim_jobs
 from charvoice.pipeline.remote_cache import open_remote
 from charvoice.project.config import ProjectConfig, api_key
 from charvoice.project.lines import Line
@@ -221,11 +222,15 @@ class Workspace:
                 lines = [line for line in self.project.lines if (line.id, line.locale) in chosen]
             plan = self.plan(lines, force=force)
             on_start(plan)
+            try:  # before any file is written: the record of what charvoice publishes
+                refused = claim_jobs(config.output_dir, self.manifest, plan.todo)
+            except OSError as error:
+                raise FileSystemError.of(error, config.relative) from None
             if self.memory is not None:
                 self.memory.manifests.changing()
             report = run_build(
                 self.project,
-                plan,
+                _without(plan, refused),
                 self.engines,
                 self.manifest,
                 self.cache,
@@ -234,6 +239,11 @@ class Workspace:
                 stop=stop,
                 notify=notify,
             )
+            for job in refused:
+                failure = Failure(job, _not_ours(config, job))
+                report.failures.append(failure)
+                report.total += 1
+                on_progress(failure)
             if self.memory is not None:
                 self.memory.manifests.published(self.manifest)
                 built = [result.job for result in report.built]
@@ -283,6 +293,18 @@ class Workspace:
     def close(self) -> None:
         if self.memory is None or not self.memory.holds(self.engines):
             self.engines.close()
+
+
+def _without(plan: Plan, jobs: list[Job]) -> Plan:
+    gone = {id(job) for job in jobs}
+    return replace(plan, todo=[job for job in plan.todo if id(job) not in gone]) if gone else plan
+
+
+def _not_ours(config: ProjectConfig, job: Job) -> str:
+    return (
+        f"{config.relative(job.asset_path)} (or its .timings.json) exists and charvoice did not write it: "
+        "move that file away, or give the line another id; charvoice never writes over a file it did not make"
+    )
 
 
 def _check_voice_settings(project: Project) -> None:

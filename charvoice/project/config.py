@@ -51,6 +51,8 @@ SCHEMA = Table(
                 "narrator": Field(str, "narrator"),
                 "recordings": Field(str, "recordings"),
                 "approved": Field(str, "approved"),
+                # fsync each asset before the manifest names it (README, Output: power loss)
+                "fsync_assets": Field(bool, True),
             }
         ),
         "engine": Table(
@@ -186,6 +188,7 @@ class ProjectConfig:
     qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
     cache: CacheSettings = field(default_factory=CacheSettings)
     dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
+    fsync_assets: bool = True  # each asset reaches the disk before the manifest names it
 
     @property
     def cache_dir(self) -> Path:
@@ -203,8 +206,11 @@ class ProjectConfig:
         """A path as the user sees it: relative to the project root, with forward slashes."""
         try:
             return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        except ValueError:  # outside the project: `../x`, never the machine's absolute path
+            try:
+                return Path(os.path.relpath(path.resolve(), self.root.resolve())).as_posix()
+            except ValueError:  # another drive (Windows): the name alone
+                return path.name
 
 
 def find_root(start: Path) -> Path:
@@ -268,6 +274,7 @@ def load_config(root: Path) -> ProjectConfig:
         qa=qa,
         cache=CacheSettings(**values["cache"]),
         dialogue_line=doc.line_of(("project",), "dialogue"),
+        fsync_assets=project["fsync_assets"],
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import glob
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from charvoice.errors import InputError, Problem
+from charvoice.project import links
 from charvoice.project.characters import Character, CharacterIndex, load_characters
 from charvoice.project.config import ProjectConfig, find_root, load_config
 from charvoice.project.formats import (
@@ -18,6 +20,7 @@ from charvoice.project.formats import (
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speech_text import unknown_direction_warnings
+from charvoice.text_words import letters, speakable
 
 
 @dataclass
@@ -49,14 +52,30 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
     extensions = supported_extensions()
     found: dict[Path, None] = {}
     problems: list[Problem] = []
+    root = config.root.resolve()
     for entry in config.dialogue:
+        named = Path(os.path.normpath(config.root / entry))
         target = (config.root / entry).resolve()  # once: resolving each script costs a stat per folder
+        if _inside(named, root) and not _inside(target, root) and os.path.lexists(named):
+            links.followed(named, root, problems)  # the entry itself links out of the project
+            continue
         if target.is_dir():
-            matches = [p for p in sorted(target.rglob("*")) if p.is_file() and p.suffix.lower() in extensions]
+            matches = list(links.walk(target, root, extensions, problems))
         elif target.is_file():
             matches = [target]
         elif any(ch in entry for ch in "*?["):
-            matches = [Path(p) for p in sorted(glob.glob(str(target), recursive=True)) if Path(p).is_file()]
+            matches = []
+            for name in sorted(glob.glob(str(named), recursive=True)):
+                path = Path(name)
+                if path.name.startswith("."):
+                    continue
+                if _inside(path, root) and (path.is_symlink() or not _inside(path.resolve(), root)):
+                    resolved = links.followed(path, root, problems)  # a link: followed inside, refused out
+                    if resolved is None:
+                        continue
+                    path = resolved
+                if path.is_file():
+                    matches.append(path)
         else:
             message = f"dialogue entry {entry!r} is not a folder, file or glob that exists"
             problems.append(Problem("charvoice.toml", message, config.dialogue_line))
@@ -71,6 +90,10 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
     if problems:
         raise InputError(problems)
     return list(found)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def script_context(config: ProjectConfig, script: Path) -> ParseContext:
@@ -105,6 +128,7 @@ def read_script(context: ParseContext, characters: CharacterIndex, config: Proje
 def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig) -> ScriptLines:
     problems: list[Problem] = []
     lines: list[Line] = []
+    skipped = list(parsed.skipped)
     for line in parsed.lines:
         character = index.find(line.character)
         if character is None:
@@ -119,6 +143,9 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         if bad:
             problems.append(Problem(line.file, bad, line.line_number))
             continue
+        if line.audio_of is None and not letters(speakable(line.text)):
+            skipped.append(f"{line.source}: only symbols or emoji, no words to speak ({line.id})")
+            continue
         lines.append(line if line.character == character.id else replace(line, character=character.id))
     ids = frozenset(line.id for line in lines)
     voiced = [(line.id, line.locale) for line in lines if line.audio_of is None]
@@ -127,7 +154,7 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         lines,
         problems,
         parsed.warnings,
-        parsed.skipped,
+        skipped,
         locales=frozenset(line.locale for line in lines),
         ids=ids,
         keys=keys,

@@ -1,5 +1,6 @@
-"""The exact text an engine is asked to speak: the line's text after the pronunciation lexicon,
-with the writer's direction rendered as the engine model's cue syntax.
+"""The exact text an engine is asked to speak: the line's text without emoji and other symbols
+(text_words.speakable; they stay in the subtitles), after the pronunciation lexicon, with the
+writer's direction rendered as the engine model's cue syntax.
 
 Lexicon: `[lexicon]` in charvoice.toml and in a character's file (the character's wins) rewrites
 whole words before synthesis. An all-lower-case entry (`gorp = "gorrp"`) matches the word in
@@ -24,6 +25,7 @@ from functools import lru_cache
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig, fish_cue_style
 from charvoice.project.lines import Line
+from charvoice.text_words import speakable
 
 # Tag -> cue, in the words Fish Audio's emotion and tone markers use.
 DEFAULT_DIRECTION: dict[str, str] = {
@@ -241,7 +243,7 @@ def prepare(
     the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
     `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps through
     `[direction]`: other notes are free text for the actor, never reported as unknown tags."""
-    spoken = apply_lexicon(text, {**config.lexicon, **character.lexicon})
+    spoken = apply_lexicon(speakable(text), {**config.lexicon, **character.lexicon})  # emoji stay in subtitles
     style = cue_style(engine, config.fish.model)
     table = direction_table(config)
     if note and resolve_tag(note, table):

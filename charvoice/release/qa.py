@@ -13,7 +13,8 @@ For each asset in the manifest (each line, each locale) it measures the decoded 
                  the line's text by more than `qa.max_wer` (word error rate)
 - `timings`      the line's word timings do not cover its speech: the first word starts too
                  late, the last one ends after the audio, words out of order or not the text's
-                 (pipeline/timings.py), or the timings file is missing or unreadable
+                 (pipeline/timings.py), speech no word covers (release/coverage.py), or the
+                 timings file is missing or unreadable
 - `missing`      the manifest lists a file that is not there (`unreadable`: one that does not decode)
 
 The results are written into the manifest (an additive `qa` object in each audio entry, tied to
@@ -401,6 +402,7 @@ def run_qa(
 
 def _timing_flags(entry: AudioEntry, folder: Path, samples: np.ndarray, rate: int, text: str) -> list[Flag]:
     from charvoice.pipeline.timings import LineTimings, coverage_problems
+    from charvoice.release.coverage import uncovered_speech
 
     name = entry.timings
     if not name:
@@ -411,7 +413,10 @@ def _timing_flags(entry: AudioEntry, folder: Path, samples: np.ndarray, rate: in
         return [Flag("timings", f"{name} is missing (run `charvoice build`)")]
     except ValueError as error:
         return [Flag("timings", f"{name} cannot be read: {error}")]
-    return [Flag("timings", problem) for problem in coverage_problems(timings, text, samples, rate)]
+    flags = [Flag("timings", problem) for problem in coverage_problems(timings, text, samples, rate)]
+    for start, end in uncovered_speech([(word.start_s, word.end_s) for word in timings.words], samples, rate):
+        flags.append(Flag("timings", f"speech at {start:.2f}-{end:.2f} s is covered by no word (a symbol read aloud?)"))
+    return flags
 
 
 def _decode(data: bytes, rate: int) -> np.ndarray:

@@ -11,7 +11,6 @@ charvoice.approvals.toml (see approvals.py), then publishes it.
 
 from __future__ import annotations
 
-import glob
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +80,9 @@ def make_takes(workspace: Workspace, line: Line, count: int) -> list[Take]:
     return takes
 
 
+TAKE_EXTENSIONS = ("wav", "ogg", "mp3", "audio")  # what _extension names an approved take
+
+
 def _extension(raw: bytes) -> str:
     if raw[:4] == b"RIFF":
         return "wav"
@@ -106,9 +108,10 @@ def approve(workspace: Workspace, line: Line, take: int | None) -> tuple[int, Pa
     assert config.approved_dir is not None  # always set when the project loads
     target = config.approved_dir / line.locale / f"{stem}.{_extension(raw)}"
     with workspace.lock():
-        for stale in target.parent.glob(f"{glob.escape(stem)}.*"):
-            if stale != target:
-                stale.unlink()  # an earlier approval in another format
+        for extension in TAKE_EXTENSIONS:  # an earlier approval in another format; nothing else of that name
+            stale = target.with_name(f"{stem}.{extension}")
+            if stale != target and stale.is_file():
+                stale.unlink()
         atomic_write_bytes(target, raw)
         approvals = Approvals.load(config)
         approvals.approve(line.id, line.locale, take, line.text, request.cache_key, config.relative(target))

@@ -203,7 +203,7 @@ class VoiceLock:
         }
         if self.transcripts:
             data["transcripts"] = {sha: asdict(item) for sha, item in sorted(self.transcripts.items())}
-        atomic_write_text(self.path, LOCK_HEADER + tomli_w.dumps(data))
+        atomic_write_text(self.path, LOCK_HEADER + tomli_w.dumps(data), durable=True)
 
 
 # --- sync --------------------------------------------------------------------------------------
