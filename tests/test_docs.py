@@ -110,3 +110,28 @@ def test_mkdocs_builds_the_site_strictly(tmp_path):
     assert "CharVoice" in godot  # the addon's README, included
     teams = (site / "teams-and-ci" / "index.html").read_text(encoding="utf-8")
     assert "voice-shard" in teams and "YOUR-ORG/charvoice@v1" in teams  # the example workflow, included as it is tested
+
+
+def test_the_settings_classes_default_to_the_schema_defaults():
+    """The typed settings keep defaults for code that builds them directly (tests, benchmarks);
+    they must be the schema's, the one place the reference and the validator read them from."""
+    import dataclasses
+
+    from charvoice.project import config
+
+    pairs = [
+        (config.AudioSettings, ("audio",)),
+        (config.QASettings, ("qa",)),
+        (config.FishSettings, ("engine", "fish")),
+        (config.CacheSettings, ("cache",)),
+    ]
+    for settings, path in pairs:
+        table = config.SCHEMA
+        for name in path:
+            table = table.fields[name]
+        for item in dataclasses.fields(settings):
+            spec = table.fields[item.name]
+            if isinstance(spec, Field) and item.default is not dataclasses.MISSING:
+                assert item.default == spec.default, (
+                    f"{settings.__name__}.{item.name}: {item.default!r} != {spec.default!r}"
+                )
