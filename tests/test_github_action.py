@@ -57,6 +57,7 @@ class ActionRun:
     failed: str | None = None  # the first step that exited non-zero
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     log: str = ""
+    summary: str = ""  # what the steps wrote to $GITHUB_STEP_SUMMARY
     with_values: dict[str, dict[str, str]] = field(default_factory=dict)  # `with:` of the uses steps, evaluated
 
 
@@ -143,7 +144,14 @@ def run_action(workspace: Path, **given: str) -> ActionRun:
         output_file = workspace.parent / f"github_output_{number}"
         output_file.write_text("")
         env = {key: value for key, value in os.environ.items() if key != "CHARVOICE_CACHE_REMOTE"}
-        env |= {"GITHUB_OUTPUT": str(output_file), "GITHUB_ACTION_PATH": str(REPO), "PATH": f"{bin_dir}:{env['PATH']}"}
+        summary_file = workspace.parent / f"github_summary_{number}"
+        summary_file.write_text("")
+        env |= {
+            "GITHUB_OUTPUT": str(output_file),
+            "GITHUB_STEP_SUMMARY": str(summary_file),
+            "GITHUB_ACTION_PATH": str(REPO),
+        }
+        env["PATH"] = f"{bin_dir}:{env['PATH']}"
         env |= {key: expressions.text(value) for key, value in step.get("env", {}).items()}
         script = workspace.parent / f"step_{number}.sh"
         script.write_text(expressions.text(step["run"]))
@@ -156,6 +164,7 @@ def run_action(workspace: Path, **given: str) -> ActionRun:
             timeout=300,
         )
         run.log += done.stdout + done.stderr
+        run.summary += summary_file.read_text()
         run.ran.append(name)
         if "id" in step:
             pairs = (line.split("=", 1) for line in output_file.read_text().splitlines() if "=" in line)
@@ -185,6 +194,7 @@ def test_the_action_builds_checks_and_reports_for_a_project_in_a_subfolder(repos
         "cache",
         "charvoice build",
         "charvoice check",
+        "Summary",
         "Upload the reports",
     ]
     assert len(list((repository / "game" / "game" / "voice").rglob("*.ogg"))) == 4
@@ -199,6 +209,7 @@ def test_the_action_builds_checks_and_reports_for_a_project_in_a_subfolder(repos
     assert len(cases) == 4 and not [case for case in cases if case.find("failure") is not None]
     assert json.loads(Path(run.outputs["prepare"]["report"]).read_text())
     assert run.with_values["actions/upload-artifact@v4"]["path"] == str(repository / "charvoice-reports")
+    assert "### charvoice check passed: 4 of 4 lines (per locale) pass" in run.summary
 
 
 def test_the_cache_key_follows_scripts_and_characters_only(repository):
@@ -226,11 +237,13 @@ def test_gates_reach_check_and_qa_and_a_failing_gate_still_writes_the_report(rep
     run = run_action(repository, project="game", engine="offline", gates="qa, missing-locales")
 
     assert run.failed == "charvoice check"
-    assert "charvoice qa" in run.ran and "Upload the reports" in run.ran
+    assert "charvoice qa" in run.ran and "Summary" in run.ran and "Upload the reports" in run.ran
     manifest = json.loads((repository / "game" / "game" / "voice" / "voice_manifest.json").read_text())
     assert all("qa" in line["audio"]["en"] for line in manifest["lines"].values())  # qa ran before the gate
     failures = ET.parse(run.outputs["prepare"]["junit"]).getroot().findall(".//failure")
     assert failures and all("locale" in (failure.get("message", "") + (failure.text or "")) for failure in failures)
+    assert "### charvoice check failed: 4 of 8 lines (per locale) pass" in run.summary
+    assert "| `intro.greet` [fr] | dialogue/intro.csv:2 | locale: " in run.summary
 
 
 @pytest.mark.parametrize(
