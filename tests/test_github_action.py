@@ -292,7 +292,7 @@ def test_a_bad_remote_in_the_environment_is_reported_as_that_variable(project, m
     result = project.run("build")
 
     assert result.exit_code == 2
-    assert "CHARVOICE_CACHE_REMOTE: CHARVOICE_CACHE_REMOTE 's3://' names no bucket" in result.output
+    assert "environment: CHARVOICE_CACHE_REMOTE 's3://' names no bucket" in result.output
     assert not project.assets()
 
 

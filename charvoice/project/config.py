@@ -402,7 +402,7 @@ def _cache_settings(doc: TomlFile, values: dict, problems: list[Problem]) -> Cac
     _check_cache(doc, {**values, "remote": remote}, found)
     for problem in found:
         if "cache.remote" in problem.message:
-            problem = Problem(CACHE_REMOTE_ENV, problem.message.replace("cache.remote", CACHE_REMOTE_ENV))
+            problem = Problem("environment", problem.message.replace("cache.remote", CACHE_REMOTE_ENV))
         problems.append(problem)
     return CacheSettings(remote=remote, endpoint=values["endpoint"])
 
