@@ -11,7 +11,7 @@ from charvoice.godot.install import ADDON_DIR, install_addon, manifest_hint
 
 @click.group()
 def godot() -> None:
-    """The Godot addon: install it into a Godot 4.2+ project."""
+    """The Godot addon: install it into a Godot 4.2+ project, or package it for the Asset Library."""
 
 
 @godot.command()
@@ -43,3 +43,24 @@ def install(path: Path, force: bool) -> None:
     hint = manifest_hint(path)
     if hint:
         click.secho(f"Also: {hint}", fg="yellow")
+
+
+@godot.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Folder to write the zip into.",
+)
+def package(output: Path) -> None:
+    """Write the addon as a zip for the Godot Asset Library: charvoice-godot-VERSION.zip.
+
+    It holds addons/charvoice under one top-level folder, which the editor's installer skips.
+    The addon's plugin.cfg version must be this charvoice's version.
+    """
+    from charvoice.godot.package import package_addon
+
+    report = package_addon(output)
+    click.echo(f"wrote {report.path.as_posix()} (addon {report.version}, {report.files} files)")

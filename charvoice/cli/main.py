@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from charvoice import __version__
 from charvoice.cli.build import build, check, clean, watch
 from charvoice.cli.common import Group
 from charvoice.cli.godot import godot as godot_group
@@ -14,7 +13,7 @@ from charvoice.cli.voices import voices as voices_group
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="charvoice")
+@click.version_option(package_name="charvoice", prog_name="charvoice")  # from the package metadata
 def cli() -> None:
     """Give game characters voices and keep their dialogue audio in step with the scripts."""
 

@@ -164,6 +164,9 @@ class CacheSettings:
 
 
 REMOTE_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl", "file")
+# Overrides [cache] remote: a CI job (the GitHub Action's cache-remote input) names the team's
+# remote without editing the committed file. Empty means unset.
+CACHE_REMOTE_ENV = "CHARVOICE_CACHE_REMOTE"
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ def load_config(root: Path) -> ProjectConfig:
     _check_folders(doc, root, project, dialogue, problems)
     _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
-    _check_cache(doc, values["cache"], problems)
+    cache = _cache_settings(doc, values["cache"], problems)
     if problems:
         raise InputError(problems)
 
@@ -272,7 +275,7 @@ def load_config(root: Path) -> ProjectConfig:
         approved_dir=root / project["approved"],
         direction={tag.lower(): cue for tag, cue in values["direction"].items()},
         qa=qa,
-        cache=CacheSettings(**values["cache"]),
+        cache=cache,
         dialogue_line=doc.line_of(("project",), "dialogue"),
         fsync_assets=project["fsync_assets"],
     )
@@ -394,6 +397,21 @@ def _check_folders(
             "output",
             f"must be inside the Godot project {project['godot_project']!r} (the game loads assets by res:// path)",
         )
+
+
+def _cache_settings(doc: TomlFile, values: dict, problems: list[Problem]) -> CacheSettings:
+    """[cache], with the remote from CHARVOICE_CACHE_REMOTE when that is set (its problems name it)."""
+    remote = os.environ.get(CACHE_REMOTE_ENV, "")
+    if not remote:
+        _check_cache(doc, values, problems)
+        return CacheSettings(**values)
+    found: list[Problem] = []
+    _check_cache(doc, {**values, "remote": remote}, found)
+    for problem in found:
+        if "cache.remote" in problem.message:
+            problem = Problem("environment", problem.message.replace("cache.remote", CACHE_REMOTE_ENV))
+        problems.append(problem)
+    return CacheSettings(remote=remote, endpoint=values["endpoint"])
 
 
 def _check_cache(doc: TomlFile, values: dict, problems: list[Problem]) -> None:
