@@ -102,8 +102,8 @@ def test_server_errors_dropped_and_truncated_answers_are_retried(tmp_path, fish,
 
 def test_retries_are_bounded(tmp_path, fish, fast_retries):
     engine, characters, _ = open_engine(tmp_path, fish, retries=2)
-    fish.inject("503", "/v1/tts", count=10)
-    with pytest.raises(FishError, match="failed after 3 attempts: 503"):
+    fish.inject("500", "/v1/tts", count=10)
+    with pytest.raises(FishError, match="failed after 3 attempts: 500"):
         engine.synthesize(engine.request(line("bram"), characters["bram"], "Hi"))
     assert len(fish.calls("POST", "/v1/tts")) == 3
 

@@ -160,6 +160,7 @@ class FakeFishServer:
         self.latency = latency  # seconds every routed request takes at least
         self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
         self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
+        self.busy_until = 0.0  # time.monotonic() until which every request is answered 503 (`busy`)
         self.fault_rate = fault_rate
         self.faults = faults
         self.fault_paths = fault_paths
@@ -247,6 +248,11 @@ class FakeFishServer:
         with self._lock:
             self._queued.append([kind, path, count])
 
+    def busy(self, seconds: float) -> None:
+        """Answer every request with 503 ("The service is currently under high load", as the
+        reference describes it) for the next `seconds`."""
+        self.busy_until = time.monotonic() + seconds
+
     def add_model(
         self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained"
     ) -> str:
@@ -303,6 +309,9 @@ class FakeFishServer:
             raise ApiError(
                 429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
             )
+        if time.monotonic() < self.busy_until:
+            record.fault = "busy"
+            raise ApiError(503, "Service is under high load", headers=self._retry_after())
         fault = self._pick_fault(record.path)
         record.fault = fault
         if fault in ("500", "502", "503", "429"):

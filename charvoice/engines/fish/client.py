@@ -3,9 +3,13 @@
 FishClient speaks the API: `POST /v1/tts` with a msgpack body and a `model` header, the voice
 models under `/model`, and speech-to-text. It retries what may succeed next time (429, 5xx,
 timeouts, dropped connections) with capped exponential backoff and jitter, honouring
-Retry-After, and never retries what cannot (400, 401, 402, 403, 404, 422). A bad key or an empty
-account (401, 402) stops every thread at once with one FatalEngineError. An adaptive limit keeps
-at most `jobs` requests in flight, fewer for a while after the server answers 429.
+Retry-After, and never retries what cannot (400, 401, 402, 403, 404, 422). A 503 is the service
+under high load (openapi.json): it is waited out for up to `engine.fish.busy_wait` seconds (one
+line of progress), not counted against `retries`. Only failures that are not answers (no
+connection, DNS, TLS, timeouts) across several requests make an outage. A retry after a damaged
+or cut-off answer may be billed again: a line makes at most `engine.fish.paid_retries` of them.
+A bad key or an empty account (401, 402) stops every thread at once with one FatalEngineError.
+An adaptive limit keeps at most `jobs` requests in flight, fewer for a while after a 429.
 
 The API key lives only in the HTTP client's headers: no message, repr or file ever holds it.
 """
@@ -60,8 +64,49 @@ class FishOutage(FishFatalError):
     """The server is down or out of reach: every request fails the same way (OutageWatch)."""
 
 
+class FishBusy(FishOutage):
+    """The service answered 503 (high load) for longer than engine.fish.busy_wait allows."""
+
+
+class BusyWatch:
+    """503 "high load": every thread waits with backoff and Retry-After while the service is
+    busy; the episode (503s with no success in between) may last `bound` seconds. The first
+    503 of an episode prints one line of progress."""
+
+    def __init__(self, bound: float) -> None:
+        self.bound = bound
+        self.say: Callable[[str], None] = lambda message: None
+        self._since: float | None = None
+        self._lock = threading.Lock()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self._since = None
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float | None:
+        """Seconds to wait before asking again; None once the episode has outlasted the bound."""
+        with self._lock:
+            now = time.monotonic()
+            first = self._since is None
+            if self._since is None:
+                self._since = now
+            left = self.bound - (now - self._since)
+            if left <= 0:
+                return None
+            delay = min(left, backoff_delay(attempt, retry_after, rng))
+            if first:
+                self.say(f"service busy, retrying in {_seconds(delay)} s")
+            return delay
+
+    @property
+    def waited(self) -> float:
+        with self._lock:
+            return 0.0 if self._since is None else time.monotonic() - self._since
+
+
 class OutageWatch:
-    """Tells an outage from bad luck: the same failure (no connection, DNS, TLS, a 5xx) on
+    """Tells an outage from bad luck: the same failure that is no answer (no connection, DNS,
+    TLS, a timeout) on
     OUTAGE_REQUESTS different requests, each at least twice, with no success in between; or a
     connection refused OUTAGE_CONNECT_ATTEMPTS times in a row for a single request. Retrying
     every line for minutes would only print the same error once per line."""
@@ -159,7 +204,7 @@ class AdaptiveLimit:
 def backoff_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Seconds to wait before retry `attempt` (0-based): exponential, capped, jittered, and
     never shorter than the server's Retry-After (itself capped)."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempt, 30))
     delay = rng.uniform(ceiling / 2, ceiling)  # jitter: retries from many threads do not arrive together
     if retry_after is not None:
         delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
@@ -198,7 +243,15 @@ class FishClient:
     """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
 
     def __init__(
-        self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        jobs: int = 5,
+        timeout: float = 120.0,
+        retries: int = 6,
+        busy_wait: float = 300.0,
+        paid_retries: int = 2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.official = self.base_url == OFFICIAL_BASE_URL
@@ -218,6 +271,9 @@ class FishClient:
         self.retries = retries
         self.timeout = timeout
         self.retried = 0  # retries made (the benchmark reports them)
+        self.paid_retries = paid_retries  # per request: retries after an answer that may have been billed
+        self.billed_retries = 0  # such retries made (the build report counts them)
+        self.busy = BusyWatch(busy_wait)
         self._fatal: FishFatalError | None = None
         self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
         self._outage = OutageWatch()
@@ -242,7 +298,10 @@ class FishClient:
             raise CharvoiceError(
                 f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}"
             )
-        client = cls(settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries)
+        client = cls(
+            settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries,
+            busy_wait=settings.busy_wait, paid_retries=settings.paid_retries,
+        )  # fmt: skip
         if client._fatal is not None and require_key:
             raise client._fatal
         return client
@@ -275,7 +334,7 @@ class FishClient:
             "POST", "/v1/tts", "text-to-speech",
             content=msgpack.packb(payload, use_bin_type=True),
             headers={"Content-Type": "application/msgpack", "model": model},
-            check=lambda body: audio_problem(body, fmt),
+            check=lambda body: audio_problem(body, fmt), billed=True,
         )  # fmt: skip
         return response.content
 
@@ -463,19 +522,24 @@ class FishClient:
         *,
         replayable: bool = True,
         check: Callable[[bytes], str | None] | None = None,
+        billed: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with retries. `replayable=False`: retry only failures the server cannot have acted
-        on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
-        what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
+        on (no connection, 429, 503); anything else raises FishError(uncertain=True). `check` says
+        what is wrong with a successful answer's body (None: nothing); a bad one is retried.
+        `billed`: the server charges for what it answered, so a retry after a damaged or cut-off
+        answer costs again (at most `paid_retries` of them)."""
         problem = ""
         with self._lock:
             self._requests += 1
             number = self._requests
-        for attempt in range(self.retries + 1):
+        attempt = busy_attempt = paid = 0
+        while True:
             self._check_stopped()
             retry_after = None
             signature = ""  # how it failed, when that may be an outage (OutageWatch)
+            busy = costly = False
             epoch = self.limit.acquire()
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -485,9 +549,13 @@ class FishClient:
                 ) from None
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
                 problem = self._describe(exc)
-                retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                connect = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                retryable = replayable or connect
                 if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # refused, DNS, TLS, unreachable
                     signature = "connect " + problem
+                elif isinstance(exc, httpx.TimeoutException):  # no answer at all: an outage too
+                    signature = "timeout " + problem
+                costly = not connect  # it may have spoken the line before the answer was lost
             else:
                 status = response.status_code
                 if response.is_success:
@@ -495,9 +563,11 @@ class FishClient:
                     if bad_body is None:
                         self.limit.succeeded()
                         self._outage.succeeded()
+                        self.busy.succeeded()
                         return response
                     problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
                     retryable = replayable
+                    costly = True
                 else:
                     message = self._message(response)
                     if status in (401, 402):
@@ -508,23 +578,42 @@ class FishClient:
                         raise FishError(f"{what}: {self.server_name} answered {status}: {message}", status)
                     problem = f"{status} {message}"
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    retryable = replayable or status == 429
-                    if status >= 500:
-                        signature = f"{status} {message}"
+                    busy = status == 503  # "high load" (openapi.json): an answer, so never an outage
+                    retryable = replayable or status in (429, 503)
             finally:
                 self.limit.release()
             if signature and self._outage.failed(number, signature):
                 raise self._outage_error(problem)
             if not retryable:
                 raise FishError(f"{what}: {problem}", uncertain=True)
-            if attempt < self.retries:
-                self._wait(attempt, retry_after)
-        raise FishError(f"{what} failed after {self.retries + 1} attempts: {problem}")
+            if busy:
+                delay = self.busy.delay(busy_attempt, retry_after, self._rng)
+                if delay is None:
+                    raise self._busy_error(problem)
+                busy_attempt += 1
+                self._pause(delay)
+                continue
+            if billed and costly:
+                if paid >= self.paid_retries:
+                    raise FishError(
+                        f"{what}: {problem}; {paid + 1} answer(s) for this line were damaged or cut off and each may "
+                        f"have been billed, so it is not asked again (engine.fish.paid_retries = {self.paid_retries})"
+                    )
+                paid += 1
+                with self._lock:
+                    self.billed_retries += 1
+            if attempt >= self.retries:
+                raise FishError(f"{what} failed after {attempt + 1} attempts: {problem}")
+            self._wait(attempt, retry_after)
+            attempt += 1
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
+        self._pause(backoff_delay(attempt, retry_after, self._rng))
+
+    def _pause(self, seconds: float) -> None:
         with self._lock:
             self.retried += 1
-        self._stop.wait(backoff_delay(attempt, retry_after, self._rng))
+        self._stop.wait(seconds)
         self._check_stopped()
 
     def _check_stopped(self) -> None:
@@ -550,6 +639,19 @@ class FishClient:
                     f"{self.server_name} is not answering: {problem}, the same for every request just now, so "
                     "charvoice stopped instead of retrying each line. Run the command again once the service is back "
                     "(a build resumes with the lines it did not finish).",
+                    503,
+                )
+                self._stop.set()
+            return self._fatal
+
+    def _busy_error(self, problem: str) -> FishFatalError:
+        with self._lock:
+            if self._fatal is None:
+                bound = self.busy.bound
+                self._fatal = FishBusy(
+                    f"{self.server_name} is under high load ({problem}) and has been for {_seconds(self.busy.waited)} s, "
+                    f"longer than engine.fish.busy_wait ({bound:g} s) allows, so charvoice stopped. Run the command "
+                    "again later, or raise engine.fish.busy_wait (a build resumes with the lines it did not finish).",
                     503,
                 )
                 self._stop.set()
@@ -618,6 +720,10 @@ def _wav_problem(body: bytes) -> str | None:
         chunks.add(name)
         offset += 8 + size + (size & 1)
     return "WAV audio that is cut short or malformed"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 9.5 else f"{max(value, 0.1):.1f}".removesuffix(".0")
 
 
 def _mime(name: str) -> str:

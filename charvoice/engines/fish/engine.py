@@ -97,6 +97,7 @@ class FishEngine:
         trained or found in charvoice.lock."""
         self.client.limit.set_ceiling(jobs)
         self._sync.echo, self._sync.warn = notify.echo, notify.warn
+        self.client.busy.say = notify.echo
         mine = [request for request in requests if request.engine == NAME]
         by_id = {request.character.id: request.character for request in mine if request.character}
         needed = [by_id[cid] for cid in sorted(by_id)]

@@ -538,6 +538,7 @@ class VoicesProject:
         self.client.close()
 
     def sync(self, echo: Echo, warn: Echo, *, verify: bool, prune: bool) -> tuple[list[SyncResult], list[str]]:
+        self.client.busy.say = echo
         return VoiceSync(self.config, self.client, echo, warn).sync(
             self.characters.values(), verify=verify, prune=prune
         )
