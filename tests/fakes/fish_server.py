@@ -81,6 +81,7 @@ class Recorded:
     status: int = 0  # what the fake answered; 0 when it dropped the connection
     fault: str = ""  # the fault injected into this request, if any
     model_used: str = ""  # text to speech: the model that really spoke (after the silent fallback)
+    voice: str = ""  # Fish Speech text to speech: "default", or the sha256 of the reference audio that spoke
 
     @property
     def authorized(self) -> bool:
@@ -152,6 +153,7 @@ class FakeFishServer:
         no_credit: bool = False,
         credit: str = "25.000000",
         self_hosted: bool = False,
+        legacy: bool = False,
         audio: str = "speech",
         known_models: tuple[str, ...] = KNOWN_MODELS,
         seed: int = 1,
@@ -170,7 +172,11 @@ class FakeFishServer:
         self.no_credit = no_credit
         self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
         self.self_hosted = self_hosted  # Fish Speech: its /v1/tts schema and /v1/references API
-        self.references: dict[str, list[tuple[bytes, str]]] = {}  # Fish Speech: references/<id>/
+        # Fish Speech 1.5.1 (the last stable release): no /v1/references API, chunk_length <= 300, no opus.
+        self.legacy = legacy
+        # Fish Speech's references/<id>/ folders: (audio, .lab text) pairs; an empty list is the
+        # empty folder its loader creates for an id a /v1/tts request names.
+        self.references: dict[str, list[tuple[bytes, str]]] = {}
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
         self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
@@ -580,8 +586,13 @@ class FakeFishServer:
         as_json = "application/json" in (headers.get("Accept") or "")
         if path == "/v1/tts" and method == "POST":
             return self._fish_speech_tts(body, record)
+        if path in ("/v1/health",):
+            return _json(200, {"status": "ok"})
+        if self.legacy:  # v1.5.1 routes nothing under /v1/references (kui: an unknown route is 404)
+            raise ApiError(404, "Not Found", plain=True)
         if path == "/v1/references/list" and method == "GET":
-            ids = sorted(self.references)
+            # reference_loader.list_reference_ids: only folders holding audio and its .lab
+            ids = sorted(rid for rid, files in self.references.items() if files)
             return _reply(
                 200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json
             )
@@ -597,7 +608,10 @@ class FakeFishServer:
                 return _reply(
                     400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json
                 )
-            if self.references.pop(reference_id, None) is None:
+            if not FISH_SPEECH_ID.fullmatch(reference_id) or len(reference_id) > 255:
+                message = "Reference ID contains invalid characters or is too long"
+                return _reply(400, {"success": False, "message": message, "reference_id": reference_id}, as_json)
+            if self.references.pop(reference_id, None) is None:  # rmtree: an empty folder goes too
                 return _reply(
                     404,
                     {
@@ -616,8 +630,6 @@ class FakeFishServer:
                 },
                 as_json,
             )
-        if path in ("/v1/health",):
-            return _json(200, {"status": "ok"})
         raise ApiError(404, "Not Found", plain=True)
 
     def _fish_speech_add(self, form: Any, as_json: bool) -> _Response:
@@ -636,7 +648,7 @@ class FakeFishServer:
             problem = "Reference ID contains invalid characters or is too long"
         if problem:
             return _reply(400, {"success": False, "message": problem, "reference_id": reference_id}, as_json)
-        if reference_id in self.references:
+        if reference_id in self.references:  # the folder exists, whole or empty: FileExistsError
             return _reply(
                 409,
                 {
@@ -658,10 +670,12 @@ class FakeFishServer:
         )
 
     def _fish_speech_tts(self, body: Any, record: Recorded | None) -> _Response:
-        """ServeTTSRequest: unknown fields (prosody, latency) and the model header are ignored,
-        as pydantic ignores them; top_p and temperature are 0.1..1.0; an unknown reference_id
-        is an empty folder, so the default voice speaks (200); an id outside the loader's
-        characters fails inside the server (500)."""
+        """ServeTTSRequest (pydantic 2, fields not in the model ignored): chunk_length a strict
+        int of 100..1000 (100..300 in v1.5.1), format wav/pcm/mp3/opus (no opus in v1.5.1),
+        latency normal/balanced (no such field in v1.5.1), top_p/temperature/repetition_penalty
+        strict floats in range (pydantic's strict float takes an int, never a bool or a string).
+        An unknown reference_id makes an empty folder (the default voice speaks, 200); an id
+        outside the loader's characters fails inside the server (500)."""
         if not isinstance(body, dict):
             raise ApiError(422, "the request body must be msgpack or JSON")
         text = body.get("text")
@@ -670,13 +684,18 @@ class FakeFishServer:
         if record is not None:
             record.model_used = "fish-speech"
         fmt = body.get("format", "wav")
-        if fmt not in ("wav", "pcm", "mp3", "flac"):
-            raise ApiError(422, f"format: must be wav, pcm, mp3 or flac, not {fmt!r}")
-        _check_number(body, "chunk_length", 100, 300, integer=True)
+        formats = ("wav", "pcm", "mp3") if self.legacy else ("wav", "pcm", "mp3", "opus")
+        if fmt not in formats:
+            raise ApiError(422, f"format: must be one of {', '.join(formats)}, not {fmt!r}")
+        _check_number(body, "chunk_length", 100, 300 if self.legacy else 1000, integer=True)
+        if not self.legacy:
+            _check_choice(body, "latency", ("normal", "balanced"))
         for key, low, high in (("top_p", 0.1, 1.0), ("temperature", 0.1, 1.0), ("repetition_penalty", 0.9, 2.0)):
             value = body.get(key)
-            if value is not None and (not isinstance(value, float) or not low <= value <= high):  # strict floats
-                raise ApiError(422, f"{key}: must be a float from {low} to {high}, not {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high
+            ):
+                raise ApiError(422, f"{key}: must be a number from {low} to {high}, not {value!r}")
         if body.get("use_memory_cache", "off") not in ("on", "off"):
             raise ApiError(422, "use_memory_cache: must be 'on' or 'off'")
         seed = body.get("seed")
@@ -693,14 +712,18 @@ class FakeFishServer:
                 raise ApiError(422, "reference_id: must be a string")
             if not FISH_SPEECH_ID.fullmatch(reference_id):
                 raise ApiError(500, "Failed to generate speech", plain=True)
-            if reference_id in self.references:  # else: an empty folder, the default voice
-                voice = hashlib.sha256(self.references[reference_id][0][0]).hexdigest()
+            with self._lock:
+                files = self.references.setdefault(reference_id, [])  # load_by_id: mkdir(exist_ok=True)
+            if files:  # an empty folder: no prompt, the default voice
+                voice = hashlib.sha256(files[0][0]).hexdigest()
+        if record is not None:
+            record.voice = voice
         rate = 44100
         pcm = self._speak(text, voice, 1.0, rate)  # no prosody: the speed is never applied here
-        audio = _encode(pcm, rate, "wav" if fmt == "flac" else fmt)
+        audio = _encode(pcm, rate, fmt)
         with self._lock:
             self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, rate)))
-        return _Response(200, {"Content-Type": MIME.get(fmt, "audio/flac")}, audio)
+        return _Response(200, {"Content-Type": MIME[fmt]}, audio)
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)

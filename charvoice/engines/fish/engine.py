@@ -19,6 +19,7 @@ from typing import Any
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
 from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
@@ -113,14 +114,16 @@ class FishEngine:
                 self.reference(character, file_sha256(path))
         self._check_credit(mine, notify)
         if self.config.fish.server == "fish-speech":
-            self._check_fish_speech(mine)
+            self._check_fish_speech(mine, notify)
+        if self.inline_references:
+            instant += [c for c in needed if is_persistent(c)]
         for character in instant:
             self._prepare_instant(character, notify)
         for character in needed:
-            if is_persistent(character):
+            if is_persistent(character) and not self.inline_references:
                 self.model_for(character)
 
-    def _check_fish_speech(self, requests: Sequence[SpeechRequest]) -> None:
+    def _check_fish_speech(self, requests: Sequence[SpeechRequest], notify: Notify) -> None:
         """What a self-hosted Fish Speech server would get wrong without a word: a reference id
         it does not hold (the default voice answers, 200), one outside its loader's characters
         (a 500, retried), top_p or temperature under 0.1 (refused)."""
@@ -145,12 +148,22 @@ class FishEngine:
                 f"Fish Speech has no prosody: the speed and volume of {', '.join(shaped)} are applied to the audio it returns"
             )
         wanted = {c.voice.model_id: c for c in characters.values() if c.voice.model_id}
-        if not wanted:
+        if not wanted and not any(is_persistent(c) for c in characters.values()):
             return
+        references = self._sync.references
+        references.forget()  # listed once per build: the server may have lost some since the last
         try:
-            held = set(self.client.references_list())
+            held = references.held()
         except FishError as error:
             raise CharvoiceError(f"cannot list the references of {self.client.server_name}: {error}") from None
+        if held is None:
+            notify.warn(
+                f"{self.client.server_name} has no references API (Fish Speech before {API_SINCE}, such as v1.5.1): "
+                "persistent clones travel with every line as instant clones do"
+                + (f", and model_id {', '.join(sorted(map(repr, wanted)))} cannot be checked" if wanted else "")
+            )
+            return
+        self._sync.check_references = True  # a pinned reference it lost is stored again (VoiceSync.ensure)
         missing = [
             f"{c.file}: reference {rid!r} is not on {self.client.server_name}"
             for rid, c in sorted(wanted.items())
@@ -161,6 +174,11 @@ class FishEngine:
             raise CharvoiceError(
                 "\n".join(missing) + f" (it has: {listed}); a missing one would be voiced by the default voice"
             )
+
+    @property
+    def inline_references(self) -> bool:
+        """A Fish Speech server without the references API: persistent clones go inline."""
+        return self.config.fish.server == "fish-speech" and self._sync.references.api is False
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
@@ -264,7 +282,7 @@ class FishEngine:
         voice = request.voice
         if "model_id" in voice:
             payload["reference_id"] = voice["model_id"]
-        elif voice["clone"] == "persistent":
+        elif voice["clone"] == "persistent" and not self.inline_references:
             payload["reference_id"] = self.model_for(self._character_of(request))
         else:
             character = self._character_of(request)

@@ -28,6 +28,7 @@ import tomli_w
 
 from charvoice.engines.base import canonical_json
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
+from charvoice.engines.fish.references import ServerReferences
 from charvoice.engines.fish.samples import joined_reference, sample_warnings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, text_sha256
@@ -212,7 +213,7 @@ class VoiceLock:
 @dataclass
 class SyncResult:
     character: str
-    action: str  # unchanged | created | re-cloned | trained (was still training)
+    action: str  # unchanged | created | re-cloned | trained (was still training) | restored (on Fish Speech)
     entry: LockEntry
     replaced: LockEntry | None = None  # the model a re-clone superseded
     notes: list[str] = field(default_factory=list)
@@ -234,6 +235,8 @@ class VoiceSync:
         self._thread_lock = threading.Lock()
         self._file_lock = ProjectLock(config.state_dir / "voices.lock")
         self._checked: set[tuple[Path, str]] = set()  # samples (path, sha256) already checked and warned about
+        self.references = ServerReferences(client)  # a Fish Speech server's stored voices
+        self.check_references = False  # a build: a pinned reference the server lost is stored again
 
     def wanted(self, character: Character) -> LockEntry:
         """The lock entry the character's samples call for (no model yet)."""
@@ -268,6 +271,15 @@ class VoiceSync:
                 entry = self._create(character, wanted)
                 lock.entries[character.id] = entry
                 lock.save()
+            elif self.check_references and self.config.fish.server == "fish-speech":
+                held = self.references.held()
+                if held is not None and entry.model_id not in held:
+                    self.warn(
+                        f"{character.file}: reference {entry.model_id!r} of {character.name} is missing or empty on "
+                        f"{self.client.server_name}; storing it again from the samples"
+                    )
+                    entry = self._add_reference(character, wanted)
+                    action = "restored"
             if entry.state != "trained":
                 entry = self._wait_trained(character, entry, lock)
                 if action == "unchanged":
@@ -373,12 +385,11 @@ class VoiceSync:
         )
         audio = joined_reference(list(voice.samples), self.config.state_dir / "references")
         try:
-            self.client.references_add(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
+            self.references.store(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
         except FishError as error:
-            if error.status != 409:  # 409: already there (an earlier sync whose answer was lost)
-                raise CharvoiceError(
-                    f"{character.file}: cannot store the reference voice of {character.name}: {error}"
-                ) from None
+            raise CharvoiceError(
+                f"{character.file}: cannot store the reference voice of {character.name}: {error}"
+            ) from None
         created = datetime.now(UTC).isoformat(timespec="seconds")
         return replace(wanted, model_id=reference_id, state="trained", created=created)
 
