@@ -232,7 +232,8 @@ def _cost_preview(workspace: Workspace, plan: Plan) -> CostPreview:
     from charvoice.project.config import fish_price
 
     price = fish_price(workspace.project.config.fish)
-    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
+    config = workspace.project.config
+    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price, config)
     cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
     return cost
 

@@ -61,7 +61,7 @@ MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
 # request (its default is 32): the real service answers both, so the fake must too.
 OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
-FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
+FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage", "silent-wav")
 ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
 FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # the reference loader's id rule
 _SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
@@ -335,6 +335,8 @@ class FakeFishServer:
         if remaining > 0:
             time.sleep(remaining)
         response.fault = fault if fault in ("drop", "truncate") else ""
+        if fault == "silent-wav" and response.body[:4] == b"RIFF":  # a header that declares no sound
+            response.body = response.body[:40] + b"\x00\x00\x00\x00" + response.body[44:]
         if fault == "garbage" and response.status == 200:
             with self._lock:
                 variant = self._rng.randrange(len(GARBAGE))

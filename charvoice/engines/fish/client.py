@@ -481,8 +481,17 @@ class FishClient:
             for key, value in fields.items()
             if value is not None
         }
-        files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))] if cover_image else None
-        self.send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data, files=files)
+        # JSON (a body openapi.json lists): a form cannot say "no tags", so `tags=[]` would leave
+        # the old ones (charvoice's marker too) on the model. The picture goes as a form of its own.
+        what = f"updating voice model {model_id}"
+        if data:
+            self.send(
+                "PATCH", f"/model/{model_id}", what,
+                content=json.dumps(data).encode(), headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+        if cover_image:
+            files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))]
+            self.send("PATCH", f"/model/{model_id}", what, files=files)
 
     def delete_model(self, model_id: str) -> None:
         self.send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
@@ -593,6 +602,8 @@ class FishClient:
                 busy_attempt += 1
                 self._pause(delay)
                 continue
+            if attempt >= self.retries:
+                raise FishError(f"{what} failed after {attempt + 1} attempts: {problem}")
             if billed and costly:
                 if paid >= self.paid_retries:
                     raise FishError(
@@ -602,8 +613,6 @@ class FishClient:
                 paid += 1
                 with self._lock:
                     self.billed_retries += 1
-            if attempt >= self.retries:
-                raise FishError(f"{what} failed after {attempt + 1} attempts: {problem}")
             self._wait(attempt, retry_after)
             attempt += 1
 
@@ -712,6 +721,8 @@ def _wav_problem(body: bytes) -> str | None:
     while offset + 8 <= len(body):
         name, size = body[offset : offset + 4], int.from_bytes(body[offset + 4 : offset + 8], "little")
         if name == b"data":
+            if size == 0:  # no sound at all: it would decode to nothing
+                return "WAV audio that declares no sound"
             start = offset + 8
             states_length = start + size <= riff_end
             if b"fmt " in chunks and len(body) > start and not (states_length and len(body) < start + size):
