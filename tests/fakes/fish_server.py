@@ -525,7 +525,7 @@ class FakeFishServer:
         pcm, rate = _decode(audio)
         text = self._heard(audio, pcm, rate)
         duration = round(len(pcm) / rate, 3)
-        segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
+        segments = [] if ignore_timestamps or not text else _sentence_segments(text, pcm, rate)
         answer: dict[str, Any] = {"text": text, "duration": duration, "segments": segments}
         if text:  # "Omitted if no language is detected"; the fake only ever speaks English
             answer.update(language_code="en", language="English")
@@ -1027,6 +1027,20 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
         else:
             form.fields.setdefault(name_match.group(1), []).append(content.decode("utf-8"))
     return form
+
+
+def _sentence_segments(text: str, pcm: np.ndarray, rate: int) -> list[dict[str, Any]]:
+    """ASRSegment per sentence, spread over the voiced part by length: the fake is no aligner,
+    but its times are consistent with its text, which is what a client relies on."""
+    parts = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    start, end = fish_timestamps._voiced(pcm, rate)
+    total = sum(len(part) for part in parts) or 1
+    segments, cursor = [], start
+    for part in parts:
+        width = (end - start) * len(part) / total
+        segments.append({"text": part, "start": round(cursor, 3), "end": round(cursor + width, 3)})
+        cursor += width
+    return segments
 
 
 def _check_number(body: dict, key: str, low: float, high: float, *, integer: bool = False, where: str = "") -> None:

@@ -21,7 +21,7 @@ from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, Timings
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
-from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
+from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, heard_by, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
@@ -46,6 +46,8 @@ class FishEngine:
         self.client = client
         self._samples: dict[str, bytes] = {}  # sample sha256 -> prepared reference (instant clones send them)
         self.transcripts: dict[str, str] = {}  # sample sha256 -> what it says (instant clones without texts)
+        self.cut_texts: dict[str, str] = {}  # sample sha256 -> what its reference, cut short, says
+        self.cut_notes: dict[str, str] = {}  # sample sha256 -> the warning that it was cut (said once)
         self._models: dict[str, str] = {}  # persistent-clone voice digest -> trained model id
         self._model_errors: dict[str, tuple[float, Exception]] = {}  # digest -> (when, error)
         self._model_locks: dict[str, threading.Lock] = {}
@@ -119,6 +121,11 @@ class FishEngine:
             instant += [c for c in needed if is_persistent(c)]
         for character in instant:
             self._prepare_instant(character, notify)
+        for character in instant:
+            for path in character.voice.samples:
+                note = self.cut_notes.pop(file_sha256(path), "")
+                if note:
+                    notify.warn(note)
         for character in needed:
             if is_persistent(character) and not self.inline_references:
                 self.model_for(character)
@@ -288,7 +295,7 @@ class FishEngine:
             character = self._character_of(request)
             texts = voice["texts"]
             payload["references"] = [
-                {"audio": self.reference(character, sha), "text": texts[index] if texts else self.transcript(character, sha)}
+                {"audio": self.reference(character, sha), "text": self._reference_text(character, sha, texts, index)}
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
@@ -361,17 +368,37 @@ class FishEngine:
         raise EngineError(f"{character.file}: a voice sample changed while the build ran; run the build again")
 
     def reference(self, character: Character, sha: str) -> bytes:
-        """An instant clone's sample as sent with each line: prepared once (samples.prepare_reference)."""
+        """An instant clone's sample as sent with each line: prepared once (samples.prepare_reference),
+        cut where a sentence ends when it is longer than 30 s (`cut_texts` then holds what it says)."""
         with self._lock:
             data = self._samples.get(sha)
         if data is None:
+            path = self._sample_path(character, sha)
+            voice = character.voice
+            index = list(voice.samples).index(path)
+            text = voice.texts[index] if index < len(voice.texts) else ""
             try:
-                data = prepare_reference(self._sample_path(character, sha), sha, self.config.state_dir / "references")
+                data, said, note = prepare_reference(
+                    path, sha, self.config.state_dir / "references", text, heard_by(self.client)
+                )
+            except FatalEngineError:  # speech to text met a bad key or no credit: not the sample's fault
+                raise
             except CharvoiceError as error:
                 raise EngineError(f"{character.file}: {error.format_message()}") from None
             with self._lock:
                 self._samples[sha] = data
+                if note:
+                    self.cut_texts[sha] = said
+                    self.cut_notes[sha] = f"{character.file}: sample {self.config.relative(path)} {note}"
         return data
+
+    def _reference_text(self, character: Character, sha: str, texts: list[str], index: int) -> str:
+        """What a sample's reference says: its [voice] text (or fewer sentences when the
+        reference was cut), else its transcript by speech to text (of the reference as sent)."""
+        if not texts:
+            return self.transcript(character, sha)
+        with self._lock:
+            return self.cut_texts.get(sha, texts[index])
 
     def transcript(self, character: Character, sha: str) -> str:
         """What an instant clone's sample says, when the character file gives no `texts`: from

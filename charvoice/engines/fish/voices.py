@@ -28,6 +28,7 @@ import tomli_w
 
 from charvoice.engines.base import canonical_json
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
+from charvoice.engines.fish.reference_cut import Hear
 from charvoice.engines.fish.references import ServerReferences
 from charvoice.engines.fish.samples import joined_reference, sample_warnings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
@@ -383,9 +384,11 @@ class VoiceSync:
         self.echo(
             f"{character.name}: storing a reference voice on {self.client.server_name} from {len(voice.samples)} sample(s)..."
         )
-        audio = joined_reference(list(voice.samples), self.config.state_dir / "references")
+        audio, text, notes = joined_reference(list(voice.samples), list(voice.texts), heard_by(self.client))
+        for note in notes:  # what the transcript sent leaves out with the audio it leaves out
+            self.warn(f"{character.file}: {note}")
         try:
-            self.references.store(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
+            self.references.store(reference_id, (f"{reference_id}.wav", audio), text)
         except FishError as error:
             raise CharvoiceError(
                 f"{character.file}: cannot store the reference voice of {character.name}: {error}"
@@ -485,6 +488,21 @@ def delete_voice(config: ProjectConfig, client: FishClient, model_id: str) -> No
 
 def _plain(error: Exception) -> str:
     return error.format_message() if isinstance(error, CharvoiceError) else str(error)
+
+
+def heard_by(client: FishClient) -> Hear:
+    """Speech to text with timestamps on `client`'s server: its segments, or None when it has none."""
+
+    def hear(wav: bytes) -> list[dict[str, Any]] | None:
+        if client.missing_key:  # the cut is estimated from pauses rather than failing here
+            return None
+        try:
+            segments = client.asr(wav, timestamps=True).get("segments")
+        except FishError:  # no such endpoint (self-hosted), or an answer without timestamps
+            return None
+        return segments if isinstance(segments, list) and segments else None
+
+    return hear
 
 
 def sample_warnings_for(character: Character, path: Path) -> list[str]:
