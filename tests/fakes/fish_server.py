@@ -17,6 +17,11 @@ an array (several speakers, S2 models only); a create takes 1..20 voice files, n
 failed, so the polling path is testable too). The audio is real: espeak-ng speech (or a fast
 syllable-like tone) in the requested format.
 
+Where the reference documents no status for a refusal the fake must still make (an invalid
+body, another user's model), the status is an assumption: ASSUMED lists each with its reason,
+and each raise names its entry. Its self-hosted mode follows fish-speech's code instead
+(tools/server/views.py, schema.py, reference_loader.py; `legacy=True`: v1.5.1).
+
 Everything a test needs to provoke is a plain attribute that may be changed while it runs:
 latency, a cap on requests in flight (answered with 429), no credit (402), a random fault rate
 (5xx, 429, dropped connections, truncated bodies, stalls, and "garbage": a 200 whose body is
@@ -51,12 +56,33 @@ import numpy as np
 
 from fakes import fish_timestamps
 
+# Statuses the reference (openapi.json) does not document for the route that answers them. Each
+# is the fake's assumption, chosen because the request cannot be served and some refusal must
+# come back; the status follows the reference's own use elsewhere (422 for an invalid body on
+# /v1/agent/*, 403/404 on GET /model/{id}). Every such raise below names its key here.
+ASSUMED = {
+    "tts-422": "/v1/tts documents 200/401/402/503: a body that is not a request (no text, a wrong type, "
+    "a value outside the schema's enum or range) still needs a refusal; 422 as FastAPI validation answers",
+    "tts-400-reference": "/v1/tts: a reference_id that names no usable model; the status is not documented",
+    "tts-429": "/v1/tts: the account's concurrency limit (pricing-and-rate-limits.mdx) names no status; "
+    "429 as on the reference's other routes ('too many requests')",
+    "model-422": "POST /model documents 201/401/503: an invalid form still needs a refusal",
+    "model-owner-403": "PATCH/DELETE /model/{id} document 200/401/503: another user's model (403 as GET documents)",
+    "model-missing-404": "PATCH/DELETE /model/{id}: no such model (404 as GET documents)",
+    "list-422": "GET /model documents 200 only: page_size outside 1..100 or a sort_by outside its enum",
+    "asr-422": "/v1/asr documents 200/401/402/503: a body without audio, or audio that does not decode",
+    "wallet-403": "/wallet/{user_id}/*: another user's wallet; only 200/401/503 are documented",
+    "patch-422": "PATCH /model/{id} documents 200/401/503: a visibility outside its enum, or a public model "
+    "without a cover picture (the rule POST /model documents)",
+}
+
 # The `model` header's enum in the API reference; anything else (a typo, a retired name such as
 # speech-1.6) is voiced by DEFAULT_MODEL without a word, as the reference says the service does.
 KNOWN_MODELS = ("s1", "s2-pro", "s2.1-pro", "s2.1-pro-free")
 DEFAULT_MODEL = "s2.1-pro"
 S2_FAMILY = ("s2-pro", "s2.1-pro", "s2.1-pro-free")
 MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
+SORT_BY = ("score", "task_count", "created_at")  # GET /model: sort_by's enum
 # opus_bitrate: the reference's enum (bps), plus the kbps values the official SDK sends on every
 # request (its default is 32): the real service answers both, so the fake must too.
 OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
@@ -311,7 +337,7 @@ class FakeFishServer:
         if self.api_key is not None and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
             raise ApiError(401, "Invalid Token")
         if self.max_in_flight is not None and in_flight > self.max_in_flight:
-            record.fault = "over-cap"
+            record.fault = "over-cap"  # ASSUMED["tts-429"]
             raise ApiError(
                 429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
             )
@@ -397,13 +423,14 @@ class FakeFishServer:
     # --- /v1/tts -----------------------------------------------------------------------------
 
     def _tts(self, body: Any, model: str | None, record: Recorded | None = None) -> _Response:
+        """TTSRequest as openapi.json has it; every 422 here is ASSUMED["tts-422"]."""
         if not isinstance(body, dict):
-            raise ApiError(422, "the request body must be a msgpack (or JSON) map")
+            raise ApiError(422, "the request body must be a msgpack (or JSON) map")  # ASSUMED["tts-422"]
         used = self.resolve_model(model)
         if record is not None:
             record.model_used = used
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not text.strip():  # ASSUMED["tts-422"]: nothing to say is no request
             raise ApiError(422, "text: field required (a non-empty string)")
         fmt = body.get("format", "mp3")
         if fmt not in MIME:
@@ -413,9 +440,9 @@ class FakeFishServer:
         _check_number(body, "chunk_length", 100, 300, integer=True)
         _check_number(body, "min_chunk_length", 0, 100, integer=True)
         _check_number(body, "early_stop_threshold", 0.0, 1.0)
-        _check_number(body, "sample_rate", 8000, 96000, integer=True)
-        _check_number(body, "max_new_tokens", 1, 1 << 31, integer=True)
-        _check_number(body, "repetition_penalty", 0.0, 1e9)
+        _check_number(body, "sample_rate", 1, 1 << 31, integer=True)  # any integer; no audio at a rate <= 0
+        _check_number(body, "max_new_tokens", -(1 << 63), 1 << 63, integer=True)  # any integer
+        _check_number(body, "repetition_penalty", -1e308, 1e308)  # any number
         _check_choice(body, "latency", ("normal", "balanced", "low"))
         _check_choice(body, "mp3_bitrate", (64, 128, 192))
         _check_choice(body, "opus_bitrate", OPUS_BITRATES)
@@ -430,8 +457,10 @@ class FakeFishServer:
         if prosody is not None:
             if not isinstance(prosody, dict):
                 raise ApiError(422, "prosody: must be a map with speed and volume")
-            _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
-            _check_number(prosody, "volume", -1e9, 1e9, where="prosody.")  # dB, no documented range
+            # ProsodyControl: speed and volume are numbers with no documented range; a speed <= 0
+            # cannot be spoken (ASSUMED["tts-422"]).
+            _check_number(prosody, "speed", 1e-6, 1e308, where="prosody.")
+            _check_number(prosody, "volume", -1e308, 1e308, where="prosody.")
             if "normalize_loudness" in prosody and not isinstance(prosody["normalize_loudness"], bool):
                 raise ApiError(422, "prosody.normalize_loudness: must be a boolean")
             speed = float(prosody.get("speed", 1.0))
@@ -496,6 +525,7 @@ class FakeFishServer:
     # --- /v1/asr -----------------------------------------------------------------------------
 
     def _asr(self, body: Any) -> _Response:
+        """Every 422 here is ASSUMED["asr-422"]."""
         if isinstance(body, Form):  # multipart: audio as a file part, the rest as fields
             files = body.files.get("audio") or []
             audio = files[-1][1] if files else None
@@ -516,10 +546,8 @@ class FakeFishServer:
             raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
         if not isinstance(audio, bytes) or not audio:
             raise ApiError(422, "audio: field required (the audio file's bytes)")
-        if language is not None and (
-            not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
-        ):
-            raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
+        if language is not None and not isinstance(language, str):  # any string: "an optional hint"
+            raise ApiError(422, f"language: must be a string, not {language!r}")  # ASSUMED["asr-422"]
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
         pcm, rate = _decode(audio)
@@ -541,7 +569,7 @@ class FakeFishServer:
     # --- /wallet -------------------------------------------------------------------------------
 
     def _wallet(self, user_id: str, what: str, query: dict[str, list[str]]) -> _Response:
-        if user_id not in ("self", self.user_id):
+        if user_id not in ("self", self.user_id):  # ASSUMED["wallet-403"]
             raise ApiError(403, "Permission denied")
         now = _now_iso()
         if what == "package":
@@ -734,9 +762,9 @@ class FakeFishServer:
                 raise ApiError(400, f"reference_id {reference_id!r}: no such reference folder on the server")
             return model
         if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
-            raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")
+            raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")  # ASSUMED["tts-400-reference"]
         state = self._state(model)
-        if state != "trained":
+        if state != "trained":  # ASSUMED["tts-400-reference"]
             raise ApiError(400, f"reference_id {reference_id!r}: voice model is {state}, not trained")
         model["task_count"] += 1
         return model
@@ -765,6 +793,7 @@ class FakeFishServer:
     # --- /model ------------------------------------------------------------------------------
 
     def _create(self, form: Any) -> _Response:
+        """Every 422 here is ASSUMED["model-422"]."""
         if not isinstance(form, Form):
             raise ApiError(422, "POST /model takes multipart/form-data")
         kind = form.one("type")
@@ -856,9 +885,9 @@ class FakeFishServer:
 
     def _owned(self, model_id: str) -> dict[str, Any]:
         model = self.models.get(model_id)
-        if model is None:
+        if model is None:  # ASSUMED["model-missing-404"] (PATCH, DELETE)
             raise ApiError(404, "Model not found")
-        if model["_owner"] != self.user_id:
+        if model["_owner"] != self.user_id:  # ASSUMED["model-owner-403"]
             raise ApiError(403, "Permission denied: this model belongs to another user")
         return model
 
@@ -869,6 +898,8 @@ class FakeFishServer:
         return _json(200, self._public(model))
 
     def _patch(self, model_id: str, body: Any) -> _Response:
+        """Form fields or JSON (both listed); fields it does not list are ignored, as the
+        reference's models ignore them. Every 422 here is ASSUMED["patch-422"]."""
         model = self._owned(model_id)
         if isinstance(body, Form):
             changes: dict[str, Any] = {key: values[-1] for key, values in body.fields.items() if key != "tags"}
@@ -880,13 +911,14 @@ class FakeFishServer:
             changes = {}
         else:
             raise ApiError(422, "PATCH /model/{id} takes form fields or JSON")
-        unknown = set(changes) - {"title", "description", "visibility", "tags", "cover_image"}
-        if unknown:
-            raise ApiError(422, f"unknown fields: {', '.join(sorted(unknown))}")
-        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private"):
+        changes = {
+            key: value
+            for key, value in changes.items()
+            if key in ("title", "description", "visibility", "tags", "cover_image")
+        }
+        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private", None):
             raise ApiError(422, f"visibility: must be public, unlist or private, not {changes['visibility']!r}")
-        if "title" in changes and not changes["title"]:
-            raise ApiError(422, "title: must not be empty")
+        changes = {key: value for key, value in changes.items() if value is not None}  # null: unchanged
         if "tags" in changes and isinstance(changes["tags"], str):
             changes["tags"] = [changes["tags"]]
         cover = changes.pop("cover_image", None)
@@ -915,7 +947,7 @@ class FakeFishServer:
             page_size, page_number = (int(one("page_size", "10")), int(one("page_number", "1")))
         except ValueError:
             raise ApiError(422, "page_size and page_number must be integers") from None
-        if not 1 <= page_size <= 100 or page_number < 1:
+        if not 1 <= page_size <= 100 or page_number < 1:  # ASSUMED["list-422"]
             raise ApiError(422, "page_size must be 1..100 and page_number >= 1")
         own = one("self", "false").lower() == "true"
         models = [
@@ -927,9 +959,15 @@ class FakeFishServer:
             models = [m for m in models if one("title", "").lower() in m["title"].lower()]
         for tag in query.get("tag", []):
             models = [m for m in models if tag in m["tags"]]
-        order = one("sort_by", "task_count")
+        order = one("sort_by", "score")  # the reference's default
+        if order not in SORT_BY:
+            raise ApiError(422, f"sort_by: must be one of {', '.join(SORT_BY)}, not {order!r}")  # ASSUMED["list-422"]
         models.sort(
-            key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],),
+            key=lambda m: {
+                "task_count": (m["task_count"], m["created_at"]),
+                "created_at": (m["created_at"],),
+                "score": (m["like_count"] + m["task_count"], m["created_at"]),  # its formula is not published
+            }[order],
             reverse=True,
         )
         page = models[(page_number - 1) * page_size : page_number * page_size]
