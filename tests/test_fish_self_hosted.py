@@ -213,3 +213,19 @@ def test_a_fish_speech_1_5_server_gets_references_inline_with_one_notice(tmp_pat
             assert [ref["text"] for ref in bodies[text]["references"]] == ["One.", "Two."]
         assert bodies["Hi."]["reference_id"] == "narrator-voice"
         assert not project.lock_path.exists()  # nothing was stored on the server, so nothing is pinned
+
+
+def test_a_lost_reference_that_cannot_be_stored_again_stops_the_build_naming_the_character(
+    tmp_path, speech_server, fast_retries
+):
+    project = make_project(tmp_path, speech_server, characters=ARIA, lines=[("a.1", "Aria", "Hello.")])
+    self_hosted(project)
+    assert project.run("build").exit_code == 0
+    speech_server.references.clear()  # a new container
+    speech_server.reset_calls()
+    speech_server.inject("500", "/v1/references/add", count=10)  # and its disk refuses the new folder
+    project.write_lines([("a.1", "Aria", "Hello."), ("a.2", "Aria", "Again.")])
+    run = project.run("build")
+    assert run.exit_code == 2 and "Traceback" not in run.output, run.output
+    assert "characters/aria.toml: cannot store the reference voice of Aria" in run.output
+    assert speech_server.calls("POST", "/v1/tts") == []  # never voiced by the default voice
