@@ -213,6 +213,8 @@ def test_a_fish_speech_1_5_server_gets_references_inline_with_one_notice(tmp_pat
             assert [ref["text"] for ref in bodies[text]["references"]] == ["One.", "Two."]
         assert bodies["Hi."]["reference_id"] == "narrator-voice"
         assert not project.lock_path.exists()  # nothing was stored on the server, so nothing is pinned
+        synced = project.run("voices", "sync")
+        assert synced.exit_code != 0 and "has no references API" in synced.output and "Traceback" not in synced.output
 
 
 def test_a_lost_reference_that_cannot_be_stored_again_stops_the_build_naming_the_character(

@@ -29,7 +29,7 @@ import tomli_w
 from charvoice.engines.base import canonical_json
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
 from charvoice.engines.fish.reference_cut import Hear
-from charvoice.engines.fish.references import ServerReferences
+from charvoice.engines.fish.references import API_SINCE, ServerReferences
 from charvoice.engines.fish.samples import joined_reference, sample_warnings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, text_sha256
@@ -390,6 +390,12 @@ class VoiceSync:
         try:
             self.references.store(reference_id, (f"{reference_id}.wav", audio), text)
         except FishError as error:
+            if error.status in (404, 405):
+                raise CharvoiceError(
+                    f"{character.file}: {self.client.server_name} has no references API (Fish Speech before "
+                    f"{API_SINCE}, such as v1.5.1), so {character.name}'s voice cannot be stored there: "
+                    "`charvoice build` sends the samples with every line instead"
+                ) from None
             raise CharvoiceError(
                 f"{character.file}: cannot store the reference voice of {character.name}: {error}"
             ) from None
