@@ -6,7 +6,8 @@ Sources: ../shared/fish-api/emotions.mdx and models-overview.mdx.
 
 - S2 family (`[bracket]` cues, "free-form natural language ... not limited to a fixed set of
   tags"). `cues = "free"` (the default): every tag is sent, through `[direction]` when it maps
-  there (a cue of "" silences it) and as written otherwise, and so is the comment.
+  there (a cue of "" silences it) and as written otherwise, and so is the comment; a
+  `key:value` tag whose key is not a direction word (`camera:close`) is the game's, not sent.
   `cues = "mapped"`: only what `[direction]` maps (unknown tags are reported). `"off"`: none.
 - S1 (`(parenthesis)` cues, "a fixed tag set"): only the tags the models overview lists; a
   mapped cue outside them is replaced by the nearest listed one or dropped, with one warning.
@@ -70,6 +71,12 @@ def free_text(tag: str) -> str:
     return " ".join(re.sub(r"[\[\]()]", " ", text.replace("_", " ")).split())
 
 
+def _metadata(tag: str) -> bool:
+    """`camera:close`, `portrait=sad`: a key the game reads, not a direction (mood=, tone:... are)."""
+    match = re.match(r"\s*([^:=\s]+)\s*[:=]", tag)
+    return match is not None and match.group(1).lower() not in _VALUE_KEYS
+
+
 def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cues:
     mode = config.fish.cues
     style = fish_cue_style(config.fish.model)
@@ -85,7 +92,7 @@ def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cue
     for tag, is_note in items:
         cue = resolve_tag(tag, table)
         if cue is None:  # not in [direction]
-            if not free:
+            if not free or (not is_note and _metadata(tag)):
                 if not is_note:  # a comment that maps nothing is a note for the actor, not a tag
                     unknown.append(tag)
                 continue
