@@ -198,8 +198,12 @@ def test_a_store_whose_answer_was_lost_is_taken_as_stored_only_when_listed_whole
 
 
 def test_a_fish_speech_1_5_server_gets_references_inline_with_one_notice(tmp_path, fast_retries):
-    characters = {**ARIA, "bram": 'name = "Bram"\n[voice]\nmodel_id = "narrator-voice"\n'}
-    lines = [("a.1", "Aria", "Hello."), ("a.2", "Aria", "Again."), ("b.1", "Bram", "Hi.")]
+    characters = {
+        **ARIA,
+        "bram": 'name = "Bram"\n[voice]\nmodel_id = "narrator-voice"\n',
+        "cleo": 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\nclone = "instant"\n',  # no texts
+    }
+    lines = [("a.1", "Aria", "Hello."), ("a.2", "Aria", "Again."), ("b.1", "Bram", "Hi."), ("c.1", "Cleo", "Yo.")]
     with FakeFishServer(api_key=None, self_hosted=True, legacy=True, audio="tone") as old:
         project = make_project(tmp_path, old, characters=characters, lines=lines)
         self_hosted(project)
@@ -212,7 +216,10 @@ def test_a_fish_speech_1_5_server_gets_references_inline_with_one_notice(tmp_pat
             assert "reference_id" not in bodies[text]
             assert [ref["text"] for ref in bodies[text]["references"]] == ["One.", "Two."]
         assert bodies["Hi."]["reference_id"] == "narrator-voice"
-        assert not project.lock_path.exists()  # nothing was stored on the server, so nothing is pinned
+        assert bodies["Yo."]["references"][0]["text"] == ""  # its speech to text speaks another schema (422)
+        assert "could not transcribe sample characters/voices/cleo/01.wav" in run.output
+        locked = tomllib.loads(project.lock_path.read_text()) if project.lock_path.exists() else {}
+        assert "aria" not in locked.get("voices", {})  # nothing was stored on the server, so nothing is pinned
         synced = project.run("voices", "sync")
         assert synced.exit_code != 0 and "has no references API" in synced.output and "Traceback" not in synced.output
 

@@ -619,6 +619,9 @@ class FakeFishServer:
         if path in ("/v1/health",):
             return _json(200, {"status": "ok"})
         if self.legacy:  # v1.5.1 routes nothing under /v1/references (kui: an unknown route is 404)
+            if path == "/v1/asr" and method == "POST" and not (isinstance(body, dict) and "audios" in body):
+                # Its ServeASRRequest wants `audios` (float16 PCM), not Fish Audio's `audio`: pydantic's 422.
+                raise ApiError(422, "audios: field required", plain=True)
             raise ApiError(404, "Not Found", plain=True)
         if path == "/v1/references/list" and method == "GET":
             # reference_loader.list_reference_ids: only folders holding audio and its .lab
