@@ -54,6 +54,7 @@ def test_every_line_in_script_order_with_direction_notes_and_status(copy):
     assert greet == {
         "id": "intro.greet", "character": "Aria", "text": 'Hello there, "traveller". Welcome to the harbour.', "direction": "cheerful",
         "notes": "", "source": "dialogue/intro.csv:2", "status": "fresh; scratch voice", "locale": "en",
+        "sent": 'Hello there, "traveller". Welcome to the harbour.',  # the scratch voice gets no cue
     }  # fmt: skip
     assert (
         reply["direction"] == "tired sighing"

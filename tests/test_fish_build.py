@@ -194,7 +194,7 @@ def test_the_key_never_appears_in_any_file_or_output(tmp_path, fast_retries, mon
             project.run("voices", "show", "aria", "--json"),
             project.run("voices", "update", "aria", "--title", "Aria Two"),
         ]
-        fake.inject("503", "/v1/tts", count=100)  # a build whose lines all fail prints error messages
+        fake.inject("500", "/v1/tts", count=100)  # a build whose lines all fail prints error messages
         project.write_lines([("new.1", "Bram", "A brand new line.")])
         outputs.append(project.run("build", "-j", "1"))
         monkeypatch.setenv("FISH_API_KEY", API_KEY + "-revoked")

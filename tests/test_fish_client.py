@@ -100,10 +100,18 @@ def test_server_errors_dropped_and_truncated_answers_are_retried(tmp_path, fish,
     assert [r.fault for r in fish.calls("POST", "/v1/tts")] == ["500", "drop", "truncate", "503", "502", ""]
 
 
+def test_a_wav_answer_that_declares_no_sound_is_refused_as_damaged_and_retried(fish, fast_retries):
+    client = FishClient(fish.url, API_KEY)
+    fish.inject("silent-wav", "/v1/tts")
+    audio = client.tts({"text": "Hi", "format": "wav"}, "s1")
+    assert int.from_bytes(audio[40:44], "little") > 0
+    assert [r.fault for r in fish.calls("POST", "/v1/tts")] == ["silent-wav", ""] and client.billed_retries == 1
+
+
 def test_retries_are_bounded(tmp_path, fish, fast_retries):
     engine, characters, _ = open_engine(tmp_path, fish, retries=2)
-    fish.inject("503", "/v1/tts", count=10)
-    with pytest.raises(FishError, match="failed after 3 attempts: 503"):
+    fish.inject("500", "/v1/tts", count=10)
+    with pytest.raises(FishError, match="failed after 3 attempts: 500"):
         engine.synthesize(engine.request(line("bram"), characters["bram"], "Hi"))
     assert len(fish.calls("POST", "/v1/tts")) == 3
 

@@ -96,3 +96,31 @@ def test_instant_references_are_prepared_once_mono_trimmed_and_at_most_30_s(tmp_
     first_sound = np.argmax(np.abs(pcm) > 0.01) / 16000
     assert first_sound < 0.5  # the leading silence is gone
     assert len(list((project.root / ".charvoice/references").glob("*.mp3"))) == 1
+
+
+def test_making_a_private_clone_public_takes_the_marker_off_its_tags(tmp_path, fish, fish_env):
+    characters = {"aria": ARIA_PUBLIC.replace('"public"', '"private"') + 'cover_image = "voices/aria/cover.png"\n'}
+    project = make_project(tmp_path, fish, characters=characters, lines=[("a.1", "Aria", "Hello.")])
+    (project.root / "characters/voices/aria/cover.png").write_bytes(b"\x89PNG\r\n\x1a\n fake picture")
+    assert project.run("voices", "sync").exit_code == 0
+    [model] = fish.models.values()
+    assert [tag for tag in model["tags"] if tag.startswith("charvoice-")]  # private: the marker finds it again
+    run = project.run("voices", "update", "aria", "--visibility", "public")
+    assert run.exit_code == 0, run.output
+    assert model["visibility"] == "public" and model["tags"] == []  # what it printed is what the model has
+    assert "tags=[]" in run.output
+    entry = tomllib.loads(project.lock_path.read_text())["voices"]["aria"]
+    assert entry["visibility"] == "public"
+
+
+def test_the_cost_preview_counts_the_transcription_of_instant_samples_without_texts(tmp_path, fish, fish_env):
+    project = make_project(tmp_path, fish, characters={"cleo": CLEO_BARE}, lines=[("c.1", "Cleo", "Hello.")])
+    dry = project.run("build", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "sample transcripts (instant clones without texts): 1 speech-to-text calls, about 11 s" in dry.output
+    assert fish.asr_calls() == []  # a preview sends nothing
+    fish.asr_unknown = "I was never here."
+    assert project.run("build").exit_code == 0
+    project.write_lines([("c.1", "Cleo", "Hello."), ("c.2", "Cleo", "Again.")])
+    again = project.run("build", "--dry-run")
+    assert "sample transcripts" not in again.output  # kept in charvoice.lock: nothing more to pay

@@ -33,17 +33,27 @@ def test_an_unreachable_server_stops_the_build_early_with_one_message(tmp_path, 
     assert "19 line(s) were not built" in run.output and "resumes" in run.output
 
 
-def test_a_server_answering_503_to_everything_stops_early_and_the_next_build_resumes(tmp_path, fish, fish_env):
-    project = make_project(tmp_path, fish, characters=BRAM_ONLY, lines=LINES)
-    fish.inject("503", "/v1/tts", count=10_000)
+def test_a_server_that_never_answers_stops_the_build_early_and_the_next_build_resumes(tmp_path, fish, fish_env):
+    project = make_project(tmp_path, fish, characters=BRAM_ONLY, lines=LINES, timeout=1.0)
+    fish.stall_seconds = 3.0
+    fish.inject("stall", "/v1/tts", count=10_000)  # timeouts: no answer at all, line after line
     run = project.run("build")
     assert run.exit_code != 0 and run.output.count("not answering") == 1, run.output
-    refused = len(fish.calls("POST", "/v1/tts"))
-    assert refused < 19 * 2  # not six retries of every line
+    assert "no answer within 1 s" in run.output and run.seconds < 15
+    assert len(fish.calls("POST", "/v1/tts")) < 19 * 2  # not six retries of every line
     fish._queued.clear()  # the service is back
     again = project.run("build")
     assert again.exit_code == 0, again.output
     assert len(list((project.root / "game/voice/en/bram").glob("*.wav"))) == 19
+
+
+def test_server_errors_on_every_line_are_answers_not_an_outage(tmp_path, fish, fish_env):
+    project = make_project(tmp_path, fish, characters=BRAM_ONLY, lines=LINES[:3], retries=1)
+    fish.inject("502", "/v1/tts", count=10_000)
+    run = project.run("build")
+    assert run.exit_code == 1 and "not answering" not in run.output, run.output
+    assert run.output.count("failed after 2 attempts: 502") == 3
+    assert len(fish.calls("POST", "/v1/tts")) == 6  # each line used its retries
 
 
 def test_a_few_failures_among_successes_are_not_an_outage(tmp_path, fish, fish_env):

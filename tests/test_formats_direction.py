@@ -60,7 +60,7 @@ def _plan_texts(project_root):
             },
         ),
         (
-            "s2-pro",
+            "s2-pro",  # engine.fish.cues = "mapped": only what [direction] maps
             {
                 "dock.1": "[angry][shouting] Get off my boat.",
                 "dock.2": "[whispering][sad] Quietly now.",
@@ -71,7 +71,10 @@ def _plan_texts(project_root):
     ],
 )
 def test_cues_in_the_models_syntax_are_part_of_the_text_sent(tmp_path, model, expected):
-    project_dir = make_project(tmp_path / "p", {"dock.yarn": SCENE}, extra=f'\n[engine.fish]\nmodel = "{model}"\n')
+    cues = 'cues = "mapped"\n' if model != "s1" else ""  # S1 has a fixed tag set whatever the setting
+    project_dir = make_project(
+        tmp_path / "p", {"dock.yarn": SCENE}, extra=f'\n[engine.fish]\nmodel = "{model}"\n{cues}'
+    )
     project, texts = _plan_texts(project_dir.root)
     assert texts == expected
     # Unknown tags are spoken by no one and reported once, however many lines use them.
@@ -96,7 +99,7 @@ def test_the_offline_voice_gets_no_cues(tmp_path, engine_calls):
     result = project.run("build")
     assert result.exit_code == 0, result.output
     assert sorted(engine_calls) == sorted(["Get off my boat.", "Quietly now.", "Fine.", "Grumble."])
-    assert result.output.count("direction tag 'grumpy'") == 1
+    assert "direction tag" not in result.output  # on the default S2 model an unmapped tag is a free-form cue
 
 
 def test_the_demo_scripts_tags_all_have_cues(demo):
@@ -156,6 +159,50 @@ def test_a_yarn_comment_that_names_a_direction_is_a_cue_and_other_comments_are_o
     extra = '\n[engine.fish]\nmodel = "s1"\n\n[direction]\ntentative = "uncertain"\n'
     project_dir = make_project(tmp_path / "p", {"dock.yarn": scene}, extra=extra)
     project, texts = _plan_texts(project_dir.root)
-    assert texts == {"t1": "(uncertain) Uh... hello?", "t2": "(whispering) Stay.", "t3": "Go."}
+    # S1 lists no "uncertain": the nearest tag it lists goes instead, with one warning.
+    assert texts == {"t1": "(hesitating) Uh... hello?", "t2": "(whispering) Stay.", "t3": "Go."}
     assert [line.notes for line in project.lines] == ["tentative", "whisper", "she means it, but softly"]
-    assert not [w for w in project.warnings if "direction tag" in w], "a free-text comment is not an unknown tag"
+    assert not [w for w in project.voicing_warnings if "direction tag" in w], (
+        "a free-text comment is not an unknown tag"
+    )
+    [s1] = [w for w in project.voicing_warnings if "Fish S1" in w]
+    assert "uncertain -> hesitating (1 line, first at dialogue/dock.yarn:3)" in s1
+
+
+def test_on_s2_models_every_direction_is_a_free_form_cue_unless_told_otherwise(tmp_path):
+    scene = (
+        "title: Dock\n---\nTom: Uh.. hello? #line:tutorial-tom-01 // tentative\n"
+        "Mara: Go. #line:t2 #grumpy #mood=very_tired // she means it, but softly\n"
+        "Mara: Stay. #line:t3 #neutral #camera:close\n===\n"
+    )
+    for cues, expected in [
+        (
+            "",  # the default: free
+            {
+                "tutorial-tom-01": "[tentative] Uh.. hello?",
+                "t2": "[grumpy][very tired][she means it, but softly] Go.",
+                "t3": "Stay.",  # [direction] silences neutral; camera:close is the game's tag
+            },
+        ),
+        ('cues = "mapped"\n', {"tutorial-tom-01": "Uh.. hello?", "t2": "Go.", "t3": "Stay."}),
+        ('cues = "off"\n', {"tutorial-tom-01": "Uh.. hello?", "t2": "Go.", "t3": "Stay."}),
+    ]:
+        root = tmp_path / (cues.split('"')[1] if cues else "free")
+        project_dir = make_project(root, {"dock.yarn": scene}, extra=f'\n[engine.fish]\nmodel = "s2.1-pro"\n{cues}')
+        (project_dir.root / "characters/tom.toml").write_text('name = "Tom"\n[voice]\nmodel_id = "m-Tom"\n')
+        project, texts = _plan_texts(project_dir.root)
+        assert texts == expected, cues
+        reported = {w.split("'")[1] for w in project.voicing_warnings if "direction tag" in w}
+        if cues == 'cues = "off"\n':
+            assert reported == set()
+        else:  # what is not sent is reported, once
+            assert reported == ({"camera:close"} if not cues else {"camera:close", "grumpy", "mood=very_tired"})
+
+
+def test_s1_takes_only_its_listed_tags_with_one_warning(tmp_path):
+    scene = "title: Dock\n---\nMara: Easy. #line:t1 #calm\nMara: Back then. #line:t2 #nostalgic\nMara: Fine. #line:t3 #calm #angry\n===\n"
+    project_dir = make_project(tmp_path / "p", {"dock.yarn": scene}, extra='\n[engine.fish]\nmodel = "s1"\n')
+    project, texts = _plan_texts(project_dir.root)
+    assert texts == {"t1": "(relaxed) Easy.", "t2": "Back then.", "t3": "(relaxed)(angry) Fine."}
+    [s1] = [w for w in project.voicing_warnings if "Fish S1" in w]
+    assert "calm -> relaxed (2 lines, first at dialogue/dock.yarn:3)" in s1 and "nostalgic (dropped) (1 line" in s1

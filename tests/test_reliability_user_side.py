@@ -13,6 +13,9 @@ from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project
 from helpers_reliability import cli_command, quiesce, subprocess_env
 
+# Only [direction]-mapped cues, so an unmapped tag is reported (on S2 it is otherwise a free-form cue).
+MAPPED_CUES_ONLY = '\n[engine.fish]\ncues = "mapped"\n'
+
 BRAM = {"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}
 LINES = [(f"pier.{n}", "Bram", f"Line number {n} of a long evening on the pier.") for n in range(1, 25)]
 
@@ -91,7 +94,7 @@ def test_key_notice_and_direction_warnings_once_and_only_where_lines_are_voiced(
     """Without a key: `build` says which voice new lines get, once; `check`, `clean` and
     `export-script` voice nothing, so they say nothing about it (nor about unvoiced cues)."""
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
+    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"') + MAPPED_CUES_ONLY)
     project.write(
         "dialogue/scene.yarn",
         "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\nBram: Fine. #line:dock.2 #grumpy\n===\n",
@@ -123,7 +126,7 @@ def test_watch_says_the_key_notice_and_cue_warnings_once_at_the_start(project):
     import sys
 
     config = project.root / "charvoice.toml"
-    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"'))
+    config.write_text(config.read_text().replace('name = "offline"', 'name = "auto"') + MAPPED_CUES_ONLY)
     project.write("dialogue/scene.yarn", "title: Dock\n---\nAria: Get off my boat. #line:dock.1 #grumpy\n===\n")
     env = subprocess_env(None)
     command = [sys.executable, "-m", "charvoice", "watch", "--project", str(project.root), "--debounce", "0.2"]

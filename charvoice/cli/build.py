@@ -234,7 +234,8 @@ def _cost_preview(workspace: Workspace, plan: Plan) -> CostPreview:
     from charvoice.project.config import fish_price
 
     price = fish_price(workspace.project.config.fish)
-    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
+    config = workspace.project.config
+    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price, config)
     cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
     return cost
 
@@ -309,6 +310,12 @@ def _shared_note(workspace: Workspace) -> str:
     )
 
 
+def _billed_retries(workspace: Workspace) -> int:
+    """Retries the engine made after an answer it may have been billed for (Fish: paid_retries)."""
+    client = getattr(workspace.engines.primary, "client", None)
+    return int(getattr(client, "billed_retries", 0))
+
+
 def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
     orphans = plan.orphans
     if as_json:
@@ -329,6 +336,7 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
                 "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
                 "skipped": workspace.project.skipped,
                 "seconds": round(report.seconds, 3),
+                "billed_retries": _billed_retries(workspace),
                 "manifest": workspace.project.config.relative(workspace.manifest.path),
             }
         )
@@ -342,6 +350,12 @@ def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json:
         )
     for failure in report.failures:
         click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
+    billed = _billed_retries(workspace)
+    if billed:
+        click.secho(
+            f"{billed} {'retry' if billed == 1 else 'retries'} after a damaged or cut-off answer may have been billed again.",
+            fg="yellow",
+        )
     if orphans:
         click.secho(
             f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",

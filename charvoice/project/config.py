@@ -28,6 +28,7 @@ FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rat
 # What answers at engine.fish.base_url: Fish Audio's API (the default, also for a proxy or the
 # tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
 FISH_SERVERS = ("fish-audio", "fish-speech")
+FISH_CUES = ("free", "mapped", "off")  # engine.fish.cues (engines/fish/direction.py)
 
 ENGINE_NAMES = ("auto", "fish", "offline")  # auto: Fish Audio when FISH_API_KEY is set, else offline
 
@@ -69,6 +70,9 @@ SCHEMA = Table(
                         "latency": Field(str, "normal", choices=FISH_LATENCIES),
                         "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
                         "retries": Field(int, 6, minimum=0, maximum=20),
+                        "busy_wait": Field(float, 300.0, minimum=0.0, maximum=86400.0),
+                        "paid_retries": Field(int, 2, minimum=0, maximum=20),
+                        "cues": Field(str, "free", choices=FISH_CUES),
                         "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
                         "timestamps": Field(str, "auto", choices=("auto", "on", "off")),
                     }
@@ -145,6 +149,9 @@ class FishSettings:
     latency: str = "normal"  # "normal" sounds best; "balanced" and "low" answer sooner
     timeout: float = 120.0  # seconds to wait for one response
     retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
+    busy_wait: float = 300.0  # seconds a service answering 503 (high load) is waited for
+    paid_retries: int = 2  # per line: retries after a damaged or cut-off answer (each may be billed)
+    cues: str = "free"  # a line's direction on S2 models: free-form cues, only [direction]-mapped ones, or off
     train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
     timestamps: str = "auto"  # word timings with the audio: auto = on for the official service
 

@@ -117,7 +117,7 @@ class ScriptLines:
     ids: frozenset[str] = frozenset()
     keys: frozenset[tuple[str, str]] = frozenset()  # (id, locale) of the lines with audio of their own
     simple: bool = True  # no shadow lines, and no key twice
-    directed: tuple[Line, ...] = ()  # the lines with direction tags
+    directed: tuple[Line, ...] = ()  # the lines with direction tags or a direction note
 
 
 def read_script(context: ParseContext, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
@@ -159,7 +159,7 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         ids=ids,
         keys=keys,
         simple=len(keys) == len(voiced) == len(lines),
-        directed=tuple(line for line in lines if line.direction),
+        directed=tuple(line for line in lines if line.direction or line.direction_note),
     )
 
 

@@ -12,8 +12,9 @@ capitals, so it never rewrites "us". The replacement takes the capitalisation th
 Direction: a line's tags (`#angry`, `[#whispering]`, a `direction` column) are looked up in
 `[direction]` (tag -> cue; the defaults below, plus the project's table, which wins; a cue of
 "" silences a tag). `mood=sad`, `tone:sarcastic` and `emotion:angry` look up their value.
-Fish S1 gets `(cue)` at the start of the line, the Fish S2 family `[cue]` (docs.fish.audio, "Emotion Control");
-the offline scratch voice gets no cue. Unknown tags are never spoken: they are reported once.
+Fish S1 gets `(cue)` at the start of the line, the Fish S2 family `[cue]` (docs.fish.audio, "Emotion Control"),
+free-form unless engine.fish.cues says otherwise: engines/fish/direction.py decides which cues go;
+the offline scratch voice gets no cue. Tags that are not voiced are reported once.
 """
 
 from __future__ import annotations
@@ -156,21 +157,11 @@ def render_direction(text: str, cues: list[str], style: str) -> str:
 
 
 def unknown_direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> list[str]:
-    """One warning per unknown tag: how many lines use it and where the first one is."""
-    table = direction_table(config)
-    found: dict[str, list[str]] = {}
-    for line in lines:
-        for tag in line.direction:
-            if resolve_tag(tag, table) is None:
-                found.setdefault(tag.lower(), []).append(line.source)
-    warnings = []
-    for tag, sources in found.items():
-        count = "1 line" if len(sources) == 1 else f"{len(sources)} lines"
-        warnings.append(
-            f"direction tag {tag!r} ({count}, first at {sources[0]}) has no cue and is not voiced; "
-            f'map it in charvoice.toml: [direction] {tag.split(":")[0].split("=")[0]} = "angry" (or "" to silence it)'
-        )
-    return warnings
+    """One warning per tag that is not voiced (how many lines, where the first is), and the
+    cues the configured Fish model cannot take (engines/fish/direction.py decides)."""
+    from charvoice.engines.fish.direction import direction_warnings
+
+    return direction_warnings(lines, config)
 
 
 def _is_unspaced(ch: str) -> bool:
@@ -241,18 +232,11 @@ def prepare(
 ) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
     the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
-    `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps through
-    `[direction]`: other notes are free text for the actor, never reported as unknown tags."""
+    `note` (a Yarn `// tentative` comment) is direction too: a free-form cue on S2 models, and
+    elsewhere a cue only when the whole note maps through `[direction]` (never reported)."""
     spoken = apply_lexicon(speakable(text), {**config.lexicon, **character.lexicon})  # emoji stay in subtitles
-    style = cue_style(engine, config.fish.model)
-    table = direction_table(config)
-    if note and resolve_tag(note, table):
-        direction = (*direction, note)
-    if not style or not direction:
+    if not cue_style(engine, config.fish.model) or not (direction or note):
         return spoken
-    cues: list[str] = []
-    for tag in direction:
-        cue = resolve_tag(tag, table)
-        if cue and cue not in cues:
-            cues.append(cue)
-    return render_direction(spoken, cues, style)
+    from charvoice.engines.fish.direction import with_cues  # which cues, per model and engine.fish.cues
+
+    return with_cues(spoken, direction, note, config)

@@ -1,7 +1,8 @@
 """`charvoice export-script`: the recording script a voice director works from, as CSV.
 
 One row per line and locale, in script order: id, character (display name), text, direction
-(the writer's tags), notes, source (file:line), status (see charvoice/status.py) and locale.
+(the writer's tags), notes, source (file:line), status (see charvoice/status.py), locale and
+sent (the exact text the engine is asked to speak: direction cues and lexicon included).
 Cells that a spreadsheet would run as a formula start with an invisible zero-width space.
 RFC 4180 CSV with a header row, UTF-8 with a byte-order mark so spreadsheet programs show
 accents right, CRLF line ends. A file is written atomically.
@@ -16,7 +17,7 @@ from pathlib import Path
 from charvoice.fsutil import atomic_write_bytes
 from charvoice.release.status import LineStatus
 
-COLUMNS = ("id", "character", "text", "direction", "notes", "source", "status", "locale")
+COLUMNS = ("id", "character", "text", "direction", "notes", "source", "status", "locale", "sent")
 
 
 def select(
@@ -75,6 +76,7 @@ def to_csv(statuses: list[LineStatus], names: dict[str, str]) -> str:
             line.source,
             status.label,
             line.locale,
+            status.job.request.text,
         )
         writer.writerow([_cell(str(value)) for value in row])
     return buffer.getvalue()

@@ -283,7 +283,9 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
         cells.append('<td class="audio"><span class="noaudio">no audio yet</span></td>')
     notes = f"<br><small>{_e(line.notes)}</small>" if line.notes else ""
     cells.append(f'<td class="text">{_e(line.text)}{notes}</td>')
-    cells.append(f'<td class="direction">{_e(direction)}</td>')
+    sent = status.job.request.text  # what the engine was asked to speak: cues and lexicon included
+    said = f'<br><small class="sent">sent: {_e(sent)}</small>' if sent != line.text else ""
+    cells.append(f'<td class="direction">{_e(direction)}{said}</td>')
     badges = "".join(f'<span class="badge {_e(word)}">{_e(word)}</span>' for word in status.keywords)
     detail = (
         f"<br><small>{_e(status.label)}</small>" if status.reason or status.marks else ""

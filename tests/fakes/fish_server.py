@@ -17,6 +17,11 @@ an array (several speakers, S2 models only); a create takes 1..20 voice files, n
 failed, so the polling path is testable too). The audio is real: espeak-ng speech (or a fast
 syllable-like tone) in the requested format.
 
+Where the reference documents no status for a refusal the fake must still make (an invalid
+body, another user's model), the status is an assumption: ASSUMED lists each with its reason,
+and each raise names its entry. Its self-hosted mode follows fish-speech's code instead
+(tools/server/views.py, schema.py, reference_loader.py; `legacy=True`: v1.5.1).
+
 Everything a test needs to provoke is a plain attribute that may be changed while it runs:
 latency, a cap on requests in flight (answered with 429), no credit (402), a random fault rate
 (5xx, 429, dropped connections, truncated bodies, stalls, and "garbage": a 200 whose body is
@@ -51,17 +56,38 @@ import numpy as np
 
 from fakes import fish_timestamps
 
+# Statuses the reference (openapi.json) does not document for the route that answers them. Each
+# is the fake's assumption, chosen because the request cannot be served and some refusal must
+# come back; the status follows the reference's own use elsewhere (422 for an invalid body on
+# /v1/agent/*, 403/404 on GET /model/{id}). Every such raise below names its key here.
+ASSUMED = {
+    "tts-422": "/v1/tts documents 200/401/402/503: a body that is not a request (no text, a wrong type, "
+    "a value outside the schema's enum or range) still needs a refusal; 422 as FastAPI validation answers",
+    "tts-400-reference": "/v1/tts: a reference_id that names no usable model; the status is not documented",
+    "tts-429": "/v1/tts: the account's concurrency limit (pricing-and-rate-limits.mdx) names no status; "
+    "429 as on the reference's other routes ('too many requests')",
+    "model-422": "POST /model documents 201/401/503: an invalid form still needs a refusal",
+    "model-owner-403": "PATCH/DELETE /model/{id} document 200/401/503: another user's model (403 as GET documents)",
+    "model-missing-404": "PATCH/DELETE /model/{id}: no such model (404 as GET documents)",
+    "list-422": "GET /model documents 200 only: page_size outside 1..100 or a sort_by outside its enum",
+    "asr-422": "/v1/asr documents 200/401/402/503: a body without audio, or audio that does not decode",
+    "wallet-403": "/wallet/{user_id}/*: another user's wallet; only 200/401/503 are documented",
+    "patch-422": "PATCH /model/{id} documents 200/401/503: a visibility outside its enum, or a public model "
+    "without a cover picture (the rule POST /model documents)",
+}
+
 # The `model` header's enum in the API reference; anything else (a typo, a retired name such as
 # speech-1.6) is voiced by DEFAULT_MODEL without a word, as the reference says the service does.
 KNOWN_MODELS = ("s1", "s2-pro", "s2.1-pro", "s2.1-pro-free")
 DEFAULT_MODEL = "s2.1-pro"
 S2_FAMILY = ("s2-pro", "s2.1-pro", "s2.1-pro-free")
 MAX_VOICES = 20  # POST /model: voices maxItems, texts maxItems
+SORT_BY = ("score", "task_count", "created_at")  # GET /model: sort_by's enum
 # opus_bitrate: the reference's enum (bps), plus the kbps values the official SDK sends on every
 # request (its default is 32): the real service answers both, so the fake must too.
 OPUS_BITRATES = (-1000, 24000, 32000, 48000, 64000, 24, 32, 48, 64)
 MIME = {"wav": "audio/wav", "pcm": "audio/pcm", "mp3": "audio/mpeg", "opus": "audio/ogg"}
-FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage")
+FAULT_KINDS = ("500", "502", "503", "429", "drop", "truncate", "stall", "garbage", "silent-wav")
 ASR_MATCH = 0.9  # how alike two loudness contours must be (correlation) to be the same speech
 FISH_SPEECH_ID = re.compile(r"[a-zA-Z0-9\-_ ]+")  # the reference loader's id rule
 _SPEAKER_TAGS = re.compile(r"<\|speaker:\d+\|>")
@@ -81,6 +107,7 @@ class Recorded:
     status: int = 0  # what the fake answered; 0 when it dropped the connection
     fault: str = ""  # the fault injected into this request, if any
     model_used: str = ""  # text to speech: the model that really spoke (after the silent fallback)
+    voice: str = ""  # Fish Speech text to speech: "default", or the sha256 of the reference audio that spoke
 
     @property
     def authorized(self) -> bool:
@@ -152,6 +179,7 @@ class FakeFishServer:
         no_credit: bool = False,
         credit: str = "25.000000",
         self_hosted: bool = False,
+        legacy: bool = False,
         audio: str = "speech",
         known_models: tuple[str, ...] = KNOWN_MODELS,
         seed: int = 1,
@@ -160,6 +188,7 @@ class FakeFishServer:
         self.latency = latency  # seconds every routed request takes at least
         self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
         self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
+        self.busy_until = 0.0  # time.monotonic() until which every request is answered 503 (`busy`)
         self.fault_rate = fault_rate
         self.faults = faults
         self.fault_paths = fault_paths
@@ -169,7 +198,11 @@ class FakeFishServer:
         self.no_credit = no_credit
         self.credit = credit  # the account's API credit in USD, a decimal string as the wallet API sends it
         self.self_hosted = self_hosted  # Fish Speech: its /v1/tts schema and /v1/references API
-        self.references: dict[str, list[tuple[bytes, str]]] = {}  # Fish Speech: references/<id>/
+        # Fish Speech 1.5.1 (the last stable release): no /v1/references API, chunk_length <= 300, no opus.
+        self.legacy = legacy
+        # Fish Speech's references/<id>/ folders: (audio, .lab text) pairs; an empty list is the
+        # empty folder its loader creates for an id a /v1/tts request names.
+        self.references: dict[str, list[tuple[bytes, str]]] = {}
         self.audio = audio  # "speech" (espeak-ng) or "tone"
         self.known_models = known_models
         self.user_id = "user-" + hashlib.sha256((api_key or "").encode()).hexdigest()[:12]
@@ -247,6 +280,11 @@ class FakeFishServer:
         with self._lock:
             self._queued.append([kind, path, count])
 
+    def busy(self, seconds: float) -> None:
+        """Answer every request with 503 ("The service is currently under high load", as the
+        reference describes it) for the next `seconds`."""
+        self.busy_until = time.monotonic() + seconds
+
     def add_model(
         self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained"
     ) -> str:
@@ -299,10 +337,13 @@ class FakeFishServer:
         if self.api_key is not None and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
             raise ApiError(401, "Invalid Token")
         if self.max_in_flight is not None and in_flight > self.max_in_flight:
-            record.fault = "over-cap"
+            record.fault = "over-cap"  # ASSUMED["tts-429"]
             raise ApiError(
                 429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
             )
+        if time.monotonic() < self.busy_until:
+            record.fault = "busy"
+            raise ApiError(503, "Service is under high load", headers=self._retry_after())
         fault = self._pick_fault(record.path)
         record.fault = fault
         if fault in ("500", "502", "503", "429"):
@@ -320,6 +361,8 @@ class FakeFishServer:
         if remaining > 0:
             time.sleep(remaining)
         response.fault = fault if fault in ("drop", "truncate") else ""
+        if fault == "silent-wav" and response.body[:4] == b"RIFF":  # a header that declares no sound
+            response.body = response.body[:40] + b"\x00\x00\x00\x00" + response.body[44:]
         if fault == "garbage" and response.status == 200:
             with self._lock:
                 variant = self._rng.randrange(len(GARBAGE))
@@ -380,13 +423,14 @@ class FakeFishServer:
     # --- /v1/tts -----------------------------------------------------------------------------
 
     def _tts(self, body: Any, model: str | None, record: Recorded | None = None) -> _Response:
+        """TTSRequest as openapi.json has it; every 422 here is ASSUMED["tts-422"]."""
         if not isinstance(body, dict):
-            raise ApiError(422, "the request body must be a msgpack (or JSON) map")
+            raise ApiError(422, "the request body must be a msgpack (or JSON) map")  # ASSUMED["tts-422"]
         used = self.resolve_model(model)
         if record is not None:
             record.model_used = used
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not text.strip():  # ASSUMED["tts-422"]: nothing to say is no request
             raise ApiError(422, "text: field required (a non-empty string)")
         fmt = body.get("format", "mp3")
         if fmt not in MIME:
@@ -396,9 +440,9 @@ class FakeFishServer:
         _check_number(body, "chunk_length", 100, 300, integer=True)
         _check_number(body, "min_chunk_length", 0, 100, integer=True)
         _check_number(body, "early_stop_threshold", 0.0, 1.0)
-        _check_number(body, "sample_rate", 8000, 96000, integer=True)
-        _check_number(body, "max_new_tokens", 1, 1 << 31, integer=True)
-        _check_number(body, "repetition_penalty", 0.0, 1e9)
+        _check_number(body, "sample_rate", 1, 1 << 31, integer=True)  # any integer; no audio at a rate <= 0
+        _check_number(body, "max_new_tokens", -(1 << 63), 1 << 63, integer=True)  # any integer
+        _check_number(body, "repetition_penalty", -1e308, 1e308)  # any number
         _check_choice(body, "latency", ("normal", "balanced", "low"))
         _check_choice(body, "mp3_bitrate", (64, 128, 192))
         _check_choice(body, "opus_bitrate", OPUS_BITRATES)
@@ -413,8 +457,10 @@ class FakeFishServer:
         if prosody is not None:
             if not isinstance(prosody, dict):
                 raise ApiError(422, "prosody: must be a map with speed and volume")
-            _check_number(prosody, "speed", 0.5, 2.0, where="prosody.")
-            _check_number(prosody, "volume", -1e9, 1e9, where="prosody.")  # dB, no documented range
+            # ProsodyControl: speed and volume are numbers with no documented range; a speed <= 0
+            # cannot be spoken (ASSUMED["tts-422"]).
+            _check_number(prosody, "speed", 1e-6, 1e308, where="prosody.")
+            _check_number(prosody, "volume", -1e308, 1e308, where="prosody.")
             if "normalize_loudness" in prosody and not isinstance(prosody["normalize_loudness"], bool):
                 raise ApiError(422, "prosody.normalize_loudness: must be a boolean")
             speed = float(prosody.get("speed", 1.0))
@@ -479,6 +525,7 @@ class FakeFishServer:
     # --- /v1/asr -----------------------------------------------------------------------------
 
     def _asr(self, body: Any) -> _Response:
+        """Every 422 here is ASSUMED["asr-422"]."""
         if isinstance(body, Form):  # multipart: audio as a file part, the rest as fields
             files = body.files.get("audio") or []
             audio = files[-1][1] if files else None
@@ -499,16 +546,14 @@ class FakeFishServer:
             raise ApiError(422, "the request body must be msgpack or multipart/form-data with an audio field")
         if not isinstance(audio, bytes) or not audio:
             raise ApiError(422, "audio: field required (the audio file's bytes)")
-        if language is not None and (
-            not isinstance(language, str) or not re.fullmatch(r"[A-Za-z]{2,3}([_-][A-Za-z0-9]+)*", language)
-        ):
-            raise ApiError(422, f"language: must be a language code such as 'en', not {language!r}")
+        if language is not None and not isinstance(language, str):  # any string: "an optional hint"
+            raise ApiError(422, f"language: must be a string, not {language!r}")  # ASSUMED["asr-422"]
         if self.no_credit:
             raise ApiError(402, "Insufficient credits")
         pcm, rate = _decode(audio)
         text = self._heard(audio, pcm, rate)
         duration = round(len(pcm) / rate, 3)
-        segments = [] if ignore_timestamps or not text else [{"text": text, "start": 0.0, "end": duration}]
+        segments = [] if ignore_timestamps or not text else _sentence_segments(text, pcm, rate)
         answer: dict[str, Any] = {"text": text, "duration": duration, "segments": segments}
         if text:  # "Omitted if no language is detected"; the fake only ever speaks English
             answer.update(language_code="en", language="English")
@@ -524,7 +569,7 @@ class FakeFishServer:
     # --- /wallet -------------------------------------------------------------------------------
 
     def _wallet(self, user_id: str, what: str, query: dict[str, list[str]]) -> _Response:
-        if user_id not in ("self", self.user_id):
+        if user_id not in ("self", self.user_id):  # ASSUMED["wallet-403"]
             raise ApiError(403, "Permission denied")
         now = _now_iso()
         if what == "package":
@@ -571,8 +616,16 @@ class FakeFishServer:
         as_json = "application/json" in (headers.get("Accept") or "")
         if path == "/v1/tts" and method == "POST":
             return self._fish_speech_tts(body, record)
+        if path in ("/v1/health",):
+            return _json(200, {"status": "ok"})
+        if self.legacy:  # v1.5.1 routes nothing under /v1/references (kui: an unknown route is 404)
+            if path == "/v1/asr" and method == "POST" and not (isinstance(body, dict) and "audios" in body):
+                # Its ServeASRRequest wants `audios` (float16 PCM), not Fish Audio's `audio`: pydantic's 422.
+                raise ApiError(422, "audios: field required", plain=True)
+            raise ApiError(404, "Not Found", plain=True)
         if path == "/v1/references/list" and method == "GET":
-            ids = sorted(self.references)
+            # reference_loader.list_reference_ids: only folders holding audio and its .lab
+            ids = sorted(rid for rid, files in self.references.items() if files)
             return _reply(
                 200, {"success": True, "reference_ids": ids, "message": f"Found {len(ids)} reference voices"}, as_json
             )
@@ -588,7 +641,10 @@ class FakeFishServer:
                 return _reply(
                     400, {"success": False, "message": "Reference ID cannot be empty", "reference_id": ""}, as_json
                 )
-            if self.references.pop(reference_id, None) is None:
+            if not FISH_SPEECH_ID.fullmatch(reference_id) or len(reference_id) > 255:
+                message = "Reference ID contains invalid characters or is too long"
+                return _reply(400, {"success": False, "message": message, "reference_id": reference_id}, as_json)
+            if self.references.pop(reference_id, None) is None:  # rmtree: an empty folder goes too
                 return _reply(
                     404,
                     {
@@ -607,8 +663,6 @@ class FakeFishServer:
                 },
                 as_json,
             )
-        if path in ("/v1/health",):
-            return _json(200, {"status": "ok"})
         raise ApiError(404, "Not Found", plain=True)
 
     def _fish_speech_add(self, form: Any, as_json: bool) -> _Response:
@@ -627,7 +681,7 @@ class FakeFishServer:
             problem = "Reference ID contains invalid characters or is too long"
         if problem:
             return _reply(400, {"success": False, "message": problem, "reference_id": reference_id}, as_json)
-        if reference_id in self.references:
+        if reference_id in self.references:  # the folder exists, whole or empty: FileExistsError
             return _reply(
                 409,
                 {
@@ -649,10 +703,12 @@ class FakeFishServer:
         )
 
     def _fish_speech_tts(self, body: Any, record: Recorded | None) -> _Response:
-        """ServeTTSRequest: unknown fields (prosody, latency) and the model header are ignored,
-        as pydantic ignores them; top_p and temperature are 0.1..1.0; an unknown reference_id
-        is an empty folder, so the default voice speaks (200); an id outside the loader's
-        characters fails inside the server (500)."""
+        """ServeTTSRequest (pydantic 2, fields not in the model ignored): chunk_length a strict
+        int of 100..1000 (100..300 in v1.5.1), format wav/pcm/mp3/opus (no opus in v1.5.1),
+        latency normal/balanced (no such field in v1.5.1), top_p/temperature/repetition_penalty
+        strict floats in range (pydantic's strict float takes an int, never a bool or a string).
+        An unknown reference_id makes an empty folder (the default voice speaks, 200); an id
+        outside the loader's characters fails inside the server (500)."""
         if not isinstance(body, dict):
             raise ApiError(422, "the request body must be msgpack or JSON")
         text = body.get("text")
@@ -661,13 +717,18 @@ class FakeFishServer:
         if record is not None:
             record.model_used = "fish-speech"
         fmt = body.get("format", "wav")
-        if fmt not in ("wav", "pcm", "mp3", "flac"):
-            raise ApiError(422, f"format: must be wav, pcm, mp3 or flac, not {fmt!r}")
-        _check_number(body, "chunk_length", 100, 300, integer=True)
+        formats = ("wav", "pcm", "mp3") if self.legacy else ("wav", "pcm", "mp3", "opus")
+        if fmt not in formats:
+            raise ApiError(422, f"format: must be one of {', '.join(formats)}, not {fmt!r}")
+        _check_number(body, "chunk_length", 100, 300 if self.legacy else 1000, integer=True)
+        if not self.legacy:
+            _check_choice(body, "latency", ("normal", "balanced"))
         for key, low, high in (("top_p", 0.1, 1.0), ("temperature", 0.1, 1.0), ("repetition_penalty", 0.9, 2.0)):
             value = body.get(key)
-            if value is not None and (not isinstance(value, float) or not low <= value <= high):  # strict floats
-                raise ApiError(422, f"{key}: must be a float from {low} to {high}, not {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high
+            ):
+                raise ApiError(422, f"{key}: must be a number from {low} to {high}, not {value!r}")
         if body.get("use_memory_cache", "off") not in ("on", "off"):
             raise ApiError(422, "use_memory_cache: must be 'on' or 'off'")
         seed = body.get("seed")
@@ -684,14 +745,18 @@ class FakeFishServer:
                 raise ApiError(422, "reference_id: must be a string")
             if not FISH_SPEECH_ID.fullmatch(reference_id):
                 raise ApiError(500, "Failed to generate speech", plain=True)
-            if reference_id in self.references:  # else: an empty folder, the default voice
-                voice = hashlib.sha256(self.references[reference_id][0][0]).hexdigest()
+            with self._lock:
+                files = self.references.setdefault(reference_id, [])  # load_by_id: mkdir(exist_ok=True)
+            if files:  # an empty folder: no prompt, the default voice
+                voice = hashlib.sha256(files[0][0]).hexdigest()
+        if record is not None:
+            record.voice = voice
         rate = 44100
         pcm = self._speak(text, voice, 1.0, rate)  # no prosody: the speed is never applied here
-        audio = _encode(pcm, rate, "wav" if fmt == "flac" else fmt)
+        audio = _encode(pcm, rate, fmt)
         with self._lock:
             self._spoken.append((hashlib.sha256(audio).hexdigest(), text, _contour(pcm, rate)))
-        return _Response(200, {"Content-Type": MIME.get(fmt, "audio/flac")}, audio)
+        return _Response(200, {"Content-Type": MIME[fmt]}, audio)
 
     def _usable_model(self, reference_id: str) -> dict[str, Any]:
         model = self.models.get(reference_id)
@@ -700,9 +765,9 @@ class FakeFishServer:
                 raise ApiError(400, f"reference_id {reference_id!r}: no such reference folder on the server")
             return model
         if model is None or (model["_owner"] != self.user_id and model["visibility"] == "private"):
-            raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")
+            raise ApiError(400, f"reference_id {reference_id!r}: voice model not found")  # ASSUMED["tts-400-reference"]
         state = self._state(model)
-        if state != "trained":
+        if state != "trained":  # ASSUMED["tts-400-reference"]
             raise ApiError(400, f"reference_id {reference_id!r}: voice model is {state}, not trained")
         model["task_count"] += 1
         return model
@@ -731,6 +796,7 @@ class FakeFishServer:
     # --- /model ------------------------------------------------------------------------------
 
     def _create(self, form: Any) -> _Response:
+        """Every 422 here is ASSUMED["model-422"]."""
         if not isinstance(form, Form):
             raise ApiError(422, "POST /model takes multipart/form-data")
         kind = form.one("type")
@@ -822,9 +888,9 @@ class FakeFishServer:
 
     def _owned(self, model_id: str) -> dict[str, Any]:
         model = self.models.get(model_id)
-        if model is None:
+        if model is None:  # ASSUMED["model-missing-404"] (PATCH, DELETE)
             raise ApiError(404, "Model not found")
-        if model["_owner"] != self.user_id:
+        if model["_owner"] != self.user_id:  # ASSUMED["model-owner-403"]
             raise ApiError(403, "Permission denied: this model belongs to another user")
         return model
 
@@ -835,6 +901,8 @@ class FakeFishServer:
         return _json(200, self._public(model))
 
     def _patch(self, model_id: str, body: Any) -> _Response:
+        """Form fields or JSON (both listed); fields it does not list are ignored, as the
+        reference's models ignore them. Every 422 here is ASSUMED["patch-422"]."""
         model = self._owned(model_id)
         if isinstance(body, Form):
             changes: dict[str, Any] = {key: values[-1] for key, values in body.fields.items() if key != "tags"}
@@ -846,13 +914,14 @@ class FakeFishServer:
             changes = {}
         else:
             raise ApiError(422, "PATCH /model/{id} takes form fields or JSON")
-        unknown = set(changes) - {"title", "description", "visibility", "tags", "cover_image"}
-        if unknown:
-            raise ApiError(422, f"unknown fields: {', '.join(sorted(unknown))}")
-        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private"):
+        changes = {
+            key: value
+            for key, value in changes.items()
+            if key in ("title", "description", "visibility", "tags", "cover_image")
+        }
+        if "visibility" in changes and changes["visibility"] not in ("public", "unlist", "private", None):
             raise ApiError(422, f"visibility: must be public, unlist or private, not {changes['visibility']!r}")
-        if "title" in changes and not changes["title"]:
-            raise ApiError(422, "title: must not be empty")
+        changes = {key: value for key, value in changes.items() if value is not None}  # null: unchanged
         if "tags" in changes and isinstance(changes["tags"], str):
             changes["tags"] = [changes["tags"]]
         cover = changes.pop("cover_image", None)
@@ -881,7 +950,7 @@ class FakeFishServer:
             page_size, page_number = (int(one("page_size", "10")), int(one("page_number", "1")))
         except ValueError:
             raise ApiError(422, "page_size and page_number must be integers") from None
-        if not 1 <= page_size <= 100 or page_number < 1:
+        if not 1 <= page_size <= 100 or page_number < 1:  # ASSUMED["list-422"]
             raise ApiError(422, "page_size must be 1..100 and page_number >= 1")
         own = one("self", "false").lower() == "true"
         models = [
@@ -893,9 +962,15 @@ class FakeFishServer:
             models = [m for m in models if one("title", "").lower() in m["title"].lower()]
         for tag in query.get("tag", []):
             models = [m for m in models if tag in m["tags"]]
-        order = one("sort_by", "task_count")
+        order = one("sort_by", "score")  # the reference's default
+        if order not in SORT_BY:
+            raise ApiError(422, f"sort_by: must be one of {', '.join(SORT_BY)}, not {order!r}")  # ASSUMED["list-422"]
         models.sort(
-            key=lambda m: (m["task_count"], m["created_at"]) if order == "task_count" else (m["created_at"],),
+            key=lambda m: {
+                "task_count": (m["task_count"], m["created_at"]),
+                "created_at": (m["created_at"],),
+                "score": (m["like_count"] + m["task_count"], m["created_at"]),  # its formula is not published
+            }[order],
             reverse=True,
         )
         page = models[(page_number - 1) * page_size : page_number * page_size]
@@ -993,6 +1068,20 @@ def _parse_multipart(content_type: str, body: bytes) -> Form:
         else:
             form.fields.setdefault(name_match.group(1), []).append(content.decode("utf-8"))
     return form
+
+
+def _sentence_segments(text: str, pcm: np.ndarray, rate: int) -> list[dict[str, Any]]:
+    """ASRSegment per sentence, spread over the voiced part by length: the fake is no aligner,
+    but its times are consistent with its text, which is what a client relies on."""
+    parts = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    start, end = fish_timestamps._voiced(pcm, rate)
+    total = sum(len(part) for part in parts) or 1
+    segments, cursor = [], start
+    for part in parts:
+        width = (end - start) * len(part) / total
+        segments.append({"text": part, "start": round(cursor, 3), "end": round(cursor + width, 3)})
+        cursor += width
+    return segments
 
 
 def _check_number(body: dict, key: str, low: float, high: float, *, integer: bool = False, where: str = "") -> None:

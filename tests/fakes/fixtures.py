@@ -159,13 +159,15 @@ def make_project(
     timeout: float = 10.0,
     train_timeout: float = 30.0,
     engine: str = "fish",
+    fish_settings: str = "",
 ) -> FishProject:
+    """`fish_settings`: more lines for [engine.fish] (such as 'busy_wait = 2')."""
     project = FishProject(root, fake)
     project.write(
         "charvoice.toml",
         CONFIG.format(
             engine=engine, jobs=jobs, url=fake.url, retries=retries, timeout=timeout, train_timeout=train_timeout
-        ),
+        ).replace("\n[audio]", f"{fish_settings}\n\n[audio]" if fish_settings else "\n[audio]"),
     )
     chosen = CHARACTERS if characters is None else characters
     bram_model = fake.add_model("Bram the bosun", owner="someone-else", visibility="public") if "bram" in chosen else ""

@@ -3,9 +3,13 @@
 FishClient speaks the API: `POST /v1/tts` with a msgpack body and a `model` header, the voice
 models under `/model`, and speech-to-text. It retries what may succeed next time (429, 5xx,
 timeouts, dropped connections) with capped exponential backoff and jitter, honouring
-Retry-After, and never retries what cannot (400, 401, 402, 403, 404, 422). A bad key or an empty
-account (401, 402) stops every thread at once with one FatalEngineError. An adaptive limit keeps
-at most `jobs` requests in flight, fewer for a while after the server answers 429.
+Retry-After, and never retries what cannot (400, 401, 402, 403, 404, 422). A 503 is the service
+under high load (openapi.json): it is waited out for up to `engine.fish.busy_wait` seconds (one
+line of progress), not counted against `retries`. Only failures that are not answers (no
+connection, DNS, TLS, timeouts) across several requests make an outage. A retry after a damaged
+or cut-off answer may be billed again: a line makes at most `engine.fish.paid_retries` of them.
+A bad key or an empty account (401, 402) stops every thread at once with one FatalEngineError.
+An adaptive limit keeps at most `jobs` requests in flight, fewer for a while after a 429.
 
 The API key lives only in the HTTP client's headers: no message, repr or file ever holds it.
 """
@@ -27,6 +31,7 @@ import httpx
 import msgpack
 
 from charvoice import __version__
+from charvoice.engines.fish.pacing import AdaptiveLimit, BusyWatch, OutageWatch, seconds_text
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.config import ProjectConfig
 
@@ -60,106 +65,14 @@ class FishOutage(FishFatalError):
     """The server is down or out of reach: every request fails the same way (OutageWatch)."""
 
 
-class OutageWatch:
-    """Tells an outage from bad luck: the same failure (no connection, DNS, TLS, a 5xx) on
-    OUTAGE_REQUESTS different requests, each at least twice, with no success in between; or a
-    connection refused OUTAGE_CONNECT_ATTEMPTS times in a row for a single request. Retrying
-    every line for minutes would only print the same error once per line."""
-
-    OUTAGE_REQUESTS = 3
-    OUTAGE_CONNECT_ATTEMPTS = 3
-
-    def __init__(self) -> None:
-        self._signature = ""
-        self._failures: dict[int, int] = {}  # request number -> failed attempts with that signature
-        self._lock = threading.Lock()
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self._signature = ""
-            self._failures.clear()
-
-    def failed(self, request: int, signature: str) -> bool:
-        """Record one failed attempt; True when it makes an outage."""
-        with self._lock:
-            if signature != self._signature:
-                self._signature, self._failures = signature, {}
-            self._failures[request] = self._failures.get(request, 0) + 1
-            repeated = sum(1 for count in self._failures.values() if count >= 2)
-            connect = signature.startswith("connect") and self._failures[request] >= self.OUTAGE_CONNECT_ATTEMPTS
-            return repeated >= self.OUTAGE_REQUESTS or connect
-
-
-class AdaptiveLimit:
-    """At most `ceiling` requests in flight; fewer after a 429, growing back as requests succeed.
-
-    Each 429 cuts the limit by a quarter, but only once per "epoch": the answers to requests
-    sent before the last change say nothing about the new limit, so they do not cut it again.
-    After `limit` successes the limit grows by one, up to the ceiling; back at the level that
-    was refused last time it grows only after PROBE_ROUNDS times as many, because the account's
-    limit is usually a hard one (5, 15 or 50) and probing it costs a refused request each time.
-    """
-
-    PROBE_ROUNDS = 8
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = max(1, ceiling)
-        self.limit = self.ceiling
-        self.in_flight = 0
-        self.peak = 0  # the most requests ever in flight at once
-        self.cuts = 0  # how often a 429 lowered the limit
-        self._epoch = 0
-        self._successes = 0
-        self._refused_at = self.ceiling + 1  # the lowest limit a 429 answered lately
-        self._cond = threading.Condition()
-
-    def set_ceiling(self, ceiling: int) -> None:
-        with self._cond:
-            self.ceiling = self.limit = max(1, ceiling)
-            self._refused_at = self.ceiling + 1
-            self._epoch += 1
-            self._cond.notify_all()
-
-    def acquire(self) -> int:
-        """Wait for a slot; returns the epoch to hand to `overloaded`."""
-        with self._cond:
-            while self.in_flight >= self.limit:
-                self._cond.wait()
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
-            return self._epoch
-
-    def release(self) -> None:
-        with self._cond:
-            self.in_flight -= 1
-            self._cond.notify()
-
-    def overloaded(self, epoch: int) -> None:
-        with self._cond:
-            if epoch == self._epoch:
-                self._refused_at = self.limit
-                self.limit = max(1, min(self.limit - 1, self.limit * 3 // 4))
-                self.cuts += 1
-                self._epoch += 1
-                self._successes = 0
-
-    def succeeded(self) -> None:
-        with self._cond:
-            self._successes += 1
-            needed = self.limit * (self.PROBE_ROUNDS if self.limit + 1 >= self._refused_at else 1)
-            if self.limit < self.ceiling and self._successes >= needed:
-                if self.limit + 1 >= self._refused_at:
-                    self._refused_at += 1  # the probe worked: the limit may have been raised
-                self.limit += 1
-                self._epoch += 1
-                self._successes = 0
-                self._cond.notify()
+class FishBusy(FishOutage):
+    """The service answered 503 (high load) for longer than engine.fish.busy_wait allows."""
 
 
 def backoff_delay(attempt: int, retry_after: float | None, rng: random.Random) -> float:
     """Seconds to wait before retry `attempt` (0-based): exponential, capped, jittered, and
     never shorter than the server's Retry-After (itself capped)."""
-    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
+    ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempt, 30))
     delay = rng.uniform(ceiling / 2, ceiling)  # jitter: retries from many threads do not arrive together
     if retry_after is not None:
         delay = max(delay, min(retry_after, RETRY_AFTER_CAP_S))
@@ -198,7 +111,15 @@ class FishClient:
     """The Fish Audio HTTP API (thread-safe: the build calls it from `jobs` threads)."""
 
     def __init__(
-        self, base_url: str, api_key: str | None, *, jobs: int = 5, timeout: float = 120.0, retries: int = 6
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        jobs: int = 5,
+        timeout: float = 120.0,
+        retries: int = 6,
+        busy_wait: float = 300.0,
+        paid_retries: int = 2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.official = self.base_url == OFFICIAL_BASE_URL
@@ -218,6 +139,9 @@ class FishClient:
         self.retries = retries
         self.timeout = timeout
         self.retried = 0  # retries made (the benchmark reports them)
+        self.paid_retries = paid_retries  # per request: retries after an answer that may have been billed
+        self.billed_retries = 0  # such retries made (the build report counts them)
+        self.busy = BusyWatch(busy_wait)
         self._fatal: FishFatalError | None = None
         self._stop = threading.Event()  # set on a fatal error: wakes every thread waiting to retry
         self._outage = OutageWatch()
@@ -242,7 +166,10 @@ class FishClient:
             raise CharvoiceError(
                 f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}"
             )
-        client = cls(settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries)
+        client = cls(
+            settings.base_url, api_key, jobs=config.jobs, timeout=settings.timeout, retries=settings.retries,
+            busy_wait=settings.busy_wait, paid_retries=settings.paid_retries,
+        )  # fmt: skip
         if client._fatal is not None and require_key:
             raise client._fatal
         return client
@@ -275,7 +202,7 @@ class FishClient:
             "POST", "/v1/tts", "text-to-speech",
             content=msgpack.packb(payload, use_bin_type=True),
             headers={"Content-Type": "application/msgpack", "model": model},
-            check=lambda body: audio_problem(body, fmt),
+            check=lambda body: audio_problem(body, fmt), billed=True,
         )  # fmt: skip
         return response.content
 
@@ -422,8 +349,17 @@ class FishClient:
             for key, value in fields.items()
             if value is not None
         }
-        files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))] if cover_image else None
-        self.send("PATCH", f"/model/{model_id}", f"updating voice model {model_id}", data=data, files=files)
+        # JSON (a body openapi.json lists): a form cannot say "no tags", so `tags=[]` would leave
+        # the old ones (charvoice's marker too) on the model. The picture goes as a form of its own.
+        what = f"updating voice model {model_id}"
+        if data:
+            self.send(
+                "PATCH", f"/model/{model_id}", what,
+                content=json.dumps(data).encode(), headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+        if cover_image:
+            files = [("cover_image", (cover_image[0], cover_image[1], _mime(cover_image[0])))]
+            self.send("PATCH", f"/model/{model_id}", what, files=files)
 
     def delete_model(self, model_id: str) -> None:
         self.send("DELETE", f"/model/{model_id}", f"deleting voice model {model_id}")
@@ -463,19 +399,24 @@ class FishClient:
         *,
         replayable: bool = True,
         check: Callable[[bytes], str | None] | None = None,
+        billed: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with retries. `replayable=False`: retry only failures the server cannot have acted
-        on (no connection, 429); anything else raises FishError(uncertain=True). `check` says
-        what is wrong with a successful answer's body (None: nothing); a bad one is retried."""
+        on (no connection, 429, 503); anything else raises FishError(uncertain=True). `check` says
+        what is wrong with a successful answer's body (None: nothing); a bad one is retried.
+        `billed`: the server charges for what it answered, so a retry after a damaged or cut-off
+        answer costs again (at most `paid_retries` of them)."""
         problem = ""
         with self._lock:
             self._requests += 1
             number = self._requests
-        for attempt in range(self.retries + 1):
+        attempt = busy_attempt = paid = 0
+        while True:
             self._check_stopped()
             retry_after = None
             signature = ""  # how it failed, when that may be an outage (OutageWatch)
+            busy = costly = False
             epoch = self.limit.acquire()
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -485,9 +426,13 @@ class FishClient:
                 ) from None
             except httpx.TransportError as exc:  # timeouts, refused or dropped connections, cut bodies
                 problem = self._describe(exc)
-                retryable = replayable or isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                connect = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                retryable = replayable or connect
                 if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):  # refused, DNS, TLS, unreachable
                     signature = "connect " + problem
+                elif isinstance(exc, httpx.TimeoutException):  # no answer at all: an outage too
+                    signature = "timeout " + problem
+                costly = not connect  # it may have spoken the line before the answer was lost
             else:
                 status = response.status_code
                 if response.is_success:
@@ -495,9 +440,11 @@ class FishClient:
                     if bad_body is None:
                         self.limit.succeeded()
                         self._outage.succeeded()
+                        self.busy.succeeded()
                         return response
                     problem = f"{status} with {bad_body}"  # an error page or a cut file: as a 5xx
                     retryable = replayable
+                    costly = True
                 else:
                     message = self._message(response)
                     if status in (401, 402):
@@ -508,23 +455,42 @@ class FishClient:
                         raise FishError(f"{what}: {self.server_name} answered {status}: {message}", status)
                     problem = f"{status} {message}"
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                    retryable = replayable or status == 429
-                    if status >= 500:
-                        signature = f"{status} {message}"
+                    busy = status == 503  # "high load" (openapi.json): an answer, so never an outage
+                    retryable = replayable or status in (429, 503)
             finally:
                 self.limit.release()
             if signature and self._outage.failed(number, signature):
                 raise self._outage_error(problem)
             if not retryable:
                 raise FishError(f"{what}: {problem}", uncertain=True)
-            if attempt < self.retries:
-                self._wait(attempt, retry_after)
-        raise FishError(f"{what} failed after {self.retries + 1} attempts: {problem}")
+            if busy:
+                delay = self.busy.delay(backoff_delay(busy_attempt, retry_after, self._rng))
+                if delay is None:
+                    raise self._busy_error(problem)
+                busy_attempt += 1
+                self._pause(delay)
+                continue
+            if attempt >= self.retries:
+                raise FishError(f"{what} failed after {attempt + 1} attempts: {problem}")
+            if billed and costly:
+                if paid >= self.paid_retries:
+                    raise FishError(
+                        f"{what}: {problem}; {paid + 1} answer(s) for this line were damaged or cut off and each may "
+                        f"have been billed, so it is not asked again (engine.fish.paid_retries = {self.paid_retries})"
+                    )
+                paid += 1
+                with self._lock:
+                    self.billed_retries += 1
+            self._wait(attempt, retry_after)
+            attempt += 1
 
     def _wait(self, attempt: int, retry_after: float | None) -> None:
+        self._pause(backoff_delay(attempt, retry_after, self._rng))
+
+    def _pause(self, seconds: float) -> None:
         with self._lock:
             self.retried += 1
-        self._stop.wait(backoff_delay(attempt, retry_after, self._rng))
+        self._stop.wait(seconds)
         self._check_stopped()
 
     def _check_stopped(self) -> None:
@@ -550,6 +516,19 @@ class FishClient:
                     f"{self.server_name} is not answering: {problem}, the same for every request just now, so "
                     "charvoice stopped instead of retrying each line. Run the command again once the service is back "
                     "(a build resumes with the lines it did not finish).",
+                    503,
+                )
+                self._stop.set()
+            return self._fatal
+
+    def _busy_error(self, problem: str) -> FishFatalError:
+        with self._lock:
+            if self._fatal is None:
+                bound = self.busy.bound
+                self._fatal = FishBusy(
+                    f"{self.server_name} is under high load ({problem}) and has been for {seconds_text(self.busy.waited)} s, "
+                    f"longer than engine.fish.busy_wait ({bound:g} s) allows, so charvoice stopped. Run the command "
+                    "again later, or raise engine.fish.busy_wait (a build resumes with the lines it did not finish).",
                     503,
                 )
                 self._stop.set()
@@ -610,6 +589,8 @@ def _wav_problem(body: bytes) -> str | None:
     while offset + 8 <= len(body):
         name, size = body[offset : offset + 4], int.from_bytes(body[offset + 4 : offset + 8], "little")
         if name == b"data":
+            if size == 0:  # no sound at all: it would decode to nothing
+                return "WAV audio that declares no sound"
             start = offset + 8
             states_length = start + size <= riff_end
             if b"fmt " in chunks and len(body) > start and not (states_length and len(body) < start + size):

@@ -7,11 +7,13 @@ characters (always offline).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from charvoice.engines.fish.client import NAME as FISH
 from charvoice.project.characters import Character
+from charvoice.project.config import ProjectConfig
 
 
 @dataclass
@@ -62,6 +64,7 @@ class CostPreview:
     billed: bool  # False: the engine in use is free (offline); the figures say what Fish would cost
     characters: list[CharacterCost] = field(default_factory=list)
     timings: TimingsCost | None = None  # what word timings add (pipeline/timings.py fills it in)
+    transcripts: TimingsCost | None = None  # instant clones without texts: each new sample heard once
 
     @property
     def lines(self) -> int:
@@ -86,6 +89,7 @@ class CostPreview:
                 for row in self.characters
             },
             "timings": (self.timings or TimingsCost()).as_dict(),
+            "transcripts": (self.transcripts or TimingsCost()).as_dict(),
         }
 
     def text(self) -> list[str]:
@@ -94,6 +98,12 @@ class CostPreview:
             if self.timings is not None and (self.timings.asr_calls or self.timings.with_audio)
             else []
         )
+        if self.transcripts is not None and self.transcripts.asr_calls:
+            heard = self.transcripts
+            timings.append(
+                f"  sample transcripts (instant clones without texts): {heard.asr_calls} speech-to-text calls, "
+                f"about {heard.asr_seconds} s of audio, ${heard.usd:.4f}"
+            )
         rate = f"${self.price_per_million_bytes:g} per million UTF-8 bytes"
         if not self.lines:
             return [f"Cost preview: nothing to send to Fish Audio ($0.00 at {rate}).", *timings]
@@ -110,9 +120,14 @@ class CostPreview:
 
 
 def preview(
-    jobs_to_synthesize: list[Any], characters: dict[str, Character], engine_name: str, price_per_million_bytes: float
+    jobs_to_synthesize: list[Any],
+    characters: dict[str, Character],
+    engine_name: str,
+    price_per_million_bytes: float,
+    config: ProjectConfig | None = None,
 ) -> CostPreview:
-    """The cost of the plan's lines that would be synthesised (`plan.to_synthesize`)."""
+    """The cost of the plan's lines that would be synthesised (`plan.to_synthesize`); with
+    `config`, also the speech to text that instant clones without texts need first."""
     billed = engine_name == FISH
     rows: dict[str, CharacterCost] = {}
     for job in jobs_to_synthesize:
@@ -122,4 +137,35 @@ def preview(
         row = rows.setdefault(character.id, CharacterCost(character.id, character.name))
         row.lines += 1
         row.bytes += len(job.request.text.encode("utf-8"))
-    return CostPreview(price_per_million_bytes, billed, [rows[key] for key in sorted(rows)])
+    cost = CostPreview(price_per_million_bytes, billed, [rows[key] for key in sorted(rows)])
+    if config is not None and config.fish.server == "fish-audio":
+        cost.transcripts = transcripts_cost([characters[cid] for cid in rows], config)
+    return cost
+
+
+def transcripts_cost(characters: list[Character], config: ProjectConfig) -> TimingsCost:
+    """Instant clones without `texts` have each sample transcribed once (engine.py,
+    _prepare_instant), unless charvoice.lock already holds what it says: one call per such
+    sample, billed for the prepared reference (at most REFERENCE_MAX_S), rounded up."""
+    from charvoice.audio import decode_file
+    from charvoice.engines.fish.samples import REFERENCE_MAX_S
+    from charvoice.engines.fish.voices import VoiceLock, is_persistent
+    from charvoice.errors import AudioError
+    from charvoice.fsutil import file_sha256
+
+    cost = TimingsCost()
+    pending = [c for c in characters if c.voice.samples and not c.voice.texts and not is_persistent(c)]
+    if not pending:
+        return cost
+    known = VoiceLock.load(config).transcripts
+    for character in pending:
+        for path in character.voice.samples:
+            if file_sha256(path) in known:
+                continue
+            try:
+                seconds = min(REFERENCE_MAX_S, len(decode_file(path, 8000)) / 8000)
+            except AudioError:
+                seconds = REFERENCE_MAX_S  # the build will say what is wrong with it
+            cost.asr_calls += 1
+            cost.asr_seconds += math.ceil(seconds)
+    return cost

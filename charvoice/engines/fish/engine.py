@@ -19,8 +19,9 @@ from typing import Any
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
 from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
-from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
+from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, heard_by, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
@@ -45,6 +46,8 @@ class FishEngine:
         self.client = client
         self._samples: dict[str, bytes] = {}  # sample sha256 -> prepared reference (instant clones send them)
         self.transcripts: dict[str, str] = {}  # sample sha256 -> what it says (instant clones without texts)
+        self.cut_texts: dict[str, str] = {}  # sample sha256 -> what its reference, cut short, says
+        self.cut_notes: dict[str, str] = {}  # sample sha256 -> the warning that it was cut (said once)
         self._models: dict[str, str] = {}  # persistent-clone voice digest -> trained model id
         self._model_errors: dict[str, tuple[float, Exception]] = {}  # digest -> (when, error)
         self._model_locks: dict[str, threading.Lock] = {}
@@ -97,6 +100,7 @@ class FishEngine:
         trained or found in charvoice.lock."""
         self.client.limit.set_ceiling(jobs)
         self._sync.echo, self._sync.warn = notify.echo, notify.warn
+        self.client.busy.say = notify.echo
         mine = [request for request in requests if request.engine == NAME]
         by_id = {request.character.id: request.character for request in mine if request.character}
         needed = [by_id[cid] for cid in sorted(by_id)]
@@ -112,14 +116,21 @@ class FishEngine:
                 self.reference(character, file_sha256(path))
         self._check_credit(mine, notify)
         if self.config.fish.server == "fish-speech":
-            self._check_fish_speech(mine)
+            self._check_fish_speech(mine, notify)
+        if self.inline_references:
+            instant += [c for c in needed if is_persistent(c)]
         for character in instant:
             self._prepare_instant(character, notify)
+        for character in instant:
+            for path in character.voice.samples:
+                note = self.cut_notes.pop(file_sha256(path), "")
+                if note:
+                    notify.warn(note)
         for character in needed:
-            if is_persistent(character):
+            if is_persistent(character) and not self.inline_references:
                 self.model_for(character)
 
-    def _check_fish_speech(self, requests: Sequence[SpeechRequest]) -> None:
+    def _check_fish_speech(self, requests: Sequence[SpeechRequest], notify: Notify) -> None:
         """What a self-hosted Fish Speech server would get wrong without a word: a reference id
         it does not hold (the default voice answers, 200), one outside its loader's characters
         (a 500, retried), top_p or temperature under 0.1 (refused)."""
@@ -144,12 +155,22 @@ class FishEngine:
                 f"Fish Speech has no prosody: the speed and volume of {', '.join(shaped)} are applied to the audio it returns"
             )
         wanted = {c.voice.model_id: c for c in characters.values() if c.voice.model_id}
-        if not wanted:
+        if not wanted and not any(is_persistent(c) for c in characters.values()):
             return
+        references = self._sync.references
+        references.forget()  # listed once per build: the server may have lost some since the last
         try:
-            held = set(self.client.references_list())
+            held = references.held()
         except FishError as error:
             raise CharvoiceError(f"cannot list the references of {self.client.server_name}: {error}") from None
+        if held is None:
+            notify.warn(
+                f"{self.client.server_name} has no references API (Fish Speech before {API_SINCE}, such as v1.5.1): "
+                "persistent clones travel with every line as instant clones do"
+                + (f", and model_id {', '.join(sorted(map(repr, wanted)))} cannot be checked" if wanted else "")
+            )
+            return
+        self._sync.check_references = True  # a pinned reference it lost is stored again (VoiceSync.ensure)
         missing = [
             f"{c.file}: reference {rid!r} is not on {self.client.server_name}"
             for rid, c in sorted(wanted.items())
@@ -160,6 +181,11 @@ class FishEngine:
             raise CharvoiceError(
                 "\n".join(missing) + f" (it has: {listed}); a missing one would be voiced by the default voice"
             )
+
+    @property
+    def inline_references(self) -> bool:
+        """A Fish Speech server without the references API: persistent clones go inline."""
+        return self.config.fish.server == "fish-speech" and self._sync.references.api is False
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
@@ -263,13 +289,13 @@ class FishEngine:
         voice = request.voice
         if "model_id" in voice:
             payload["reference_id"] = voice["model_id"]
-        elif voice["clone"] == "persistent":
+        elif voice["clone"] == "persistent" and not self.inline_references:
             payload["reference_id"] = self.model_for(self._character_of(request))
         else:
             character = self._character_of(request)
             texts = voice["texts"]
             payload["references"] = [
-                {"audio": self.reference(character, sha), "text": texts[index] if texts else self.transcript(character, sha)}
+                {"audio": self.reference(character, sha), "text": self._reference_text(character, sha, texts, index)}
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
@@ -342,17 +368,37 @@ class FishEngine:
         raise EngineError(f"{character.file}: a voice sample changed while the build ran; run the build again")
 
     def reference(self, character: Character, sha: str) -> bytes:
-        """An instant clone's sample as sent with each line: prepared once (samples.prepare_reference)."""
+        """An instant clone's sample as sent with each line: prepared once (samples.prepare_reference),
+        cut where a sentence ends when it is longer than 30 s (`cut_texts` then holds what it says)."""
         with self._lock:
             data = self._samples.get(sha)
         if data is None:
+            path = self._sample_path(character, sha)
+            voice = character.voice
+            index = list(voice.samples).index(path)
+            text = voice.texts[index] if index < len(voice.texts) else ""
             try:
-                data = prepare_reference(self._sample_path(character, sha), sha, self.config.state_dir / "references")
+                data, said, note = prepare_reference(
+                    path, sha, self.config.state_dir / "references", text, heard_by(self.client)
+                )
+            except FatalEngineError:  # speech to text met a bad key or no credit: not the sample's fault
+                raise
             except CharvoiceError as error:
                 raise EngineError(f"{character.file}: {error.format_message()}") from None
             with self._lock:
                 self._samples[sha] = data
+                if note:
+                    self.cut_texts[sha] = said
+                    self.cut_notes[sha] = f"{character.file}: sample {self.config.relative(path)} {note}"
         return data
+
+    def _reference_text(self, character: Character, sha: str, texts: list[str], index: int) -> str:
+        """What a sample's reference says: its [voice] text (or fewer sentences when the
+        reference was cut), else its transcript by speech to text (of the reference as sent)."""
+        if not texts:
+            return self.transcript(character, sha)
+        with self._lock:
+            return self.cut_texts.get(sha, texts[index])
 
     def transcript(self, character: Character, sha: str) -> str:
         """What an instant clone's sample says, when the character file gives no `texts`: from
@@ -367,7 +413,8 @@ class FishEngine:
                 try:
                     heard = str(self.client.asr(self.reference(character, sha))["text"])
                 except FishError as error:
-                    if error.status not in (404, 405):
+                    # Fish Speech has none (404) or, up to v1.5.1, one of another schema (422).
+                    if error.status not in (404, 405) and self.config.fish.server != "fish-speech":
                         raise
                     heard = ""  # a self-hosted server has no speech to text: the sample goes without
                 with self._lock:

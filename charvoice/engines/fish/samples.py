@@ -9,19 +9,21 @@ asks for them.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from charvoice.engines.fish.reference_cut import Hear, Piece, fit
 from charvoice.errors import AudioError, CharvoiceError
-from charvoice.fsutil import file_sha256
+from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
 
 MIN_SECONDS = 10.0  # Fish Audio advises at least 10 s of speech per sample
 # An instant clone's samples travel with every line, so each is prepared once: mono, silence
 # trimmed, at most REFERENCE_MAX_S (the reference's ReferenceAudio: "10-30 seconds of clear
-# speech"), as MP3 (one of its listed formats: WAV, MP3, FLAC). REFERENCE_FORMAT names the
+# speech"; cut where a sentence ends, reference_cut.py), as MP3 (one of its listed formats: WAV, MP3, FLAC). REFERENCE_FORMAT names the
 # recipe in the cache key, so changing it re-voices the lines it shaped.
 REFERENCE_MAX_S = 30.0
 REFERENCE_RATE = 44100
@@ -53,32 +55,45 @@ def voice_fingerprint(character: Character) -> dict[str, Any]:
     return fingerprint
 
 
-def prepare_reference(path: Path, sha: str, cache_dir: Path) -> bytes:
-    """A sample as an instant clone sends it: mono, trimmed, at most REFERENCE_MAX_S, MP3;
-    made once and kept under `cache_dir` by the sample's sha256."""
-    from charvoice.audio import _run_ffmpeg, decode_file, trim
-    from charvoice.fsutil import atomic_write_bytes
+def prepare_reference(
+    path: Path, sha: str, cache_dir: Path, text: str = "", hear: Hear | None = None
+) -> tuple[bytes, str, str]:
+    """A sample as an instant clone sends it: mono, trimmed, MP3, at most REFERENCE_MAX_S (cut
+    where a sentence ends: reference_cut.fit); made once and kept under `cache_dir` by the
+    sample's and transcript's sha256. Returns (audio, the transcript of what it holds: `text`,
+    or fewer sentences when cut, and why it was cut: "" when whole)."""
+    from charvoice.audio import _run_ffmpeg, decode_file, trim, wav_bytes
+    from charvoice.fsutil import atomic_write_bytes, atomic_write_text
 
-    cached = cache_dir / f"{sha}-{REFERENCE_FORMAT}.mp3"
-    if cached.is_file() and cached.stat().st_size > 0:
-        return cached.read_bytes()
+    stem = f"{sha}-{text_sha256(text)[:12]}-{REFERENCE_FORMAT}"
+    cached, said = cache_dir / f"{stem}.mp3", cache_dir / f"{stem}.json"
+    if cached.is_file() and cached.stat().st_size > 0 and said.is_file():
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            known = json.loads(said.read_text(encoding="utf-8"))
+            return cached.read_bytes(), str(known["text"]), str(known["note"])
     try:
         pcm = decode_file(path, REFERENCE_RATE)
     except AudioError as exc:
         raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
-    pcm = trim(pcm, REFERENCE_RATE, 200)[: int(REFERENCE_MAX_S * REFERENCE_RATE)]
+    pcm = trim(pcm, REFERENCE_RATE, 200)
     if len(pcm) == 0:
         raise CharvoiceError(f"voice sample {path.name} holds no sound")
+    piece = fit(pcm, REFERENCE_RATE, text, REFERENCE_MAX_S, hear, lambda part: wav_bytes(part, REFERENCE_RATE))
+    if piece is None:  # no sentence ends in time: the opening 30 s, as the transcript cannot be matched
+        piece = Piece(pcm[: int(REFERENCE_MAX_S * REFERENCE_RATE)], text, "is longer than 30 s and no sentence ends "
+                      "within them: cut at 30 s, so its transcript says more than the model hears; trim the sample")  # fmt: skip
     args = ["-f", "f32le", "-ar", str(REFERENCE_RATE), "-ac", "1", "-i", "pipe:0"]
     try:
         data = _run_ffmpeg(
-            [*args, "-c:a", "libmp3lame", "-b:a", REFERENCE_BITRATE, "-f", "mp3", "pipe:1"], pcm.astype("<f4").tobytes()
+            [*args, "-c:a", "libmp3lame", "-b:a", REFERENCE_BITRATE, "-f", "mp3", "pipe:1"],
+            piece.pcm.astype("<f4").tobytes(),
         )
     except AudioError as exc:
         raise CharvoiceError(f"cannot prepare voice sample {path.name}: {exc}") from None
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs the same work next time
         atomic_write_bytes(cached, data)
-    return data
+        atomic_write_text(said, json.dumps({"text": piece.text, "note": piece.note}))
+    return data, piece.text, piece.note
 
 
 def stream_format(path: Path) -> tuple[int | None, int | None]:
@@ -170,9 +185,11 @@ def apply_prosody(audio: bytes, speed: float, volume: float) -> bytes:
     )
 
 
-def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
-    """Several samples as one reference (a Fish Speech server stores one audio per id): each
-    trimmed, joined with short pauses, at most REFERENCE_MAX_S, as 16-bit mono WAV."""
+def joined_reference(paths: list[Path], texts: list[str], hear: Hear | None = None) -> tuple[bytes, str, list[str]]:
+    """Several samples as one reference (a Fish Speech server stores one audio and one
+    transcript per id): each trimmed, joined with short pauses while they fit in
+    REFERENCE_MAX_S, the one that does not fit cut where a sentence ends, the rest left out.
+    Returns (16-bit mono WAV, the transcripts of what it holds, one note per sample cut or left out)."""
 
     import numpy as np
 
@@ -180,10 +197,27 @@ def joined_reference(paths: list[Path], cache_dir: Path) -> bytes:
 
     pause = np.zeros(int(0.4 * REFERENCE_RATE), dtype=np.float32)
     parts: list[np.ndarray] = []
-    for path in paths:
+    said: list[str] = []
+    notes: list[str] = []
+    room = REFERENCE_MAX_S
+    for index, path in enumerate(paths):
         try:
-            parts += [trim(decode_file(path, REFERENCE_RATE), REFERENCE_RATE, 100), pause]
+            pcm = trim(decode_file(path, REFERENCE_RATE), REFERENCE_RATE, 100)
         except AudioError as exc:
             raise CharvoiceError(f"voice sample {path.name} cannot be decoded ({exc})") from None
-    pcm = np.concatenate(parts)[: int(REFERENCE_MAX_S * REFERENCE_RATE)] if parts else pause
-    return wav_bytes(np.clip(pcm, -1.0, 1.0), REFERENCE_RATE)
+        text = texts[index] if index < len(texts) else ""
+        piece = (
+            fit(pcm, REFERENCE_RATE, text, room, hear, lambda part: wav_bytes(part, REFERENCE_RATE))
+            if room > 0
+            else None
+        )
+        if piece is None:
+            notes.append(f"sample {path.name} is left out: the reference already holds {REFERENCE_MAX_S - room:.1f} s")
+            continue
+        if piece.note:
+            notes.append(f"sample {path.name} {piece.note}")
+        parts += [piece.pcm, pause]
+        said.append(piece.text)
+        room -= (len(piece.pcm) + len(pause)) / REFERENCE_RATE
+    pcm = np.concatenate(parts[:-1]) if parts else pause
+    return wav_bytes(np.clip(pcm, -1.0, 1.0), REFERENCE_RATE), " ".join(t for t in said if t), notes

@@ -114,6 +114,7 @@ def tts_with_timestamps(client: FishClient, payload: dict[str, Any], model: str)
         content=msgpack.packb(payload, use_bin_type=True),
         headers={"Content-Type": "application/msgpack", "model": model, "Accept": "text/event-stream"},
         check=lambda body: _problem(body, fmt),
+        billed=True,  # a retry after a broken stream may be billed again: engine.fish.paid_retries
     )
     return parse_stream(response.content)
 

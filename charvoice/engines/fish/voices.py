@@ -28,6 +28,8 @@ import tomli_w
 
 from charvoice.engines.base import canonical_json
 from charvoice.engines.fish.client import FishClient, FishError, FishOutage
+from charvoice.engines.fish.reference_cut import Hear
+from charvoice.engines.fish.references import API_SINCE, ServerReferences
 from charvoice.engines.fish.samples import joined_reference, sample_warnings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, text_sha256
@@ -212,7 +214,7 @@ class VoiceLock:
 @dataclass
 class SyncResult:
     character: str
-    action: str  # unchanged | created | re-cloned | trained (was still training)
+    action: str  # unchanged | created | re-cloned | trained (was still training) | restored (on Fish Speech)
     entry: LockEntry
     replaced: LockEntry | None = None  # the model a re-clone superseded
     notes: list[str] = field(default_factory=list)
@@ -234,6 +236,8 @@ class VoiceSync:
         self._thread_lock = threading.Lock()
         self._file_lock = ProjectLock(config.state_dir / "voices.lock")
         self._checked: set[tuple[Path, str]] = set()  # samples (path, sha256) already checked and warned about
+        self.references = ServerReferences(client)  # a Fish Speech server's stored voices
+        self.check_references = False  # a build: a pinned reference the server lost is stored again
 
     def wanted(self, character: Character) -> LockEntry:
         """The lock entry the character's samples call for (no model yet)."""
@@ -268,6 +272,15 @@ class VoiceSync:
                 entry = self._create(character, wanted)
                 lock.entries[character.id] = entry
                 lock.save()
+            elif self.check_references and self.config.fish.server == "fish-speech":
+                held = self.references.held()
+                if held is not None and entry.model_id not in held:
+                    self.warn(
+                        f"{character.file}: reference {entry.model_id!r} of {character.name} is missing or empty on "
+                        f"{self.client.server_name}; storing it again from the samples"
+                    )
+                    entry = self._add_reference(character, wanted)
+                    action = "restored"
             if entry.state != "trained":
                 entry = self._wait_trained(character, entry, lock)
                 if action == "unchanged":
@@ -371,14 +384,21 @@ class VoiceSync:
         self.echo(
             f"{character.name}: storing a reference voice on {self.client.server_name} from {len(voice.samples)} sample(s)..."
         )
-        audio = joined_reference(list(voice.samples), self.config.state_dir / "references")
+        audio, text, notes = joined_reference(list(voice.samples), list(voice.texts), heard_by(self.client))
+        for note in notes:  # what the transcript sent leaves out with the audio it leaves out
+            self.warn(f"{character.file}: {note}")
         try:
-            self.client.references_add(reference_id, (f"{reference_id}.wav", audio), " ".join(voice.texts))
+            self.references.store(reference_id, (f"{reference_id}.wav", audio), text)
         except FishError as error:
-            if error.status != 409:  # 409: already there (an earlier sync whose answer was lost)
+            if error.status in (404, 405):
                 raise CharvoiceError(
-                    f"{character.file}: cannot store the reference voice of {character.name}: {error}"
+                    f"{character.file}: {self.client.server_name} has no references API (Fish Speech before "
+                    f"{API_SINCE}, such as v1.5.1), so {character.name}'s voice cannot be stored there: "
+                    "`charvoice build` sends the samples with every line instead"
                 ) from None
+            raise CharvoiceError(
+                f"{character.file}: cannot store the reference voice of {character.name}: {error}"
+            ) from None
         created = datetime.now(UTC).isoformat(timespec="seconds")
         return replace(wanted, model_id=reference_id, state="trained", created=created)
 
@@ -476,6 +496,21 @@ def _plain(error: Exception) -> str:
     return error.format_message() if isinstance(error, CharvoiceError) else str(error)
 
 
+def heard_by(client: FishClient) -> Hear:
+    """Speech to text with timestamps on `client`'s server: its segments, or None when it has none."""
+
+    def hear(wav: bytes) -> list[dict[str, Any]] | None:
+        if client.missing_key:  # the cut is estimated from pauses rather than failing here
+            return None
+        try:
+            segments = client.asr(wav, timestamps=True).get("segments")
+        except FishError:  # no such endpoint (self-hosted), or an answer without timestamps
+            return None
+        return segments if isinstance(segments, list) and segments else None
+
+    return hear
+
+
 def sample_warnings_for(character: Character, path: Path) -> list[str]:
     try:
         notes = sample_warnings(path)
@@ -538,6 +573,7 @@ class VoicesProject:
         self.client.close()
 
     def sync(self, echo: Echo, warn: Echo, *, verify: bool, prune: bool) -> tuple[list[SyncResult], list[str]]:
+        self.client.busy.say = echo
         return VoiceSync(self.config, self.client, echo, warn).sync(
             self.characters.values(), verify=verify, prune=prune
         )
