@@ -10,7 +10,9 @@ from pathlib import Path
 
 from charvoice.errors import InputError, Problem, ProjectNotFound
 from charvoice.locales import normalize_locale
+from charvoice.project.formats.dm_version import dialogue_manager_version
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
+from charvoice.project.speakers import DEFAULT_PATTERN, SpeakerRules, speaker_rules
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
@@ -92,6 +94,13 @@ SCHEMA = Table(
         ),
         "lexicon": MapOf(Field(str)),
         "direction": MapOf(Field(str)),
+        "speakers": Table(  # how written speaker names map to characters (project/speakers.py)
+            {
+                "pattern": Field(str, DEFAULT_PATTERN),
+                "aliases": MapOf(Field(str)),
+                "runtime": MapOf(Field(str)),
+            }
+        ),
         "qa": Table(  # `charvoice qa`: what counts as a bad asset
             {
                 "loudness_tolerance_lu": Field(float, 1.0, minimum=0.1, maximum=20.0),
@@ -186,6 +195,10 @@ class ProjectConfig:
     qa: QASettings = field(default_factory=QASettings)  # `charvoice qa` thresholds
     cache: CacheSettings = field(default_factory=CacheSettings)
     dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
+    speakers: SpeakerRules = field(default_factory=SpeakerRules)
+    speaker_lines: dict[str, int] = field(default_factory=dict)  # "aliases"/"runtime" -> its line (for messages)
+    # The Dialogue Manager the Godot project ships (addons/dialogue_manager/plugin.cfg), None: the newest.
+    dialogue_manager: tuple[int, ...] | None = None
 
     @property
     def cache_dir(self) -> Path:
@@ -244,15 +257,17 @@ def load_config(root: Path) -> ProjectConfig:
     _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
     _check_cache(doc, values["cache"], problems)
+    speakers = speaker_rules(doc, values["speakers"], problems)
     if problems:
         raise InputError(problems)
+    godot_project = root / project["godot_project"] if project["godot_project"] else None
 
     return ProjectConfig(
         root=root,
         characters_dir=root / project["characters"],
         dialogue=tuple(dialogue),
         output_dir=root / project["output"],
-        godot_project=root / project["godot_project"] if project["godot_project"] else None,
+        godot_project=godot_project,
         locales=tuple(locales),
         default_locale=project["default_locale"],
         player_character=project["player_character"],
@@ -268,6 +283,9 @@ def load_config(root: Path) -> ProjectConfig:
         qa=qa,
         cache=CacheSettings(**values["cache"]),
         dialogue_line=doc.line_of(("project",), "dialogue"),
+        speakers=speakers,
+        speaker_lines={key: doc.line_of(("speakers",), key) or 0 for key in ("aliases", "runtime")},
+        dialogue_manager=dialogue_manager_version(godot_project or root),
     )
 
 

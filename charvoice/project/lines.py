@@ -90,6 +90,7 @@ class Line:
     provisional: bool = False
     audio_of: str | None = None
     direction_note: str = ""  # a Yarn trailing `// comment`: a cue too when it names a [direction] entry
+    runtime_speaker: str = ""  # `{$cat}` / `{{name}}`: who speaks is known at run time ([speakers] runtime)
 
     @property
     def source(self) -> str:

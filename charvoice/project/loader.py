@@ -17,6 +17,7 @@ from charvoice.project.formats import (
 )
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
+from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
 from charvoice.project.speech_text import unknown_direction_warnings
 
 
@@ -37,6 +38,8 @@ class Project:
     by_script: dict[Path, list[Line]] = field(default_factory=dict)
     # Lower-cased ids shared by two or more ids: their audio files take a hashed name.
     colliding: set[str] = field(default_factory=set)
+    # Lines with no words (`...`, `???`): not voiced; the manifest marks them silent.
+    silent: list[Line] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -77,7 +80,13 @@ def script_context(config: ProjectConfig, script: Path) -> ParseContext:
     """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and narration."""
     locale = script_locale(script, config.locales, config.default_locale)
     return ParseContext(
-        script, config.relative(script), locale, config.player_character, config.narrator, config.locales
+        script,
+        config.relative(script),
+        locale,
+        config.player_character,
+        config.narrator,
+        config.locales,
+        config.dialogue_manager,
     )
 
 
@@ -95,6 +104,8 @@ class ScriptLines:
     keys: frozenset[tuple[str, str]] = frozenset()  # (id, locale) of the lines with audio of their own
     simple: bool = True  # no shadow lines, and no key twice
     directed: tuple[Line, ...] = ()  # the lines with direction tags
+    unmapped: tuple[str, ...] = ()  # the runtime speaker of each line no [speakers] runtime entry maps
+    silent: tuple[Line, ...] = ()  # lines with no words, not voiced (the manifest lists them)
 
 
 def read_script(context: ParseContext, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
@@ -105,8 +116,19 @@ def read_script(context: ParseContext, characters: CharacterIndex, config: Proje
 def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig) -> ScriptLines:
     problems: list[Problem] = []
     lines: list[Line] = []
+    skipped = list(parsed.skipped)
+    unmapped: list[str] = []
+    silent: list[Line] = []
     for line in parsed.lines:
-        character = index.find(line.character)
+        if line.runtime_speaker:
+            named = config.speakers.for_runtime(line.runtime_speaker)
+            if named is None:
+                unmapped.append(line.runtime_speaker)
+                why = f"speaker {line.runtime_speaker} is known only at run time (map it in [speakers] runtime)"
+                skipped.append(f"{line.source}: {why}")
+                continue
+            line = replace(line, character=named, runtime_speaker="")
+        character, expression = find_speaker(line.character, index, config.speakers)
         if character is None:
             who = {
                 config.player_character: " (player choices are spoken by project.player_character)",
@@ -119,7 +141,14 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         if bad:
             problems.append(Problem(line.file, bad, line.line_number))
             continue
-        lines.append(line if line.character == character.id else replace(line, character=character.id))
+        if expression:  # `Mira.Smile:` -> mira, with "smile" as the line's direction
+            line = replace(line, direction=(expression.lower(), *line.direction))
+        line = line if line.character == character.id else replace(line, character=character.id)
+        if line.audio_of is None and not has_words(line.text) and not _recorded(line, config):
+            silent.append(line)
+            skipped.append(f"{line.source}: no words ({line.text!r}); not voiced, the game shows it silently")
+            continue
+        lines.append(line)
     ids = frozenset(line.id for line in lines)
     voiced = [(line.id, line.locale) for line in lines if line.audio_of is None]
     keys = frozenset(voiced)
@@ -127,13 +156,23 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         lines,
         problems,
         parsed.warnings,
-        parsed.skipped,
+        skipped,
         locales=frozenset(line.locale for line in lines),
         ids=ids,
         keys=keys,
         simple=len(keys) == len(voiced) == len(lines),
         directed=tuple(line for line in lines if line.direction),
+        unmapped=tuple(unmapped),
+        silent=tuple(silent),
     )
+
+
+def _recorded(line: Line, config: ProjectConfig) -> bool:
+    """A line with no words is voiced on purpose when an actor's recording is there for it."""
+    folder = config.recordings_dir
+    if folder is None:
+        return False
+    return any(folder.glob(f"{glob.escape(line.locale)}/{glob.escape(line.id)}.*"))
 
 
 class ScriptCache:
@@ -184,7 +223,7 @@ def load_project(
     warnings: list[str] = []
     scripts = find_scripts(config, warnings)
 
-    problems: list[Problem] = []
+    problems: list[Problem] = check_speaker_targets(config, index)
     reads: dict[Path, ScriptLines] = {}
     for script in scripts:
         try:
@@ -201,6 +240,7 @@ def load_project(
     lines = [line for read in reads.values() for line in read.lines]
     warnings.extend(warning for read in reads.values() for warning in read.warnings)
     skipped = [entry for read in reads.values() for entry in read.skipped]
+    warnings.extend(unmapped_warning([name for read in reads.values() for name in read.unmapped]))
     ids = scripts_cache.ids if scripts_cache else IdIndex()
     ids.update(reads)
     if ids.shared_keys or not all(read.simple for read in reads.values()):
@@ -215,7 +255,10 @@ def load_project(
         warnings.extend(locale_warnings)
     voicing = unknown_direction_warnings((line for read in reads.values() for line in read.directed), config)
     by_script = {script: read.lines for script, read in reads.items()}
-    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding)
+    silent = [line for read in reads.values() for line in read.silent]
+    return Project(
+        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent
+    )
 
 
 def _check_ids_across_scripts(lines: list[Line], problems: list[Problem], warnings: list[str]) -> None:

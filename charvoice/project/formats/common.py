@@ -31,6 +31,7 @@ class ParseContext:
     player_character: str  # who speaks options/responses
     narrator: str = "narrator"  # who speaks lines that name no speaker
     locales: tuple[str, ...] = ()  # every locale of the project (CSV locale columns)
+    dialogue_manager: tuple[int, ...] | None = None  # the game's Dialogue Manager version (None: newest)
 
     @property
     def id_stem(self) -> str:

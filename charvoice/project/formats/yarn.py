@@ -304,15 +304,6 @@ def _body_line(
     if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner's tagger does
         line_id = provisional.next(node, character, spoken)
         result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
-    if runtime_speaker and not named:
-        result.parsed.skipped.append(
-            skip(
-                context,
-                number,
-                "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)",
-            )
-        )
-        return
     if parts.runtime or not spoken:
         why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
         if not spoken and _YARN1_OPTION.match(content):
@@ -335,5 +326,6 @@ def _body_line(
             provisional=is_provisional,
             audio_of=audio_of,
             direction_note=parts.comment,
+            runtime_speaker="" if named or not runtime_speaker else runtime_speaker.group(0).rstrip(": \t"),
         )
     )
