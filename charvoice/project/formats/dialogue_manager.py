@@ -53,7 +53,8 @@ RUNTIME_CHOICE = "\x00"  # an alternative with a runtime value in it (no text ho
 
 _NOT_A_LINE = re.compile(r"(?:import|using|if|elif|while|match|when|do!?|set)\s|else\b|\$>>?|=><?|#")
 _RANDOM = re.compile(r"%\d*(?:\s*\[if\s[^\]]*\])?\s*")
-_MASKED = re.compile(r"\[#.*?\]|\[ID:.*?\]|\\.")  # tags, ids and escapes: never where a speaker ends
+# Tags, ids (with the space before one, which the compiler drops with it) and escapes: never where a speaker ends.
+_MASKED = re.compile(r"\[#.*?\]| ?\[ID:.*?\]|\\.")
 _TAGS = re.compile(r"\[#(.*?)\]")
 _JUMP_TARGET = re.compile(r"(?:^|\s)=><?\s*(.*?)\s*$")
 _JUMP = re.compile(r"\s=><?\s*\S.*$")
