@@ -104,3 +104,38 @@ def test_dialogue_manager_3_before_3_6_joins_a_named_line_indented_below(tmp_pat
     project.write("addons/dialogue_manager/plugin.cfg", '[plugin]\nversion="3.5.1"\n')
     assert project.run("build").exit_code == 0
     assert _manifest(project)["lines"]["n1"]["audio"]["en"]["text"] == "One. Coco: and two."
+
+
+def test_a_dialogue_manager_voice_tag_is_the_lines_recording(tmp_path, engine_calls):
+    """Dialogue Manager 3.9+ writes [#voice=uid://...] when an audio file is dropped on a line."""
+    dm = (
+        "~ start\n"
+        "Nathan: Recorded by res path. [#voice=res://audio/hi.ogg] [ID:v1]\n"
+        "Coco: Recorded by uid. [#voice=uid://b1x2y3] [ID:v2]\n"
+        "Coco: Synthesised. [ID:v3]\n"
+        "=> END\n"
+    )
+    project = make_project(tmp_path / "p", {"a.dialogue": dm})
+    project.write("audio/hi.ogg", "not checked: Godot plays it")
+    project.write("audio/meow.ogg", "x")
+    project.write("audio/meow.ogg.import", '[remap]\nimporter="oggvorbisstr"\nuid="uid://b1x2y3"\n')
+    result = project.run("build", "--json")
+    assert result.exit_code == 0, result.output
+    assert engine_calls == ["Synthesised."]  # the recorded lines cost nothing
+    manifest = _manifest(project)
+    assert set(manifest["lines"]) == {"v3"}
+    assert manifest["silent"]["v2"] == {
+        "character": "coco",
+        "source": "dialogue/a.dialogue:3",
+        "why": "voice tag",
+        "voice": "uid://b1x2y3",
+    }
+    skipped = json.loads(result.stdout)["skipped"]
+    assert any("a.dialogue:2: recorded (res://audio/hi.ogg" in entry for entry in skipped)
+    assert project.run("check").exit_code == 0
+
+    (project.root / "audio/meow.ogg").unlink()
+    for command in ("build", "check"):
+        missing = project.run(command)
+        assert missing.exit_code == 2 and "Traceback" not in missing.output
+        assert "dialogue/a.dialogue:3: [#voice=uid://b1x2y3]: no such file in the Godot project" in missing.output

@@ -122,8 +122,14 @@ def fetch_raw(
 
 
 def silent_entries(lines: list[Line]) -> dict[str, dict[str, str]]:
-    """The manifest's `silent` map: lines with no words the game plays as silence."""
-    return {line.id: {"character": line.character, "source": line.source, "why": "no words"} for line in lines}
+    """The manifest's `silent` map: lines with no words, and lines whose own [#voice] file plays."""
+    entries = {}
+    for line in lines:
+        entry = {"character": line.character, "source": line.source, "why": "no words"}
+        if line.voice_file:  # Dialogue Manager's balloon plays it: the addon must not play a second voice
+            entry |= {"why": "voice tag", "voice": line.voice_file}
+        entries[line.id] = entry
+    return entries
 
 
 def publish_raw(

@@ -19,6 +19,7 @@ from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
 from charvoice.project.speech_text import unknown_direction_warnings
+from charvoice.project.voice_files import VoiceFiles
 
 
 @dataclass
@@ -38,7 +39,8 @@ class Project:
     by_script: dict[Path, list[Line]] = field(default_factory=dict)
     # Lower-cased ids shared by two or more ids: their audio files take a hashed name.
     colliding: set[str] = field(default_factory=set)
-    # Lines with no words (`...`, `???`): not voiced; the manifest marks them silent.
+    # Lines charvoice plays nothing for: no words (`...`, `???`), or voiced by their own [#voice]
+    # file; the manifest marks them silent.
     silent: list[Line] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
@@ -105,7 +107,7 @@ class ScriptLines:
     simple: bool = True  # no shadow lines, and no key twice
     directed: tuple[Line, ...] = ()  # the lines with direction tags
     unmapped: tuple[str, ...] = ()  # the runtime speaker of each line no [speakers] runtime entry maps
-    silent: tuple[Line, ...] = ()  # lines with no words, not voiced (the manifest lists them)
+    silent: tuple[Line, ...] = ()  # lines charvoice plays nothing for: no words, or their own [#voice] file
 
 
 def read_script(context: ParseContext, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
@@ -144,6 +146,14 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         if expression:  # `Mira.Smile:` -> mira, with "smile" as the line's direction
             line = replace(line, direction=(expression.lower(), *line.direction))
         line = line if line.character == character.id else replace(line, character=character.id)
+        if line.voice_file:  # Dialogue Manager plays the line's own file ([#voice=...]): nothing to synthesise
+            if _voice_files(config).resolve(line.voice_file) is None:
+                message = f"[#voice={line.voice_file}]: no such file in the Godot project (moved or deleted?)"
+                problems.append(Problem(line.file, message, line.line_number))
+                continue
+            silent.append(line)
+            skipped.append(f"{line.source}: recorded ({line.voice_file}, Dialogue Manager plays it); not synthesised")
+            continue
         if line.audio_of is None and not has_words(line.text) and not _recorded(line, config):
             silent.append(line)
             skipped.append(f"{line.source}: no words ({line.text!r}); not voiced, the game shows it silently")
@@ -165,6 +175,17 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         unmapped=tuple(unmapped),
         silent=tuple(silent),
     )
+
+
+_VOICE_FILES: dict[Path, VoiceFiles] = {}
+
+
+def _voice_files(config: ProjectConfig) -> VoiceFiles:
+    root = config.godot_project or config.root
+    found = _VOICE_FILES.get(root)
+    if found is None:
+        found = _VOICE_FILES[root] = VoiceFiles(root)
+    return found
 
 
 def _recorded(line: Line, config: ProjectConfig) -> bool:

@@ -43,6 +43,7 @@ from charvoice.project.formats.common import (
     speaker_tag,
     warn_untagged,
 )
+from charvoice.project.formats.dm_compiler import check_jumps, split_speaker
 from charvoice.project.formats.dm_version import Rules, rules_for
 from charvoice.project.lines import Line
 
@@ -53,10 +54,6 @@ RUNTIME_CHOICE = "\x00"  # an alternative with a runtime value in it (no text ho
 
 _NOT_A_LINE = re.compile(r"(?:import|using|if|elif|while|match|when|do!?|set)\s|else\b|\$>>?|=><?|#")
 _RANDOM = re.compile(r"%\d*(?:\s*\[if\s[^\]]*\])?\s*")
-# Tags, ids (with the space before one, which the compiler drops with it) and escapes: never where a speaker ends.
-_MASKED = re.compile(r"\[#.*?\]| ?\[ID:.*?\]|\\.")
-_TAGS = re.compile(r"\[#(.*?)\]")
-_JUMP_TARGET = re.compile(r"(?:^|\s)=><?\s*(.*?)\s*$")
 _JUMP = re.compile(r"\s=><?\s*\S.*$")
 _TAIL_MARKUP = re.compile(r"\[#([^\]]*)\]|\[ID:([^\]]*)\]")
 _MUTATION = re.compile(r"(?:do!?|set)\s|\$>")
@@ -143,6 +140,12 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
     return out
 
 
+def _voice_tag(tag: str) -> str:
+    """The file of a `[#voice=res://...]` tag (Dialogue Manager 3.9+ voice-overs), or ""."""
+    name, _, value = tag.partition("=")
+    return value.strip() if name.strip().lower() == "voice" and value.strip() else ""
+
+
 def _strip_markup(text: str) -> str:
     return re.sub(r"\[[^\]]*\]", "", text)
 
@@ -154,23 +157,6 @@ def _indent(content: str, rules: Rules | None = None) -> int:
         return len(content) - len(content.lstrip("\t"))
     body = content.lstrip(" \t")
     return len(content[: len(content) - len(body)].expandtabs(4))
-
-
-def _split_speaker(content: str, start: int, end: int, rules: Rules) -> tuple[str, int, list[str]]:
-    """(the speaker as written, where the text starts, tags written before the split), as the
-    compiler splits: at the first `": "` (2.x: the first `:`) outside tags, ids and escapes
-    (`\\:` is a colon in the text). ("", start, []) when the line names no speaker."""
-    masked = _MASKED.sub(lambda m: "\x00" * len(m.group()), content[:end])
-    separator = ":" if rules.split_any_colon else ": "
-    position = masked.find(separator, start)
-    if position < 0:
-        return "", start, []
-    before = content[start:position]
-    tags = [tag.strip().lstrip("#").strip() for m in _TAGS.finditer(before) for tag in m.group(1).split(",")]
-    speaker = _MASKED.sub("", before).strip()
-    if not speaker:
-        return "", start, []
-    return speaker, position + len(separator), [tag for tag in tags if tag]
 
 
 def _is_dialogue(body: str) -> bool:
@@ -279,7 +265,7 @@ def scan(text: str, context: ParseContext) -> Scan:
         insert_at = physical.start + len(content[:end].rstrip())
 
         line_notes, notes = "\n".join(notes), []
-        speaker, i, speaker_tags = _split_speaker(content, i, end, rules)
+        speaker, i, speaker_tags = split_speaker(content, i, end, rules)
         runtime_speaker = speaker if "{{" in speaker else ""
         speaker = "" if runtime_speaker else speaker
         parts = _read_text(content, i, end, number, context, result)
@@ -357,34 +343,17 @@ def scan(text: str, context: ParseContext) -> Scan:
                     locale=context.locale,
                     file=context.display,
                     line_number=number,
-                    direction=tuple(tag for tag in parts.tags if not speaker_tag([tag])),
+                    direction=tuple(tag for tag in parts.tags if not speaker_tag([tag]) and not _voice_tag(tag)),
                     notes=line_notes,
                     provisional=parts.key is None,
                     audio_of=audio_of,
                     runtime_speaker="" if named else runtime_speaker,
+                    voice_file=next((_voice_tag(tag) for tag in parts.tags if _voice_tag(tag)), ""),
                 )
             )
-    _check_jumps(lines, titles, context, result)
+    check_jumps(lines, titles, context, result)
     warn_untagged(result, context)
     return result
-
-
-def _check_jumps(lines: list[PhysicalLine], titles: set[str], context: ParseContext, result: Scan) -> None:
-    """A jump to a title no `~ title` defines is an error, as in the compiler (imported titles
-    `file/title` and computed jumps `=> {{...}}` are left to the game)."""
-    for physical in lines:
-        body = physical.content.strip()
-        if body.startswith("#") or body.startswith("~"):
-            continue
-        match = _JUMP_TARGET.search(_TAIL_MARKUP.sub("", physical.content))
-        if match is None:
-            continue
-        target = match.group(1).strip()
-        if not target or target in ("END", "END!") or target in titles or "/" in target or "{{" in target:
-            continue
-        column = physical.content.find("=>") + 1
-        what = f"jump to {target!r}: no '~ {target}' title in this file"
-        result.problems.append(Problem(context.display, what, physical.number, column))
 
 
 def _text_end(content: str, start: int, number: int, context: ParseContext, result: Scan, last: bool) -> int:
@@ -422,7 +391,7 @@ def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, las
     if content.startswith("\\", i):
         i += 1
     end = _text_end(content, i, number, context, result, last)
-    if rules.nested_error and _split_speaker(content, i, end, rules)[0]:
+    if rules.nested_error and split_speaker(content, i, end, rules)[0]:
         result.problems.append(
             Problem(
                 context.display,
