@@ -4,6 +4,7 @@ Dialogue Manager cases real games hit (issue 26), each on a script of its own.""
 from __future__ import annotations
 
 import json
+import shutil
 
 from helpers_formats import assert_rejected, make_project
 
@@ -139,3 +140,23 @@ def test_a_dialogue_manager_voice_tag_is_the_lines_recording(tmp_path, engine_ca
         missing = project.run(command)
         assert missing.exit_code == 2 and "Traceback" not in missing.output
         assert "dialogue/a.dialogue:3: [#voice=uid://b1x2y3]: no such file in the Godot project" in missing.output
+
+
+def test_lines_with_no_words_are_listed_not_voiced_unless_recorded(tmp_path, engine_calls):
+    body = "".join(f"Mara: {text} #line:w{n}\n" for n, text in enumerate(["...", "…", "???", "—", '"..."', "Hm."], 1))
+    project = make_project(tmp_path / "p", {"a.yarn": f"title: Start\n---\n{body}===\n"})
+    result = project.run("build", "--json")
+    assert result.exit_code == 0, result.output
+    assert engine_calls == ["Hm."]
+    skipped = json.loads(result.stdout)["skipped"]
+    assert sum("no words" in entry for entry in skipped) == 5
+    assert set(_manifest(project)["silent"]) == {"w1", "w2", "w3", "w4", "w5"}
+    assert project.run("check").exit_code == 0
+
+    (project.root / "recordings").mkdir()
+    shutil.copyfile(project.output / "en/mara/w6.ogg", project.root / "recordings/w3.ogg")  # the actor's sigh
+    again = project.run("build", "--json")
+    assert again.exit_code == 0, again.output
+    manifest = _manifest(project)
+    assert "w3" in manifest["lines"] and "w3" not in manifest["silent"]  # voiced on purpose
+    assert project.run("check").exit_code == 0

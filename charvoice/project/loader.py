@@ -190,10 +190,9 @@ def _voice_files(config: ProjectConfig) -> VoiceFiles:
 
 def _recorded(line: Line, config: ProjectConfig) -> bool:
     """A line with no words is voiced on purpose when an actor's recording is there for it."""
-    folder = config.recordings_dir
-    if folder is None:
-        return False
-    return any(folder.glob(f"{glob.escape(line.locale)}/{glob.escape(line.id)}.*"))
+    from charvoice.pipeline.approvals import find_recordings  # the pipeline's rule for where recordings sit
+
+    return (line.id, line.locale) in find_recordings(config)
 
 
 class ScriptCache:
