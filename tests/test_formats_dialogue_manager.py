@@ -108,7 +108,7 @@ def test_duplicate_ids_name_both_places(tmp_path):
 
 
 def test_an_id_repeated_with_the_same_text_plays_the_same_audio(tmp_path):
-    """Dialogue Manager 3.x accepts a key again for the same text; 4.x reports any duplicate ID."""
+    """Dialogue Manager before 3.10 accepts a key again for the same text; 3.10 and 4.x report any duplicate ID."""
     text = "~ start\nCoco: Meow. [ID:meow]\nNathan: Hm.\nCoco: Meow. [ID:meow]\n"
     project = make_project(tmp_path / "p", {"a.dialogue": text})
     assert_rejected(project, "dialogue/a.dialogue:4:13: [ID:meow] is already used at line 2")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
 from helpers_formats import assert_rejected, make_project
 
 
@@ -160,3 +161,23 @@ def test_lines_with_no_words_are_listed_not_voiced_unless_recorded(tmp_path, eng
     manifest = _manifest(project)
     assert "w3" in manifest["lines"] and "w3" not in manifest["silent"]  # voiced on purpose
     assert project.run("check").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("version", "texts"),
+    [
+        ("3.9.1", {"s1": "One.", "s2": "and two."}),  # tabs only: a space-indented line stands alone
+        ("4.0.3", {"s1": "One. and two."}),  # tabs or spaces: it continues the line above
+    ],
+)
+def test_indentation_with_spaces_follows_the_version(tmp_path, version, texts):
+    dm = (
+        "~ start\nNathan: One. [ID:s1]\n    and two. [ID:s2]\n=> END\n"
+        if version < "4"
+        else "~ start\nNathan: One. [ID:s1]\n    and two.\n=> END\n"
+    )
+    project = make_project(tmp_path / "p", {"a.dialogue": dm})
+    project.write("addons/dialogue_manager/plugin.cfg", f'[plugin]\nversion="{version}"\n')
+    assert project.run("build").exit_code == 0
+    lines = _manifest(project)["lines"]
+    assert {key: entry["audio"]["en"]["text"] for key, entry in lines.items()} == texts

@@ -205,7 +205,6 @@ def scan(text: str, context: ParseContext) -> Scan:
     result = Scan()
     provisional = ProvisionalIds(context)
     rules = rules_for(context.dialogue_manager)
-    newest = context.dialogue_manager is None or context.dialogue_manager[0] >= 4
     title = ""
     titles: set[str] = set()
     notes: list[str] = []  # `## notes` waiting for the next line of dialogue or response
@@ -307,11 +306,11 @@ def scan(text: str, context: ParseContext) -> Scan:
             continue
         random = any(isinstance(piece, list) for piece in parts.pieces)
         audio_of = None
-        if parts.key is not None and parts.key in keys:  # before 4.0 a key may come again for the same text
+        if parts.key is not None and parts.key in keys:  # before 3.10 a key may come again for the same text
             first_text, first_character, first_line = keys[parts.key]
-            if newest:
+            if rules.duplicate_any:
                 what = (
-                    f"[ID:{parts.key}] is already used at line {first_line} (Dialogue Manager 4 reports a duplicate ID)"
+                    f"[ID:{parts.key}] is already used at line {first_line} (Dialogue Manager reports a duplicate ID)"
                 )
                 result.problems.append(Problem(context.display, what, number, content.find("[ID:") + 1))
                 continue

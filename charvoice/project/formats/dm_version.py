@@ -28,17 +28,21 @@ def dialogue_manager_version(godot_project: Path) -> tuple[int, ...] | None:
 
 @dataclass(frozen=True)
 class Rules:
-    """What differs between Dialogue Manager versions."""
+    """What differs between Dialogue Manager versions (compiler/compilation.gd at each tag)."""
 
-    tabs_only: bool  # 2.x: indentation is tabs (a space-indented line is not nested)
+    tabs_only: bool  # before 3.10.2: indentation is leading tabs (a space-indented line is not nested)
     join_named: bool  # 2.x: an indented line joins the line above even with `Name:` in it
     split_any_colon: bool  # 2.x: the speaker ends at the first ':' (3.x+: at ': ')
-    nested_error: bool  # 3.6+: other lines nested under dialogue are an error (before: joined/ignored)
+    nested_error: bool  # 3.6+: a speaker or [ID:] on a nested line is an error (before: joined as text)
+    duplicate_any: bool  # 3.10+: any [ID:] seen before is a duplicate (before: only for other text)
 
 
 def rules_for(version: tuple[int, ...] | None) -> Rules:
-    if version is not None and version[0] < 3:
-        return Rules(tabs_only=True, join_named=True, split_any_colon=True, nested_error=False)
-    if version is not None and version[:2] < (3, 6):
-        return Rules(tabs_only=False, join_named=False, split_any_colon=False, nested_error=False)
-    return Rules(tabs_only=False, join_named=False, split_any_colon=False, nested_error=True)
+    v = version or (99,)
+    return Rules(
+        tabs_only=v < (3, 10, 2),
+        join_named=v < (3,),
+        split_any_colon=v < (3,),
+        nested_error=v >= (3, 6),
+        duplicate_any=v >= (3, 10),
+    )
