@@ -181,3 +181,18 @@ def test_indentation_with_spaces_follows_the_version(tmp_path, version, texts):
     assert project.run("build").exit_code == 0
     lines = _manifest(project)["lines"]
     assert {key: entry["audio"]["en"]["text"] for key, entry in lines.items()} == texts
+
+
+def test_scripts_of_the_same_name_in_two_folders_get_different_provisional_ids(tmp_path):
+    same = "~ start\nNathan: Hello again.\n=> END\n"
+    project = make_project(tmp_path / "p", {"act1/intro.dialogue": same, "act2/intro.dialogue": same})
+    result = project.run("build")
+    assert result.exit_code == 0, result.output
+    built = set(_manifest(project)["lines"])
+    assert len(built) == 2 and all(key.startswith(("act1_intro.start.", "act2_intro.start.")) for key in built)
+    dry = project.run("tag", "--dry-run")
+    assert dry.exit_code == 0
+    proposed = {line.rsplit(": ", 1)[1] for line in dry.output.splitlines() if ".dialogue:" in line}
+    assert proposed == built  # tag writes the ids build already uses: no audio is rebuilt
+    assert project.run("tag").exit_code == 0
+    assert "0 to build" in project.run("build", "--dry-run").output

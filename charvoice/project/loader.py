@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -78,8 +79,9 @@ def find_scripts(config: ProjectConfig, warnings: list[str] | None = None) -> li
     return list(found)
 
 
-def script_context(config: ProjectConfig, script: Path) -> ParseContext:
-    """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and narration."""
+def script_context(config: ProjectConfig, script: Path, stem: str = "") -> ParseContext:
+    """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and
+    narration, and the stem of its provisional ids (`stem`, from id_stems)."""
     locale = script_locale(script, config.locales, config.default_locale)
     return ParseContext(
         script,
@@ -89,7 +91,28 @@ def script_context(config: ProjectConfig, script: Path) -> ParseContext:
         config.narrator,
         config.locales,
         config.dialogue_manager,
+        stem,
     )
+
+
+def id_stems(config: ProjectConfig, scripts: list[Path]) -> dict[Path, str]:
+    """Scripts whose file name another folder's script shares (`act1/intro.dialogue`,
+    `act2/intro.dialogue`) -> a folder-qualified stem (`act1/intro`), so their untagged lines
+    get different provisional ids; `build` and `tag` both use it. Translations beside the
+    original (`intro.fr.yarn`) share its stem, as they share its ids."""
+    folders: dict[str, set[Path]] = {}
+    stems: dict[Path, str] = {}
+    for script in scripts:
+        stem = script_context(config, script).base_stem.lower()
+        folders.setdefault(stem, set()).add(script.parent)
+        stems[script] = stem
+    qualified = {}
+    for script, stem in stems.items():
+        if len(folders[stem]) > 1:  # qualified by the folders below the ones they share
+            folder = script.parent.relative_to(Path(os.path.commonpath(folders[stem]))).as_posix()
+            base = script_context(config, script).base_stem
+            qualified[script] = f"{folder}/{base}" if folder != "." else base
+    return qualified
 
 
 @dataclass
@@ -209,14 +232,17 @@ class ScriptCache:
         self._settings: tuple[ProjectConfig, dict[str, Character]] | None = None
         self.ids = IdIndex()
 
-    def read(self, script: Path, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
+    def read(self, script: Path, characters: CharacterIndex, config: ProjectConfig, stem: str = "") -> ScriptLines:
         if self._settings != (config, characters.characters):
             self._read.clear()
             self._contexts.clear()
             self._settings = (config, characters.characters)
         context = self._contexts.get(script)
-        if context is None:
-            context = self._contexts[script] = script_context(config, script)
+        if context is None or context.qualified_stem != stem:
+            if context is not None:  # another script of the same name came or went: other provisional ids
+                self._parsed.pop((context.path, context.locale), None)
+                self._read.pop((context.path, context.locale), None)
+            context = self._contexts[script] = script_context(config, script, stem)
         key = (context.path, context.locale)
         try:
             content = context.path.read_bytes()
@@ -244,13 +270,14 @@ def load_project(
     scripts = find_scripts(config, warnings)
 
     problems: list[Problem] = check_speaker_targets(config, index)
+    stems = id_stems(config, scripts)
     reads: dict[Path, ScriptLines] = {}
     for script in scripts:
         try:
             read = (
-                scripts_cache.read(script, index, config)
+                scripts_cache.read(script, index, config, stems.get(script, ""))
                 if scripts_cache
-                else read_script(script_context(config, script), index, config)
+                else read_script(script_context(config, script, stems.get(script, "")), index, config)
             )
         except InputError as error:
             problems.extend(error.problems)
