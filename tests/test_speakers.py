@@ -196,3 +196,16 @@ def test_scripts_of_the_same_name_in_two_folders_get_different_provisional_ids(t
     assert proposed == built  # tag writes the ids build already uses: no audio is rebuilt
     assert project.run("tag").exit_code == 0
     assert "0 to build" in project.run("build", "--dry-run").output
+
+
+def test_a_line_with_no_words_and_a_cue_is_voiced_where_the_engine_takes_cues(tmp_path):
+    from charvoice.project.loader import load_project
+
+    yarn = "title: Start\n---\nMara: ... #sighing #line:s1\nMara: ... #line:s2\n===\n"
+    project = make_project(tmp_path / "p", {"a.yarn": yarn})
+    offline = load_project(root=project.root)
+    assert [line.id for line in offline.silent] == ["s1", "s2"]  # the scratch voice takes no cue
+    text = (project.root / "charvoice.toml").read_text().replace('name = "offline"', 'name = "fish"')
+    project.write("charvoice.toml", text)
+    fish = load_project(root=project.root)
+    assert [line.id for line in fish.lines] == ["s1"] and [line.id for line in fish.silent] == ["s2"]

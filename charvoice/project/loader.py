@@ -19,7 +19,7 @@ from charvoice.project.formats import (
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
 from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
-from charvoice.project.speech_text import unknown_direction_warnings
+from charvoice.project.speech_text import direction_table, resolve_tag, unknown_direction_warnings
 from charvoice.project.voice_files import VoiceFiles
 
 
@@ -177,7 +177,7 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
             silent.append(line)
             skipped.append(f"{line.source}: recorded ({line.voice_file}, Dialogue Manager plays it); not synthesised")
             continue
-        if line.audio_of is None and not has_words(line.text) and not _recorded(line, config):
+        if line.audio_of is None and not has_words(line.text) and not _voiced_on_purpose(line, config):
             silent.append(line)
             skipped.append(f"{line.source}: no words ({line.text!r}); not voiced, the game shows it silently")
             continue
@@ -211,10 +211,15 @@ def _voice_files(config: ProjectConfig) -> VoiceFiles:
     return found
 
 
-def _recorded(line: Line, config: ProjectConfig) -> bool:
-    """A line with no words is voiced on purpose when an actor's recording is there for it."""
+def _voiced_on_purpose(line: Line, config: ProjectConfig) -> bool:
+    """A line with no words is voiced when an actor's recording is there for it, or when the
+    project's engine is Fish (it takes cues) and the line's direction maps to a cue (`... #sigh`)."""
     from charvoice.pipeline.approvals import find_recordings  # the pipeline's rule for where recordings sit
 
+    if config.engine == "fish":
+        table = direction_table(config)
+        if any(resolve_tag(tag, table) for tag in (*line.direction, line.direction_note) if tag):
+            return True
     return (line.id, line.locale) in find_recordings(config)
 
 
