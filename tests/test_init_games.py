@@ -132,3 +132,30 @@ def test_a_yarn_spinner_game_builds_and_checks_after_init(tmp_path, monkeypatch)
     assert lines["y2"]["character"] == "sally" and lines["y5"]["character"] == "player"
     assert "y3" not in lines and set(manifest["silent"]) == {"y4"}
     assert any("{$catName} (1)" in warning for warning in build["warnings"])
+
+
+def test_tables_are_read_only_when_named_and_godot_ignores_their_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv("FISH_API_KEY", raising=False)
+    folder = tmp_path / "tables"
+    (folder / "data/lines").mkdir(parents=True)
+    (folder / "project.godot").write_text("[application]\n")
+    (folder / "data/lines/barks.csv").write_text("id,character,text\nbark.1,Guard,Halt!\nbark.2,Guard,…\n")
+    project = ProjectDir(folder)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.csv").write_text("id,character,text\nx,Someone,Not dialogue.\n")
+    assert "Found" not in ProjectDir(plain).run("init", str(plain)).output  # a CSV alone is not taken for dialogue
+
+    init = project.run("init", str(folder), "--dialogue", "data/lines")
+    assert init.exit_code == 0, init.output
+    assert "Found 1 script, 2 lines, 1 speaker (dialogue = data/lines)" in init.output
+    assert (folder / "data/lines/.gdignore").is_file() and (folder / "characters/.gdignore").is_file()
+    assert (folder / "characters/guard.toml").is_file()
+    assert project.run("build").exit_code == 0 and project.run("check").exit_code == 0
+    typo = ProjectDir(plain).run("init", str(tmp_path / "tables"), "--dialogue", "nope")
+    assert typo.exit_code == 0 and "already a charvoice project" in typo.output  # nothing added, nothing checked
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    missing = ProjectDir(fresh).run("init", str(fresh), "--dialogue", "nope")
+    assert missing.exit_code == 2 and "--dialogue 'nope': no such file or folder" in missing.output
+    assert not (fresh / "charvoice.toml").exists()
