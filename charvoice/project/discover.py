@@ -7,6 +7,7 @@ read by the same parser `build` uses, so the speakers found are the ones `build`
 
 from __future__ import annotations
 
+import glob
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -88,6 +89,9 @@ def discover(folder: Path, named: list[str], skip: set[Path], player: str, narra
                 scripts.extend(p for p in sorted(target.rglob("*")) if p.suffix.lower() in supported_extensions())
             elif target.is_file():
                 scripts.append(target)
+            else:  # a glob, as project.dialogue takes them
+                matches = sorted(glob.glob(str(target), recursive=True))
+                scripts.extend(Path(p) for p in matches if Path(p).suffix.lower() in supported_extensions())
         found.entries = list(named)
     else:
         scripts = _walk(folder, skip)

@@ -9,6 +9,7 @@ the example script.
 
 from __future__ import annotations
 
+import glob
 import json
 from dataclasses import dataclass, field
 from importlib import resources
@@ -63,11 +64,7 @@ def _speaker_tables(found: Found | None) -> str:
 
 
 def _character(name: str, identifier: str) -> str:
-    return (
-        _template("character.toml")
-        .replace("{name}", name.replace("\\", "\\\\").replace('"', '\\"'))
-        .replace("{id}", identifier)
-    )
+    return _template("character.toml").replace("{name}", _toml_string(name)).replace("{id}", identifier)
 
 
 def init_project(folder: Path, output: str | None = None, dialogue: list[str] | None = None) -> InitReport:
@@ -82,7 +79,7 @@ def init_project(folder: Path, output: str | None = None, dialogue: list[str] | 
     godot = (folder / "project.godot").is_file()
     output = output or ("voice" if godot else "game/voice")
     for entry in dialogue or []:
-        if not (folder / entry).exists():
+        if not (folder / entry).exists() and not glob.glob(str(folder / entry), recursive=True):
             raise CharvoiceError(f"--dialogue {entry!r}: no such file or folder in {folder}")
     found = discover(folder, dialogue or [], {folder / output}, PLAYER, NARRATOR, SpeakerRules())
     files: dict[Path, str] = {}
