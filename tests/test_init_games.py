@@ -159,3 +159,21 @@ def test_tables_are_read_only_when_named_and_godot_ignores_their_folder(tmp_path
     missing = ProjectDir(fresh).run("init", str(fresh), "--dialogue", "nope")
     assert missing.exit_code == 2 and "--dialogue 'nope': no such file or folder" in missing.output
     assert not (fresh / "charvoice.toml").exists()
+
+
+def test_a_games_own_characters_folder_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv("FISH_API_KEY", raising=False)
+    folder = tmp_path / "game"
+    (folder / "characters").mkdir(parents=True)
+    (folder / "characters/hero.tscn").write_text("[gd_scene]\n")  # the game's scenes: Godot must keep importing them
+    (folder / "project.godot").write_text("[application]\n")
+    (folder / "dialogue.dialogue").write_text("~ start\nHero: Onward. [ID:h1]\n=> END\n")
+    project = ProjectDir(folder)
+    init = project.run("init", str(folder))
+    assert init.exit_code == 0, init.output
+    assert sorted(p.name for p in (folder / "characters").iterdir()) == ["hero.tscn"]
+    assert (folder / "charvoice/characters/hero.toml").is_file() and (
+        folder / "charvoice/characters/.gdignore"
+    ).is_file()
+    assert 'characters = "charvoice/characters"' in (folder / "charvoice.toml").read_text()
+    assert project.run("build").exit_code == 0 and project.run("check").exit_code == 0

@@ -56,7 +56,10 @@ def init(folder: Path, output: str | None, dialogue: tuple[str, ...]) -> None:
                 "voiced until charvoice.toml maps them: [speakers] runtime"
             )
     if report.created:
-        click.echo("Every character has a scratch voice: see characters/*.toml for how to give each a real one.")
+        click.echo(
+            f"Every character has a scratch voice: see {report.characters.as_posix()}/*.toml for how to give each a"
+            " real one."
+        )
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
 

@@ -30,6 +30,7 @@ class InitReport:
     skipped: list[Path] = field(default_factory=list)  # examples not added beside the team's own files
     existing_project: bool = False  # the folder already had charvoice.toml: nothing was added
     found: Found | None = None  # the game's scripts and speakers (None: no scripts, the example was added)
+    characters: Path = Path("characters")  # where the character files went
 
 
 def _holds_user_files(folder: Path, relative: Path) -> bool:
@@ -38,6 +39,17 @@ def _holds_user_files(folder: Path, relative: Path) -> bool:
     return (
         relative.parent != Path(".") and folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
     )
+
+
+def _characters_folder(folder: Path) -> Path:
+    """`characters/`, unless the game already uses that name for its own files (scenes, sprites):
+    then `charvoice/characters/`, so nothing of the game's is mixed with voices or hidden from Godot."""
+    target = folder / "characters"
+    if not target.exists() or (
+        target.is_dir() and all(p.suffix == ".toml" or p.name.startswith(".") for p in target.iterdir())
+    ):
+        return Path("characters")
+    return Path("charvoice/characters")
 
 
 def _template(name: str) -> str:
@@ -78,6 +90,8 @@ def init_project(folder: Path, output: str | None = None, dialogue: list[str] | 
         return report
     godot = (folder / "project.godot").is_file()
     output = output or ("voice" if godot else "game/voice")
+    characters = _characters_folder(folder)
+    report.characters = characters
     for entry in dialogue or []:
         if not (folder / entry).exists() and not glob.glob(str(folder / entry), recursive=True):
             raise CharvoiceError(f"--dialogue {entry!r}: no such file or folder in {folder}")
@@ -94,14 +108,15 @@ def init_project(folder: Path, output: str | None = None, dialogue: list[str] | 
         .replace("{dialogue}", json.dumps(entries, ensure_ascii=False))
         .replace("{output}", output)
         .replace("{godot_project}", "." if godot else "")
-        .replace("{speaker_tables}", _speaker_tables(report.found)),
-        Path("characters/narrator.toml"): _template("narrator.toml"),
-        Path(f"characters/{PLAYER}.toml"): _character("Player", PLAYER),
-        **{Path(f"characters/{cid}.toml"): _character(name, cid) for name, cid in found.speakers.items()},
+        .replace("{speaker_tables}", _speaker_tables(report.found))
+        .replace("{characters}", characters.as_posix()),
+        characters / "narrator.toml": _template("narrator.toml"),
+        characters / f"{PLAYER}.toml": _character("Player", PLAYER),
+        **{characters / f"{cid}.toml": _character(name, cid) for name, cid in found.speakers.items()},
         **files,
     }
     if godot:
-        files.update({folder_ / ".gdignore": "" for folder_ in _ignored_folders(folder, found, files)})
+        files.update({folder_ / ".gdignore": "" for folder_ in _ignored_folders(folder, characters, found, files)})
     for relative, text in files.items():
         target = folder / relative
         if target.exists():
@@ -117,10 +132,15 @@ def init_project(folder: Path, output: str | None = None, dialogue: list[str] | 
     return report
 
 
-def _ignored_folders(folder: Path, found: Found, files: dict[Path, str]) -> list[Path]:
+def _ignored_folders(folder: Path, characters: Path, found: Found, files: dict[Path, str]) -> list[Path]:
     """Folders Godot must not import (the addon README): characters/ (voice samples) and folders
-    of CSV/TSV scripts (Godot reads every .csv as a translation table), unless they also hold
-    scripts a dialogue addon imports."""
+    that hold only CSV/TSV scripts (Godot reads every .csv as a translation table)."""
     tables = {path.parent for path in [*found.scripts, *files] if path.suffix.lower() in _TABLES}
     keep = {path.parent for path in found.scripts if path.suffix.lower() not in _TABLES}
-    return [Path("characters"), *sorted(tables - keep - {Path(".")})]
+    only_tables = {
+        table
+        for table in tables - keep - {Path("."), characters}
+        if not (folder / table).is_dir()  # the example's folder, about to be made
+        or all(p.suffix.lower() in _TABLES or p.name.startswith(".") for p in (folder / table).iterdir())
+    }
+    return [characters, *sorted(only_tables)]  # a folder with other files too stays visible: Godot needs them
