@@ -12,7 +12,7 @@ from charvoice.errors import InputError, Problem, ProjectNotFound
 from charvoice.locales import normalize_locale
 from charvoice.project.formats.dm_version import dialogue_manager_version
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
-from charvoice.project.speakers import DEFAULT_PATTERN, SpeakerRules, speaker_rules
+from charvoice.project.speakers import SPEAKERS_SCHEMA, SpeakerRules, speaker_rules
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
@@ -94,13 +94,7 @@ SCHEMA = Table(
         ),
         "lexicon": MapOf(Field(str)),
         "direction": MapOf(Field(str)),
-        "speakers": Table(  # how written speaker names map to characters (project/speakers.py)
-            {
-                "pattern": Field(str, DEFAULT_PATTERN),
-                "aliases": MapOf(Field(str)),
-                "runtime": MapOf(Field(str)),
-            }
-        ),
+        "speakers": SPEAKERS_SCHEMA,  # how written speaker names map to characters
         "qa": Table(  # `charvoice qa`: what counts as a bad asset
             {
                 "loudness_tolerance_lu": Field(float, 1.0, minimum=0.1, maximum=20.0),
@@ -196,9 +190,7 @@ class ProjectConfig:
     cache: CacheSettings = field(default_factory=CacheSettings)
     dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
     speakers: SpeakerRules = field(default_factory=SpeakerRules)
-    speaker_lines: dict[str, int] = field(default_factory=dict)  # "aliases"/"runtime" -> its line (for messages)
-    # The Dialogue Manager the Godot project ships (addons/dialogue_manager/plugin.cfg), None: the newest.
-    dialogue_manager: tuple[int, ...] | None = None
+    dialogue_manager: tuple[int, ...] | None = None  # addons/dialogue_manager/plugin.cfg (None: the newest)
 
     @property
     def cache_dir(self) -> Path:
@@ -260,14 +252,13 @@ def load_config(root: Path) -> ProjectConfig:
     speakers = speaker_rules(doc, values["speakers"], problems)
     if problems:
         raise InputError(problems)
-    godot_project = root / project["godot_project"] if project["godot_project"] else None
 
     return ProjectConfig(
         root=root,
         characters_dir=root / project["characters"],
         dialogue=tuple(dialogue),
         output_dir=root / project["output"],
-        godot_project=godot_project,
+        godot_project=root / project["godot_project"] if project["godot_project"] else None,
         locales=tuple(locales),
         default_locale=project["default_locale"],
         player_character=project["player_character"],
@@ -284,8 +275,7 @@ def load_config(root: Path) -> ProjectConfig:
         cache=CacheSettings(**values["cache"]),
         dialogue_line=doc.line_of(("project",), "dialogue"),
         speakers=speakers,
-        speaker_lines={key: doc.line_of(("speakers",), key) or 0 for key in ("aliases", "runtime")},
-        dialogue_manager=dialogue_manager_version(godot_project or root),
+        dialogue_manager=dialogue_manager_version(root / project["godot_project"]),  # "": the project root
     )
 
 

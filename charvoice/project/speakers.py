@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from charvoice.errors import Problem
-from charvoice.project.schema import TomlFile
+from charvoice.project.schema import Field, MapOf, Table, TomlFile
 
 if TYPE_CHECKING:  # config imports this module
     from charvoice.project.characters import Character, CharacterIndex
@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # config imports this module
 
 DEFAULT_PATTERN = "{character}.{expression}"
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+SPEAKERS_SCHEMA = Table(
+    {"pattern": Field(str, DEFAULT_PATTERN), "aliases": MapOf(Field(str)), "runtime": MapOf(Field(str))}
+)
 
 
 def compile_pattern(pattern: str) -> tuple[re.Pattern[str] | None, str]:
@@ -61,6 +64,7 @@ class SpeakerRules:
     pattern: str = DEFAULT_PATTERN
     aliases: dict[str, str] = field(default_factory=dict)  # lower-cased written name -> character
     runtime: dict[str, str] = field(default_factory=dict)  # runtime_key -> character
+    lines: dict[str, int] = field(default_factory=dict)  # "aliases"/"runtime" -> its line in charvoice.toml
 
     def split(self, name: str) -> tuple[str, str]:
         """(the character part of `name`, the expression) by the pattern; (name, "") when it does not match."""
@@ -91,6 +95,7 @@ def speaker_rules(doc: TomlFile, values: dict, problems: list[Problem]) -> Speak
         pattern="" if why else values["pattern"],
         aliases={name.strip().lower(): character.strip() for name, character in values["aliases"].items()},
         runtime={runtime_key(name): character.strip() for name, character in values["runtime"].items()},
+        lines={key: doc.line_of(("speakers",), key) or 0 for key in ("aliases", "runtime")},
     )
 
 
@@ -116,7 +121,7 @@ def check_speaker_targets(config: ProjectConfig, index: CharacterIndex) -> list[
                 folder = config.relative(config.characters_dir)
                 message = f"speakers.{key}: {name!r} names character {character!r}, which has no file in {folder}/"
                 message += index.suggestion(character)
-                problems.append(Problem("charvoice.toml", message, config.speaker_lines.get(key) or None))
+                problems.append(Problem("charvoice.toml", message, config.speakers.lines.get(key) or None))
     return problems
 
 
