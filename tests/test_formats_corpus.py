@@ -208,9 +208,9 @@ DM = {  # file: [(character, text, translation key or None, notes)] as Dialogue 
 }
 DM_SKIPPED = {  # file: the reasons charvoice gives for lines whose text or speaker only the running game knows
     "basic_dialogue_64": ["text is chosen at runtime by an inline [if ...]"],
-    "basic_dialogue_137": ["speaker depends on a runtime value"],
+    "basic_dialogue_137": ["text depends on a runtime value {{character_name}}"],
     "basic_dialogue_149": [
-        "speaker depends on a runtime value",
+        "text depends on a runtime value {{StateForTests.character_name}}",
         "text depends on a runtime value {{StateForTests.character_name}}",
     ],
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from helpers_formats import DATA, L, assert_rejected, corpus, make_project, scan
@@ -48,13 +49,16 @@ def test_our_market_scene():
         L("market.market_start.f20c7b", "wren", "Maybe later", src + "21", provisional=True),
         L("market.coco_soon", "Coco", "Come back soon!", src + "22"),
         L("market.coco_forget", "Coco", "Don't forget us!", src + "23"),
+        # `{{MarketState.owner}}: ...`: who speaks is known at run time ([speakers] runtime maps it)
+        replace(
+            L("market.owner_line", "narrator", "I run this place.", src + "24"), runtime_speaker="{{MarketState.owner}}"
+        ),
         L("market.nathan_cher", "Nathan", "Ça coûte trop cher…", src + "28", "whisper"),
         L("market.nathan_expensive_zh", "Nathan", "太贵了！", src + "29"),
         L("market.market_leave.ad3e43", "narrator", "The gulls scream overhead.", src + "30", provisional=True),
     ]
     assert result.parsed.skipped == [
         src + "10: text depends on a runtime value {{MarketState.price}}; not voiced",
-        src + "24: speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)",
         src + "25: text is chosen at runtime by an inline [if ...]; not voiced",
     ]
     assert result.parsed.warnings == [
@@ -82,9 +86,14 @@ def test_errors_name_file_line_and_column(tmp_path, text, where, message):
     assert_rejected(project, f"dialogue/{where}: {message}")
 
 
+def _pin_dialogue_manager(project, version: str) -> None:
+    project.write("addons/dialogue_manager/plugin.cfg", f'[plugin]\nname="Dialogue Manager"\nversion="{version}"\n')
+
+
 def test_duplicate_ids_name_both_places(tmp_path):
     text = "~ start\nNathan: One. [ID:same]\nCoco: Two. [ID:same]\n"
     project = make_project(tmp_path / "p", {"a.dialogue": text})
+    _pin_dialogue_manager(project, "3.9.1")
     assert_rejected(
         project,
         "dialogue/a.dialogue:3:12: [ID:same] is already used at line 2 for other text (Dialogue Manager reports a duplicate ID)",
@@ -99,8 +108,11 @@ def test_duplicate_ids_name_both_places(tmp_path):
 
 
 def test_an_id_repeated_with_the_same_text_plays_the_same_audio(tmp_path):
+    """Dialogue Manager before 3.10 accepts a key again for the same text; 3.10 and 4.x report any duplicate ID."""
     text = "~ start\nCoco: Meow. [ID:meow]\nNathan: Hm.\nCoco: Meow. [ID:meow]\n"
     project = make_project(tmp_path / "p", {"a.dialogue": text})
+    assert_rejected(project, "dialogue/a.dialogue:4:13: [ID:meow] is already used at line 2")
+    _pin_dialogue_manager(project, "3.9.1")
     result = project.run("build")
     assert result.exit_code == 0, result.output
     manifest = json.loads(project.manifest.read_text(encoding="utf-8"))

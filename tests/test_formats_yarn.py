@@ -7,6 +7,8 @@ import json
 import pytest
 from helpers_formats import DATA, L, assert_rejected, corpus, make_project, scan
 
+from charvoice.errors import InputError
+
 
 def test_sally_from_the_yarn_spinner_samples():
     result = scan(corpus("yarn/Sally.yarn"), player="player")
@@ -222,8 +224,43 @@ def test_lines_made_only_of_runtime_values_are_listed_as_skipped(tmp_path):
 def test_a_runtime_speaker_is_tagged_and_voiced_through_a_speaker_hashtag(tmp_path):
     result = _yarn(tmp_path, "{$speaker}: Good morning.\n{$speaker}: Good night. #speaker:Mae #happy\n")
     assert [site.line for site in result.sites] == [3, 4]
-    assert result.parsed.skipped == [
-        "dialogue/scene.yarn:3: speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)"
+    assert result.parsed.skipped == []  # the project's [speakers] runtime table decides (test_speakers.py)
+    runtime, line = result.parsed.lines
+    assert (runtime.runtime_speaker, runtime.text) == ("{$speaker}", "Good morning.")
+    assert (line.character, line.text, line.direction, line.runtime_speaker) == ("Mae", "Good night.", ("happy",), "")
+
+
+def test_the_speaker_is_everything_before_the_first_unescaped_colon(tmp_path):
+    """Yarn Spinner's implicit-character rule (LineParser: `^((?:[^:\\\\]|\\\\.)*):\\s*`), however long
+    the name; one deliberate difference: a colon inside styling that closes after it is narration."""
+    long_name = "The keeper of the northern lighthouse, who has not slept in three days"
+    result = _yarn(
+        tmp_path,
+        f"{long_name}: Go. #line:a\n"
+        "[b]Sally[/b]: Bold name. #line:b\n"
+        "Time\\: noon. #line:c\n"
+        "<b>ENDING 4/5: the quiet shore</b> #line:d\n",
+    )
+    got = [(line.character, line.text) for line in result.parsed.lines]
+    assert got == [
+        (long_name, "Go."),
+        ("[b]Sally[/b]", "Bold name."),  # mapped like any name: [speakers] aliases (init writes one)
+        ("narrator", "Time: noon."),
+        ("narrator", "ENDING 4/5: the quiet shore"),
     ]
-    [line] = result.parsed.lines
-    assert (line.character, line.text, line.direction) == ("Mae", "Good night.", ("happy",))
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("<<if $a>>\nHi. #line:a\n", "3:1: <<if>> is never closed with <<endif>> before the end of node 'Start'"),
+        ("Hi. #line:a\n<<endif>>\n", "4:1: <<endif>> without an <<if>> before it"),
+        ("<<set $x to >>\n", "3:1: <<set>> needs a variable and a value"),
+        ("Say \\n twice. #line:a\n", "3:5: '\\n' is not an escape Yarn Spinner knows"),
+        ('Say \\"hi\\". #line:a\n', "3:5: '\\\"' is not an escape Yarn Spinner knows"),
+    ],
+)
+def test_what_the_compiler_refuses_is_an_error(tmp_path, body, message):
+    with pytest.raises(InputError) as error:
+        _yarn(tmp_path, body)
+    assert f"dialogue/scene.yarn:{message}" in str(error.value)

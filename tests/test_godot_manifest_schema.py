@@ -35,6 +35,7 @@ KEY_HOMES = {
     "KEY_DEFAULT_LOCALE": "#",
     "KEY_CHARACTERS": "#",
     "KEY_LINES": "#",
+    "KEY_SILENT": "#",
     "KEY_NAME": "#/$defs/character",
     "KEY_CHARACTER": "#/$defs/line",
     "KEY_AUDIO": "#/$defs/line",

@@ -67,7 +67,7 @@ def test_init_beside_a_teams_own_scripts_adds_no_example_lines(tmp_path):
     (folder / "dialogue/act1.yarn").write_text("title: Start\n---\nNarrator: It begins. #line:act1.1\n===\n")
     result = ProjectDir(folder).run("init", str(folder))
     assert result.exit_code == 0, result.output
-    assert "skipped  dialogue/example.csv (dialogue/ already holds your files)" in result.output
+    assert "Found 1 script, 1 line, 1 speaker (dialogue = dialogue/**/*.yarn)" in result.output
     assert not (folder / "dialogue/example.csv").exists()
     build = ProjectDir(folder).run("build", "--json")
     assert json.loads(build.stdout)["total"] == 1

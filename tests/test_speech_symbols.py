@@ -17,7 +17,7 @@ def test_the_engine_hears_no_emoji_and_the_subtitles_keep_them(project, engine_c
     project.write("dialogue/intro.csv", csv_text([PARTY, ("cup.hot", "Bram", "It is 30°C ☀️ out there.")]))
     result = project.run("build")
     assert result.exit_code == 0, result.output
-    assert engine_calls == ["We won the cup!", "It is 30°C out there."]  # ° is read as "degrees": kept
+    assert sorted(engine_calls) == ["It is 30°C out there.", "We won the cup!"]  # ° is read as "degrees": kept
     lines = json.loads(project.manifest.read_text())["lines"]
     assert lines["cup.won"]["audio"]["en"]["text"] == "We won the cup! 🎉🏆"
     timings = json.loads((project.output / lines["cup.won"]["audio"]["en"]["timings"]).read_text())
@@ -30,7 +30,7 @@ def test_a_line_of_only_symbols_is_skipped_with_its_reason(project, engine_calls
     project.write("dialogue/intro.csv", csv_text([PARTY, ("cup.cheer", "Bram", "🎉 🎉 ❤️")]))
     result = project.run("build")
     assert result.exit_code == 0, result.output
-    assert "dialogue/intro.csv:3: only symbols or emoji, no words to speak (cup.cheer)" in result.output
+    assert "dialogue/intro.csv:3: no words ('🎉 🎉 ❤️'); not voiced" in result.output  # as `...` is
     assert engine_calls == ["We won the cup!"]
     assert "cup.cheer" not in json.loads(project.manifest.read_text())["lines"]
     assert not list(project.output.rglob("cup.cheer*"))

@@ -265,6 +265,8 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
                 **held,
                 "cost": cost.as_dict(),
                 "credit": _credit(workspace, cost.price(cost.bytes)),
+                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
+                "skipped": workspace.project.skipped,
             }
         )
         return

@@ -16,14 +16,22 @@ from charvoice.project.config import find_root
 @click.option(
     "--output", help="Where assets go, relative to FOLDER (default: voice/ in a Godot project, else game/voice)."
 )
-def init(folder: Path, output: str | None) -> None:
-    """Start a project in FOLDER: charvoice.toml, an example character and script.
+@click.option(
+    "--dialogue",
+    "dialogue",
+    multiple=True,
+    help="A folder, file or glob of scripts, relative to FOLDER (repeatable; CSV/TSV tables are read only when named"
+    " here). Default: every .yarn and .dialogue file of the game.",
+)
+def init(folder: Path, output: str | None, dialogue: tuple[str, ...]) -> None:
+    """Start a project in FOLDER: charvoice.toml pointing at the game's scripts, a character
+    (scratch voice) for every speaker they name; an example script where there are none.
 
     Existing files are never overwritten.
     """
     from charvoice.project.scaffold import init_project
 
-    report = init_project(folder, output)
+    report = init_project(folder, output, list(dialogue))
     for path in report.created:
         click.echo(f"created  {path.as_posix()}")
     for path in report.kept:
@@ -32,7 +40,26 @@ def init(folder: Path, output: str | None) -> None:
         click.echo(f"skipped  {path.as_posix()} ({path.parent.as_posix()}/ already holds your files)")
     if report.existing_project:
         click.echo("This folder is already a charvoice project: nothing added (no example lines to voice).")
+    found = report.found
+    if found is not None:
+        scripts, speakers = len(found.scripts), len(found.used)
+        click.echo(
+            f"Found {scripts:,} script{'s' * (scripts != 1)}, {found.lines:,} line{'s' * (found.lines != 1)}, "
+            f"{speakers:,} speaker{'s' * (speakers != 1)} (dialogue = {', '.join(found.entries)})"
+        )
+        for problem in found.problems:
+            click.secho(f"warning: {problem} (`charvoice build` lists them all)", err=True, fg="yellow")
+        if found.runtime:
+            shown = ", ".join(f"{name} ({count})" for name, count in found.runtime.most_common(5))
+            click.echo(
+                f"{sum(found.runtime.values()):,} line(s) name their speaker only at run time: {shown}. They are not "
+                "voiced until charvoice.toml maps them: [speakers] runtime"
+            )
     if report.created:
+        click.echo(
+            f"Every character has a scratch voice: see {report.characters.as_posix()}/*.toml for how to give each a"
+            " real one."
+        )
         click.echo("Next: charvoice build   (add .charvoice/ to your .gitignore: it is the local audio cache)")
 
 

@@ -31,6 +31,7 @@ from charvoice.pipeline.manifest import AudioEntry, Manifest
 from charvoice.pipeline.plan import Job, Plan
 from charvoice.pipeline.timings import PublishedTimings
 from charvoice.project.config import AudioSettings
+from charvoice.project.lines import Line
 from charvoice.project.loader import Project
 
 MANIFEST_FLUSH_SECONDS = 1.0
@@ -120,6 +121,17 @@ def fetch_raw(
     audio, engine_timings = timings.synthesize(engine, request)
     timings.keep(cache, request.cache_key, engine_timings)  # by key, for the processing stage
     return audio, True
+
+
+def silent_entries(lines: list[Line]) -> dict[str, dict[str, str]]:
+    """The manifest's `silent` map: lines with no words, and lines whose own [#voice] file plays."""
+    entries = {}
+    for line in lines:
+        entry = {"character": line.character, "source": line.source, "why": "no words"}
+        if line.voice_file:  # Dialogue Manager's balloon plays it: the addon must not play a second voice
+            entry |= {"why": "voice tag", "voice": line.voice_file}
+        entries[line.id] = entry
+    return entries
 
 
 def publish_raw(
@@ -373,6 +385,7 @@ def run_build(
             if time.monotonic() - last_flush >= MANIFEST_FLUSH_SECONDS:
                 flush()
         changed.extend(manifest.set_fallbacks(project.fallbacks))
+        changed.extend(manifest.set_silent(silent_entries(project.silent)))
         flush()
         if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
             publish([])

@@ -172,6 +172,9 @@ class Manifest:
     revision: int = 0
     characters: dict[str, str] = field(default_factory=dict)  # character id -> display name
     lines: dict[str, LineEntry] = field(default_factory=dict)  # read freely; change through the methods below
+    # Lines the game shows with no voice on purpose (no words: `...`): id -> {character, source, why}.
+    # The addon lets them finish at once instead of warning that the line is missing.
+    silent: dict[str, dict[str, str]] = field(default_factory=dict)
     # What makes a publish cost what changed, not the whole file (`watch` keeps one Manifest):
     # each line's JSON as last written, in id order, and every edit's line id in turn.
     _order: list[str] | None = field(default=None, init=False, repr=False, compare=False)  # None: ids added or gone
@@ -230,6 +233,10 @@ class Manifest:
                 lines={
                     line_id: LineEntry.from_json(value, f"lines.{line_id}")
                     for line_id, value in _object(data.get("lines", {}), "lines").items()
+                },
+                silent={
+                    line_id: {key: str(text) for key, text in _object(value, f"silent.{line_id}").items()}
+                    for line_id, value in _object(data.get("silent", {}), "silent").items()
                 },
             )
         except _Malformed as exc:
@@ -318,6 +325,12 @@ class Manifest:
                 self._with_fallback.discard(line_id)
         return changed
 
+    def set_silent(self, silent: dict[str, dict[str, str]]) -> list[str]:
+        """Replace the lines marked silent; the ids whose mark changed."""
+        changed = sorted(key for key in silent.keys() | self.silent.keys() if silent.get(key) != self.silent.get(key))
+        self.silent = dict(silent)
+        return changed
+
     def remove_entry(self, line_id: str, locale: str) -> None:
         line = self.lines.get(line_id)
         if line is None:
@@ -360,6 +373,8 @@ class Manifest:
             "locales": self.locales,
             "characters": {cid: {"name": name} for cid, name in sorted(self.characters.items())},
         }
+        if self.silent:
+            head["silent"] = dict(sorted(self.silent.items()))
         parts = ",\n".join(
             f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}" for key, value in head.items()
         )

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from charvoice.errors import InputError, Problem, ProjectNotFound
 from charvoice.locales import normalize_locale
+from charvoice.project.formats.dm_version import dialogue_manager_version
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
+from charvoice.project.speakers import SPEAKERS_SCHEMA, SpeakerRules, speaker_rules
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
@@ -98,6 +100,7 @@ SCHEMA = Table(
         ),
         "lexicon": MapOf(Field(str)),
         "direction": MapOf(Field(str)),
+        "speakers": SPEAKERS_SCHEMA,  # how written speaker names map to characters
         "qa": Table(  # `charvoice qa`: what counts as a bad asset
             {
                 "loudness_tolerance_lu": Field(float, 1.0, minimum=0.1, maximum=20.0),
@@ -199,6 +202,8 @@ class ProjectConfig:
     cache: CacheSettings = field(default_factory=CacheSettings)
     dialogue_line: int | None = None  # where project.dialogue is set in charvoice.toml (for messages)
     fsync_assets: bool = True  # each asset reaches the disk before the manifest names it
+    speakers: SpeakerRules = field(default_factory=SpeakerRules)
+    dialogue_manager: tuple[int, ...] | None = None  # addons/dialogue_manager/plugin.cfg (None: the newest)
 
     @property
     def cache_dir(self) -> Path:
@@ -260,6 +265,7 @@ def load_config(root: Path) -> ProjectConfig:
     _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
     cache = _cache_settings(doc, values["cache"], problems)
+    speakers = speaker_rules(doc, values["speakers"], problems)
     if problems:
         raise InputError(problems)
 
@@ -285,6 +291,8 @@ def load_config(root: Path) -> ProjectConfig:
         cache=cache,
         dialogue_line=doc.line_of(("project",), "dialogue"),
         fsync_assets=project["fsync_assets"],
+        speakers=speakers,
+        dialogue_manager=dialogue_manager_version(root / project["godot_project"]),  # "": the project root
     )
 
 

@@ -90,6 +90,8 @@ class Line:
     provisional: bool = False
     audio_of: str | None = None
     direction_note: str = ""  # a Yarn trailing `// comment`: a cue too when it names a [direction] entry
+    runtime_speaker: str = ""  # `{$cat}` / `{{name}}`: who speaks is known at run time ([speakers] runtime)
+    voice_file: str = ""  # Dialogue Manager's `[#voice=res://...]`: the game plays this file, not charvoice's
 
     @property
     def source(self) -> str:

@@ -19,8 +19,10 @@ from charvoice.project.formats import (
 )
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
-from charvoice.project.speech_text import unknown_direction_warnings
-from charvoice.text_words import letters, speakable
+from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
+from charvoice.project.speech_text import direction_table, resolve_tag, unknown_direction_warnings
+from charvoice.project.voice_files import VoiceFiles
+from charvoice.text_words import speakable
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Project:
     by_script: dict[Path, list[Line]] = field(default_factory=dict)
     # Lower-cased ids shared by two or more ids: their audio files take a hashed name.
     colliding: set[str] = field(default_factory=set)
+    # Lines charvoice plays nothing for: no words (`...`, `???`), or voiced by their own [#voice]
+    # file; the manifest marks them silent.
+    silent: list[Line] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -96,12 +101,40 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def script_context(config: ProjectConfig, script: Path) -> ParseContext:
-    """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and narration."""
+def script_context(config: ProjectConfig, script: Path, stem: str = "") -> ParseContext:
+    """How a script is read: its locale (`intro.fr.yarn` is French), who speaks choices and
+    narration, and the stem of its provisional ids (`stem`, from id_stems)."""
     locale = script_locale(script, config.locales, config.default_locale)
     return ParseContext(
-        script, config.relative(script), locale, config.player_character, config.narrator, config.locales
+        script,
+        config.relative(script),
+        locale,
+        config.player_character,
+        config.narrator,
+        config.locales,
+        config.dialogue_manager,
+        stem,
     )
+
+
+def id_stems(config: ProjectConfig, scripts: list[Path]) -> dict[Path, str]:
+    """Scripts whose file name another folder's script shares (`act1/intro.dialogue`,
+    `act2/intro.dialogue`) -> a folder-qualified stem (`act1/intro`), so their untagged lines
+    get different provisional ids; `build` and `tag` both use it. Translations beside the
+    original (`intro.fr.yarn`) share its stem, as they share its ids."""
+    folders: dict[str, set[Path]] = {}
+    stems: dict[Path, str] = {}
+    for script in scripts:
+        stem = script_context(config, script).base_stem.lower()
+        folders.setdefault(stem, set()).add(script.parent)
+        stems[script] = stem
+    qualified = {}
+    for script, stem in stems.items():
+        if len(folders[stem]) > 1:  # qualified by the folders below the ones they share
+            folder = script.parent.relative_to(Path(os.path.commonpath(folders[stem]))).as_posix()
+            base = script_context(config, script).base_stem
+            qualified[script] = f"{folder}/{base}" if folder != "." else base
+    return qualified
 
 
 @dataclass
@@ -118,6 +151,8 @@ class ScriptLines:
     keys: frozenset[tuple[str, str]] = frozenset()  # (id, locale) of the lines with audio of their own
     simple: bool = True  # no shadow lines, and no key twice
     directed: tuple[Line, ...] = ()  # the lines with direction tags or a direction note
+    unmapped: tuple[str, ...] = ()  # the runtime speaker of each line no [speakers] runtime entry maps
+    silent: tuple[Line, ...] = ()  # lines charvoice plays nothing for: no words, or their own [#voice] file
 
 
 def read_script(context: ParseContext, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
@@ -129,8 +164,18 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
     problems: list[Problem] = []
     lines: list[Line] = []
     skipped = list(parsed.skipped)
+    unmapped: list[str] = []
+    silent: list[Line] = []
     for line in parsed.lines:
-        character = index.find(line.character)
+        if line.runtime_speaker:
+            named = config.speakers.for_runtime(line.runtime_speaker)
+            if named is None:
+                unmapped.append(line.runtime_speaker)
+                why = f"speaker {line.runtime_speaker} is known only at run time (map it in [speakers] runtime)"
+                skipped.append(f"{line.source}: {why}")
+                continue
+            line = replace(line, character=named, runtime_speaker="")
+        character, expression = find_speaker(line.character, index, config.speakers)
         if character is None:
             who = {
                 config.player_character: " (player choices are spoken by project.player_character)",
@@ -143,10 +188,22 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         if bad:
             problems.append(Problem(line.file, bad, line.line_number))
             continue
-        if line.audio_of is None and not letters(speakable(line.text)):
-            skipped.append(f"{line.source}: only symbols or emoji, no words to speak ({line.id})")
+        if expression:  # `Mira.Smile:` -> mira, with "smile" as the line's direction
+            line = replace(line, direction=(expression.lower(), *line.direction))
+        line = line if line.character == character.id else replace(line, character=character.id)
+        if line.voice_file:  # Dialogue Manager plays the line's own file ([#voice=...]): nothing to synthesise
+            if _voice_files(config).resolve(line.voice_file) is None:
+                message = f"[#voice={line.voice_file}]: no such file in the Godot project (moved or deleted?)"
+                problems.append(Problem(line.file, message, line.line_number))
+                continue
+            silent.append(line)
+            skipped.append(f"{line.source}: recorded ({line.voice_file}, Dialogue Manager plays it); not synthesised")
             continue
-        lines.append(line if line.character == character.id else replace(line, character=character.id))
+        if line.audio_of is None and not has_words(speakable(line.text)) and not _voiced_on_purpose(line, config):
+            silent.append(line)
+            skipped.append(f"{line.source}: no words ({line.text!r}); not voiced, the game shows it silently")
+            continue
+        lines.append(line)
     ids = frozenset(line.id for line in lines)
     voiced = [(line.id, line.locale) for line in lines if line.audio_of is None]
     keys = frozenset(voiced)
@@ -160,7 +217,32 @@ def _resolve(parsed: ParsedScript, index: CharacterIndex, config: ProjectConfig)
         keys=keys,
         simple=len(keys) == len(voiced) == len(lines),
         directed=tuple(line for line in lines if line.direction or line.direction_note),
+        unmapped=tuple(unmapped),
+        silent=tuple(silent),
     )
+
+
+_VOICE_FILES: dict[Path, VoiceFiles] = {}
+
+
+def _voice_files(config: ProjectConfig) -> VoiceFiles:
+    root = config.godot_project or config.root
+    found = _VOICE_FILES.get(root)
+    if found is None:
+        found = _VOICE_FILES[root] = VoiceFiles(root)
+    return found
+
+
+def _voiced_on_purpose(line: Line, config: ProjectConfig) -> bool:
+    """A line with no words is voiced when an actor's recording is there for it, or when the
+    project's engine is Fish (it takes cues) and the line's direction maps to a cue (`... #sigh`)."""
+    from charvoice.pipeline.approvals import find_recordings  # the pipeline's rule for where recordings sit
+
+    if config.engine == "fish":
+        table = direction_table(config)
+        if any(resolve_tag(tag, table) for tag in (*line.direction, line.direction_note) if tag):
+            return True
+    return (line.id, line.locale) in find_recordings(config)
 
 
 class ScriptCache:
@@ -177,14 +259,17 @@ class ScriptCache:
         self._settings: tuple[ProjectConfig, dict[str, Character]] | None = None
         self.ids = IdIndex()
 
-    def read(self, script: Path, characters: CharacterIndex, config: ProjectConfig) -> ScriptLines:
+    def read(self, script: Path, characters: CharacterIndex, config: ProjectConfig, stem: str = "") -> ScriptLines:
         if self._settings != (config, characters.characters):
             self._read.clear()
             self._contexts.clear()
             self._settings = (config, characters.characters)
         context = self._contexts.get(script)
-        if context is None:
-            context = self._contexts[script] = script_context(config, script)
+        if context is None or context.qualified_stem != stem:
+            if context is not None:  # another script of the same name came or went: other provisional ids
+                self._parsed.pop((context.path, context.locale), None)
+                self._read.pop((context.path, context.locale), None)
+            context = self._contexts[script] = script_context(config, script, stem)
         key = (context.path, context.locale)
         try:
             content = context.path.read_bytes()
@@ -211,14 +296,15 @@ def load_project(
     warnings: list[str] = []
     scripts = find_scripts(config, warnings)
 
-    problems: list[Problem] = []
+    problems: list[Problem] = check_speaker_targets(config, index)
+    stems = id_stems(config, scripts)
     reads: dict[Path, ScriptLines] = {}
     for script in scripts:
         try:
             read = (
-                scripts_cache.read(script, index, config)
+                scripts_cache.read(script, index, config, stems.get(script, ""))
                 if scripts_cache
-                else read_script(script_context(config, script), index, config)
+                else read_script(script_context(config, script, stems.get(script, "")), index, config)
             )
         except InputError as error:
             problems.extend(error.problems)
@@ -228,6 +314,7 @@ def load_project(
     lines = [line for read in reads.values() for line in read.lines]
     warnings.extend(warning for read in reads.values() for warning in read.warnings)
     skipped = [entry for read in reads.values() for entry in read.skipped]
+    warnings.extend(unmapped_warning([name for read in reads.values() for name in read.unmapped]))
     ids = scripts_cache.ids if scripts_cache else IdIndex()
     ids.update(reads)
     if ids.shared_keys or not all(read.simple for read in reads.values()):
@@ -242,7 +329,10 @@ def load_project(
         warnings.extend(locale_warnings)
     voicing = unknown_direction_warnings((line for read in reads.values() for line in read.directed), config)
     by_script = {script: read.lines for script, read in reads.items()}
-    return Project(config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding)
+    silent = [line for read in reads.values() for line in read.silent]
+    return Project(
+        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent
+    )
 
 
 def _check_ids_across_scripts(lines: list[Line], problems: list[Problem], warnings: list[str]) -> None:

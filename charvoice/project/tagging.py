@@ -21,7 +21,7 @@ from charvoice.fsutil import atomic_target
 from charvoice.project.config import load_config
 from charvoice.project.formats import scan_file
 from charvoice.project.formats.common import IdSite
-from charvoice.project.loader import find_scripts, script_context
+from charvoice.project.loader import find_scripts, id_stems, script_context
 
 
 @dataclass
@@ -54,8 +54,9 @@ def tag_project(root: Path, only: list[Path] | None = None, dry_run: bool = Fals
     problems: list[Problem] = []
     scanned = []
     taken: set[str] = set()  # every id in the project, lower case: new ids must not collide
+    stems = id_stems(config, scripts)
     for script in scripts:
-        context = script_context(config, script)
+        context = script_context(config, script, stems.get(script, ""))
         try:
             bom, text, result = scan_file(context)
         except InputError as error:

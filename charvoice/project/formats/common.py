@@ -31,10 +31,19 @@ class ParseContext:
     player_character: str  # who speaks options/responses
     narrator: str = "narrator"  # who speaks lines that name no speaker
     locales: tuple[str, ...] = ()  # every locale of the project (CSV locale columns)
+    dialogue_manager: tuple[int, ...] | None = None  # the game's Dialogue Manager version (None: newest)
+    # Where two folders hold a script of the same name: its folder-qualified stem (loader.id_stems).
+    qualified_stem: str = ""
 
     @property
     def id_stem(self) -> str:
         """The file name without extension or locale suffix: `intro.fr.yarn` -> `intro`."""
+        if self.qualified_stem:
+            return self.qualified_stem
+        return self.base_stem
+
+    @property
+    def base_stem(self) -> str:
         stem = self.path.name.rsplit(".", 1)[0]
         base, _, suffix = stem.rpartition(".")
         if base and same_locale(suffix, self.locale):

@@ -43,16 +43,17 @@ from charvoice.project.formats.common import (
     speaker_tag,
     warn_untagged,
 )
+from charvoice.project.formats.dm_compiler import check_jumps, split_speaker
+from charvoice.project.formats.dm_version import Rules, rules_for
 from charvoice.project.lines import Line
 
 EXTENSIONS = (".dialogue",)
 TAG_TEMPLATE = " [ID:{id}]"
 MAX_ALTERNATIVES = 64
+RUNTIME_CHOICE = "\x00"  # an alternative with a runtime value in it (no text holds a NUL)
 
 _NOT_A_LINE = re.compile(r"(?:import|using|if|elif|while|match|when|do!?|set)\s|else\b|\$>>?|=><?|#")
 _RANDOM = re.compile(r"%\d*(?:\s*\[if\s[^\]]*\])?\s*")
-_SPEAKER = re.compile(r"([^:\[\]{}#\s][^:\[\]{}#]{0,63}?)\s*:(?=\s|$)")
-_RUNTIME_SPEAKER = re.compile(r"\{\{.*?\}\}\s*:(?=\s|$)")
 _JUMP = re.compile(r"\s=><?\s*\S.*$")
 _TAIL_MARKUP = re.compile(r"\[#([^\]]*)\]|\[ID:([^\]]*)\]")
 _MUTATION = re.compile(r"(?:do!?|set)\s|\$>")
@@ -66,6 +67,7 @@ class _Text:
         self.runtime = ""
 
     def variants(self) -> list[str]:
+        """Every text the line can show; "{{" marks an alternative holding a runtime value."""
         groups = [piece if isinstance(piece, list) else [piece] for piece in self.pieces]
         return [collapse("".join(combo)) for combo in itertools.product(*groups)]
 
@@ -95,7 +97,11 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
                     Problem(context.display, "random alternatives '[[' are never closed with ']]'", line, i + 1)
                 )
                 return None
-            choices = [collapse(_strip_markup(choice)) for choice in content[i + 2 : close].split("|")]
+            # A choice holding `{{...}}` is only known at run time: kept marked, never recorded.
+            choices = [
+                RUNTIME_CHOICE if "{{" in choice else collapse(_strip_markup(choice))
+                for choice in content[i + 2 : close].split("|")
+            ]
             out.pieces.append(choices)
             i = close + 2
             continue
@@ -134,12 +140,21 @@ def _read_text(content: str, start: int, end: int, line: int, context: ParseCont
     return out
 
 
+def _voice_tag(tag: str) -> str:
+    """The file of a `[#voice=res://...]` tag (Dialogue Manager 3.9+ voice-overs), or ""."""
+    name, _, value = tag.partition("=")
+    return value.strip() if name.strip().lower() == "voice" and value.strip() else ""
+
+
 def _strip_markup(text: str) -> str:
     return re.sub(r"\[[^\]]*\]", "", text)
 
 
-def _indent(content: str) -> int:
-    """Indentation width (a tab counts as four spaces, as the Dialogue Manager editor converts them)."""
+def _indent(content: str, rules: Rules | None = None) -> int:
+    """Indentation width (a tab counts as four spaces, as the Dialogue Manager editor converts
+    them). Before 4.0 the compiler counts leading tabs only: a space-indented line is not nested."""
+    if rules is not None and rules.tabs_only:
+        return len(content) - len(content.lstrip("\t"))
     body = content.lstrip(" \t")
     return len(content[: len(content) - len(body)].expandtabs(4))
 
@@ -153,19 +168,28 @@ def _is_dialogue(body: str) -> bool:
     return not (body.startswith("%") and not body[_RANDOM.match(body).end() :].strip())  # type: ignore[union-attr]
 
 
-def _continuation(lines: list[PhysicalLine], index: int, context: ParseContext, result: Scan) -> list[PhysicalLine]:
+def _continuation(
+    lines: list[PhysicalLine], index: int, context: ParseContext, result: Scan, rules: Rules
+) -> list[PhysicalLine]:
     """The indented lines that continue the dialogue line at `index` (Dialogue Manager joins them
-    with a line break); any other statement indented under a line of dialogue is an error there."""
-    parent = _indent(lines[index].content)
+    with a line break); any other statement indented under a line of dialogue is an error there.
+    Comments take the indentation of the line after them, so a `## note` indented under a line
+    belongs to the next line. 2.x joins any deeper line that is not a response."""
+    parent = _indent(lines[index].content, rules)
     found: list[PhysicalLine] = []
     level = -1
     for physical in lines[index + 1 :]:
         body = physical.content.strip()
-        if not body or (body.startswith("#") and not body.startswith("##")):
+        if not body or body.startswith("#"):
             continue  # blank lines and comments between the pieces
-        width = _indent(physical.content)
+        width = _indent(physical.content, rules)
         if width <= parent:
             break
+        if rules.join_named:
+            if body.startswith("- "):
+                break
+            found.append(physical)
+            continue
         if level < 0:
             level = width
         column = len(physical.content) - len(physical.content.lstrip()) + 1
@@ -180,7 +204,9 @@ def _continuation(lines: list[PhysicalLine], index: int, context: ParseContext, 
 def scan(text: str, context: ParseContext) -> Scan:
     result = Scan()
     provisional = ProvisionalIds(context)
+    rules = rules_for(context.dialogue_manager)
     title = ""
+    titles: set[str] = set()
     notes: list[str] = []  # `## notes` waiting for the next line of dialogue or response
     lines = physical_lines(text)
     consumed: set[int] = set()  # continuation lines, already part of the line above them
@@ -199,6 +225,7 @@ def scan(text: str, context: ParseContext) -> Scan:
             continue
         if body.startswith("~"):
             title = body[1:].strip()
+            titles.add(title)
             if not title:
                 result.problems.append(Problem(context.display, "a title line needs a name: '~ name'", number, i + 1))
             continue
@@ -212,7 +239,7 @@ def scan(text: str, context: ParseContext) -> Scan:
             if i >= len(content) or content.startswith("=>", i) or _MUTATION.match(content, i):
                 continue  # a random block (lines below it) or a random jump or mutation
         elif body.startswith("|") and (len(body) == 1 or body[1].isspace()):
-            if origin != (index - 1, _indent(content)):  # as Dialogue Manager: directly below a line of dialogue
+            if origin != (index - 1, _indent(content, rules)):  # as Dialogue Manager: directly below a line of dialogue
                 result.problems.append(
                     Problem(
                         context.display,
@@ -229,28 +256,24 @@ def scan(text: str, context: ParseContext) -> Scan:
             i += 1
         if i >= len(content):
             continue
-        pieces = [] if is_response else _continuation(lines, index, context, result)
+        pieces = [] if is_response else _continuation(lines, index, context, result, rules)
         consumed.update(piece.number - 1 for piece in pieces)  # physical line n is lines[n - 1]
         if not is_response:
-            origin = ((pieces[-1].number - 1) if pieces else index, _indent(content))
+            origin = ((pieces[-1].number - 1) if pieces else index, _indent(content, rules))
         end = _text_end(content, i, number, context, result, last=not pieces)
         insert_at = physical.start + len(content[:end].rstrip())
 
         line_notes, notes = "\n".join(notes), []
-        speaker = ""
-        runtime_speaker = _RUNTIME_SPEAKER.match(content, i)
-        match = None if runtime_speaker else _SPEAKER.match(content, i)
-        if runtime_speaker:
-            i = runtime_speaker.end()
-        elif match:
-            speaker = match.group(1).strip()
-            i = match.end()
+        speaker, i, speaker_tags = split_speaker(content, i, end, rules)
+        runtime_speaker = speaker if "{{" in speaker else ""
+        speaker = "" if runtime_speaker else speaker
         parts = _read_text(content, i, end, number, context, result)
         if parts is None:
             continue
+        parts.tags[:0] = speaker_tags
         _after_jump(content, end, parts, number, context, result)
         for position, child in enumerate(pieces):
-            more = _read_child(child, context, result, last=position == len(pieces) - 1)
+            more = _read_child(child, context, result, last=position == len(pieces) - 1, rules=rules)
             if more is None:
                 parts = None
                 break
@@ -267,15 +290,6 @@ def scan(text: str, context: ParseContext) -> Scan:
         if key is None:  # `tag` gives every line an [ID:], voiced or not, as Dialogue Manager gives each a key
             key = provisional.next(title, character, " | ".join(variants))
             result.sites.append(IdSite(number, insert_at, TAG_TEMPLATE, key))
-        if runtime_speaker and not named:
-            result.parsed.skipped.append(
-                skip(
-                    context,
-                    number,
-                    "speaker depends on a runtime value (name the character with a [#speaker=name] tag to voice it)",
-                )
-            )
-            continue
         if not any(variants) or parts.runtime:
             why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
             result.parsed.skipped.append(skip(context, number, why))
@@ -292,8 +306,14 @@ def scan(text: str, context: ParseContext) -> Scan:
             continue
         random = any(isinstance(piece, list) for piece in parts.pieces)
         audio_of = None
-        if parts.key is not None and parts.key in keys:  # Dialogue Manager allows a key again only for the same text
+        if parts.key is not None and parts.key in keys:  # before 3.10 a key may come again for the same text
             first_text, first_character, first_line = keys[parts.key]
+            if rules.duplicate_any:
+                what = (
+                    f"[ID:{parts.key}] is already used at line {first_line} (Dialogue Manager reports a duplicate ID)"
+                )
+                result.problems.append(Problem(context.display, what, number, content.find("[ID:") + 1))
+                continue
             if first_text != variants or random or first_character != character:
                 whose = (
                     "other text (Dialogue Manager reports a duplicate ID)"
@@ -310,6 +330,10 @@ def scan(text: str, context: ParseContext) -> Scan:
         for variant, spoken in enumerate(variants):
             if not spoken:
                 continue  # an empty alternative is silence: nothing to record
+            if RUNTIME_CHOICE in spoken:
+                why = f"alternative {variant + 1} of [ID:{key}] holds a runtime value {{{{...}}}}; not voiced (runtime text)"
+                result.parsed.skipped.append(skip(context, number, why))
+                continue
             result.parsed.lines.append(
                 Line(
                     id=f"{key}~{variant}" if random else key,
@@ -318,12 +342,15 @@ def scan(text: str, context: ParseContext) -> Scan:
                     locale=context.locale,
                     file=context.display,
                     line_number=number,
-                    direction=tuple(tag for tag in parts.tags if not speaker_tag([tag])),
+                    direction=tuple(tag for tag in parts.tags if not speaker_tag([tag]) and not _voice_tag(tag)),
                     notes=line_notes,
                     provisional=parts.key is None,
                     audio_of=audio_of,
+                    runtime_speaker="" if named else runtime_speaker,
+                    voice_file=next((_voice_tag(tag) for tag in parts.tags if _voice_tag(tag)), ""),
                 )
             )
+    check_jumps(lines, titles, context, result)
     warn_untagged(result, context)
     return result
 
@@ -355,14 +382,15 @@ def _after_jump(content: str, end: int, parts: _Text, number: int, context: Pars
             parts.key = match.group(2)
 
 
-def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, last: bool) -> _Text | None:
-    """One continuation line: text only (Dialogue Manager refuses a speaker or an [ID:] there)."""
+def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, last: bool, rules: Rules) -> _Text | None:
+    """One continuation line: text only. Since 3.6 Dialogue Manager refuses a speaker or an
+    [ID:] there; before, it joins the line as written (a `Name:` in it is text)."""
     content, number = physical.content, physical.number
     i = len(content) - len(content.lstrip())
     if content.startswith("\\", i):
         i += 1
     end = _text_end(content, i, number, context, result, last)
-    if _SPEAKER.match(content, i) or _RUNTIME_SPEAKER.match(content, i):
+    if rules.nested_error and split_speaker(content, i, end, rules)[0]:
         result.problems.append(
             Problem(
                 context.display,
@@ -374,6 +402,9 @@ def _read_child(physical: PhysicalLine, context: ParseContext, result: Scan, las
         return None
     parts = _read_text(content, i, end, number, context, result)
     if parts is not None and parts.key is not None:
+        if not rules.nested_error:
+            parts.key = None  # the joined line keeps the first line's id
+            return parts
         result.problems.append(
             Problem(
                 context.display,

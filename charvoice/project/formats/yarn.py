@@ -46,8 +46,8 @@ EXTENSIONS = (".yarn",)
 TAG_TEMPLATE = " #line:{id}"
 
 _HEADER = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*:(.*)$")
-_SPEAKER = re.compile(r"([^:\[\]{}<>#\\/\s][^:\[\]{}<>#\\]{0,63}?)\s*:")
-_RUNTIME_SPEAKER = re.compile(r"\{[^}]*\}\s*:")
+_ESCAPABLE = "\\<>{}#/[]:"  # what the lexer lets follow a backslash (TEXT_ESCAPED_CHARACTER, \[ \] \:)
+_OPEN_TAG = re.compile(r"<([A-Za-z][\w-]*)[^<>]*>|\[([A-Za-z][\w-]*)[^\]]*\]")
 _COMMENT = re.compile(r"//")
 # A rich-text tag such as <b>, </i>, <color=\#fff>, <shake=.01>, <size=120%> (a bare '#' would start a hashtag):
 # TextMesh Pro's tags and Text Animator's effects. Anything else (`<o>`, `<3`) is text, as the game shows it.
@@ -87,6 +87,10 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
             out.comment = content[i + 2 :].strip()
             break
         if ch == "\\" and i + 1 < len(content):
+            if content[i + 1] not in _ESCAPABLE:
+                what = f"'\\{content[i + 1]}' is not an escape Yarn Spinner knows (only \\ followed by one of {_ESCAPABLE})"
+                scan.problems.append(Problem(context.display, what, line, i + 1))
+                return None
             out.spoken.append(content[i + 1])
             i += 2
             continue
@@ -134,6 +138,43 @@ def _read_text(content: str, start: int, line: int, context: ParseContext, scan:
         i += 1
     out.raw_end = len(content[:i].rstrip())
     return out
+
+
+def implicit_speaker(content: str, start: int, end: int) -> tuple[str, int]:
+    """(the speaker, where the text starts) by Yarn Spinner's implicit-character rule: everything
+    before the first unescaped `:` of the line's text (LineParser, `^((?:[^:\\\\]|\\\\.)*):\\s*`), however
+    long. ("", start) when there is none. One deliberate difference: a colon inside styling that
+    opens before it and closes after it (`<b>ENDING 4/5: ...</b>`) is narration, not a name
+    (the game would show a broken name and an unknown character would stop the build)."""
+    i = start
+    while i < end:
+        ch = content[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "#" or content.startswith("<<", i):
+            return "", start  # the text ends at the first hashtag or condition
+        if ch == "{":
+            close = content.find("}", i, end)
+            i = close + 1 if close > 0 else end
+            continue
+        if ch == ":":
+            break
+        i += 1
+    else:
+        return "", start
+    name = content[start:i].strip()
+    for tag in _OPEN_TAG.finditer(name):
+        tag_name = tag.group(1) or tag.group(2)
+        closer = f"</{tag_name}>" if tag.group(1) else f"[/{tag_name}]"
+        if closer.lower() not in name.lower() and closer.lower() in content[i:end].lower():
+            return "", start
+    if not name:
+        return "", start
+    i += 1
+    while i < len(content) and content[i] in " \t":
+        i += 1
+    return name, i
 
 
 def _read_tail(
@@ -186,12 +227,17 @@ def scan(text: str, context: ParseContext) -> Scan:
     headers: dict[str, str] | None = None  # while reading a node's headers
     node_line = 0
     in_body = False
+    blocks: list[tuple[str, int, int]] = []  # open <<if>>/<<once>> blocks: (keyword, line, column)
 
     for physical in physical_lines(text):
         number, content = physical.number, physical.content
         stripped = content.strip()
         if in_body:
             if stripped == "===":
+                for keyword, line, column in blocks:
+                    what = f"<<{keyword}>> is never closed with <<end{keyword}>> before the end of node {node!r}"
+                    result.problems.append(Problem(context.display, what, line, column))
+                blocks.clear()
                 in_body = False
                 node = ""
                 continue
@@ -200,6 +246,8 @@ def scan(text: str, context: ParseContext) -> Scan:
                     result.problems.append(
                         Problem(context.display, "'<<' is never closed with '>>'", number, content.index("<<") + 1)
                     )
+                elif stripped.startswith("<<"):
+                    _command(content, number, blocks, context, result)
                 continue
             _body_line(physical.start, content, number, node, context, result, provisional)
             continue
@@ -248,6 +296,36 @@ def scan(text: str, context: ParseContext) -> Scan:
     return result
 
 
+_BLOCK = re.compile(r"<<\s*(if|elseif|else|endif|once|endonce)\b(.*?)>>")
+_SET = re.compile(r"<<\s*set\b(.*?)>>")
+
+
+def _command(content: str, number: int, blocks: list, context: ParseContext, result: Scan) -> None:
+    """Block structure and `<<set>>` as the compiler checks them: every <<if>> (<<once>>) closed
+    by its <<endif>> (<<endonce>>) in the same node, no stray <<elseif>>/<<else>>/<<endif>>, and
+    a <<set>> that sets a variable to something."""
+    column = content.index("<<") + 1
+    block = _BLOCK.match(content, column - 1)
+    if block:
+        keyword = block.group(1)
+        if keyword in ("if", "once"):
+            blocks.append((keyword, number, column))
+        elif keyword in ("elseif", "else"):  # <<once>> ... <<else>> ... <<endonce>> too (Yarn Spinner 3)
+            if not blocks or (blocks[-1][0] != "if" and keyword == "elseif"):
+                what = f"<<{keyword}>> without an <<if>> before it"
+                result.problems.append(Problem(context.display, what, number, column))
+        elif not blocks or blocks[-1][0] != keyword[3:]:
+            what = f"<<{keyword}>> without an <<{keyword[3:]}>> before it"
+            result.problems.append(Problem(context.display, what, number, column))
+        else:
+            blocks.pop()
+        return
+    setter = _SET.match(content, column - 1)
+    if setter and not re.fullmatch(r"\s*\$\w+\s*(?:to|=|\+=|-=|\*=|/=|%=)\s*\S.*", setter.group(1)):
+        what = "<<set>> needs a variable and a value: <<set $name to value>>"
+        result.problems.append(Problem(context.display, what, number, column))
+
+
 def _body_line(
     offset: int, content: str, number: int, node: str, context: ParseContext, result: Scan, provisional: ProvisionalIds
 ) -> None:
@@ -261,13 +339,9 @@ def _body_line(
     speaker = ""
     comment = _COMMENT.search(content, i)
     code_end = comment.start() if comment else len(content)
-    runtime_speaker = _RUNTIME_SPEAKER.match(content, i, code_end)
-    match = None if runtime_speaker else _SPEAKER.match(content, i, code_end)
-    if runtime_speaker:  # `{$speaker}: text`: the runtime decides who speaks
-        i = runtime_speaker.end()
-    elif match:
-        speaker = match.group(1).strip()
-        i = match.end()
+    written, i = implicit_speaker(content, i, code_end)
+    runtime_speaker = written if "{" in written else ""  # `{$speaker}: text`: the runtime decides who speaks
+    speaker = "" if runtime_speaker else written
     parts = _read_text(content, i, number, context, result)
     if parts is None:
         return
@@ -304,15 +378,6 @@ def _body_line(
     if is_provisional:  # `tag` gives every line an id, voiced or not, as Yarn Spinner's tagger does
         line_id = provisional.next(node, character, spoken)
         result.sites.append(IdSite(number, offset + parts.raw_end, TAG_TEMPLATE, line_id))
-    if runtime_speaker and not named:
-        result.parsed.skipped.append(
-            skip(
-                context,
-                number,
-                "speaker depends on a runtime value (name the character with a #speaker:name hashtag to voice it)",
-            )
-        )
-        return
     if parts.runtime or not spoken:
         why = f"{parts.runtime}; not voiced" if parts.runtime else "no text to speak"
         if not spoken and _YARN1_OPTION.match(content):
@@ -335,5 +400,6 @@ def _body_line(
             provisional=is_provisional,
             audio_of=audio_of,
             direction_note=parts.comment,
+            runtime_speaker="" if named else runtime_speaker,
         )
     )

@@ -122,6 +122,8 @@ func voice_id_of(line: Object) -> String:
 		return ""
 	if _voice.has_line(key):
 		return key
+	if _voice.manifest.is_silent(key):
+		return ""  # no words, or the balloon plays its own [#voice=...] file: no second voice
 	var text := str(line.get(&"text"))
 	var picked := pick_alternative(text, _alternatives(key))
 	if not picked.is_empty():

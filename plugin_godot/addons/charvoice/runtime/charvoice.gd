@@ -418,6 +418,8 @@ func _poll_manifest() -> void:
 
 func _resolve(line_id: String, locale: String) -> String:
 	if not manifest.has_line(line_id):
+		if manifest.is_silent(line_id):
+			return ""  # silent on purpose: nothing plays, line_finished follows, no warning
 		if manifest.error.is_empty():
 			_warn_missing(
 				line_id, "is not in %s (is it voiced? run `charvoice build`)" % manifest.path

@@ -34,6 +34,9 @@ const KEY_DEFAULT_LOCALE := "default_locale"
 const KEY_CHARACTERS := "characters"
 ## Top-level key: line id -> {character, source, audio}.
 const KEY_LINES := "lines"
+## Top-level key: lines charvoice plays nothing for on purpose (no words such as "...", or
+## a Dialogue Manager [code][#voice=...][/code] file the balloon plays): id -> details.
+const KEY_SILENT := "silent"
 ## Character key: display name.
 const KEY_NAME := "name"
 ## Line key: character id.
@@ -68,6 +71,7 @@ var error: String = ""
 
 var _characters: Dictionary = {}
 var _lines: Dictionary = {}
+var _silent: Dictionary = {}
 
 
 ## Reads the manifest at [param manifest_path]. Returns false (and keeps no lines) when the
@@ -116,6 +120,7 @@ func parse(text: String, manifest_path: String) -> bool:
 	default_locale = _string(root.get(KEY_DEFAULT_LOCALE), "en")
 	_characters = _dictionary(root.get(KEY_CHARACTERS))
 	_lines = _dictionary(root.get(KEY_LINES))
+	_silent = _dictionary(root.get(KEY_SILENT))
 	error = ""
 	return true
 
@@ -123,6 +128,12 @@ func parse(text: String, manifest_path: String) -> bool:
 ## True when the manifest has [param line_id] (in any locale).
 func has_line(line_id: String) -> bool:
 	return _lines.has(line_id)
+
+
+## True when [param line_id] has no voice on purpose (the manifest's [code]silent[/code] map):
+## playing it plays nothing, without a warning, and [signal CharVoice.line_finished] follows.
+func is_silent(line_id: String) -> bool:
+	return _silent.has(line_id)
 
 
 ## Every line id in the manifest.
@@ -340,6 +351,7 @@ func _fail(message: String) -> bool:
 	changed = PackedStringArray()
 	_characters = {}
 	_lines = {}
+	_silent = {}
 	return false
 
 
