@@ -25,6 +25,7 @@ from typing import Any
 
 from charvoice.errors import InputError, Problem
 from charvoice.fsutil import atomic_target
+from charvoice.pipeline.runtime_index import RuntimeIndex
 
 FORMAT = "charvoice-manifest"
 VERSION = 1
@@ -183,6 +184,7 @@ class Manifest:
     _edit_count: int = field(default=0, init=False, repr=False, compare=False)
     _audio_count: int = field(default=0, init=False, repr=False, compare=False)
     _with_fallback: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+    _runtime: RuntimeIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._audio_count = sum(map(len, (line.audio for line in self.lines.values())))
@@ -326,10 +328,38 @@ class Manifest:
         ]
 
     def publish(self, changed: list[str]) -> None:
-        """Write atomically as the next revision."""
+        """Write atomically as the next revision, then its runtime form (runtime_index.py)."""
+        previous = self.revision
         self.revision += 1
+        dirty = set(self._unwritten)
         with atomic_target(self.path) as temp, open(temp, "wb") as handle:
             handle.writelines(self._chunks(changed))
+        self._write_runtime(previous, changed, dirty)
+
+    def ensure_runtime(self) -> bool:
+        """Write the runtime form of this revision when it is missing or older (a manifest from
+        an older charvoice, or a publish that failed half-way). Whether it wrote."""
+        if self.runtime.current(self.revision):
+            return False
+        self._write_runtime(self.revision, [], None)
+        return True
+
+    @property
+    def runtime(self) -> RuntimeIndex:
+        if self._runtime is None:
+            self._runtime = RuntimeIndex(self.path)
+        return self._runtime
+
+    def _write_runtime(self, previous: int, changed: list[str], dirty: set[str] | None) -> None:
+        self.runtime.write(
+            self.lines,
+            revision=self.revision,
+            previous_revision=previous,
+            default_locale=self.default_locale,
+            characters=self.characters,
+            changed=changed,
+            dirty=dirty,
+        )
 
     def _chunks(self, changed: list[str]) -> list[bytes]:
         """Indented at the top, one line per voice line below: readable, diff-friendly, and fast

@@ -3,6 +3,11 @@ extends RefCounted
 ## A parsed [code]voice_manifest.json[/code]: the lines, their audio per locale, the locale
 ## fallback rule and the res:// path of each file.
 ##
+## [method load_file] reads the manifest's runtime form when the build wrote one beside it
+## ([code]voice_manifest.runtime/[/code], see [code]charvoice_runtime_index.gd[/code]): a small
+## index at once, then only the part of the lines that is asked about, so a game's start does not
+## grow with its dialogue. Without it (an older build), the whole manifest is parsed.
+##
 ## The layout is charvoice's manifest version 1; its JSON Schema ships with charvoice
 ## ([code]charvoice/manifest.schema.json[/code]). Every JSON key read here is one of the
 ## [code]KEY_*[/code] constants below, and unknown keys are ignored. The static functions
@@ -54,6 +59,7 @@ const KEY_ASSET_KEY := "key"
 const KEY_TIMINGS := "timings"
 ## How many lines [method read_revision] looks at for the revision before it parses the file.
 const REVISION_SCAN_LINES := 16
+const RuntimeIndex := preload("charvoice_runtime_index.gd")
 
 ## res:// path the manifest was read from; audio paths are relative to its folder.
 var path: String = ""
@@ -68,12 +74,15 @@ var error: String = ""
 
 var _characters: Dictionary = {}
 var _lines: Dictionary = {}
+var _runtime: RuntimeIndex  # the runtime form, or null when the whole manifest was parsed
 
 
 ## Reads the manifest at [param manifest_path]. Returns false (and keeps no lines) when the
 ## file is missing, is not JSON or is not a charvoice manifest; [member error] says why.
 func load_file(manifest_path: String) -> bool:
 	path = manifest_path
+	if RuntimeIndex.exists_for(manifest_path):
+		return _load_runtime(manifest_path)
 	if not FileAccess.file_exists(manifest_path):
 		return _fail("no manifest at %s (run `charvoice build`)" % manifest_path)
 	var text := FileAccess.get_file_as_string(manifest_path)
@@ -116,36 +125,93 @@ func parse(text: String, manifest_path: String) -> bool:
 	default_locale = _string(root.get(KEY_DEFAULT_LOCALE), "en")
 	_characters = _dictionary(root.get(KEY_CHARACTERS))
 	_lines = _dictionary(root.get(KEY_LINES))
+	_runtime = null
+	error = ""
+	return true
+
+
+## True when the lines are read lazily from the runtime form (see the class description).
+func is_lazy() -> bool:
+	return _runtime != null
+
+
+## How many parts of the runtime form are in memory (0 when the whole manifest was parsed).
+func loaded_chunks() -> int:
+	return _runtime.loaded_chunks() if _runtime != null else 0
+
+
+func _load_runtime(manifest_path: String) -> bool:
+	var runtime := RuntimeIndex.new()
+	if not runtime.load_index(manifest_path):
+		return _fail(runtime.error)
+	_runtime = runtime
+	revision = runtime.revision
+	changed = runtime.changed_now()
+	default_locale = runtime.default_locale
+	_characters = {}
+	for character_id: String in runtime.characters:
+		_characters[character_id] = {KEY_NAME: runtime.characters[character_id]}
+	_lines = {}
 	error = ""
 	return true
 
 
 ## True when the manifest has [param line_id] (in any locale).
 func has_line(line_id: String) -> bool:
-	return _lines.has(line_id)
+	if _runtime == null:
+		return _lines.has(line_id)
+	for locale in _runtime.locales:
+		if not _runtime.entry(line_id, locale).is_empty():
+			return true
+	return false
 
 
-## Every line id in the manifest.
+## Every line id in the manifest (from the runtime form, this reads all of it: for tools).
 func get_line_ids() -> PackedStringArray:
-	return PackedStringArray(_lines.keys())
+	if _runtime == null:
+		return PackedStringArray(_lines.keys())
+	var ids := {}
+	for locale in _runtime.locales:
+		for line_id in _runtime.ids_in(locale):
+			ids[line_id] = true
+	return PackedStringArray(ids.keys())
 
 
 ## The locales [param line_id] has audio for, as written in the manifest.
 func get_locales(line_id: String) -> PackedStringArray:
-	return PackedStringArray(_audio_of(line_id).keys())
+	if _runtime == null:
+		return PackedStringArray(_audio_of(line_id).keys())
+	var result := PackedStringArray()
+	for locale in _runtime.locales:
+		if _runtime.entry(line_id, locale).size() >= RuntimeIndex.AUDIO_FIELDS:
+			result.append(locale)
+	return result
 
 
 ## The locale of [param line_id] to play for [param requested] (see
 ## [method pick_line_locale]), or "" when the line is missing or has no audio in a fitting
 ## locale.
 func resolve_line_locale(line_id: String, requested: String) -> String:
+	if _runtime != null:
+		return _resolve_lazily(line_id, requested)
 	var borrowed := _dictionary(_dictionary(_lines.get(line_id)).get(KEY_FALLBACK))
 	return pick_line_locale(requested, get_locales(line_id), borrowed, default_locale)
 
 
 ## The audio entry of [param line_id] in exactly [param locale], or an empty Dictionary.
 func get_entry(line_id: String, locale: String) -> Dictionary:
-	return _dictionary(_audio_of(line_id).get(locale))
+	if _runtime == null:
+		return _dictionary(_audio_of(line_id).get(locale))
+	var found := _runtime.entry(line_id, locale)
+	if found.size() < RuntimeIndex.AUDIO_FIELDS:
+		return {}
+	return {
+		KEY_PATH: found[RuntimeIndex.FIELD_PATH],
+		KEY_DURATION: found[RuntimeIndex.FIELD_DURATION],
+		KEY_ASSET_KEY: found[RuntimeIndex.FIELD_KEY],
+		KEY_TEXT: found[RuntimeIndex.FIELD_TEXT],
+		KEY_TIMINGS: found[RuntimeIndex.FIELD_TIMINGS],
+	}
 
 
 ## The res:// path of the audio of [param line_id] in [param locale], or "".
@@ -181,7 +247,13 @@ func get_asset_key(line_id: String, locale: String) -> String:
 
 ## The character id of [param line_id], or "".
 func get_character(line_id: String) -> String:
-	return _string(_dictionary(_lines.get(line_id)).get(KEY_CHARACTER))
+	if _runtime == null:
+		return _string(_dictionary(_lines.get(line_id)).get(KEY_CHARACTER))
+	for locale in _runtime.locales:
+		var found := _runtime.entry(line_id, locale)
+		if not found.is_empty():
+			return _string(found[RuntimeIndex.FIELD_CHARACTER])
+	return ""
 
 
 ## The display name of character [param character_id]; the id itself when it has none.
@@ -194,11 +266,14 @@ func get_character_name(character_id: String) -> String:
 ## with another asset key in any locale, plus the ids this manifest lists as changed. Comparing
 ## keys catches publishes a poller missed between two looks.
 func changed_since(previous: CharVoiceManifest) -> PackedStringArray:
+	if _runtime != null and previous != null and previous._runtime != null:
+		var listed: Variant = _runtime.changed_after(previous.revision)
+		return listed if listed != null else _runtime.ids_in_changed_chunks(previous._runtime)
 	var result := PackedStringArray()
 	for line_id in changed:
 		if not result.has(line_id):
 			result.append(line_id)
-	for line_id: String in _lines:
+	for line_id: String in get_line_ids():
 		if result.has(line_id):
 			continue
 		var locales := get_locales(line_id)
@@ -219,6 +294,8 @@ func changed_since(previous: CharVoiceManifest) -> PackedStringArray:
 ## The revision of the manifest at [param manifest_path] without parsing all of it (charvoice
 ## writes it among the first lines), or -1 when there is no readable manifest.
 static func read_revision(manifest_path: String) -> int:
+	if RuntimeIndex.exists_for(manifest_path):
+		manifest_path = RuntimeIndex.folder_of(manifest_path).path_join(RuntimeIndex.INDEX_NAME)
 	var file := FileAccess.open(manifest_path, FileAccess.READ)
 	if file == null:
 		return -1
@@ -330,6 +407,23 @@ static func resolve_path(manifest_path: String, relative: String) -> String:
 	return manifest_path.get_base_dir().path_join(relative)
 
 
+## [method resolve_line_locale] on the runtime form: the candidates in order, reading only the
+## chunks of the locales that fit (the same rule as [method pick_line_locale]).
+func _resolve_lazily(line_id: String, requested: String) -> String:
+	for candidate in locale_candidates(requested, default_locale):
+		for locale in _runtime.locales:
+			if normalize_locale(locale) != candidate:
+				continue
+			var found := _runtime.entry(line_id, locale)
+			if found.size() >= RuntimeIndex.AUDIO_FIELDS:
+				return locale
+			if found.size() > RuntimeIndex.FIELD_LENDER:
+				var lender := _string(found[RuntimeIndex.FIELD_LENDER])
+				var lent := _runtime.entry(line_id, lender).size() >= RuntimeIndex.AUDIO_FIELDS
+				return lender if lent else ""
+	return ""
+
+
 func _audio_of(line_id: String) -> Dictionary:
 	return _dictionary(_dictionary(_lines.get(line_id)).get(KEY_AUDIO))
 
@@ -340,6 +434,7 @@ func _fail(message: String) -> bool:
 	changed = PackedStringArray()
 	_characters = {}
 	_lines = {}
+	_runtime = null
 	return false
 
 
