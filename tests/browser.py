@@ -47,7 +47,7 @@ def chromium():
     browser, driver = _binaries()
     if browser is None or driver is None:
         pytest.skip(
-            "no headless browser: the review page is tested in Debian's chromium "
+            "no headless browser: the review page and the Godot engine run in Debian's chromium "
             "(apt-get install chromium chromium-driver; .ci/run installs them)"
         )
     options = webdriver.ChromeOptions()

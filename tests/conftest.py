@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from charvoice.cli import cli
 
-# Fixtures that live beside their helpers: the loopback Fish server, and the headless browser.
-pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "browser"]
+# Fixtures that live beside their helpers: the loopback Fish server, the headless browser, and
+# Godot 4.6 running in it.
+pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "browser", "godot_engine"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
