@@ -331,8 +331,21 @@ class Checker:
                 self._params(script, tokens, locals_, where)
             elif indent <= func_indent and func_indent >= 0:
                 locals_, func_indent = module, -1
+            if stripped and stripped[0] == "const":
+                self._constant_expression(tokens, where)
             self._declare_local(script, tokens, locals_, where, self_type)
             self._walk(script, tokens, locals_, where, self_type)
+
+    def _constant_expression(self, tokens: list[Tok], where: str) -> None:
+        """Rules of what a `const` may hold that the 4.3 reference does not show. Godot 4.6 refuses
+        a packed array constructor anywhere in a constant ("isn't a constant expression",
+        godot#113228); 4.3-4.5 took one inside `[]` or `{}`. Hold an Array and convert on reading."""
+        words = [t.text for t in tokens]
+        for i, word in enumerate(words[:-1]):
+            if re.fullmatch(r"Packed\w+Array", word) and words[i + 1] == "(":
+                self.problems.append(
+                    f"{where}: {word}() in a const is no constant expression on Godot 4.6 (use an Array)"
+                )
 
     def _params(self, script: Script, tokens: list[Tok], locals_: dict, where: str) -> None:
         words = [t.text for t in tokens]

@@ -10,7 +10,7 @@ Use the `godot` fixture (a session fixture; conftest.py registers it):
 `godot_pck.folder_files()` adds a whole folder, `godot.project()` a project with the addon)
 into `index.pck`, adds the global class list the editor would write, serves it with the
 template on a fresh loopback port (so `user://` starts empty), opens it in the browser and waits
-until the game calls `get_tree().quit(n)` (or `timeout`). It returns an `EngineRun`: the exit
+until the game calls `get_tree().quit(n)`, or `timeout` seconds, or `idle` seconds without output. It returns an `EngineRun`: the exit
 code, every printed line, every error line, and the seconds it took. `audio=False` serves the
 template without its two audio worklets: the engine then runs with nothing mixing (a player's
 position stays at 0), the no-audio-device case.
@@ -169,7 +169,9 @@ class Godot:
         self.driver = driver
         self.template = folder
 
-    def run(self, files: Files, *, audio: bool = True, timeout: float = 60.0, args: tuple[str, ...] = ()) -> EngineRun:
+    def run(
+        self, files: Files, *, audio: bool = True, timeout: float = 60.0, idle: float = 30.0, args: tuple[str, ...] = ()
+    ) -> EngineRun:
         files = dict(files)
         files.setdefault(CLASS_CACHE, global_class_cache(files))
         with tempfile.TemporaryDirectory(prefix="charvoice-engine-") as site:
@@ -182,20 +184,26 @@ class Godot:
             thread = threading.Thread(target=server.serve_forever, daemon=True)
             thread.start()
             try:
-                return self._watch(f"http://127.0.0.1:{server.server_address[1]}/index.html", timeout)
+                return self._watch(f"http://127.0.0.1:{server.server_address[1]}/index.html", timeout, idle)
             finally:
                 self.driver.get("about:blank")  # stops the engine before its files go
                 server.shutdown()
                 server.server_close()
                 thread.join()
 
-    def _watch(self, url: str, timeout: float) -> EngineRun:
-        started = time.monotonic()
+    def _watch(self, url: str, timeout: float, idle: float) -> EngineRun:
+        started = last_change = time.monotonic()
         self.driver.get(url)
-        while time.monotonic() - started < timeout:
-            done = self.driver.execute_script("const r = window.godotRun; return r && (r.exit !== null || !!r.failed)")
+        seen = -1
+        while time.monotonic() - started < timeout and time.monotonic() - last_change < idle:
+            done, printed = self.driver.execute_script(
+                "const r = window.godotRun;"
+                "return r ? [r.exit !== null || !!r.failed, r.lines.length + r.errors.length] : [false, 0]"
+            )
             if done:
                 break
+            if printed != seen:
+                seen, last_change = printed, time.monotonic()
             time.sleep(0.2)
         state = self.driver.execute_script("return window.godotRun || {}") or {}
         return EngineRun(

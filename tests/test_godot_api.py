@@ -89,6 +89,7 @@ GOOD = (
     "extends Node\n"
     "## A probe.\n"
     "\n"
+    'const BUSES := {"names": ["Voice"]}\n'
     "var _player: AudioStreamPlayer\n"
     "\n"
     "\n"
@@ -124,6 +125,8 @@ def test_a_correct_probe_passes(tmp_path):
         ("CharVoice.get_locale()", "CharVoice.get_language()"),  # the autoload's own API
         ("AudioStreamPlayer.new()", "AudioPlayer.new()"),  # a class that is not there
         ("_player.play()", "_player.idle_frame.connect(_ready)"),  # Godot 3's signal name
+        # Godot 4.6 refuses a packed array constructor in a constant, even nested (4.3 took that)
+        ('{"names": ["Voice"]}', '{"names": PackedStringArray(["Voice"])}'),
     ],
 )
 def test_a_wrong_name_fails(tmp_path, good, bad):

@@ -143,7 +143,7 @@ const DEFINITIONS := [
 	},
 	{
 		"name": EXPORT_LOCALES,
-		"default": PackedStringArray(),
+		"default": [],  # a PackedStringArray (get_default converts): a constructor is no constant on 4.6
 		"type": TYPE_PACKED_STRING_ARRAY,
 		"hint": PROPERTY_HINT_NONE,
 		"hint_string": "",
@@ -162,6 +162,8 @@ static func get_value(setting: String) -> Variant:
 static func get_default(setting: String) -> Variant:
 	for definition: Dictionary in DEFINITIONS:
 		if definition["name"] == setting:
+			if definition["type"] == TYPE_PACKED_STRING_ARRAY:
+				return PackedStringArray(definition["default"])
 			return definition["default"]
 	return null
 
@@ -182,8 +184,8 @@ static func register() -> void:
 	for definition: Dictionary in DEFINITIONS:
 		var setting: String = definition["name"]
 		if not ProjectSettings.has_setting(setting):
-			ProjectSettings.set_setting(setting, definition["default"])
-		ProjectSettings.set_initial_value(setting, definition["default"])
+			ProjectSettings.set_setting(setting, get_default(setting))
+		ProjectSettings.set_initial_value(setting, get_default(setting))
 		var info := {
 			"name": setting,
 			"type": definition["type"],
