@@ -172,6 +172,7 @@ class Manifest:
     revision: int = 0
     characters: dict[str, str] = field(default_factory=dict)  # character id -> display name
     lines: dict[str, LineEntry] = field(default_factory=dict)  # read freely; change through the methods below
+    last_changed: list[str] = field(default_factory=list, compare=False)  # `changed` of the revision published last
     # What makes a publish cost what changed, not the whole file (`watch` keeps one Manifest):
     # each line's JSON as last written, in id order, and every edit's line id in turn.
     _order: list[str] | None = field(default=None, init=False, repr=False, compare=False)  # None: ids added or gone
@@ -221,6 +222,7 @@ class Manifest:
                 default_locale=_typed(data, "default_locale", str, "manifest", optional=True) or "en",
                 locales=[str(locale) for locale in _typed(data, "locales", list, "manifest", optional=True) or []],
                 revision=_typed(data, "revision", int, "manifest", optional=True) or 0,
+                last_changed=[str(i) for i in _typed(data, "changed", list, "manifest", optional=True) or []],
                 characters={
                     cid: _typed(_object(value, f"characters.{cid}"), "name", str, f"characters.{cid}")
                     for cid, value in characters.items()
@@ -331,6 +333,7 @@ class Manifest:
         """Write atomically as the next revision, then its runtime form (runtime_index.py)."""
         previous = self.revision
         self.revision += 1
+        self.last_changed = sorted(set(changed))
         dirty = set(self._unwritten)
         with atomic_target(self.path) as temp, open(temp, "wb") as handle:
             handle.writelines(self._chunks(changed))
@@ -341,7 +344,7 @@ class Manifest:
         an older charvoice, or a publish that failed half-way). Whether it wrote."""
         if self.runtime.current(self.revision):
             return False
-        self._write_runtime(self.revision, [], None)
+        self._write_runtime(self.revision, self.last_changed, None)
         return True
 
     @property

@@ -135,6 +135,30 @@ func is_lazy() -> bool:
 	return _runtime != null
 
 
+## What the game reads at start, limited to the locales [param keep] (an export shipping only
+## those): res:// path -> its bytes. That is the runtime index, or the manifest itself from a
+## build without one; empty when unusable.
+func export_json(keep: PackedStringArray) -> Dictionary:
+	if _runtime != null:
+		var index := RuntimeIndex.folder_of(path).path_join(RuntimeIndex.INDEX_NAME)
+		return {index: _runtime.limited_to(keep)}
+	var json := JSON.new()
+	if json.parse(FileAccess.get_file_as_string(path)) != OK or not json.data is Dictionary:
+		return {}
+	for line: Variant in _dictionary(json.data.get(KEY_LINES)).values():
+		for key: String in [KEY_AUDIO, KEY_FALLBACK]:
+			var by_locale := _dictionary(_dictionary(line).get(key))
+			for locale: String in by_locale.keys():
+				if not keep.has(locale):
+					by_locale.erase(locale)
+	return {path: JSON.stringify(json.data, " ", false).to_utf8_buffer()}
+
+
+## The res:// chunk files of the runtime form for [param locale] (none without one).
+func runtime_files(locale: String) -> PackedStringArray:
+	return _runtime.chunk_paths(locale) if _runtime != null else PackedStringArray()
+
+
 ## How many parts of the runtime form are in memory (0 when the whole manifest was parsed).
 func loaded_chunks() -> int:
 	return _runtime.loaded_chunks() if _runtime != null else 0
@@ -158,34 +182,19 @@ func _load_runtime(manifest_path: String) -> bool:
 
 ## True when the manifest has [param line_id] (in any locale).
 func has_line(line_id: String) -> bool:
-	if _runtime == null:
-		return _lines.has(line_id)
-	for locale in _runtime.locales:
-		if not _runtime.entry(line_id, locale).is_empty():
-			return true
-	return false
+	return _runtime.has_line(line_id) if _runtime != null else _lines.has(line_id)
 
 
 ## Every line id in the manifest (from the runtime form, this reads all of it: for tools).
 func get_line_ids() -> PackedStringArray:
-	if _runtime == null:
-		return PackedStringArray(_lines.keys())
-	var ids := {}
-	for locale in _runtime.locales:
-		for line_id in _runtime.ids_in(locale):
-			ids[line_id] = true
-	return PackedStringArray(ids.keys())
+	return _runtime.all_ids() if _runtime != null else PackedStringArray(_lines.keys())
 
 
 ## The locales [param line_id] has audio for, as written in the manifest.
 func get_locales(line_id: String) -> PackedStringArray:
-	if _runtime == null:
-		return PackedStringArray(_audio_of(line_id).keys())
-	var result := PackedStringArray()
-	for locale in _runtime.locales:
-		if _runtime.entry(line_id, locale).size() >= RuntimeIndex.AUDIO_FIELDS:
-			result.append(locale)
-	return result
+	if _runtime != null:
+		return _runtime.audio_locales(line_id)
+	return PackedStringArray(_audio_of(line_id).keys())
 
 
 ## The locale of [param line_id] to play for [param requested] (see
@@ -212,6 +221,14 @@ func get_entry(line_id: String, locale: String) -> Dictionary:
 		KEY_TEXT: found[RuntimeIndex.FIELD_TEXT],
 		KEY_TIMINGS: found[RuntimeIndex.FIELD_TIMINGS],
 	}
+
+
+## The locale whose audio [param line_id] plays for [param locale] (the manifest's
+## [code]fallback[/code]: it has no text there), or "".
+func get_borrowed(line_id: String, locale: String) -> String:
+	if _runtime != null:
+		return _runtime.lender_of(line_id, locale)
+	return _string(_dictionary(_dictionary(_lines.get(line_id)).get(KEY_FALLBACK)).get(locale))
 
 
 ## The res:// path of the audio of [param line_id] in [param locale], or "".
@@ -247,13 +264,9 @@ func get_asset_key(line_id: String, locale: String) -> String:
 
 ## The character id of [param line_id], or "".
 func get_character(line_id: String) -> String:
-	if _runtime == null:
-		return _string(_dictionary(_lines.get(line_id)).get(KEY_CHARACTER))
-	for locale in _runtime.locales:
-		var found := _runtime.entry(line_id, locale)
-		if not found.is_empty():
-			return _string(found[RuntimeIndex.FIELD_CHARACTER])
-	return ""
+	if _runtime != null:
+		return _runtime.character_of(line_id)
+	return _string(_dictionary(_lines.get(line_id)).get(KEY_CHARACTER))
 
 
 ## The display name of character [param character_id]; the id itself when it has none.
@@ -291,37 +304,13 @@ func changed_since(previous: CharVoiceManifest) -> PackedStringArray:
 	return result
 
 
-## The revision of the manifest at [param manifest_path] without parsing all of it (charvoice
-## writes it among the first lines), or -1 when there is no readable manifest.
+## The revision of the manifest at [param manifest_path] without parsing all of it (from its
+## runtime index when there is one, else from the manifest's first lines), or -1 when there is
+## no readable manifest.
 static func read_revision(manifest_path: String) -> int:
 	if RuntimeIndex.exists_for(manifest_path):
 		manifest_path = RuntimeIndex.folder_of(manifest_path).path_join(RuntimeIndex.INDEX_NAME)
-	var file := FileAccess.open(manifest_path, FileAccess.READ)
-	if file == null:
-		return -1
-	var quoted_key := '"%s"' % KEY_REVISION
-	for _i in REVISION_SCAN_LINES:
-		if file.eof_reached():
-			break
-		var line := file.get_line()
-		var at := line.find(quoted_key)
-		if at < 0:
-			continue
-		var rest := line.substr(at + quoted_key.length()).strip_edges().trim_prefix(":")
-		rest = rest.strip_edges()
-		var digits := ""
-		for character in rest:
-			if character < "0" or character > "9":
-				break
-			digits += character
-		if not digits.is_empty():
-			return digits.to_int()
-	# Not near the top (a compact or hand-written file): parse all of it.
-	file.seek(0)
-	var json := JSON.new()
-	if json.parse(file.get_as_text()) == OK and json.data is Dictionary:
-		return _int((json.data as Dictionary).get(KEY_REVISION), -1)
-	return -1
+	return RuntimeIndex.read_revision_of(manifest_path, KEY_REVISION, REVISION_SCAN_LINES)
 
 
 ## [param locale] as the fallback rule compares it: without an encoding or variant suffix,

@@ -50,6 +50,7 @@ var _files: Dictionary = {}  # locale -> Array of chunk file names ("" for none)
 var _history: Array = []  # [revision, [ids]] of recent publishes
 var _history_from: int = 0
 var _loaded: Dictionary = {}  # "locale/file" -> Dictionary (line id -> Array)
+var _root: Dictionary = {}  # the index as read
 
 
 ## The runtime folder of the manifest at [param manifest_path]: for
@@ -71,6 +72,39 @@ static func exists_for(manifest_path: String) -> bool:
 	return FileAccess.file_exists(folder_of(manifest_path).path_join(INDEX_NAME))
 
 
+## The integer [param key] of the JSON file at [param file_path] (a manifest or an index) read
+## from its first [param scan_lines] lines, where charvoice writes it, else from the whole file;
+## -1 when the file is missing or has none.
+static func read_revision_of(file_path: String, key: String, scan_lines: int) -> int:
+	var file := FileAccess.open(file_path, FileAccess.READ)
+	if file == null:
+		return -1
+	var quoted_key := '"%s"' % key
+	for _i in scan_lines:
+		if file.eof_reached():
+			break
+		var line := file.get_line()
+		var at := line.find(quoted_key)
+		if at < 0:
+			continue
+		var rest := line.substr(at + quoted_key.length()).strip_edges().trim_prefix(":")
+		rest = rest.strip_edges()
+		var digits := ""
+		for character in rest:
+			if character < "0" or character > "9":
+				break
+			digits += character
+		if not digits.is_empty():
+			return digits.to_int()
+	# Not near the top (a compact or hand-written file): parse all of it.
+	file.seek(0)
+	var json := JSON.new()
+	if json.parse(file.get_as_text()) == OK and json.data is Dictionary:
+		var found: Variant = (json.data as Dictionary).get(key)
+		return int(found) if found is float or found is int else -1
+	return -1
+
+
 ## Reads the index of the runtime form of [param manifest_path]. Returns false, with
 ## [member error], when it is not a usable index.
 func load_index(manifest_path: String) -> bool:
@@ -82,6 +116,7 @@ func load_index(manifest_path: String) -> bool:
 	if root.get("format") != FORMAT or int(root.get("version", 0)) != VERSION:
 		error = "%s is not a charvoice runtime index this addon reads (update the addon)" % index_path
 		return false
+	_root = root
 	revision = int(root.get("revision", 0))
 	default_locale = str(root.get("default_locale", "en"))
 	_chunks = maxi(1, int(root.get("chunks", 1)))
@@ -105,6 +140,48 @@ func load_index(manifest_path: String) -> bool:
 func entry(line_id: String, locale: String) -> Array:
 	var found: Variant = _chunk(locale, chunk_of(line_id, _chunks)).get(line_id)
 	return found if found is Array else []
+
+
+## True when [param line_id] has an entry in any locale (the default locale is read first).
+func has_line(line_id: String) -> bool:
+	for locale in locales:
+		if not entry(line_id, locale).is_empty():
+			return true
+	return false
+
+
+## The locales [param line_id] has audio in.
+func audio_locales(line_id: String) -> PackedStringArray:
+	var result := PackedStringArray()
+	for locale in locales:
+		if entry(line_id, locale).size() >= AUDIO_FIELDS:
+			result.append(locale)
+	return result
+
+
+## The character id of [param line_id], or "".
+func character_of(line_id: String) -> String:
+	for locale in locales:
+		var found := entry(line_id, locale)
+		if not found.is_empty():
+			return str(found[FIELD_CHARACTER])
+	return ""
+
+
+## The locale whose audio [param line_id] borrows in [param locale], or "".
+func lender_of(line_id: String, locale: String) -> String:
+	var found := entry(line_id, locale)
+	var borrowed := found.size() > FIELD_LENDER and found.size() < AUDIO_FIELDS
+	return str(found[FIELD_LENDER]) if borrowed else ""
+
+
+## Every line id, in any locale (reads every chunk: for tools, not for play).
+func all_ids() -> PackedStringArray:
+	var ids := {}
+	for locale in locales:
+		for chunk in _chunks:
+			ids.merge(_chunk(locale, chunk))
+	return PackedStringArray(ids.keys())
 
 
 ## The ids that the publishes after revision [param since] changed, from the index's history,
@@ -148,12 +225,23 @@ func ids_in_changed_chunks(previous: RefCounted) -> PackedStringArray:
 	return PackedStringArray(result.keys())
 
 
-## Every line id in [param locale] (reads all its chunks: for tools, not for play).
-func ids_in(locale: String) -> PackedStringArray:
+## The res:// chunk files of [param locale].
+func chunk_paths(locale: String) -> PackedStringArray:
 	var result := PackedStringArray()
-	for chunk in _chunks:
-		result.append_array(PackedStringArray(_chunk(locale, chunk).keys()))
+	for file_name: Variant in _files.get(locale, []):
+		if not str(file_name).is_empty():
+			result.append(folder.path_join(locale).path_join(str(file_name)))
 	return result
+
+
+## The index's JSON with only the locales [param keep] (what an export that ships those says).
+func limited_to(keep: PackedStringArray) -> PackedByteArray:
+	var limited := _root.duplicate(true)
+	var files: Dictionary = limited.get("locales", {})
+	for locale: String in files.keys():
+		if not keep.has(locale):
+			files.erase(locale)
+	return JSON.stringify(limited, " ", false).to_utf8_buffer()
 
 
 ## How many chunk files are in memory.
