@@ -6,7 +6,8 @@ extends Control
 ## speaker come from the manifest, [signal CharVoice.line_finished] advances the dialogue and
 ## the last line plays from a [VoiceLinePlayer] placed in the scene. Run [code]charvoice
 ## build[/code] (or [code]charvoice watch[/code]) while the game runs: an edited line plays its
-## new audio the next time it comes up.
+## new audio the next time it comes up. Each line is printed as it comes up; started with
+## [code]-- --quit-at-end[/code] the game quits when the last line has ended (for CI).
 
 ## The conversation, by line id (the ids come from dialogue/lighthouse.csv).
 const CONVERSATION: Array[String] = [
@@ -23,6 +24,8 @@ const CONVERSATION: Array[String] = [
 const PAUSE_SECONDS := 0.4
 ## Reading time per character for a line that has no audio yet, in seconds.
 const READING_SECONDS_PER_CHARACTER := 0.05
+## Command-line user argument that makes the game quit after its last line.
+const QUIT_AT_END := "--quit-at-end"
 
 var _index: int = -1
 var _current_id: String = ""
@@ -79,6 +82,7 @@ func _show(line_id: String) -> void:
 	if text.is_empty():
 		text = "(%s has no voice yet: run `charvoice build`)" % line_id
 	_line.text = text
+	print("%s: %s" % [_speaker.text, text])
 
 
 func _play_ending() -> void:
@@ -89,6 +93,9 @@ func _play_ending() -> void:
 
 
 func _on_line_finished(line_id: String) -> void:
+	if _index >= CONVERSATION.size() and line_id == _ending.line_id:
+		_on_ending_finished()
+		return
 	if line_id != _current_id:
 		return
 	var index := _index
@@ -98,6 +105,12 @@ func _on_line_finished(line_id: String) -> void:
 	await get_tree().create_timer(wait).timeout
 	if index == _index:  # not skipped meanwhile
 		_next_line()
+
+
+func _on_ending_finished() -> void:
+	print("The end.")
+	if OS.get_cmdline_user_args().has(QUIT_AT_END):
+		get_tree().quit(0)
 
 
 func _on_manifest_reloaded(revision: int, changed_ids: PackedStringArray) -> void:

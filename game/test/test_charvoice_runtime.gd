@@ -10,18 +10,20 @@ const DEMO_AUDIO := "res://voice/en/narrator/lighthouse.intro.ogg"
 const HOT_DIR := "user://charvoice_hot_reload_test"
 
 
-func _voice(manifest_path: String) -> Runtime:
+func _voice(manifest_path: String, hot_reload := false) -> Runtime:
 	var voice: Runtime = Runtime.new()
 	voice.manifest_path = manifest_path
 	voice.warn_on_missing_lines = false
+	voice.hot_reload = hot_reload
 	add_child_autofree(voice)
 	return voice
 
 
+# The demo's voice, imported or not: files the editor has not imported play from the file.
 func _demo_voice() -> Runtime:
 	var voice := _voice(DEMO_MANIFEST)
-	if not voice.has_line(DEMO_LINE) or not ResourceLoader.exists(DEMO_AUDIO):
-		pending("run `charvoice build` and import the project first (godot --headless --import)")
+	if not voice.has_line(DEMO_LINE) or not FileAccess.file_exists(DEMO_AUDIO):
+		pending("run `charvoice build` first")
 		return null
 	return voice
 
@@ -113,7 +115,7 @@ func test_hot_reload_plays_the_new_file_after_a_publish() -> void:
 	var audio := FileAccess.get_file_as_bytes(DEMO_AUDIO)
 	_write(HOT_DIR + "/en/hot.ogg", audio)
 	_write_manifest(1, "a".repeat(64))
-	var voice := _voice(HOT_DIR + "/voice_manifest.json")
+	var voice := _voice(HOT_DIR + "/voice_manifest.json", true)  # on by default in editor runs
 	watch_signals(voice)
 	_write_manifest(2, "b".repeat(64))
 	await wait_for_signal(voice.manifest_reloaded, 3.0)
@@ -190,11 +192,40 @@ func test_dialogue_never_stalls_without_an_audio_device() -> void:
 	if voice == null:
 		return
 	watch_signals(voice)
+	var started := Time.get_ticks_msec()
 	voice.play(DEMO_LINE)
-	var limit := voice.get_duration(DEMO_LINE) + Runtime.FALLBACK_MARGIN_S + 1.0
+	# The promise: duration_s + FALLBACK_MARGIN_S at the latest (a few frames of slack).
+	var limit := voice.get_duration(DEMO_LINE) + Runtime.FALLBACK_MARGIN_S + 0.2
 	await wait_for_signal(voice.line_finished, limit)
 	assert_signal_emitted_with_parameters(voice, "line_finished", [DEMO_LINE])
 	assert_false(voice.is_playing(DEMO_LINE))
+	var took := (Time.get_ticks_msec() - started) / 1000.0
+	var length := voice.get_duration(DEMO_LINE)
+	assert_lt(took, limit, "line_finished %.2f s after play(), line of %.2f s" % [took, length])
+
+
+func test_line_finished_comes_at_the_real_end_when_audio_mixes() -> void:
+	# Where audio mixes: the player's position starts moving some time after play(); the
+	# line's real end is then (that time - the position) + its length.
+	var voice := _demo_voice()
+	if voice == null:
+		return
+	var state := {"finished": -1.0}
+	voice.line_finished.connect(
+		func(id: String) -> void: state["finished"] = Time.get_ticks_msec() / 1000.0
+	)
+	var player := voice.play(DEMO_LINE)
+	var duration := voice.get_duration(DEMO_LINE)
+	var started := Time.get_ticks_msec() / 1000.0
+	var real_end := -1.0
+	while state["finished"] < 0.0 and Time.get_ticks_msec() / 1000.0 - started < duration + 3.0:
+		await get_tree().process_frame
+		var position := player.get_playback_position()
+		if real_end < 0.0 and position > 0.0:
+			real_end = Time.get_ticks_msec() / 1000.0 - position + duration
+	assert_gt(real_end, 0.0, "the audio played (its position moved)")
+	assert_gt(float(state["finished"]), 0.0, "line_finished came")
+	assert_almost_eq(float(state["finished"]), real_end, 0.3, "line_finished at the audio's end")
 
 
 func test_play_line_outside_the_tree_warns_and_finishes() -> void:

@@ -374,7 +374,11 @@ func preload_lines(line_ids: PackedStringArray, locale: String = "") -> void:
 		if _preloading.has(path):
 			continue
 		if not ResourceLoader.exists(path):
-			_warn_missing(line_id, "has no imported audio at %s" % path)
+			var unimported := _load_from_file(path)  # read now: there is no threaded load of it
+			if unimported != null:
+				_cache(line_id, resolved, unimported)
+			else:
+				_warn_missing(line_id, "has no audio at %s" % path)
 			continue
 		if ResourceLoader.load_threaded_request(path, "AudioStream") == OK:
 			_preloading[path] = [line_id, resolved, _reload_generation]
@@ -416,7 +420,7 @@ func reload_manifest() -> bool:
 		_warned.erase(line_id)
 		for locale in fresh.get_locales(line_id):
 			_timings.erase("%s|%s" % [line_id, locale])
-		if hot_reload_allowed():
+		if hot_reload:
 			_from_files[line_id] = true
 	if not first_load:
 		manifest_reloaded.emit(fresh.revision, changed_ids)
@@ -473,18 +477,19 @@ func _load_stream(line_id: String, locale: String, path: String) -> AudioStream:
 			return stream
 	if stream == null and ResourceLoader.exists(path):
 		stream = ResourceLoader.load(path, "AudioStream") as AudioStream
-	if stream == null and hot_reload_allowed():
-		# A file charvoice just wrote that the editor has not imported yet.
+	if stream == null:
+		# Not imported: a file charvoice just wrote that the editor has not imported yet, a
+		# voice pack the game downloaded into user://, a project run without an import.
 		stream = _load_from_file(path)
 	if stream != null and _from_files.has(line_id):
 		_cache(line_id, locale, stream)
 	return stream
 
 
-## Games run from the editor only: the audio at [param path] decoded from the file itself,
-## bypassing the import (which may not have caught up yet), or null.
+## The audio at [param path] decoded from the file itself, bypassing the import (which may not
+## have caught up yet, or does not exist for files outside the project), or null.
 func _load_from_file(path: String) -> AudioStream:
-	if not hot_reload_allowed() or not FileAccess.file_exists(path):
+	if not FileAccess.file_exists(path):
 		return null
 	match path.get_extension().to_lower():
 		"ogg":
@@ -558,7 +563,8 @@ func _start(
 	voice.serial = _serial
 	voice.base_volume_db = float(player.get(&"volume_db"))
 	var character := manifest.get_character(line_id)
-	if _pool.has(player):
+	# A typed array's has() refuses a value of another type (an AudioStreamPlayer2D/3D).
+	if player is AudioStreamPlayer and _pool.has(player):
 		player.set(&"bus", _bus_for(character))
 		voice.base_volume_db = 0.0
 	player.set(&"volume_db", voice.base_volume_db + float(character_volume_db.get(character, 0.0)))
@@ -641,7 +647,9 @@ func _on_fallback(player_id: int, serial: int) -> void:
 	if is_instance_valid(voice.player) and bool(voice.player.get(&"playing")):
 		var position := float(voice.player.call(&"get_playback_position"))
 		var left := voice.duration_s - position
-		if left > 0.05 and position > voice.checked_position + 0.01:
+		# Only a position that moved means a mixer runs late; one that stays at 0 means nothing
+		# mixes (no audio device), and the line is over now, not after a second wait.
+		if left > 0.05 and position > 0.0 and position > voice.checked_position + 0.01:
 			voice.checked_position = position  # the mixer runs, only late (a paused stream)
 			_arm_fallback(player_id, serial, left + FALLBACK_MARGIN_S)
 			return
