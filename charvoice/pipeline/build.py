@@ -389,6 +389,11 @@ def run_build(
         flush()
         if not manifest.path.exists():  # an empty or all-fresh project still gets a manifest for the game
             publish([])
+        else:
+            try:  # a manifest from an older charvoice gets its runtime form without a new revision
+                manifest.ensure_runtime()
+            except OSError as error:
+                raise FileSystemError.of(error, project.config.relative) from None
     report.seconds = time.monotonic() - started
     if interrupted:
         raise Interrupted(len(report.built), len(report.not_started))

@@ -25,6 +25,7 @@ from typing import Any
 
 from charvoice.errors import InputError, Problem
 from charvoice.fsutil import atomic_target
+from charvoice.pipeline.runtime_index import RuntimeIndex
 
 FORMAT = "charvoice-manifest"
 VERSION = 1
@@ -175,6 +176,7 @@ class Manifest:
     # Lines the game shows with no voice on purpose (no words: `...`): id -> {character, source, why}.
     # The addon lets them finish at once instead of warning that the line is missing.
     silent: dict[str, dict[str, str]] = field(default_factory=dict)
+    last_changed: list[str] = field(default_factory=list, compare=False)  # `changed` of the revision published last
     # What makes a publish cost what changed, not the whole file (`watch` keeps one Manifest):
     # each line's JSON as last written, in id order, and every edit's line id in turn.
     _order: list[str] | None = field(default=None, init=False, repr=False, compare=False)  # None: ids added or gone
@@ -190,6 +192,7 @@ class Manifest:
     # fsync before the rename and after it: a power cut never leaves an empty or zero-filled
     # manifest (bench/fsync.py: a few ms a publish, at most one a second)
     durable: bool = field(default=True, repr=False, compare=False)
+    _runtime: RuntimeIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._audio_count = sum(map(len, (line.audio for line in self.lines.values())))
@@ -226,6 +229,7 @@ class Manifest:
                 default_locale=_typed(data, "default_locale", str, "manifest", optional=True) or "en",
                 locales=[str(locale) for locale in _typed(data, "locales", list, "manifest", optional=True) or []],
                 revision=_typed(data, "revision", int, "manifest", optional=True) or 0,
+                last_changed=[str(i) for i in _typed(data, "changed", list, "manifest", optional=True) or []],
                 characters={
                     cid: _typed(_object(value, f"characters.{cid}"), "name", str, f"characters.{cid}")
                     for cid, value in characters.items()
@@ -355,10 +359,40 @@ class Manifest:
         ]
 
     def publish(self, changed: list[str]) -> None:
-        """Write atomically as the next revision."""
+        """Write atomically as the next revision, then its runtime form (runtime_index.py)."""
+        previous = self.revision
         self.revision += 1
+        self.last_changed = sorted(set(changed))
+        dirty = set(self._unwritten)
         with atomic_target(self.path, durable=self.durable) as temp, open(temp, "wb") as handle:
             handle.writelines(self._chunks(changed))
+        self._write_runtime(previous, changed, dirty)
+
+    def ensure_runtime(self) -> bool:
+        """Write the runtime form of this revision when it is missing or older (a manifest from
+        an older charvoice, or a publish that failed half-way). Whether it wrote."""
+        if self.runtime.current(self.revision):
+            return False
+        self._write_runtime(self.revision, self.last_changed, None)
+        return True
+
+    @property
+    def runtime(self) -> RuntimeIndex:
+        if self._runtime is None:
+            self._runtime = RuntimeIndex(self.path)
+        return self._runtime
+
+    def _write_runtime(self, previous: int, changed: list[str], dirty: set[str] | None) -> None:
+        self.runtime.write(
+            self.lines,
+            revision=self.revision,
+            previous_revision=previous,
+            default_locale=self.default_locale,
+            characters=self.characters,
+            changed=changed,
+            dirty=dirty,
+            silent=self.silent,
+        )
 
     def _chunks(self, changed: list[str]) -> list[bytes]:
         """Indented at the top, one line per voice line below: readable, diff-friendly, and fast

@@ -6,7 +6,7 @@ extends EditorInspectorPlugin
 ## ids (see the nodes' [method Object._validate_property]).
 
 const Manifest := preload("../runtime/charvoice_manifest.gd")
-const Settings := preload("../runtime/charvoice_settings.gd")
+const Common := preload("../runtime/voice_line_player_common.gd")
 
 ## The editor-side player the preview plays on (owned by the plugin).
 var preview_player: AudioStreamPlayer
@@ -31,8 +31,8 @@ func _preview(object: Object) -> void:
 		preview_player.stop()
 		return
 	var line_id := str(object.get(&"line_id"))
-	var manifest := Manifest.new()
-	if not manifest.load_file(Settings.manifest_path()):
+	var manifest := Common.current_manifest()
+	if not manifest.error.is_empty():
 		push_warning("CharVoice: %s" % manifest.error)
 		return
 	var locale := manifest.resolve_line_locale(line_id, str(object.get(&"locale")))

@@ -26,6 +26,7 @@ var _pending: PackedStringArray = PackedStringArray()
 var _needs_scan: bool = false
 var _unusable_revision: int = -1
 var _importing: bool = false
+var _in_call: bool = false  # inside our own reimport_files(): the editor may tick timers there
 
 
 func _ready() -> void:
@@ -76,7 +77,7 @@ func _flush() -> void:
 	if _pending.is_empty() and not _needs_scan:
 		return
 	var filesystem := EditorInterface.get_resource_filesystem()
-	if filesystem.is_scanning() or _importing:
+	if filesystem.is_scanning() or _importing or _in_call:
 		return  # the editor is importing: try again on the next tick
 	var known := PackedStringArray()
 	for file in _pending:
@@ -94,7 +95,11 @@ func _flush() -> void:
 	for file in known:
 		filesystem.update_file(file)
 	if not known.is_empty():
+		# Godot 4.3 has no resources_reimporting signal: without this guard a publish landing
+		# while the import's progress dialog runs the timer would call reimport_files() again.
+		_in_call = true
 		filesystem.reimport_files(known)
+		_in_call = false
 
 
 func _on_reimporting(_resources: PackedStringArray) -> void:

@@ -1,20 +1,22 @@
 @tool
 extends EditorExportPlugin
-## Ships the voice with every export: the manifest, each line's timings and the imported audio
-## of the chosen locales, whatever the preset's resource filter; voice files of other locales
-## are left out.
+## Ships the voice with every export, once: what the game reads (the manifest's runtime form,
+## or the manifest from older builds), each line's timings and the imported audio of the chosen
+## locales, whatever the preset's resource filter; other locales' files are left out.
 ##
-## The runtime reads the manifest with [FileAccess] and loads each line by path, so no scene
+## The runtime reads the voice with [FileAccess] and loads each line by path, so no scene
 ## depends on them and the "selected scenes/resources" export modes would otherwise drop them.
 ## Audio ships in its imported form: the [code].import[/code] file and the file it remaps to
 ## in the project's .godot/imported folder, as the exporter itself ships imported resources.
-## Locales come from [code]charvoice/export/locales[/code] (empty: all).
+## A file the preset exports as well is skipped there ([method _export_file]), so nothing ships
+## twice. Which locales ship and what the game is told: [code]voice_export_plan.gd[/code].
 
 const Manifest := preload("../runtime/charvoice_manifest.gd")
 const Settings := preload("../runtime/charvoice_settings.gd")
+const Plan := preload("voice_export_plan.gd")
 
-var _excluded: Dictionary = {}  # res path -> true: voice of a locale not chosen
-var _added: Dictionary = {}  # res path -> true: already added by this export
+var _excluded: Dictionary = {}  # res path -> true: left out (other locales, the tools' manifest)
+var _added: Dictionary = {}  # res path -> true: added by this plugin (the preset's copy is skipped)
 
 
 func _get_name() -> String:
@@ -32,24 +34,21 @@ func _export_begin(
 	if not manifest.load_file(Settings.manifest_path()):
 		push_warning("CharVoice export: %s; the game will have no voice" % manifest.error)
 		return
-	var chosen := Settings.get_value(Settings.EXPORT_LOCALES) as PackedStringArray
-	_add_raw(manifest.path)
-	for line_id in manifest.get_line_ids():
-		for locale in manifest.get_locales(line_id):
-			var audio := manifest.get_audio_path(line_id, locale)
-			var timings := manifest.get_timings_path(line_id, locale)
-			if not Manifest.export_includes(locale, chosen):
-				_excluded[audio] = true
-				_excluded[timings] = true
-				continue
-			_add_imported(audio)
-			if not timings.is_empty():
-				_add_raw(timings)
+	var plan := Plan.new()
+	plan.make(manifest, Settings.get_value(Settings.EXPORT_LOCALES) as PackedStringArray)
+	_excluded = plan.left_out
+	for path: String in plan.rewritten:
+		_added[path] = true
+		add_file(path, plan.rewritten[path], false)
+	for path in plan.raw_files:
+		_add_raw(path)
+	for path in plan.imported_files:
+		_add_imported(path)
 
 
 func _export_file(path: String, _type: String, _features: PackedStringArray) -> void:
-	if _excluded.has(path):
-		skip()
+	if _excluded.has(path) or _added.has(path):
+		skip()  # another locale's, or shipped by _export_begin already
 
 
 func _add_raw(path: String) -> void:
@@ -61,12 +60,12 @@ func _add_raw(path: String) -> void:
 
 func _add_imported(path: String) -> void:
 	var import_file := path + ".import"
-	if path.is_empty() or _added.has(import_file):
+	if path.is_empty() or _added.has(path):
 		return
 	var config := ConfigFile.new()
 	if config.load(import_file) != OK:
 		push_warning("CharVoice export: %s is not imported yet; open the project once" % path)
 		return
-	var imported := str(config.get_value("remap", "path", ""))
+	_added[path] = true  # the resource itself: the preset's own export of it is skipped
 	_add_raw(import_file)
-	_add_raw(imported)
+	_add_raw(str(config.get_value("remap", "path", "")))

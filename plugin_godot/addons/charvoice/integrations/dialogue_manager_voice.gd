@@ -37,6 +37,8 @@ const CHARVOICE_PATH := ^"/root/CharVoice"
 const DIALOGUE_MANAGER_PATH := ^"/root/DialogueManager"
 ## What separates a key from the index of an alternative in charvoice's line ids.
 const ALTERNATIVE_SEPARATOR := "~"
+## The most [code][[A|B]][/code] alternatives one line can have (charvoice's limit).
+const MAX_ALTERNATIVES := 64
 const Runtime := preload("../runtime/charvoice.gd")
 
 ## Connect to [code]DialogueManager.got_dialogue[/code] on ready. Turn off to call
@@ -50,7 +52,8 @@ const Runtime := preload("../runtime/charvoice.gd")
 @export var play_concurrent_lines: bool = true
 ## Dialogue Manager's typing label ([code]DialogueLabel[/code]) to pace with the voice: while a
 ## voiced line plays, its typing speed follows the words (or spreads the text over the line's
-## length when it has no timings). Empty leaves the label's own speed.
+## length when it has no timings); its own [code]seconds_per_step[/code] is back once the voice
+## ends. Empty leaves the label's own speed.
 @export var dialogue_label: NodePath
 
 var _line: RefCounted
@@ -59,6 +62,8 @@ var _concurrent_ids: PackedStringArray = PackedStringArray()
 var _warned: Dictionary = {}
 var _alternatives_cache: Dictionary = {}  # key -> {key~N: text}
 var _voice: Runtime
+var _paced_label: Object  # the label whose seconds_per_step this node changed
+var _label_step: float = 0.0  # that label's own seconds_per_step, restored after the voice
 
 
 func _ready() -> void:
@@ -67,6 +72,7 @@ func _ready() -> void:
 		push_warning("DialogueManagerVoice: no CharVoice autoload; enable the CharVoice plugin")
 		return
 	_voice.line_finished.connect(_on_line_finished)
+	_voice.line_stopped.connect(_on_line_stopped)
 	_voice.word_started.connect(_on_word_started)
 	_voice.manifest_reloaded.connect(_on_manifest_reloaded)
 	if not follow_dialogue_manager:
@@ -189,14 +195,30 @@ static func plain_text(text: String) -> String:
 	return result
 
 
+## [param text] as a typing label counts it: without BBCode tags (one step per shown character).
+static func visible_length(text: String) -> int:
+	var count := 0
+	var in_tag := false
+	for character in text:
+		if in_tag:
+			in_tag = character != "]"
+		elif character == "[":
+			in_tag = true
+		else:
+			count += 1
+	return count
+
+
 func _alternatives(key: String) -> Dictionary:
 	if _alternatives_cache.has(key):
 		return _alternatives_cache[key]
+	# key~0, key~1...: asked one by one, so only the lines' own part of the manifest is read.
 	var found := {}
-	var prefix := key + ALTERNATIVE_SEPARATOR
-	for line_id: String in _voice.manifest.get_line_ids():
-		if line_id.begins_with(prefix) and line_id.substr(prefix.length()).is_valid_int():
-			found[line_id] = _voice.get_text(line_id)
+	for index in MAX_ALTERNATIVES:
+		var line_id := "%s%s%d" % [key, ALTERNATIVE_SEPARATOR, index]
+		if not _voice.has_line(line_id):
+			break
+		found[line_id] = _voice.get_text(line_id)
 	_alternatives_cache[key] = found
 	return found
 
@@ -209,25 +231,42 @@ func _pace_label(line: RefCounted) -> void:
 	var label := get_node_or_null(dialogue_label) if not dialogue_label.is_empty() else null
 	if label == null or not &"seconds_per_step" in label:
 		return
-	var characters := str(line.get(&"text")).length()
-	var seconds := _voice.get_duration(_line_id)
+	var characters := visible_length(str(line.get(&"text")))
+	var seconds := _voice.get_duration(_line_id, _voice.get_playing_locale(_line_id))
 	if characters > 0 and seconds > 0.0:
-		label.set(&"seconds_per_step", seconds / characters)
+		_set_label_step(label, seconds / characters)
+
+
+func _set_label_step(label: Object, seconds: float) -> void:
+	if _paced_label != label:
+		_restore_label()
+		_paced_label = label
+		_label_step = float(label.get(&"seconds_per_step"))
+	label.set(&"seconds_per_step", seconds)
+
+
+func _restore_label() -> void:
+	if _paced_label != null and is_instance_valid(_paced_label):
+		_paced_label.set(&"seconds_per_step", _label_step)
+	_paced_label = null
 
 
 func _on_word_started(line_id: String, index: int, _word: String) -> void:
 	if line_id != _line_id or dialogue_label.is_empty():
 		return
 	var label := get_node_or_null(dialogue_label)
-	var timings := _voice.get_timings(line_id)
+	var timings := _voice.get_timings(line_id, _voice.get_playing_locale(line_id))
 	if label == null or timings == null or not &"seconds_per_step" in label:
 		return
 	var word: Array = timings.words[index]
 	var span := maxi(1, int(word[3]) - int(word[2]))
-	label.set(&"seconds_per_step", maxf(0.0, float(word[1]) - float(word[0])) / span)
+	_set_label_step(label, maxf(0.0, float(word[1]) - float(word[0])) / span)
 
 
 func _stop_current() -> void:
+	_restore_label()
+	if _voice == null or not is_instance_valid(_voice):
+		return
 	if not _line_id.is_empty():
 		_voice.stop(_line_id)
 	for other_id in _concurrent_ids:
@@ -240,7 +279,17 @@ func _on_line_finished(line_id: String) -> void:
 	if line_id.is_empty() or line_id != _line_id:
 		return
 	_line_id = ""
+	_restore_label()
 	voice_finished.emit(_line)
+
+
+func _on_line_stopped(line_id: String) -> void:
+	if not line_id.is_empty() and line_id == _line_id:
+		_restore_label()
+
+
+func _exit_tree() -> void:
+	_stop_current()  # the balloon went away: its voice goes with it
 
 
 func _on_manifest_reloaded(_revision: int, _changed_ids: PackedStringArray) -> void:

@@ -9,10 +9,16 @@ extends Node
 ## presenters beside your text presenter. The runner calls [method run_line_async] with each
 ## line as a Dictionary ([code]text_id[/code] such as [code]line:intro_greet[/code],
 ## [code]metadata[/code] with the line's tags) and waits for every presenter, so dialogue moves
-## on when both the voice and your text presenter are done. The player's "continue"
-## ([method user_requested_view_advancement]) cuts the voice with a fade; the end of the
-## dialogue ([method dialogue_complete_async]) stops it. A shadow line
-## ([code]#shadow:intro_greet[/code]) plays the audio of the line it shadows.
+## on when both the voice and your text presenter are done. The end of the dialogue
+## ([method on_dialogue_complete_async], also after [code]DialogueRunner.Stop()[/code]) stops
+## the voice. A shadow line ([code]#shadow:intro_greet[/code]) plays the audio of the line it
+## shadows.
+## [br][b]Skipping a voiced line.[/b] The 0.3 runner gives GDScript presenters only
+## [code]on_dialogue_start_async[/code], [code]run_line_async[/code],
+## [code]run_options_async[/code] and [code]on_dialogue_complete_async[/code]: its "continue"
+## and hurry-up cancel C# tokens a GDScript presenter never sees. So tell this node yourself:
+## call [method advance] where your continue button calls the runner, or set
+## [member advance_action] to the input action that continues.
 ## [br][b]From your own presenter[/b], await it:
 ## [codeblock]
 ## @onready var voice: YarnSpinnerVoice = $YarnSpinnerVoice
@@ -21,8 +27,12 @@ extends Node
 ##     line_label.text = line["text"]["text"]
 ##     await voice.run_line_async(line)  # returns when the voice ended, was cut, or has none
 ## [/codeblock]
-## The 0.2 adapter ([code]run_line(line, on_finished)[/code]) is answered too, but it passes no
-## line id, so nothing can be played through it: update Yarn Spinner for Godot.
+## [b]Yarn Spinner for Godot 0.2[/b] ([code]GDScriptPresenterAdapter[/code]): the adapter's
+## calls are answered ([code]run_line(line, on_finished)[/code],
+## [code]interrupt_line(line, on_finished)[/code], [code]dismiss_line(on_finished)[/code],
+## [code]user_requested_view_advancement()[/code], [code]dialogue_complete()[/code]), so
+## dialogue never hangs, but its line Dictionary has no line id, so nothing can be voiced
+## through it: update Yarn Spinner for Godot.
 
 ## Emitted when the voice of [param text_id] played to its end.
 signal voice_finished(text_id: String)
@@ -44,14 +54,23 @@ const Runtime := preload("../runtime/charvoice.gd")
 @export var interrupt_fade_s: float = 0.2
 ## Seconds to wait after the voice before dialogue continues.
 @export var wait_after_line_s: float = 0.0
+## An input action (for example [code]ui_accept[/code]) that cuts the playing voice, as
+## [method advance] does; the event is left for your text presenter. Empty: call
+## [method advance] yourself.
+@export var advance_action: StringName = &""
 
 var _text_id: String = ""
 var _line_id: String = ""
 var _voice: Runtime
 var _warned_no_id: bool = false
+var _interrupted_text_id: String = ""  # the 0.2 adapter's interrupt_line answered for this line
 
 
 func _ready() -> void:
+	if not advance_action.is_empty() and not InputMap.has_action(advance_action):
+		push_warning('YarnSpinnerVoice: there is no input action "%s"' % advance_action)
+		advance_action = &""
+	set_process_input(not advance_action.is_empty())
 	_voice = get_node_or_null(CHARVOICE_PATH) as Runtime
 	if _voice == null:
 		push_warning("YarnSpinnerVoice: no CharVoice autoload; enable the CharVoice plugin")
@@ -71,27 +90,50 @@ func run_line_async(line: Dictionary) -> void:
 
 
 ## The Yarn Spinner for Godot 0.2 adapter's entry point: [method run_line_async], then
-## [param on_finished].
+## [param on_finished] (not when [method interrupt_line] already answered for the line).
 func run_line(line: Dictionary, on_finished: Callable = Callable()) -> void:
+	_interrupted_text_id = ""
 	await run_line_async(line)
-	if on_finished.is_valid():
+	var interrupted := not _text_id.is_empty() and _interrupted_text_id == _text_id
+	if on_finished.is_valid() and not interrupted:
 		on_finished.call()
 
 
-## Called by the runner when the player asks to continue: the voice fades out
-## ([member interrupt_fade_s]) and [method run_line_async] returns.
+## The player asked to continue: the voice fades out ([member interrupt_fade_s]) and
+## [method run_line_async] returns. Call it where your continue button calls the runner.
+func advance() -> void:
+	if _voice != null and not _line_id.is_empty():
+		_voice.stop(_line_id, interrupt_fade_s)
+
+
+## Yarn Spinner for Godot 0.2's adapter, when the player asks to continue: [method advance].
 func user_requested_view_advancement() -> void:
-	interrupt_line()
+	advance()
 
 
-## Called by the runner when dialogue starts; nothing to prepare.
+## Yarn Spinner for Godot 0.3: dialogue starts; nothing to prepare.
 func on_dialogue_start_async() -> void:
 	pass
 
 
-## Called by the runner when dialogue is over: stops the voice.
-func dialogue_complete_async() -> void:
+## Yarn Spinner for Godot 0.3: the dialogue is over (or was stopped): the voice stops.
+func on_dialogue_complete_async() -> void:
 	dialogue_complete()
+
+
+## Yarn Spinner for Godot 0.2's adapter: the line is being interrupted. Cuts the voice and
+## tells the runner through [param on_finished], which it waits for.
+func interrupt_line(_line: Variant = null, on_finished: Callable = Callable()) -> void:
+	_interrupted_text_id = _text_id
+	advance()
+	if on_finished.is_valid():
+		on_finished.call()
+
+
+## Yarn Spinner for Godot 0.2's adapter: the line is dismissed; nothing to take down.
+func dismiss_line(on_finished: Callable = Callable()) -> void:
+	if on_finished.is_valid():
+		on_finished.call()
 
 
 ## Plays the voice of a Yarn Spinner line Dictionary and returns the player, or null when it
@@ -131,16 +173,18 @@ func play_text_id(
 	return player
 
 
-## Cuts the current voice with a fade-out ([member interrupt_fade_s]); a pending
-## [method run_line_async] or [method wait_for_voice] returns at once.
-func interrupt_line() -> void:
-	if _voice != null and not _line_id.is_empty():
-		_voice.stop(_line_id, interrupt_fade_s)
-
-
-## Stops the voice when the dialogue is over.
+## Stops the voice when the dialogue is over (the 0.2 adapter's name for it).
 func dialogue_complete() -> void:
-	interrupt_line()
+	advance()
+
+
+func _input(event: InputEvent) -> void:
+	if not _line_id.is_empty() and event.is_action_pressed(advance_action):
+		advance()  # not marked handled: the text presenter continues on the same press
+
+
+func _exit_tree() -> void:
+	advance()  # a presenter that leaves takes its voice with it
 
 
 ## The Yarn line id whose audio [param text_id] plays: the id after [code]shadow:[/code] in

@@ -113,6 +113,14 @@ var max_voices: int = 8
 var hot_reload: bool = false
 ## The manifest in use. Read it, do not replace it: call [method reload_manifest].
 var manifest: Manifest = Manifest.new()
+## Lines on CharVoice's own players pause while the scene tree is paused (off: they go on,
+## for dialogue shown over a paused game). Players you pass follow their own
+## [member Node.process_mode].
+var pause_with_tree: bool = true:
+	set(value):
+		pause_with_tree = value
+		for player in _pool:
+			player.process_mode = _pool_process_mode()
 
 var _pool: Array[AudioStreamPlayer] = []
 var _voices: Dictionary = {}  # player instance id -> Voice
@@ -136,8 +144,12 @@ func _init() -> void:
 	default_bus = StringName(str(Settings.get_value(Settings.DEFAULT_BUS)))
 	warn_on_missing_lines = bool(Settings.get_value(Settings.WARN_ON_MISSING_LINES))
 	max_voices = maxi(1, int(Settings.get_value(Settings.MAX_VOICES)))
-	character_buses = Settings.get_value(Settings.CHARACTER_BUSES) as Dictionary
-	character_volume_db = Settings.get_value(Settings.CHARACTER_VOLUME_DB) as Dictionary
+	# Copies: an unset setting reads as the read-only {} constant of its definition.
+	character_buses = (Settings.get_value(Settings.CHARACTER_BUSES) as Dictionary).duplicate()
+	character_volume_db = (Settings.get_value(Settings.CHARACTER_VOLUME_DB) as Dictionary).duplicate()
+	# The tracking (fallback timers, word_started, polling) runs while the tree is paused, so a
+	# UI that runs during a pause gets its lines' ends; pooled players follow pause_with_tree.
+	process_mode = Node.PROCESS_MODE_ALWAYS
 	fade_out_s = maxf(0.0, float(Settings.get_value(Settings.FADE_OUT)))
 	duck_bus = StringName(str(Settings.get_value(Settings.DUCK_BUS)))
 	duck_db = float(Settings.get_value(Settings.DUCK_DB))
@@ -289,6 +301,22 @@ func get_playback_position(line_id: String) -> float:
 	return -1.0
 
 
+## The locale [param line_id] plays in (its latest play, after the fallback: the audio's
+## locale), or "" when it is not playing. Subtitles and timings of the line read this locale.
+func get_playing_locale(line_id: String) -> String:
+	var latest: Voice = null
+	for voice: Voice in _voices.values():
+		if voice.line_id == line_id and (latest == null or voice.serial > latest.serial):
+			latest = voice
+	return latest.locale if latest != null else ""
+
+
+## The id of the line playing on [param player], or "" when none plays there.
+func get_line_on(player: Node) -> String:
+	var voice: Voice = _voices.get(player.get_instance_id()) if player != null else null
+	return voice.line_id if voice != null else ""
+
+
 ## The word timings and mouth shapes of [param line_id] in [param locale] (default:
 ## [method get_locale]), or [code]null[/code] when the line has none (older builds, or a
 ## line the build could not time). Read once, then kept until the manifest changes.
@@ -355,7 +383,8 @@ func preload_lines(line_ids: PackedStringArray, locale: String = "") -> void:
 		if ResourceLoader.load_threaded_request(path, "AudioStream") == OK:
 			_preloading[path] = [line_id, resolved, _reload_generation]
 	_preload_batch.append_array(line_ids)
-	set_process(not _preloading.is_empty())
+	# A timed line playing meanwhile keeps its word_started going.
+	set_process(not _preloading.is_empty() or _has_timed_voice())
 	if _preloading.is_empty():
 		var batch := _preload_batch
 		_preload_batch = PackedStringArray()
@@ -603,9 +632,9 @@ func _finish(player_id: int) -> void:
 func _arm_fallback(player_id: int, serial: int, seconds: float) -> void:
 	if seconds <= 0.0 or not is_inside_tree():
 		return
-	# Paused with the tree. Engine.time_scale may end it early: _on_fallback then waits for the
-	# rest while the audio still moves.
-	var timer := get_tree().create_timer(seconds, false)
+	# Runs during a pause (_on_fallback re-arms while the player is paused). Engine.time_scale
+	# may end it early: _on_fallback then waits for the rest while the audio still moves.
+	var timer := get_tree().create_timer(seconds, true)
 	timer.timeout.connect(_on_fallback.bind(player_id, serial))
 
 
@@ -613,6 +642,10 @@ func _on_fallback(player_id: int, serial: int) -> void:
 	var voice: Voice = _voices.get(player_id)
 	if voice == null or voice.serial != serial:
 		return  # finished, stopped or replaced meanwhile
+	if is_instance_valid(voice.player) and not voice.player.can_process():
+		_arm_fallback(player_id, serial, FALLBACK_MARGIN_S)  # paused with the tree: not over
+		voice.started_msec += int(FALLBACK_MARGIN_S * 1000.0)  # the wall clock stops too
+		return
 	if is_instance_valid(voice.player) and bool(voice.player.get(&"playing")):
 		var position := float(voice.player.call(&"get_playback_position"))
 		var left := voice.duration_s - position
@@ -669,6 +702,7 @@ func _pooled_player(priority: int) -> AudioStreamPlayer:
 		var player := AudioStreamPlayer.new()
 		player.name = "Voice%d" % (_pool.size() + 1)
 		player.bus = _bus()
+		player.process_mode = _pool_process_mode()
 		add_child(player)
 		_pool.append(player)
 		return player
@@ -686,7 +720,13 @@ func _pooled_player(priority: int) -> AudioStreamPlayer:
 		):
 			victim = player
 			victim_voice = voice
+	if victim_voice == null:
+		return null  # max_voices is 0: no pooled player at all
 	return victim if victim_voice.priority <= priority else null
+
+
+func _pool_process_mode() -> int:
+	return Node.PROCESS_MODE_PAUSABLE if pause_with_tree else Node.PROCESS_MODE_ALWAYS
 
 
 func _update_ducking() -> void:

@@ -3,6 +3,11 @@ extends RefCounted
 ## A parsed [code]voice_manifest.json[/code]: the lines, their audio per locale, the locale
 ## fallback rule and the res:// path of each file.
 ##
+## [method load_file] reads the manifest's runtime form when the build wrote one beside it
+## ([code]voice_manifest.runtime/[/code], see [code]charvoice_runtime_index.gd[/code]): a small
+## index at once, then only the part of the lines that is asked about, so a game's start does not
+## grow with its dialogue. Without it (an older build), the whole manifest is parsed.
+##
 ## The layout is charvoice's manifest version 1; its JSON Schema ships with charvoice
 ## ([code]charvoice/manifest.schema.json[/code]). Every JSON key read here is one of the
 ## [code]KEY_*[/code] constants below, and unknown keys are ignored. The static functions
@@ -57,6 +62,7 @@ const KEY_ASSET_KEY := "key"
 const KEY_TIMINGS := "timings"
 ## How many lines [method read_revision] looks at for the revision before it parses the file.
 const REVISION_SCAN_LINES := 16
+const RuntimeIndex := preload("charvoice_runtime_index.gd")
 
 ## res:// path the manifest was read from; audio paths are relative to its folder.
 var path: String = ""
@@ -72,12 +78,15 @@ var error: String = ""
 var _characters: Dictionary = {}
 var _lines: Dictionary = {}
 var _silent: Dictionary = {}
+var _runtime: RuntimeIndex  # the runtime form, or null when the whole manifest was parsed
 
 
 ## Reads the manifest at [param manifest_path]. Returns false (and keeps no lines) when the
 ## file is missing, is not JSON or is not a charvoice manifest; [member error] says why.
 func load_file(manifest_path: String) -> bool:
 	path = manifest_path
+	if RuntimeIndex.exists_for(manifest_path):
+		return _load_runtime(manifest_path)
 	if not FileAccess.file_exists(manifest_path):
 		return _fail("no manifest at %s (run `charvoice build`)" % manifest_path)
 	var text := FileAccess.get_file_as_string(manifest_path)
@@ -121,13 +130,65 @@ func parse(text: String, manifest_path: String) -> bool:
 	_characters = _dictionary(root.get(KEY_CHARACTERS))
 	_lines = _dictionary(root.get(KEY_LINES))
 	_silent = _dictionary(root.get(KEY_SILENT))
+	_runtime = null
+	error = ""
+	return true
+
+
+## True when the lines are read lazily from the runtime form (see the class description).
+func is_lazy() -> bool:
+	return _runtime != null
+
+
+## What the game reads at start, limited to the locales [param keep] (an export shipping only
+## those): res:// path -> its bytes. That is the runtime index, or the manifest itself from a
+## build without one; empty when unusable.
+func export_json(keep: PackedStringArray) -> Dictionary:
+	if _runtime != null:
+		var index := RuntimeIndex.folder_of(path).path_join(RuntimeIndex.INDEX_NAME)
+		return {index: _runtime.limited_to(keep)}
+	var json := JSON.new()
+	if json.parse(FileAccess.get_file_as_string(path)) != OK or not json.data is Dictionary:
+		return {}
+	for line: Variant in _dictionary(json.data.get(KEY_LINES)).values():
+		for key: String in [KEY_AUDIO, KEY_FALLBACK]:
+			var by_locale := _dictionary(_dictionary(line).get(key))
+			for locale: String in by_locale.keys():
+				if not keep.has(locale):
+					by_locale.erase(locale)
+	return {path: JSON.stringify(json.data, " ", false).to_utf8_buffer()}
+
+
+## The res:// chunk files of the runtime form for [param locale] (none without one).
+func runtime_files(locale: String) -> PackedStringArray:
+	return _runtime.chunk_paths(locale) if _runtime != null else PackedStringArray()
+
+
+## How many parts of the runtime form are in memory (0 when the whole manifest was parsed).
+func loaded_chunks() -> int:
+	return _runtime.loaded_chunks() if _runtime != null else 0
+
+
+func _load_runtime(manifest_path: String) -> bool:
+	var runtime := RuntimeIndex.new()
+	if not runtime.load_index(manifest_path):
+		return _fail(runtime.error)
+	_runtime = runtime
+	revision = runtime.revision
+	changed = runtime.changed_now()
+	default_locale = runtime.default_locale
+	_characters = {}
+	for character_id: String in runtime.characters:
+		_characters[character_id] = {KEY_NAME: runtime.characters[character_id]}
+	_lines = {}
+	_silent = runtime.silent
 	error = ""
 	return true
 
 
 ## True when the manifest has [param line_id] (in any locale).
 func has_line(line_id: String) -> bool:
-	return _lines.has(line_id)
+	return _runtime.has_line(line_id) if _runtime != null else _lines.has(line_id)
 
 
 ## True when [param line_id] has no voice on purpose (the manifest's [code]silent[/code] map):
@@ -137,12 +198,15 @@ func is_silent(line_id: String) -> bool:
 
 
 ## Every line id in the manifest.
+## Every line id in the manifest (from the runtime form, this reads all of it: for tools).
 func get_line_ids() -> PackedStringArray:
-	return PackedStringArray(_lines.keys())
+	return _runtime.all_ids() if _runtime != null else PackedStringArray(_lines.keys())
 
 
 ## The locales [param line_id] has audio for, as written in the manifest.
 func get_locales(line_id: String) -> PackedStringArray:
+	if _runtime != null:
+		return _runtime.audio_locales(line_id)
 	return PackedStringArray(_audio_of(line_id).keys())
 
 
@@ -150,13 +214,34 @@ func get_locales(line_id: String) -> PackedStringArray:
 ## [method pick_line_locale]), or "" when the line is missing or has no audio in a fitting
 ## locale.
 func resolve_line_locale(line_id: String, requested: String) -> String:
+	if _runtime != null:
+		return _resolve_lazily(line_id, requested)
 	var borrowed := _dictionary(_dictionary(_lines.get(line_id)).get(KEY_FALLBACK))
 	return pick_line_locale(requested, get_locales(line_id), borrowed, default_locale)
 
 
 ## The audio entry of [param line_id] in exactly [param locale], or an empty Dictionary.
 func get_entry(line_id: String, locale: String) -> Dictionary:
-	return _dictionary(_audio_of(line_id).get(locale))
+	if _runtime == null:
+		return _dictionary(_audio_of(line_id).get(locale))
+	var found := _runtime.entry(line_id, locale)
+	if found.size() < RuntimeIndex.AUDIO_FIELDS:
+		return {}
+	return {
+		KEY_PATH: found[RuntimeIndex.FIELD_PATH],
+		KEY_DURATION: found[RuntimeIndex.FIELD_DURATION],
+		KEY_ASSET_KEY: found[RuntimeIndex.FIELD_KEY],
+		KEY_TEXT: found[RuntimeIndex.FIELD_TEXT],
+		KEY_TIMINGS: found[RuntimeIndex.FIELD_TIMINGS],
+	}
+
+
+## The locale whose audio [param line_id] plays for [param locale] (the manifest's
+## [code]fallback[/code]: it has no text there), or "".
+func get_borrowed(line_id: String, locale: String) -> String:
+	if _runtime != null:
+		return _runtime.lender_of(line_id, locale)
+	return _string(_dictionary(_dictionary(_lines.get(line_id)).get(KEY_FALLBACK)).get(locale))
 
 
 ## The res:// path of the audio of [param line_id] in [param locale], or "".
@@ -192,6 +277,8 @@ func get_asset_key(line_id: String, locale: String) -> String:
 
 ## The character id of [param line_id], or "".
 func get_character(line_id: String) -> String:
+	if _runtime != null:
+		return _runtime.character_of(line_id)
 	return _string(_dictionary(_lines.get(line_id)).get(KEY_CHARACTER))
 
 
@@ -205,11 +292,14 @@ func get_character_name(character_id: String) -> String:
 ## with another asset key in any locale, plus the ids this manifest lists as changed. Comparing
 ## keys catches publishes a poller missed between two looks.
 func changed_since(previous: CharVoiceManifest) -> PackedStringArray:
+	if _runtime != null and previous != null and previous._runtime != null:
+		var listed: Variant = _runtime.changed_after(previous.revision)
+		return listed if listed != null else _runtime.ids_in_changed_chunks(previous._runtime)
 	var result := PackedStringArray()
 	for line_id in changed:
 		if not result.has(line_id):
 			result.append(line_id)
-	for line_id: String in _lines:
+	for line_id: String in get_line_ids():
 		if result.has(line_id):
 			continue
 		var locales := get_locales(line_id)
@@ -227,35 +317,13 @@ func changed_since(previous: CharVoiceManifest) -> PackedStringArray:
 	return result
 
 
-## The revision of the manifest at [param manifest_path] without parsing all of it (charvoice
-## writes it among the first lines), or -1 when there is no readable manifest.
+## The revision of the manifest at [param manifest_path] without parsing all of it (from its
+## runtime index when there is one, else from the manifest's first lines), or -1 when there is
+## no readable manifest.
 static func read_revision(manifest_path: String) -> int:
-	var file := FileAccess.open(manifest_path, FileAccess.READ)
-	if file == null:
-		return -1
-	var quoted_key := '"%s"' % KEY_REVISION
-	for _i in REVISION_SCAN_LINES:
-		if file.eof_reached():
-			break
-		var line := file.get_line()
-		var at := line.find(quoted_key)
-		if at < 0:
-			continue
-		var rest := line.substr(at + quoted_key.length()).strip_edges().trim_prefix(":")
-		rest = rest.strip_edges()
-		var digits := ""
-		for character in rest:
-			if character < "0" or character > "9":
-				break
-			digits += character
-		if not digits.is_empty():
-			return digits.to_int()
-	# Not near the top (a compact or hand-written file): parse all of it.
-	file.seek(0)
-	var json := JSON.new()
-	if json.parse(file.get_as_text()) == OK and json.data is Dictionary:
-		return _int((json.data as Dictionary).get(KEY_REVISION), -1)
-	return -1
+	if RuntimeIndex.exists_for(manifest_path):
+		manifest_path = RuntimeIndex.folder_of(manifest_path).path_join(RuntimeIndex.INDEX_NAME)
+	return RuntimeIndex.read_revision_of(manifest_path, KEY_REVISION, REVISION_SCAN_LINES)
 
 
 ## [param locale] as the fallback rule compares it: without an encoding or variant suffix,
@@ -341,6 +409,23 @@ static func resolve_path(manifest_path: String, relative: String) -> String:
 	return manifest_path.get_base_dir().path_join(relative)
 
 
+## [method resolve_line_locale] on the runtime form: the candidates in order, reading only the
+## chunks of the locales that fit (the same rule as [method pick_line_locale]).
+func _resolve_lazily(line_id: String, requested: String) -> String:
+	for candidate in locale_candidates(requested, default_locale):
+		for locale in _runtime.locales:
+			if normalize_locale(locale) != candidate:
+				continue
+			var found := _runtime.entry(line_id, locale)
+			if found.size() >= RuntimeIndex.AUDIO_FIELDS:
+				return locale
+			if found.size() > RuntimeIndex.FIELD_LENDER:
+				var lender := _string(found[RuntimeIndex.FIELD_LENDER])
+				var lent := _runtime.entry(line_id, lender).size() >= RuntimeIndex.AUDIO_FIELDS
+				return lender if lent else ""
+	return ""
+
+
 func _audio_of(line_id: String) -> Dictionary:
 	return _dictionary(_dictionary(_lines.get(line_id)).get(KEY_AUDIO))
 
@@ -352,6 +437,7 @@ func _fail(message: String) -> bool:
 	_characters = {}
 	_lines = {}
 	_silent = {}
+	_runtime = null
 	return false
 
 

@@ -36,7 +36,7 @@ func _ready() -> void:
 
 func _notification(what: int) -> void:
 	if what == NOTIFICATION_TRANSLATION_CHANGED:
-		Common.follow_locale(self, line_id, locale, priority)
+		Common.follow_locale(self, locale, priority)
 
 
 func _validate_property(property: Dictionary) -> void:

@@ -96,7 +96,7 @@ func _on_line_started(line_id: String) -> void:
 	if not character.is_empty() and _voice.manifest.get_character(line_id) != character:
 		return
 	_line_id = line_id
-	_timings = _voice.get_timings(line_id)
+	_timings = _voice.get_timings(line_id, _voice.get_playing_locale(line_id))
 	show_shape(Timings.REST_SHAPE)
 	set_process(_timings != null)
 

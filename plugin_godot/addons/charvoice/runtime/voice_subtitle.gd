@@ -66,10 +66,12 @@ func _on_line_started(line_id: String) -> void:
 	if target == null:
 		return
 	_line_id = line_id
-	var text := _voice.get_text(line_id)
+	# The locale the line plays in (a fallback may differ from the game's): text matches voice.
+	var locale := _voice.get_playing_locale(line_id)
+	var text := _voice.get_text(line_id, locale)
 	_length = text.length()
-	_timings = _voice.get_timings(line_id)
-	_duration = _voice.get_duration(line_id)
+	_timings = _voice.get_timings(line_id, locale)
+	_duration = _voice.get_duration(line_id, locale)
 	target.set(&"text", text)
 	target.set(&"visible_characters", 0 if reveal else -1)
 	set_process(reveal)
