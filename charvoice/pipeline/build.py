@@ -232,6 +232,17 @@ def record(manifest: Manifest, result: LineResult) -> None:
     )
 
 
+def _group(leader: Job, followers: dict[str, list[Job]]) -> list[Job]:
+    """The leader and the lines waiting for its audio (none for a pinned take or recording)."""
+    return [leader] if leader.pinned is not None else [leader, *followers.get(leader.cache_key, [])]
+
+
+def _expected(manifest: Manifest, job: Job) -> float | None:
+    """How long this line's sound (same asset key) came out last time, if it was built before."""
+    before = manifest.entry(job.line.id, job.line.locale)
+    return before.duration_s if before is not None and before.key == job.asset_key else None
+
+
 def run_build(
     project: Project,
     plan: Plan,
@@ -281,7 +292,18 @@ def run_build(
             changed = []
         last_flush = time.monotonic()
 
-    pending = list(reversed(plan.todo))  # pop() takes them in script order
+    # Identical requests in flight are synthesised once: the first line of each cache key fetches,
+    # the others take its audio (and so its timings) when it arrives.
+    followers: dict[str, list[Job]] = {}
+    leaders: list[Job] = []
+    for job in plan.todo:
+        if job.pinned is None and job.cache_key in followers:
+            followers[job.cache_key].append(job)
+            continue
+        if job.pinned is None:
+            followers[job.cache_key] = []
+        leaders.append(job)
+    pending = list(reversed(leaders))  # pop() takes them in script order
     fetching: dict[Future, tuple[Job, float | None]] = {}
     processing: dict[Future, Job] = {}
     fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
@@ -319,13 +341,12 @@ def run_build(
     ):
         while pending or fetching or processing:
             if fatal is not None or stop.is_set():
-                report.not_started.extend(reversed(pending))
+                for job in reversed(pending):
+                    report.not_started.extend(_group(job, followers))
                 pending.clear()
             while pending and len(fetching) < jobs and len(fetching) + len(processing) < backlog:
                 job = pending.pop()
-                before = manifest.entry(job.line.id, job.line.locale)
-                expect = before.duration_s if before is not None and before.key == job.asset_key else None
-                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, expect)
+                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, _expected(manifest, job))
             if not fetching and not processing:
                 break
             try:
@@ -338,14 +359,18 @@ def run_build(
                 done, _ = wait([*fetching, *processing])
             for future in done:
                 if future in fetching:
-                    job, expect = fetching.pop(future)
+                    leader, expect = fetching.pop(future)
                     try:
                         raw, synthesized = future.result()
                     except Exception as error:
-                        failed(job, error)
+                        for job in _group(leader, followers):  # the same request fails the same way
+                            failed(job, error)
                         continue
-                    work = (job, raw, synthesized, engines, project, cache, stop, expect)
-                    processing[processors.submit(_process, *work)] = job
+                    for job in _group(leader, followers):  # only the leader's audio was paid for
+                        if job is not leader:
+                            expect = _expected(manifest, job)
+                        work = (job, raw, synthesized and job is leader, engines, project, cache, stop, expect)
+                        processing[processors.submit(_process, *work)] = job
                     continue
                 job = processing.pop(future)
                 try:

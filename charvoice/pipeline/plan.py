@@ -61,7 +61,10 @@ class Plan:
 
     @property
     def to_synthesize(self) -> list[Job]:
-        return [job for job in self.todo if not job.cached]
+        """The lines that cost an engine call: one per cache key (lines that say the same thing
+        the same way share one reading)."""
+        unique = {job.cache_key: job for job in reversed(self.todo) if not job.cached}
+        return [job for job in self.todo if unique.get(job.cache_key) is job]
 
 
 def asset_key(cache_key: str, project: Project) -> str:
