@@ -19,7 +19,7 @@ from typing import Any
 
 import espeakng_loader
 
-from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio
 from charvoice.errors import EngineError
 from charvoice.locales import normalize_locale
 from charvoice.project.characters import Character
@@ -27,6 +27,7 @@ from charvoice.project.lines import Line
 from charvoice.text_words import word_spans
 
 NAME = "offline"
+RESPEAK_TOLERANCE_SAMPLES = 110  # 5 ms at espeak-ng's 22050 Hz
 # espeak-ng voice variants (espeak-ng-data/voices/!v) that sound clearly different.
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3", "whisper")
 
@@ -283,23 +284,23 @@ class OfflineEngine:
             character=character,
         )
 
-    def __init__(self) -> None:
-        self._timings = TimingsMemo()
-
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
         """Nothing to prepare: espeak-ng loads on the first line."""
 
-    def synthesize(self, request: SpeechRequest) -> bytes:
-        timed = self.synthesize_timed(request)
-        self._timings.remember(request, timed.timings)
-        return timed.audio
-
-    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
-        """The word and phoneme events of the last `synthesize` of this request."""
-        return self._timings.take(request)
-
-    def synthesize_timed(self, request: SpeechRequest) -> TimedAudio:
+    def synthesize(self, request: SpeechRequest) -> TimedAudio:
         """The speech, with the words and phonemes espeak-ng reported while speaking it."""
+        return self._speak(request)
+
+    def recover_timings(self, request: SpeechRequest, raw: bytes) -> EngineTimings | None:
+        """Timings for audio of `request` kept without them: espeak-ng says a line again almost
+        the same way (a few samples of jitter, words drifting by a frame or two at most), so its
+        events for a new reading fit the kept one; None when the new reading differs."""
+        again = self._speak(request)
+        if again.audio[:4] == raw[:4] and abs(len(again.audio) - len(raw)) < 2 * RESPEAK_TOLERANCE_SAMPLES:
+            return again.timings
+        return None
+
+    def _speak(self, request: SpeechRequest) -> TimedAudio:
         espeak = _espeak()
         voice = self._voice(espeak, request.voice["language"], request.voice["variant"])
         pitch, rate = _take_reading(request.voice["pitch"], request.voice["rate"], request.take)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,8 @@ class Voiced:
     lufs: float
     size: int
     sha256: str
-    # For the word timings (pipeline/timings.py): the published samples, what the engine said
-    # about its words while speaking, and the raw audio.
+    # For the word timings (pipeline/timings.py): the published samples, the timings that came
+    # with the raw audio (from the engine, or kept with it in the cache), and the raw audio.
     processed: Any = field(default=None, repr=False)
     engine_timings: EngineTimings | None = field(default=None, repr=False)
     raw: bytes | Path | None = field(default=None, repr=False)
@@ -105,24 +105,29 @@ def warm_up_audio(sample_rate: int) -> None:
     threading.Thread(target=warm, name="charvoice-warm-up", daemon=True).start()
 
 
-def fetch_raw(
-    request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None
-) -> tuple[bytes | Path, bool]:
-    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the
-    engine, and whether the engine made it."""
+@dataclass(frozen=True)
+class Fetched:
+    """The request stage's result: raw audio (bytes, or a pinned file) with the timings that
+    came with it, and whether an engine call made it."""
+
+    raw: bytes | Path
+    timings: EngineTimings | None = None
+    synthesized: bool = False
+
+
+def fetch_raw(request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None) -> Fetched:
+    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the engine."""
     if pinned is not None:  # an approved take or an actor's recording: no engine call
-        return pinned, False
-    raw = cache.get(request.cache_key)
-    if raw is not None:
-        return raw, False
-    audio, engine_timings = timings.synthesize(engine, request)
-    timings.keep(cache, request.cache_key, engine_timings)  # by key, for the processing stage
-    return audio, True
+        return Fetched(pinned)
+    hit = cache.get_timed(request.cache_key)
+    if hit is not None:
+        return Fetched(hit.audio, hit.timings)
+    made = engine.synthesize(request)
+    return Fetched(made.audio, made.timings, synthesized=True)
 
 
 def publish_raw(
-    raw: bytes | Path,
-    synthesized: bool,
+    fetched: Fetched,
     request: SpeechRequest,
     engine: Engine,
     cache: AudioCache,
@@ -140,20 +145,21 @@ def publish_raw(
     than a truncated file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
-    engine_timings = None  # kept by fetch_raw; only a second synthesis here brings new ones
-    processed = audio.process(raw, settings)
-    if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
-        (raw, engine_timings), synthesized = timings.synthesize(engine, request), True
-        processed = audio.process(raw, settings)
-    if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
-        timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
-        cache.put(request.cache_key, raw)
+    processed = audio.process(fetched.raw, settings)
+    damaged = expect_duration_s and processed.duration_s < expect_duration_s / 2
+    if not fetched.synthesized and pinned is None and damaged:
+        made = engine.synthesize(request)
+        fetched = Fetched(made.audio, made.timings, synthesized=True)
+        processed = audio.process(fetched.raw, settings)
+    if fetched.synthesized and isinstance(fetched.raw, bytes):  # only audio that decoded is worth keeping
+        cache.put(request.cache_key, fetched.raw, fetched.timings)
     before_publish()
     audio.encode(processed, target, settings)
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
     return Voiced(
-        synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
-    )
+        fetched.synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256,
+        processed, fetched.timings, fetched.raw,
+    )  # fmt: skip
 
 
 def voice_to_file(
@@ -168,14 +174,13 @@ def voice_to_file(
     expect_duration_s: float | None = None,
 ) -> Voiced:
     """One line's audio at `target`: both stages, one after the other."""
-    raw, synthesized = fetch_raw(request, engine, cache, pinned)
     return publish_raw(
-        raw, synthesized, request, engine, cache, settings, target,
+        fetch_raw(request, engine, cache, pinned), request, engine, cache, settings, target,
         pinned=pinned, before_publish=before_publish, expect_duration_s=expect_duration_s,
     )  # fmt: skip
 
 
-def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
+def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> Fetched:
     if job.pinned is not None and not job.pinned.is_file():
         relative = project.config.relative(job.pinned)
         raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
@@ -185,8 +190,7 @@ def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> t
 
 def _process(
     job: Job,
-    raw: bytes | Path,
-    synthesized: bool,
+    fetched: Fetched,
     engines: Engines,
     project: Project,
     cache: AudioCache,
@@ -199,7 +203,7 @@ def _process(
 
     engine = engines.for_character(project.characters[job.line.character])
     voiced = publish_raw(
-        raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
+        fetched, job.request, engine, cache, project.config.audio, job.asset_path,
         pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect,
     )  # fmt: skip
     published = timings.publish(job, project, engines, cache, voiced.processed, voiced.engine_timings, voiced.raw)
@@ -361,7 +365,7 @@ def run_build(
                 if future in fetching:
                     leader, expect = fetching.pop(future)
                     try:
-                        raw, synthesized = future.result()
+                        fetched = future.result()
                     except Exception as error:
                         for job in _group(leader, followers):  # the same request fails the same way
                             failed(job, error)
@@ -369,7 +373,8 @@ def run_build(
                     for job in _group(leader, followers):  # only the leader's audio was paid for
                         if job is not leader:
                             expect = _expected(manifest, job)
-                        work = (job, raw, synthesized and job is leader, engines, project, cache, stop, expect)
+                        paid = fetched if job is leader else replace(fetched, synthesized=False)
+                        work = (job, paid, engines, project, cache, stop, expect)
                         processing[processors.submit(_process, *work)] = job
                     continue
                 job = processing.pop(future)

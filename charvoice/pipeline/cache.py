@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from charvoice.engines.base import EngineTimings, TimedAudio
 from charvoice.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -98,21 +99,27 @@ class AudioCache:
             atomic_write_bytes(path, seal(fetched))
         with self._lock:
             self.remote_hits += 1
-        self.get_timings(key)  # now, from the request stage's threads, not when the line is processed
+        self._timings_blob(key)  # now, from the request stage's threads, not when the line is processed
         return fetched
 
-    def put(self, key: str, audio: bytes) -> None:
-        """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet),
-        with the timings kept for it."""
+    def get_timed(self, key: str) -> TimedAudio | None:
+        """The entry for `key`: its verified audio and the timings kept with it (None: a miss)."""
+        audio = self.get(key)
+        return None if audio is None else TimedAudio(audio, self.timings(key))
+
+    def put(self, key: str, audio: bytes, timings: EngineTimings | None = None) -> None:
+        """Keep one entry, raw audio that decoded and its timings: locally (the timings first, so
+        an entry is never seen without them), then in the remote (when it has no copy yet)."""
+        blob = timings.to_bytes() if timings is not None else None
+        if blob is not None:
+            atomic_write_bytes(self.timings_path(key), blob)
         atomic_write_bytes(self.path(key), seal(audio))
         if self.remote is not None:
-            self.remote.put(key, audio)
-            with contextlib.suppress(OSError):
-                self.remote.put(key, self.timings_path(key).read_bytes(), "timings")
+            self.remote.put_entry(key, audio, blob)
 
-    # The engine's raw word timings for an entry: opaque bytes here (pipeline/timings.py reads
-    # them), kept locally as plain files (`timings/`, as before they travelled) and sealed in the
-    # remote, so a teammate or a CI runner assembling from it publishes the same timings.
+    # The engine's raw word timings for an entry, kept locally as plain files (`timings/`, as
+    # before they travelled) and sealed in the remote, so a teammate or a CI runner assembling
+    # from it publishes the same timings.
 
     def timings_path(self, key: str) -> Path:
         return self.folder / "timings" / key[:2] / f"{key}.json"
@@ -120,7 +127,12 @@ class AudioCache:
     def has_timings(self, key: str) -> bool:
         return self.timings_path(key).is_file()
 
-    def get_timings(self, key: str) -> bytes | None:
+    def timings(self, key: str) -> EngineTimings | None:
+        """The raw timings kept for `key` (None: none, or damaged)."""
+        blob = self._timings_blob(key)
+        return EngineTimings.from_bytes(blob) if blob is not None else None
+
+    def _timings_blob(self, key: str) -> bytes | None:
         """The raw timings kept for `key`: local first, then the remote (kept locally)."""
         path = self.timings_path(key)
         try:
@@ -133,9 +145,10 @@ class AudioCache:
                 atomic_write_bytes(path, fetched)
         return fetched
 
-    def put_timings(self, key: str, data: bytes) -> None:
-        """Keep raw timings; they go to the remote with their audio (now, if it is kept already:
-        timings made again for cached audio)."""
+    def add_timings(self, key: str, timings: EngineTimings) -> None:
+        """Keep timings recovered later for audio that came without them (a recording's speech
+        to text, the offline voice's events): locally, and in the remote if it holds the audio."""
+        data = timings.to_bytes()
         atomic_write_bytes(self.timings_path(key), data)
         if self.remote is not None and self.has(key):
             self.remote.put(key, data, "timings")

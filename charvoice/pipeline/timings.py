@@ -48,7 +48,6 @@ VERSION = 1
 SOURCES = ("engine", "asr", "estimate")
 SUFFIX = ".timings.json"
 MIN_SHAPE_S = 0.02  # a mouth shape shorter than this is a flicker no animation frame shows
-RESPEAK_TOLERANCE_SAMPLES = 110  # 5 ms at espeak-ng's 22050 Hz
 REST_GAP_S = 0.06  # a gap between words at least this long closes the mouth (X)
 
 
@@ -122,42 +121,6 @@ def timings_path(asset_path: str) -> str:
     """`en/aria/intro.greet.ogg` -> `en/aria/intro.greet.timings.json` (same folder, same stem)."""
     stem, dot, _ = asset_path.rpartition(".")
     return (stem if dot else asset_path) + SUFFIX
-
-
-# --- raw timings, kept with the audio cache -------------------------------------------------
-
-
-class RawTimingsStore:
-    """Engine/ASR timings on the raw audio's timeline, one JSON document per cache key, kept by
-    the audio cache beside the audio (and shared through its remote with it)."""
-
-    def __init__(self, cache: AudioCache) -> None:
-        self.cache = cache
-
-    def has(self, key: str) -> bool:
-        return self.cache.has_timings(key)
-
-    def get(self, key: str) -> EngineTimings | None:
-        try:
-            data = self.cache.get_timings(key)
-            if data is None:
-                return None
-            document = json.loads(data)
-            return EngineTimings(
-                source=str(document["source"]),
-                words=[SpokenWord(float(a), float(b), str(t), int(f), int(e)) for a, b, t, f, e in document["words"]],
-                phonemes=[(float(time), str(name)) for time, name in document["phonemes"]],
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # damaged: made again from the audio
-
-    def put(self, key: str, timings: EngineTimings) -> None:
-        document = {
-            "source": timings.source,
-            "words": [[w.start_s, w.end_s, w.text, w.char_from, w.char_to] for w in timings.words],
-            "phonemes": [[time, name] for time, name in timings.phonemes],
-        }
-        self.cache.put_timings(key, json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 # --- words of the line, from any source -----------------------------------------------------
@@ -400,19 +363,6 @@ def coverage_problems(timings: LineTimings, text: str, samples: np.ndarray, rate
 # --- the build's hook -----------------------------------------------------------------------
 
 
-def synthesize(engine: Any, request: Any) -> tuple[bytes, EngineTimings | None]:
-    """Engine audio, with the timings the engine reports while making it (if it can)."""
-    audio = engine.synthesize(request)
-    take = getattr(engine, "take_timings", None)
-    return audio, take(request) if take is not None else None
-
-
-def keep(cache: AudioCache, key: str, raw: EngineTimings | None) -> None:
-    """Store the engine's timings with its audio."""
-    if raw is not None:
-        RawTimingsStore(cache).put(key, raw)
-
-
 @dataclass(frozen=True)
 class PublishedTimings:
     """A timings file as written beside its asset; the empty path when none could be written."""
@@ -434,13 +384,12 @@ def publish(
     from charvoice.engines.offline import OfflineEngine
 
     config = project.config
-    store = RawTimingsStore(cache)
-    if raw is None:
-        raw = store.get(job.cache_key)
+    if raw is None and job.pinned is not None:  # a take or recording: timings recovered by an earlier build
+        raw = cache.timings(job.cache_key)
     if raw is None:
         raw = _recover(job, engines, processed, raw_audio)
         if raw is not None:
-            store.put(job.cache_key, raw)
+            cache.add_timings(job.cache_key, raw)
     offline = OfflineEngine()
     result = line_timings(
         job.line.text, job.request.text, raw, processed.samples, processed.sample_rate, processed.offset_s,
@@ -462,14 +411,7 @@ def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path | N
     from charvoice.engines.offline import OfflineEngine
 
     if job.pinned is None and job.request.engine == "offline":
-        # espeak-ng says a line again almost the same way (a few samples of jitter, words
-        # drifting by a frame or two at most): its events for the new reading fit the cached one.
-        if not isinstance(raw_audio, bytes):
-            return None
-        again = OfflineEngine().synthesize_timed(job.request)
-        if again.audio[:4] == raw_audio[:4] and abs(len(again.audio) - len(raw_audio)) < 2 * RESPEAK_TOLERANCE_SAMPLES:
-            return again.timings
-        return None
+        return OfflineEngine().recover_timings(job.request, raw_audio) if isinstance(raw_audio, bytes) else None
     client = asr_client(engines) if job.origin == "recorded" else None
     if client is None:  # engine audio is never sent back to be transcribed: estimated instead
         return None
@@ -505,11 +447,11 @@ def cost_of_timings(plan: Any, project: Any, engines: Any) -> Any:
     from charvoice.engines.fish.cost import TimingsCost
 
     cost = TimingsCost()
-    store = RawTimingsStore(AudioCache(project.config.cache_dir))  # the local cache: what is kept here
+    kept = AudioCache(project.config.cache_dir)  # the local cache: what is kept here
     client = asr_client(engines)
     for job in plan.todo:
         if job.origin == "recorded":
-            if client is not None and not store.has(job.cache_key):
+            if client is not None and not kept.has_timings(job.cache_key):
                 cost.asr_calls += 1
                 cost.asr_seconds += _seconds(job.pinned, job.line.text)
         elif not job.cached and getattr(

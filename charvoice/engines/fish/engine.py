@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
+from charvoice.engines.base import Notify, SpeechRequest, TimedAudio, canonical_json
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
@@ -54,7 +54,6 @@ class FishEngine:
         # a self-hosted Fish Speech server has no such endpoint unless told otherwise.
         mode = getattr(config.fish, "timestamps", "auto")
         self._timestamps = mode == "on" or (mode == "auto" and client.official)
-        self._timings = TimingsMemo()
         self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
         self._credit_seen: tuple[float, float] | None = None  # (when read, balance less what was sent since)
 
@@ -251,7 +250,7 @@ class FishEngine:
                 f"{character.file} under [voice]: texts = [{texts}]"
             )
 
-    def synthesize(self, request: SpeechRequest) -> bytes:
+    def synthesize(self, request: SpeechRequest) -> TimedAudio:
         payload = {key: value for key, value in request.params.items() if key not in ("model", "local_prosody")}
         payload["text"] = request.text
         if "local_prosody" in request.params:
@@ -273,7 +272,7 @@ class FishEngine:
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
-            audio = self._tts(request, payload)
+            timed = self._tts(request, payload)
         except FishError as error:
             if error.status in (400, 404) and "reference_id" in payload:
                 raise FishError(
@@ -282,13 +281,13 @@ class FishEngine:
                 ) from None
             raise
         if "local_prosody" in request.params:
-            audio = apply_prosody(audio, **request.params["local_prosody"])
-            self._timings.take(request)  # speed changed here, after the server timed the words: estimate instead
-        return audio  # checked by the client: WAV with every byte it declares
+            # Speed changed here, after the server timed the words: their times are estimated instead.
+            return TimedAudio(apply_prosody(timed.audio, **request.params["local_prosody"]))
+        return timed  # checked by the client: WAV with every byte it declares
 
-    def _tts(self, request: SpeechRequest, payload: dict[str, Any]) -> bytes:
+    def _tts(self, request: SpeechRequest, payload: dict[str, Any]) -> TimedAudio:
         """`/v1/tts`, or the same request with word timings (see timestamps.py) where the
-        server has that endpoint; the timings wait in a memo for `take_timings`."""
+        server has that endpoint."""
         from charvoice.engines.fish import timestamps
 
         if self._timestamps:
@@ -301,12 +300,8 @@ class FishEngine:
                     raise
                 self._timestamps = False  # a server without it: plain synthesis from now on
             else:
-                self._timings.remember(request, timings)
-                return audio
-        return self.client.tts(payload, request.params["model"])
-
-    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
-        return self._timings.take(request)
+                return TimedAudio(audio, timings)
+        return TimedAudio(self.client.tts(payload, request.params["model"]))
 
     @property
     def timestamps(self) -> bool:
