@@ -26,8 +26,8 @@ from charvoice.errors import Interrupted
 from charvoice.project.config import find_root
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
-    from charvoice.engines.fish.cost import CostPreview
     from charvoice.pipeline.build import BuildReport, Failure, LineResult
+    from charvoice.pipeline.cost import CostPreview
     from charvoice.pipeline.plan import Plan
     from charvoice.pipeline.uptodate import Verdict
     from charvoice.pipeline.workspace import Workspace
@@ -100,8 +100,9 @@ def build(
         if dry_run:
             _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
             return
-        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
-            workspace.engines.primary.spend_beyond_credit = True
+        billing = workspace.engines.billing()
+        if over_credit and billing is not None:
+            billing.allow_overspend()
         plan, report = _build_with_progress(
             workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json
         )
@@ -227,22 +228,17 @@ def _build_with_progress(
 
 
 def _cost_preview(workspace: Workspace, plan: Plan) -> CostPreview:
-    from charvoice.engines.fish.cost import preview
-    from charvoice.pipeline.timings import cost_of_timings
-    from charvoice.project.config import fish_price
+    from charvoice.pipeline.cost import preview
 
-    price = fish_price(workspace.project.config.fish)
-    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price)
-    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
-    return cost
+    return preview(plan, workspace.project, workspace.engines)
 
 
 def _credit(workspace: Workspace, cost: float) -> dict:
-    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
-    account_credit = getattr(workspace.engines.primary, "account_credit", None)
-    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
+    """The account's credit beside the cost preview (engines in use that bill an account)."""
+    billing = workspace.engines.billing()
+    if billing is None or not billing.billed or cost <= 0:  # nothing to pay for: no need to ask
         return {}
-    usd, why = account_credit()
+    usd, why = billing.account_credit()
     return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
 
 

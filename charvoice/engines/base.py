@@ -1,15 +1,15 @@
-"""What every engine provides, and the request whose hash is the cache key."""
+"""The values engines and the pipeline exchange: the request whose hash is the cache key, and
+the audio with its timings that comes back."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from charvoice.fsutil import text_sha256
 from charvoice.project.characters import Character
-from charvoice.project.lines import Line
 
 
 def canonical_json(value: Any) -> str:
@@ -109,21 +109,3 @@ class Notify:
 
     echo: Callable[[str], None] = lambda message: None
     warn: Callable[[str], None] = lambda message: None
-
-
-class Engine(Protocol):
-    name: str
-
-    def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
-        """The request that would voice `text` (already prepared) as `character`."""
-
-    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
-        """Before a build sends anything: get ready to voice `requests` with `jobs` in flight
-        (check samples, clone voices). Raise CharvoiceError when it cannot; build nothing then."""
-
-    def synthesize(self, request: SpeechRequest) -> TimedAudio:
-        """The audio for the request, with its word timings when the engine knows them; raise
-        EngineError on failure."""
-
-    def close(self) -> None:
-        """Release connections and libraries."""

@@ -20,6 +20,7 @@ from typing import Any
 import espeakng_loader
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio
+from charvoice.engines.capabilities import Capabilities
 from charvoice.errors import EngineError
 from charvoice.locales import normalize_locale
 from charvoice.project.characters import Character
@@ -283,6 +284,10 @@ class OfflineEngine:
             voice={"language": language, "variant": variant, "pitch": pitch, "rate": rate},
             character=character,
         )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(phonemes=self, timing_recovery=self)  # no cues: espeak-ng would read them out
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
         """Nothing to prepare: espeak-ng loads on the first line."""

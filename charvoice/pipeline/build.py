@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from charvoice.engines import Engines
-from charvoice.engines.base import Engine, EngineTimings, Notify, SpeechRequest
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest
+from charvoice.engines.capabilities import Engine
 from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, FileSystemError, Interrupted
 from charvoice.fsutil import file_digest
 from charvoice.pipeline import timings

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from charvoice.engines import Engines
-from charvoice.engines.base import Engine, SpeechRequest, canonical_json
+from charvoice.engines.base import SpeechRequest, canonical_json
+from charvoice.engines.capabilities import Engine
 from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache

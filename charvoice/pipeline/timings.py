@@ -32,7 +32,9 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from charvoice.engines import Engines
 from charvoice.engines.base import EngineTimings, SpokenWord
+from charvoice.errors import EngineError
 from charvoice.fsutil import atomic_write_bytes
 from charvoice.pipeline.cache import AudioCache
 from charvoice.text_words import letters, word_spans
@@ -374,15 +376,13 @@ class PublishedTimings:
 def publish(
     job: Any,
     project: Any,
-    engines: Any,
+    engines: Engines,
     cache: AudioCache,
     processed: Any,
     raw: EngineTimings | None,
     raw_audio: bytes | Path | None,
 ) -> PublishedTimings:
     """Write the timings of a just-built asset beside it."""
-    from charvoice.engines.offline import OfflineEngine
-
     config = project.config
     if raw is None and job.pinned is not None:  # a take or recording: timings recovered by an earlier build
         raw = cache.timings(job.cache_key)
@@ -390,10 +390,9 @@ def publish(
         raw = _recover(job, engines, processed, raw_audio)
         if raw is not None:
             cache.add_timings(job.cache_key, raw)
-    offline = OfflineEngine()
     result = line_timings(
         job.line.text, job.request.text, raw, processed.samples, processed.sample_rate, processed.offset_s,
-        lambda word: offline.phonemes(word, job.line.locale),
+        lambda word: engines.phonemes(word, job.line.locale),
     )  # fmt: skip
     relative = timings_path(job.manifest_path)
     try:
@@ -403,71 +402,29 @@ def publish(
     return PublishedTimings(relative, size)
 
 
-def _recover(job: Any, engines: Any, processed: Any, raw_audio: bytes | Path | None) -> EngineTimings | None:
-    """Timings for audio that came without them: the offline voice says the line again (its
-    events fit the cached reading); an actor's recording goes to speech to text when a Fish key
-    is set; anything else (Fish audio from a server without timestamps, or cached before
-    timings existed) gets None, and the caller estimates: no extra call for engine audio."""
-    from charvoice.engines.offline import OfflineEngine
-
-    if job.pinned is None and job.request.engine == "offline":
-        return OfflineEngine().recover_timings(job.request, raw_audio) if isinstance(raw_audio, bytes) else None
-    client = asr_client(engines) if job.origin == "recorded" else None
-    if client is None:  # engine audio is never sent back to be transcribed: estimated instead
+def _recover(job: Any, engines: Engines, processed: Any, raw_audio: bytes | Path | None) -> EngineTimings | None:
+    """Timings for audio that came without them: the engine that made it recovers them if it
+    can (the offline voice says the line again); an actor's recording goes to speech to text
+    when the engine in use has it; anything else (Fish audio from a server without timestamps,
+    or cached before timings existed) gets None, and the caller estimates: no extra call."""
+    if job.pinned is None:
+        recovery = engines.capabilities_of(job.request).timing_recovery
+        if recovery is None or not isinstance(raw_audio, bytes):
+            return None
+        return recovery.recover_timings(job.request, raw_audio)
+    transcription = engines.transcription() if job.origin == "recorded" else None
+    if transcription is None:  # engine audio is never sent back to be transcribed: estimated instead
         return None
     from charvoice import audio
-    from charvoice.engines.fish.asr import transcribe
-    from charvoice.engines.fish.client import FishError
 
     try:
-        transcript = transcribe(
-            client, audio.wav_bytes(processed.samples, processed.sample_rate), job.line.locale, timestamps=True
+        transcript = transcription.transcribe(
+            audio.wav_bytes(processed.samples, processed.sample_rate), job.line.locale, timestamps=True
         )
-    except FishError:
+    except EngineError:
         return None  # the words are estimated instead; the line itself is fine
     asr = from_transcript(transcript.segments)
-    # The recogniser heard the published audio: back to the raw timeline the store keeps.
+    # The recogniser heard the published audio: back to the raw timeline the cache keeps.
     return EngineTimings(
         "asr", [SpokenWord(w.start_s + processed.offset_s, w.end_s + processed.offset_s, w.text) for w in asr.words]
     )
-
-
-def asr_client(engines: Any) -> Any:
-    """The Fish client to ask for speech to text, or None (no key, or not using Fish)."""
-    from charvoice.project.config import api_key
-
-    client = getattr(engines.primary, "client", None)
-    return client if client is not None and api_key() else None
-
-
-def cost_of_timings(plan: Any, project: Any, engines: Any) -> Any:
-    """What the plan's timings add to the bill: Fish lines synthesised with timestamps cost no
-    extra call; each recording to (re)build calls speech to text once, when a key is set, unless
-    its timings are already kept from an earlier build."""
-    from charvoice.engines.fish.cost import TimingsCost
-
-    cost = TimingsCost()
-    kept = AudioCache(project.config.cache_dir)  # the local cache: what is kept here
-    client = asr_client(engines)
-    for job in plan.todo:
-        if job.origin == "recorded":
-            if client is not None and not kept.has_timings(job.cache_key):
-                cost.asr_calls += 1
-                cost.asr_seconds += _seconds(job.pinned, job.line.text)
-        elif not job.cached and getattr(
-            engines.for_character(project.characters[job.line.character]), "timestamps", False
-        ):
-            cost.with_audio += 1
-    return cost
-
-
-def _seconds(path: Path, text: str) -> int:
-    """A recording's length, rounded up as speech to text bills it (from the text if unreadable)."""
-    import math
-
-    try:
-        import soundfile
-
-        return max(1, math.ceil(soundfile.info(str(path)).duration))
-    except Exception:  # any format libsndfile cannot read: about 14 characters a second
-        return max(1, math.ceil(len(text) / 14))

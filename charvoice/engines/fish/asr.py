@@ -15,23 +15,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from typing import Any
 
+from charvoice.engines.capabilities import Transcript
 from charvoice.engines.fish.client import FishClient, FishError
 from charvoice.locales import language_of
 
 # Languages whose text has no spaces between words: compare characters, not words.
 _UNSPACED = {"ja", "zh", "th", "lo", "km", "my", "bo", "yue", "wuu"}
 _LEADING_CUES = re.compile(r"^\s*(?:(?:\([^)]*\)|\[[^\]]*\])\s*)+")
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    duration: float | None = None  # as the server reports it
-    segments: list[dict[str, Any]] = field(default_factory=list)
-    language_code: str | None = None  # the language the server detected (ISO 639-1)
 
 
 class AsrUnavailable(FishError):
@@ -54,6 +45,23 @@ def transcribe(client: FishClient, audio: bytes, locale: str | None = None, *, t
     return Transcript(
         data["text"], float(duration) if isinstance(duration, (int, float)) else None, segments or [], language
     )
+
+
+class FishTranscription:
+    """Speech to text as the Transcription capability: through the engine's client (shared
+    limits and retries) or, for QA without the Fish engine, a client of its own (`owned`)."""
+
+    def __init__(self, client: FishClient, owned: bool = False) -> None:
+        self.client = client
+        self.owned = owned
+        self.description = client.server_name
+
+    def transcribe(self, audio: bytes, locale: str | None, *, timestamps: bool = False) -> Transcript:
+        return transcribe(self.client, audio, locale, timestamps=timestamps)
+
+    def close(self) -> None:
+        if self.owned:
+            self.client.close()
 
 
 # --- word error rate -------------------------------------------------------------------------

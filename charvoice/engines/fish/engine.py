@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from charvoice.engines.base import Notify, SpeechRequest, TimedAudio, canonical_json
+from charvoice.engines.capabilities import Capabilities
+from charvoice.engines.fish.asr import FishTranscription
 from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.cost import FishBilling
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, fish_price
+from charvoice.project.config import ProjectConfig, api_key, fish_cue_style, fish_price
 from charvoice.project.lines import Line
 
 FISH_SPEECH_MIN_SAMPLING = 0.1  # ServeTTSRequest: top_p and temperature ge=0.1
@@ -60,6 +63,15 @@ class FishEngine:
     @classmethod
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> FishEngine:
         return cls(config, FishClient.from_config(config, api_key, require_key=False))
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            # speech to text through this engine's client, when a key is set
+            transcription=FishTranscription(self.client) if api_key() else None,
+            billing=FishBilling(self.config, self),
+            cue_style=fish_cue_style(self.config.fish.model),
+        )
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         voice = voice_fingerprint(character)
