@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from charvoice.cli import cli
 
 # Fixtures that live beside their helpers: the loopback Fish server, and the headless browser.
-pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "browser"]
+pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "fakes.fake_engine", "browser"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
