@@ -82,7 +82,18 @@ class Engines:
         return next((engine for engine in self.all() if engine.name == name), None)
 
     def capabilities_of(self, request: SpeechRequest) -> Capabilities:
-        engine = self.named(request.engine)
+        return self.capabilities_of_name(request.engine)
+
+    def is_scratch(self, name: str) -> bool:
+        """Whether audio made by engine `name` is a placeholder (the offline scratch voice)."""
+        return self.capabilities_of_name(name).scratch
+
+    def describe(self, name: str) -> str:
+        """How messages name engine `name` ("the offline scratch voice", "the fish engine")."""
+        return self.capabilities_of_name(name).description or f"the {name} engine"
+
+    def capabilities_of_name(self, name: str) -> Capabilities:
+        engine = self.named(name)
         return engine.capabilities if engine is not None else Capabilities()
 
     def phonemes(self, text: str, locale: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimedAudio
+from charvoice.errors import EngineError
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
 
@@ -26,6 +27,10 @@ class Transcript:
     duration: float | None = None  # as the recogniser reports it
     segments: list[dict[str, Any]] = field(default_factory=list)
     language_code: str | None = None  # the language it detected (ISO 639-1)
+
+
+class TranscriptionUnavailable(EngineError):
+    """The service has no speech to text (a self-hosted server, say): stop asking it."""
 
 
 class Transcription(Protocol):
@@ -90,6 +95,10 @@ class Capabilities:
     transcription: Transcription | None = None  # None also when it cannot run now (no key)
     billing: Billing | None = None
     cue_style: str = ""  # how direction cues are written into the text: "paren", "bracket", "" (none)
+    # A placeholder voice (the offline scratch voice): never sent to speech to text by QA, shown
+    # as "scratch" by status; `description` names it in messages.
+    scratch: bool = False
+    description: str = ""
 
 
 class Engine(Protocol):

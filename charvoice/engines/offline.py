@@ -287,7 +287,9 @@ class OfflineEngine:
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(phonemes=self, timing_recovery=self)  # no cues: espeak-ng would read them out
+        return Capabilities(  # no cue style: espeak-ng would read cues out
+            phonemes=self, timing_recovery=self, scratch=True, description="the offline scratch voice"
+        )
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
         """Nothing to prepare: espeak-ng loads on the first line."""

@@ -36,14 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
+from charvoice.engines import Engines
+from charvoice.engines.capabilities import Transcription, TranscriptionUnavailable
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
 from charvoice.locales import language_of
 from charvoice.pipeline.manifest import AudioEntry, LineEntry
-from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
+from charvoice.project.config import AudioSettings, ProjectConfig, QASettings
+from charvoice.release.wer import word_error_rate
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from charvoice.pipeline.workspace import Workspace
 
 FLAG_CODES = (
@@ -304,8 +305,7 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
 class _Asr:
     """The ASR side of a run: the client, and what stopped it if anything did."""
 
-    client: Any
-    owned: bool  # made here (closed here), not the engine's
+    client: Transcription
     required: bool = False  # asked for explicitly: a server without ASR is an error, not a note
     calls: int = 0
     stopped: str = ""
@@ -317,13 +317,10 @@ def _asr_client(workspace: Workspace, mode: str) -> tuple[_Asr | None, str]:
     """The client to transcribe with, or None and why not."""
     if mode == "off":
         return None, 'ASR is off (qa.asr = "off" or --no-asr)'
-    if workspace.engines.primary.name != "fish" and mode == "auto":
+    client = workspace.engines.transcription(required=mode == "on")
+    if client is None:
         return None, 'ASR needs the Fish engine (set FISH_API_KEY, or engine.name = "fish")'
-    from charvoice.engines.fish.client import FishClient
-
-    config: ProjectConfig = workspace.project.config
-    client = FishClient.from_config(config, api_key(), require_key=True)
-    return _Asr(client, owned=True, required=mode == "on" or workspace.engines.primary.name != "fish"), ""
+    return _Asr(client, required=mode == "on"), ""
 
 
 def run_qa(
@@ -339,8 +336,6 @@ def run_qa(
 
     `asr` overrides qa.asr ("auto", "on", "off").
     """
-    from charvoice.engines.fish import asr as asr_module
-
     started = time.monotonic()
     config: ProjectConfig = workspace.project.config
     settings = config.qa
@@ -378,7 +373,7 @@ def run_qa(
                 _timing_flags(entry, manifest.path.parent, samples, config.audio.sample_rate, result.text)
             )
         if recognizer is not None:
-            _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, asr_module)
+            _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, workspace.engines)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs or config.jobs), thread_name_prefix="charvoice-qa") as pool:
@@ -390,8 +385,7 @@ def run_qa(
         report.asr_calls = recognizer.calls
         if recognizer.stopped:
             report.asr_note = recognizer.stopped
-        if recognizer.owned:
-            recognizer.client.close()
+        recognizer.client.close()  # a client of its own only: the engine's stays open
     report.written = _record(workspace, report, on_wait)
     report.seconds = time.monotonic() - started
     if recognizer is not None and recognizer.fatal is not None:
@@ -427,9 +421,9 @@ def _recognise(
     entry: AudioEntry,
     recognizer: _Asr,
     settings: QASettings,
-    asr_module: ModuleType,
+    engines: Engines,
 ) -> None:
-    if result.engine == "offline":
+    if engines.is_scratch(result.engine):
         result.asr_note = "scratch voice: not sent for ASR"
         return
     if any(flag.code == "silent" for flag in result.flags):
@@ -445,8 +439,8 @@ def _recognise(
             result.asr_note, result.asr_error = stopped, failed
             return
         try:
-            transcript = asr_module.transcribe(recognizer.client, wav_bytes(samples, rate), result.locale).text
-        except asr_module.AsrUnavailable as error:
+            transcript = recognizer.client.transcribe(wav_bytes(samples, rate), result.locale).text
+        except TranscriptionUnavailable as error:
             with recognizer.lock:
                 recognizer.stopped = recognizer.stopped or str(error)
             result.asr_note, result.asr_error = str(error), recognizer.required
@@ -457,13 +451,13 @@ def _recognise(
                 recognizer.stopped = recognizer.stopped or error.format_message()
             result.asr_note, result.asr_error = error.format_message(), True
             return
-        except (asr_module.FishError, CharvoiceError) as error:
+        except (EngineError, CharvoiceError) as error:
             result.asr_note, result.asr_error = str(error), True
             return
         with recognizer.lock:
             recognizer.calls += 1
     result.transcript = transcript
-    result.wer = round(asr_module.word_error_rate(result.text, transcript, result.locale), 3)
+    result.wer = round(word_error_rate(result.text, transcript, result.locale), 3)
     if result.wer > settings.max_wer:
         result.flags.append(
             Flag(
