@@ -285,7 +285,7 @@ class OfflineEngine:
             character=character,
         )
 
-    @property
+    @functools.cached_property
     def capabilities(self) -> Capabilities:
         return Capabilities(  # no cue style: espeak-ng would read cues out
             phonemes=self, timing_recovery=self, scratch=True, description="the offline scratch voice"

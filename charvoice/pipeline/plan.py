@@ -117,7 +117,12 @@ def speech_request(
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
     text = prepare(
-        line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note
+        line.text,
+        character,
+        project.config,
+        direction=line.direction,
+        style=engine.capabilities.cue_style,
+        note=line.direction_note,
     )
     request = engine.request(line, character, text)
     return replace(request, take=take) if take else request

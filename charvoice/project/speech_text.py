@@ -11,8 +11,9 @@ capitals, so it never rewrites "us". The replacement takes the capitalisation th
 Direction: a line's tags (`#angry`, `[#whispering]`, a `direction` column) are looked up in
 `[direction]` (tag -> cue; the defaults below, plus the project's table, which wins; a cue of
 "" silences a tag). `mood=sad`, `tone:sarcastic` and `emotion:angry` look up their value.
-Fish S1 gets `(cue)` at the start of the line, the Fish S2 family `[cue]` (docs.fish.audio, "Emotion Control");
-the offline scratch voice gets no cue. Unknown tags are never spoken: they are reported once.
+Cues are written in the engine's style (its capabilities' `cue_style`): `(cue)` at the start of
+the line for Fish S1, `[cue]` for the S2 family (docs.fish.audio, "Emotion Control"), none for the
+offline scratch voice. Unknown tags are never spoken: they are reported once.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, fish_cue_style
+from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 
 # Tag -> cue, in the words Fish Audio's emotion and tone markers use.
@@ -139,13 +140,6 @@ def resolve_tag(tag: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def cue_style(engine: str, model: str) -> str:
-    """The cue syntax: "paren" for Fish S1, "bracket" for the S2 family (config.FISH_MODELS), "" for none."""
-    if engine != "fish":
-        return ""
-    return fish_cue_style(model)
-
-
 def render_direction(text: str, cues: list[str], style: str) -> str:
     if not cues or not style:
         return text
@@ -234,15 +228,15 @@ def prepare(
     config: ProjectConfig,
     *,
     direction: tuple[str, ...] = (),
-    engine: str = "offline",
+    style: str = "",
     note: str = "",
 ) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
-    the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
+    the direction cues in `style` ("paren": `(cue)`, "bracket": `[cue]`, "": none), which the
+    engine's capabilities name (Fish: by model).
     `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps through
     `[direction]`: other notes are free text for the actor, never reported as unknown tags."""
     spoken = apply_lexicon(text, {**config.lexicon, **character.lexicon})
-    style = cue_style(engine, config.fish.model)
     table = direction_table(config)
     if note and resolve_tag(note, table):
         direction = (*direction, note)

@@ -9,6 +9,7 @@ only persistent clones need the `/model` API it lacks.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -64,7 +65,7 @@ class FishEngine:
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> FishEngine:
         return cls(config, FishClient.from_config(config, api_key, require_key=False))
 
-    @property
+    @functools.cached_property
     def capabilities(self) -> Capabilities:
         return Capabilities(
             # speech to text through this engine's client, when a key is set
