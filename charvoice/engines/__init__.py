@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from charvoice.engines.base import SpeechRequest
 from charvoice.engines.capabilities import Billing, Capabilities, Engine, Transcription
-from charvoice.errors import CharvoiceError
+from charvoice.errors import CharvoiceError, InputError, Problem
 from charvoice.project.characters import Character
 from charvoice.project.config import ProjectConfig, api_key
+from charvoice.project.loader import Project
 
 
 def _offline(config: ProjectConfig) -> Engine:
@@ -52,6 +53,23 @@ def _fish_billing(config: ProjectConfig) -> Billing:
     from charvoice.engines.fish.cost import FishBilling
 
     return FishBilling(config, None, billed=False)
+
+
+def _offline_checks(project: Project, problems: list[Problem]) -> None:
+    from charvoice.engines.offline import check_project
+
+    check_project(project, problems)
+
+
+def _fish_checks(project: Project, problems: list[Problem]) -> None:
+    from charvoice.engines.fish.checks import check_project
+
+    check_project(project, problems)
+
+
+# What each engine checks in a project's files before any build, whichever engine runs: a
+# scratch voice espeak-ng lacks, a damaged charvoice.lock, a sample that is not audio.
+CHECKS: dict[str, Callable[[Project, list[Problem]], None]] = {"offline": _offline_checks, "fish": _fish_checks}
 
 
 # Services the pipeline may use though their engine does not voice this build: speech to text
@@ -120,6 +138,14 @@ class Engines:
         if billed is not None:
             return billed
         return PRICE_LIST(self.config) if self.config is not None else None
+
+    def check_project(self, project: Project) -> None:
+        """Every engine's pre-build checks (CHECKS); InputError naming file and line when one fails."""
+        problems: list[Problem] = []
+        for check in CHECKS.values():
+            check(project, problems)
+        if problems:
+            raise InputError(problems)
 
     def close(self) -> None:
         if not self._closed:

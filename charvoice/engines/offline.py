@@ -21,10 +21,12 @@ import espeakng_loader
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio
 from charvoice.engines.capabilities import Capabilities
-from charvoice.errors import EngineError
+from charvoice.errors import EngineError, Problem
 from charvoice.locales import normalize_locale
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
+from charvoice.project.loader import Project
+from charvoice.project.schema import TomlFile
 from charvoice.text_words import word_spans
 
 NAME = "offline"
@@ -172,6 +174,17 @@ def installed_voices() -> tuple[dict[str, str], frozenset[str]]:
     languages = {path.name.lower(): path.name for path in (data / "lang").rglob("*") if path.is_file()}
     variants = frozenset(path.name for path in (data / "voices" / "!v").iterdir() if path.is_file())
     return languages, variants
+
+
+def check_project(project: Project, problems: list[Problem]) -> None:
+    """A `[scratch] voice` espeak-ng lacks is an error before any line is built, whichever
+    engine runs (otherwise it falls back to another voice without a word)."""
+    for character in project.characters.values():
+        voice = character.scratch.voice
+        message = scratch_voice_problem(voice) if voice else None
+        if message:
+            doc = TomlFile.load(project.config.root / character.file, character.file, [])
+            problems.append(Problem(character.file, message, doc.line_of(("scratch",), "voice") if doc else None))
 
 
 def scratch_voice_problem(voice: str) -> str | None:
