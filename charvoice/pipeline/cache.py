@@ -13,44 +13,16 @@ deleted, so it is voiced again instead of being published as a 0.001 s asset.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import struct
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from charvoice.engines.base import EngineTimings, TimedAudio
 from charvoice.fsutil import atomic_write_bytes
+from charvoice.pipeline.entries import MAGIC, entry_name, seal, unseal
+from charvoice.pipeline.remote_cache import RemoteCache
 
-if TYPE_CHECKING:
-    from charvoice.pipeline.remote_cache import RemoteCache
-
-# magic + format version, sha256 of the audio, audio length in bytes; then the audio itself
-MAGIC = b"CVCACHE1"
-_HEADER = struct.Struct(">8s32sQ")
-
-
-def seal(audio: bytes) -> bytes:
-    """The bytes of a cache entry (local file or remote object) holding `audio`."""
-    return _HEADER.pack(MAGIC, hashlib.sha256(audio).digest(), len(audio)) + audio
-
-
-def unseal(blob: bytes) -> bytes | None:
-    """The audio of a cache entry, or None when the entry is truncated, damaged or unsealed."""
-    if len(blob) < _HEADER.size:
-        return None
-    magic, digest, length = _HEADER.unpack_from(blob)
-    audio = blob[_HEADER.size :]
-    if magic != MAGIC or length != len(audio) or hashlib.sha256(audio).digest() != digest:
-        return None
-    return audio
-
-
-def entry_name(key: str, kind: str = "audio") -> str:
-    """Where an entry lives, relative to the cache folder (or the remote's prefix): the raw
-    audio, or ("timings") the engine's word timings for it, which travel with it to a team."""
-    return f"{key[:2]}/{key}.{kind}"
+__all__ = ["MAGIC", "AudioCache", "entry_name", "seal", "unseal"]
 
 
 class AudioCache:

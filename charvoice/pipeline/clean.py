@@ -6,14 +6,12 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from charvoice.fsutil import remove_stale_temps
+from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.timings import SUFFIX as TIMINGS_SUFFIX
 from charvoice.project.config import AUDIO_FORMATS
-
-if TYPE_CHECKING:
-    from charvoice.pipeline.workspace import Workspace
+from charvoice.project.loader import Project
 
 
 @dataclass
@@ -36,9 +34,8 @@ def _asset_files(output: Path, locales: set[str]) -> list[Path]:
     return sorted(found)
 
 
-def clean(workspace: Workspace, *, dry_run: bool) -> CleanReport:
+def clean(project: Project, manifest: Manifest, *, dry_run: bool) -> CleanReport:
     """Find (and unless `dry_run`, remove) orphans; call through Workspace.clean for the lock."""
-    project, manifest = workspace.project, workspace.manifest
     config = project.config
     current = {(line.id, line.locale) for line in project.lines}
     orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]

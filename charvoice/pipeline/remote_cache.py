@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import atomic_target, temp_path
-from charvoice.pipeline.cache import entry_name, seal, unseal
+from charvoice.pipeline.entries import entry_name, seal, unseal
 
 OBJECT_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl")
 HEAD_THREADS = 16  # existence checks in flight for `build --dry-run` and planning

@@ -158,11 +158,11 @@ class Workspace:
     def clean(self, dry_run: bool, on_wait: OnWait = None) -> CleanReport:
         """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
         if dry_run:
-            return clean(self, dry_run=True)
+            return clean(self.project, self.manifest, dry_run=True)
         with self._locked(on_wait):
             if self.memory is not None:
                 self.memory.manifests.changing()
-            report = clean(self, dry_run=False)
+            report = clean(self.project, self.manifest, dry_run=False)
             if self.memory is not None:
                 self.memory.manifests.published(self.manifest)
             return report
