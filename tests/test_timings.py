@@ -357,7 +357,7 @@ def test_the_demo_projects_lines_all_get_timings_that_cover_their_speech(demo):
 def test_the_godot_addons_reader_takes_every_file_the_build_writes_as_it_is(project):
     """What the build writes is what the addon reads (charvoice/godot/timings.py is the reference
     for runtime/charvoice_timings.gd): nothing dropped as malformed, nothing reordered."""
-    from charvoice.godot.timings import mouth_at, parse_timings
+    from addon_timings import mouth_at, parse_timings
 
     assert project.run("build").exit_code == 0
     for line_id, _, _ in LINES:
