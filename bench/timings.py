@@ -57,8 +57,8 @@ def accuracy(project) -> dict:
     from scipy import signal
 
     from charvoice import audio
-    from charvoice.pipeline.timings import LineTimings
     from charvoice.pipeline.workspace import Workspace
+    from charvoice.timings.format import LineTimings
 
     workspace = Workspace.open(project.root)
     rate = workspace.project.config.audio.sample_rate

@@ -17,8 +17,9 @@ import soundfile
 from audio_check import read
 from conftest import LINES, csv_text
 
-from charvoice.pipeline.timings import SOURCES, LineTimings, align, estimate, timings_path
 from charvoice.text_words import word_spans
+from charvoice.timings.align import align, estimate
+from charvoice.timings.format import SOURCES, LineTimings, timings_path
 from charvoice.visemes import SHAPES, shape_of
 
 FRAME_S = 0.010  # one 10 ms analysis frame

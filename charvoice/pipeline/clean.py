@@ -9,9 +9,9 @@ from pathlib import Path
 
 from charvoice.fsutil import remove_stale_temps
 from charvoice.pipeline.manifest import Manifest
-from charvoice.pipeline.timings import SUFFIX as TIMINGS_SUFFIX
 from charvoice.project.config import AUDIO_FORMATS
 from charvoice.project.loader import Project
+from charvoice.timings.format import SUFFIX as TIMINGS_SUFFIX
 
 
 @dataclass

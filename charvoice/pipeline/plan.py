@@ -19,11 +19,12 @@ from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
-from charvoice.pipeline.timings import timings_path, timings_problem
+from charvoice.pipeline.timings import timings_problem
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
+from charvoice.timings.format import timings_path
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ For each asset in the manifest (each line, each locale) it measures the decoded 
                  the line's text by more than `qa.max_wer` (word error rate)
 - `timings`      the line's word timings do not cover its speech: the first word starts too
                  late, the last one ends after the audio, words out of order or not the text's
-                 (pipeline/timings.py), or the timings file is missing or unreadable
+                 (release/coverage.py), or the timings file is missing or unreadable
 - `missing`      the manifest lists a file that is not there (`unreadable`: one that does not decode)
 
 The results are written into the manifest (an additive `qa` object in each audio entry, tied to
@@ -394,7 +394,8 @@ def run_qa(
 
 
 def _timing_flags(entry: AudioEntry, folder: Path, samples: np.ndarray, rate: int, text: str) -> list[Flag]:
-    from charvoice.pipeline.timings import LineTimings, coverage_problems
+    from charvoice.release.coverage import coverage_problems
+    from charvoice.timings.format import LineTimings
 
     name = entry.timings
     if not name:
