@@ -34,5 +34,7 @@ def test_the_wheel_ships_the_godot_addon_templates_and_type_marker(tmp_path):
     }
     assert addon and addon <= names, sorted(addon - names)
     assert {"charvoice/py.typed", "charvoice/manifest.schema.json", "charvoice/templates/charvoice.toml"} <= names
+    modules = {name for name in tracked.splitlines() if name.startswith("charvoice/") and name.endswith(".py")}
+    assert modules and modules <= names, sorted(modules - names)  # every package is listed in pyproject.toml
     assert any(name.endswith("licenses/LICENSE") for name in names)
     assert not [name for name in names if name.startswith("tests/") or "/.venv/" in name]
