@@ -64,7 +64,9 @@ def test_request_is_offline_and_keys_everything_that_changes_the_sound(tmp_path,
         != key
     )
     assert engine.request(line("aria"), aria, "Hello there!").cache_key != key
-    other_model = FishEngine(replace(engine.config, fish=replace(engine.config.fish, model="s2-pro")), engine.client)
+    tables = engine.config.engine_tables
+    s2 = replace(engine.config, engine_tables={**tables, "fish": {**tables["fish"], "model": "s2-pro"}})
+    other_model = FishEngine(s2, engine.client)
     assert other_model.request(line("aria"), aria, "Hello there.").cache_key != key
     write_sample(project.root / "characters/voices/aria/02.wav", pitch=151)  # a re-recorded sample
     assert engine.request(line("aria"), aria, "Hello there.").cache_key != key

@@ -149,3 +149,30 @@ def test_a_failed_line_is_reported_and_the_others_are_kept(tmp_path, fake_engine
     fake_engine.calls.clear()
     assert project.run("build").exit_code == 0
     assert fake_engine.texts() == ["Then who lit the lamp?"]
+
+
+def test_a_third_engine_plugs_in_through_the_engine_table_alone(tmp_path, monkeypatch):
+    """A new engine is one entry in engines.ENGINES (engines.register): charvoice.toml names it,
+    the pipeline builds with it, and nothing outside engines/ knows its name."""
+    from charvoice import engines
+
+    third = FakeEngine()
+    undo = engines.register("fake", lambda config: third)
+    try:
+        project = make(tmp_path)
+        config = project.root / "charvoice.toml"
+        config.write_text(config.read_text().replace('name = "offline"', 'name = "fake"'))
+        # not a scratch voice: the engine in use speaks for him (it reads no Fish model id)
+        project.write("characters/bram.toml", 'name = "Bram"\n[voice]\nmodel_id = "bram"\n')
+        monkeypatch.setitem(engines.ENGINES, "offline", lambda config: FakeEngine())  # Aria's scratch voice
+        result = project.run("build", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["engine"] == "fake"
+        assert third.texts() == ["It always is, when the wind turns north."]
+        config.write_text(config.read_text().replace('name = "fake"', 'name = "fak"'))
+        typo = project.run("build")
+        assert typo.exit_code == 2 and "engine.name must be one of 'auto', 'fish', 'offline', 'fake'" in typo.output
+        assert "(did you mean 'fake'?)" in typo.output
+    finally:
+        undo()
+    assert "fake" not in engines.ENGINES

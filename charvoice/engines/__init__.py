@@ -9,14 +9,16 @@ factory; the pipeline reaches them, and their capabilities, only through the Eng
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from charvoice.engines.base import SpeechRequest
 from charvoice.engines.capabilities import Billing, Capabilities, Engine, Transcription
 from charvoice.errors import CharvoiceError, InputError, Problem
+from charvoice.project import config as project_config
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, api_key
+from charvoice.project.config import CONFIG_NAME, ProjectConfig, api_key
 from charvoice.project.loader import Project
 
 
@@ -39,7 +41,25 @@ def _fish_keyless(config: ProjectConfig) -> Engine:
 
 
 # name -> how to make it from the project's settings. "offline" is also the scratch voice.
-ENGINES: dict[str, Callable[[ProjectConfig], Engine]] = {"offline": _offline, "fish": _fish}
+ENGINES: dict[str, Callable[[ProjectConfig], Engine]] = {"fish": _fish, "offline": _offline}
+
+
+def register(name: str, factory: Callable[[ProjectConfig], Engine]) -> Callable[[], None]:
+    """Add an engine: `engine.name = "<name>"` in charvoice.toml (or --engine) then makes it with
+    `factory`. Returns what undoes it (for tests)."""
+    before = ENGINES.get(name)
+    ENGINES[name] = factory
+    names = ("auto", *ENGINES)
+    project_config.allow_engine_names(names)
+
+    def undo() -> None:
+        if before is None:
+            ENGINES.pop(name, None)
+        else:
+            ENGINES[name] = before
+        project_config.allow_engine_names(("auto", *ENGINES))
+
+    return undo
 
 
 def _fish_transcription(config: ProjectConfig) -> Transcription:
@@ -63,7 +83,9 @@ def _offline_checks(project: Project, problems: list[Problem]) -> None:
 
 def _fish_checks(project: Project, problems: list[Problem]) -> None:
     from charvoice.engines.fish.checks import check_project
+    from charvoice.engines.fish.settings import check_settings
 
+    check_settings(project.config, problems)  # [engine.fish]: Fish's own table, its own schema
     check_project(project, problems)
 
 
@@ -142,6 +164,14 @@ class Engines:
     def check_project(self, project: Project) -> None:
         """Every engine's pre-build checks (CHECKS); InputError naming file and line when one fails."""
         problems: list[Problem] = []
+        config = project.config
+        for table in sorted(set(config.engine_tables) - set(ENGINES)):
+            close = difflib.get_close_matches(table, list(ENGINES), n=1)
+            hint = f" (did you mean [engine.{close[0]}]?)" if close else ""
+            message = f"unknown table [engine.{table}]: no engine is called {table!r}{hint}"
+            problems.append(
+                Problem(CONFIG_NAME, message, config.doc.line_of(("engine", table)) if config.doc else None)
+            )
         for check in CHECKS.values():
             check(project, problems)
         if problems:
@@ -154,8 +184,23 @@ class Engines:
             self._closed = True
 
 
+def _check_name(config: ProjectConfig, asked: str | None) -> str:
+    """The engine to use: `asked` (--engine) or engine.name, which must be "auto" or one of ENGINES."""
+    name = asked or config.engine
+    known = ("auto", *ENGINES)
+    if name in known:
+        return name
+    options = ", ".join(repr(option) for option in known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if asked:
+        raise CharvoiceError(f"--engine must be one of {options}, not {name!r}{hint}")
+    line = config.doc.line_of(("engine",), "name") if config.doc else None
+    raise InputError([Problem(CONFIG_NAME, f"engine.name must be one of {options}, not {name!r}{hint}", line)])
+
+
 def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Engines:
-    name = engine_name or config.engine
+    name = _check_name(config, engine_name)
     offline = ENGINES["offline"](config)
     if name == "auto":
         if api_key():
@@ -168,8 +213,4 @@ def select_engines(config: ProjectConfig, engine_name: str | None = None) -> Eng
             return Engines(offline, offline, notice, kept=(_fish_keyless(config),), config=config)
     if name == "offline":
         return Engines(offline, offline, config=config)
-    factory = ENGINES.get(name)
-    if factory is None:
-        names = [f'"{known}"' for known in ("auto", *sorted(ENGINES))]
-        raise CharvoiceError(f"unknown engine {name!r}; use {', '.join(names[:-1])} or {names[-1]}")
-    return Engines(factory(config), offline, config=config)
+    return Engines(ENGINES[name](config), offline, config=config)

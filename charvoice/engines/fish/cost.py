@@ -10,8 +10,9 @@ from typing import Protocol
 from charvoice.engines.base import SpeechRequest
 from charvoice.engines.capabilities import CharacterCost
 from charvoice.engines.fish.client import NAME as FISH
+from charvoice.engines.fish.settings import fish_price, fish_settings
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, fish_price
+from charvoice.project.config import ProjectConfig
 
 
 class FishAccount(Protocol):
@@ -37,7 +38,7 @@ class FishBilling:
     def __init__(self, config: ProjectConfig, engine: FishAccount | None, *, billed: bool = True) -> None:
         self.engine = engine
         self.billed = billed
-        self.price_per_million_bytes = fish_price(config.fish)
+        self.price_per_million_bytes = fish_price(fish_settings(config))
 
     def line_costs(self, requests: Sequence[SpeechRequest], characters: dict[str, Character]) -> list[CharacterCost]:
         rows: dict[str, CharacterCost] = {}

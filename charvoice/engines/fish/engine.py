@@ -24,11 +24,12 @@ from charvoice.engines.fish.asr import FishTranscription
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.cost import FishBilling
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
+from charvoice.engines.fish.settings import fish_cue_style, fish_price, fish_settings
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, api_key, fish_cue_style, fish_price
+from charvoice.project.config import ProjectConfig, api_key
 from charvoice.project.lines import Line
 
 FISH_SPEECH_MIN_SAMPLING = 0.1  # ServeTTSRequest: top_p and temperature ge=0.1
@@ -46,6 +47,7 @@ class FishEngine:
 
     def __init__(self, config: ProjectConfig, client: FishClient) -> None:
         self.config = config
+        self.fish = fish_settings(config)  # [engine.fish], validated
         self.client = client
         self._samples: dict[str, bytes] = {}  # sample sha256 -> prepared reference (instant clones send them)
         self.transcripts: dict[str, str] = {}  # sample sha256 -> what it says (instant clones without texts)
@@ -56,7 +58,7 @@ class FishEngine:
         self._sync = VoiceSync(config, client)
         # Word timings with the audio: on the official service by default (documented there);
         # a self-hosted Fish Speech server has no such endpoint unless told otherwise.
-        mode = getattr(config.fish, "timestamps", "auto")
+        mode = self.fish.timestamps
         self._timestamps = mode == "on" or (mode == "auto" and client.official)
         self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
         self._credit_seen: tuple[float, float] | None = None  # (when read, balance less what was sent since)
@@ -71,23 +73,23 @@ class FishEngine:
             # speech to text through this engine's client, when a key is set
             transcription=FishTranscription(self.client) if api_key() else None,
             billing=FishBilling(self.config, self),
-            cue_style=fish_cue_style(self.config.fish.model),
+            cue_style=fish_cue_style(self.fish.model),
         )
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         voice = voice_fingerprint(character)
         speech = character.speech
         params = {
-            "model": self.config.fish.model,  # sent as the `model` header, the rest as the body
+            "model": self.fish.model,  # sent as the `model` header, the rest as the body
             "format": "wav",  # lossless: our own processing decides the final encoding
-            "latency": self.config.fish.latency,
+            "latency": self.fish.latency,
             "normalize": True,
             "chunk_length": CHUNK_LENGTH,
             "prosody": {"speed": speech.speed, "volume": speech.volume},
             "temperature": speech.temperature,
             "top_p": speech.top_p,
         }
-        if self.config.fish.server == "fish-speech":
+        if self.fish.server == "fish-speech":
             # Fish Speech's ServeTTSRequest has no prosody (nor latency): speed and volume are
             # applied here, to the audio it returns (`local_prosody`); it re-encodes a reference
             # once per server with use_memory_cache, and a seed makes a take reproducible.
@@ -123,7 +125,7 @@ class FishEngine:
             for path in character.voice.samples:
                 self.reference(character, file_sha256(path))
         self._check_credit(mine, notify)
-        if self.config.fish.server == "fish-speech":
+        if self.fish.server == "fish-speech":
             self._check_fish_speech(mine)
         for character in instant:
             self._prepare_instant(character, notify)
@@ -175,7 +177,7 @@ class FishEngine:
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
-        if self.config.fish.server != "fish-audio":
+        if self.fish.server != "fish-audio":
             return None, "a self-hosted Fish Speech server bills nobody"
         if self.client.missing_key:
             return None, "FISH_API_KEY is not set"
@@ -189,8 +191,8 @@ class FishEngine:
     def _check_credit(self, requests: Sequence[SpeechRequest], notify: Notify) -> None:
         """Stop before the first request when the build would cost more than the account holds
         (unless told to go on): a build that runs dry halfway leaves half a scene voiced."""
-        cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.config.fish) / 1_000_000
-        if cost <= 0 or self.config.fish.server != "fish-audio":
+        cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.fish) / 1_000_000
+        if cost <= 0 or self.fish.server != "fish-audio":
             return
         if self.client.missing_key:
             return  # the first request says so
