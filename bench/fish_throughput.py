@@ -97,7 +97,7 @@ def run_engine(url: str, model_id: str, texts: list[str], jobs: int) -> dict:
         seconds = time.monotonic() - started
         limit = engine.client.limit
         engine.close()
-    assert all(a[:4] == b"RIFF" for a in audio)
+    assert all(a.audio[:4] == b"RIFF" for a in audio)
     return {
         "seconds": seconds,
         "client_peak_in_flight": limit.peak,

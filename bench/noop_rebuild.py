@@ -59,13 +59,17 @@ def per_line_processing(runs: int) -> dict:
     from charvoice.engines.offline import OfflineEngine
     from charvoice.project.config import AudioSettings
 
-    raw = OfflineEngine().synthesize(
-        SpeechRequest(
-            "offline",
-            "The lamp's gone dark on the north side again, and the ladder is in the sea.",
-            "en",
-            {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+    raw = (
+        OfflineEngine()
+        .synthesize(
+            SpeechRequest(
+                "offline",
+                "The lamp's gone dark on the north side again, and the ladder is in the sea.",
+                "en",
+                {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+            )
         )
+        .audio
     )
     settings = AudioSettings()
     process_times, encode_times = [], []
@@ -105,13 +109,17 @@ def first_line_import_cost(runs: int = 3) -> dict:
     from charvoice.engines.base import SpeechRequest
     from charvoice.engines.offline import OfflineEngine
 
-    raw = OfflineEngine().synthesize(
-        SpeechRequest(
-            "offline",
-            "The lamp's gone dark on the north side again.",
-            "en",
-            {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+    raw = (
+        OfflineEngine()
+        .synthesize(
+            SpeechRequest(
+                "offline",
+                "The lamp's gone dark on the north side again.",
+                "en",
+                {"language": "en", "variant": "m3", "pitch": 50, "rate": 170},
+            )
         )
+        .audio
     )
     costs = []
     with tempfile.TemporaryDirectory() as folder:

@@ -57,17 +57,16 @@ def accuracy(project) -> dict:
     from scipy import signal
 
     from charvoice import audio
-    from charvoice.pipeline.timings import LineTimings, RawTimingsStore
     from charvoice.pipeline.workspace import Workspace
+    from charvoice.timings.format import LineTimings
 
     workspace = Workspace.open(project.root)
     rate = workspace.project.config.audio.sample_rate
     errors_ms: list[float] = []
-    store = RawTimingsStore(workspace.cache)
     for job in workspace.plan().fresh:
         # The audio espeak-ng made for this line and the events it reported while making it,
         # as the build kept them; the trim is found from the audio alone.
-        raw_audio, events = workspace.cache.get(job.cache_key), store.get(job.cache_key)
+        raw_audio, events = workspace.cache.get(job.cache_key), workspace.cache.timings(job.cache_key)
         assert raw_audio is not None and events is not None
         raw = audio.decode(raw_audio, rate)
         published = audio.decode(job.asset_path.read_bytes(), rate)
@@ -93,7 +92,7 @@ def timed_build(count: int, with_timings: bool) -> tuple[float, float]:
     from charvoice.pipeline import build, timings
 
     spent = [0.0]
-    original_publish, original_keep = timings.publish, timings.keep
+    original_publish = timings.publish
 
     def publish(*args):
         started = time.perf_counter()
@@ -103,7 +102,6 @@ def timed_build(count: int, with_timings: bool) -> tuple[float, float]:
             spent[0] += time.perf_counter() - started
 
     timings.publish = publish if with_timings else (lambda *args: timings.PublishedTimings())
-    timings.keep = original_keep if with_timings else (lambda *args: None)
     try:
         with tempfile.TemporaryDirectory() as folder:
             project = offline_project(Path(folder) / "p", count)
@@ -112,7 +110,7 @@ def timed_build(count: int, with_timings: bool) -> tuple[float, float]:
             seconds = time.perf_counter() - started
             assert result.exit_code == 0, result.output
     finally:
-        timings.publish, timings.keep = original_publish, original_keep
+        timings.publish = original_publish
         del build
     return seconds, spent[0]
 

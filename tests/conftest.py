@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from charvoice.cli import cli
 
-# Fixtures that live beside their helpers: the loopback Fish server, the headless browser, and
-# Godot 4.6 running in it.
-pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "browser", "godot_engine"]
+# Fixtures that live beside their helpers: the loopback Fish server, the in-memory engine, the
+# headless browser, and Godot 4.6 running in it.
+pytest_plugins = ["fakes.fixtures", "fakes.shared_cache", "fakes.fake_engine", "browser", "godot_engine"]
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

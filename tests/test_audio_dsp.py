@@ -11,7 +11,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from charvoice import audio
+from charvoice import audio, dsp
 from charvoice.project.config import AudioSettings
 
 signal = pytest.importorskip("scipy.signal", reason="scipy is the reference for the numpy filters")
@@ -31,7 +31,7 @@ def speech_like(seconds: float, rate: int, seed: int = 7) -> np.ndarray:
 
 def scipy_loudness(samples: np.ndarray, rate: int) -> float:
     """The previous implementation: the same biquads run by scipy's lfilter."""
-    shelf_b, shelf_a, pass_b, pass_a = audio._k_weighting(rate)
+    shelf_b, shelf_a, pass_b, pass_a = dsp._k_weighting(rate)
     block, step = int(0.4 * rate), int(0.1 * rate)
     x = samples.astype(np.float64)
     if len(x) < block:
@@ -64,7 +64,7 @@ def test_loudness_of_short_and_silent_audio():
 )
 def test_resampling_matches_resample_poly(up, down):
     samples = speech_like(0.7, 16000, seed=up)
-    ours = audio._resample_ratio(samples, up, down)
+    ours = dsp._resample_ratio(samples, up, down)
     reference = signal.resample_poly(samples.astype(np.float64), up, down)
     assert len(ours) == len(reference)
     assert np.abs(ours - reference).max() < 1e-5
@@ -82,10 +82,10 @@ def test_resample_by_rates_and_true_peak():
 @pytest.mark.parametrize("size", [3, 221, 441])
 def test_limiter_filters_match_ndimage(size):
     values = np.random.default_rng(size).random(5000)
-    assert np.array_equal(audio._moving_min(values, size), ndimage.minimum_filter1d(values, size))
+    assert np.array_equal(dsp._moving_min(values, size), ndimage.minimum_filter1d(values, size))
     for width in (size, size + 1):
         assert np.allclose(
-            audio._moving_average(values, width),
+            dsp._moving_average(values, width),
             ndimage.uniform_filter1d(values, width),
             atol=1e-12,
         )
@@ -121,7 +121,7 @@ def test_sparse_k_weighting_equals_filtering_the_whole_signal():
     for start in (100, 9_000, 60_000, 61_000, 130_000 - 50):  # stretches near, far apart, at both ends
         difference[start : start + 300] = rng.normal(0, 0.1, 300)
     weighted = np.zeros(len(difference))
-    audio._subtract_k_weighted(weighted, difference, np.zeros(len(difference)), rate)
+    dsp._subtract_k_weighted(weighted, difference, np.zeros(len(difference)), rate)
     np.testing.assert_allclose(-weighted, audio.k_weighted(difference, rate), atol=1e-9)
 
 
@@ -144,7 +144,7 @@ def test_processing_a_line_never_imports_scipy():
 
 def scipy_limit(samples: np.ndarray, ceiling_db: float, rate: int) -> np.ndarray:
     """The previous limiter: every sample oversampled by resample_poly, scipy.ndimage filters."""
-    ceiling = 10 ** ((ceiling_db - audio._LIMITER_MARGIN_DB) / 20)
+    ceiling = 10 ** ((ceiling_db - dsp._LIMITER_MARGIN_DB) / 20)
     over = np.abs(signal.resample_poly(samples, 4, 1)).astype(np.float32)
     peaks = np.maximum(np.maximum(over[0::4], over[1::4]), np.maximum(over[2::4], over[3::4]))
     needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
@@ -157,6 +157,6 @@ def scipy_limit(samples: np.ndarray, ceiling_db: float, rate: int) -> np.ndarray
 def test_limiter_matches_the_full_oversampling_limiter(level):
     rate = 44100
     samples = speech_like(2.0, rate) * level
-    ours = audio._limit(samples, -1.5, rate)
+    ours = dsp._limit(samples, -1.5, rate)
     assert np.abs(ours - scipy_limit(samples, -1.5, rate)).max() < 1e-5
     assert audio.true_peak_db(ours) <= -1.5

@@ -389,3 +389,27 @@ def test_a_bucket_whose_policy_denies_writes_is_still_read(tmp_path, fish, fish_
     assert "lacked the necessary privileges" in result.output and key["SecretAccessKey"] not in result.output
     monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
     assert shared.names() == before
+
+
+def test_an_entry_is_its_audio_and_timings_together_on_every_machine(tmp_path):
+    """One put keeps both; a second machine reading the shared folder gets both, and the
+    timings reach the share before the audio that announces the entry."""
+    from charvoice.engines.base import EngineTimings, SpokenWord
+    from charvoice.pipeline.cache import AudioCache
+
+    written: list[str] = []
+    (tmp_path / "share").mkdir()
+    backend = FolderBackend(tmp_path / "share", str(tmp_path / "share"))
+    original = backend.write_if_absent
+
+    def recording(name, blob):
+        written.append(name.rpartition(".")[2])
+        return original(name, blob)
+
+    backend.write_if_absent = recording
+    key = "cc" + "5" * 62
+    timings = EngineTimings("engine", [SpokenWord(0.1, 0.4, "Yes.", 0, 4)], [(0.1, "j"), (0.4, "")])
+    AudioCache(tmp_path / "alice", RemoteCache(backend)).put(key, b"RIFF audio", timings)
+    assert written == ["timings", "audio"]
+    entry = AudioCache(tmp_path / "bob", RemoteCache(backend)).get_timed(key)
+    assert entry is not None and entry.audio == b"RIFF audio" and entry.timings == timings

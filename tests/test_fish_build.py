@@ -207,3 +207,28 @@ def test_the_key_never_appears_in_any_file_or_output(tmp_path, fast_retries, mon
     assert list(project.root.rglob("charvoice.lock")) and list(
         project.root.rglob("*.audio")
     )  # lock and cache were scanned
+
+
+@pytest.mark.parametrize("timestamps", ["off", "on"])
+def test_identical_lines_in_flight_are_synthesised_once(tmp_path, fish, fish_env, timestamps):
+    """Six ids where Bram says "Yes.", eight jobs in flight: one request, not six, and each line
+    gets that one reading's audio and its timings (never another reading's)."""
+    yes = [(f"yes.{i}", "Bram", "Yes.") for i in range(6)]
+    project = make_project(tmp_path, fish, characters=ONLY_TTS, lines=yes, jobs=8)
+    config = project.root / "charvoice.toml"
+    config.write_text(config.read_text().replace("[engine.fish]\n", f'[engine.fish]\ntimestamps = "{timestamps}"\n'))
+    result = project.run("build", "--json")
+    assert result.exit_code == 0, result.output
+    path = "/v1/tts" if timestamps == "off" else "/v1/tts/stream/with-timestamp"
+    assert len(fish.calls("POST", "/v1/tts/")) + len(fish.calls("POST", "/v1/tts")) == 1
+    assert len(fish.calls("POST", path)) == 1
+    assert json.loads(result.stdout)["synthesized"] == 1
+    entries = {line_id: entry["audio"]["en"] for line_id, entry in manifest(project)["lines"].items()}
+    assert sorted(entries) == [line_id for line_id, _, _ in yes]
+    voice = project.root / "game/voice"
+    assert len({(voice / e["path"]).read_bytes() for e in entries.values()}) == 1  # one reading, six copies
+    timings = [json.loads((voice / e["timings"]).read_text()) for e in entries.values()]
+    assert all(t == timings[0] for t in timings) and timings[0]["words"]
+    assert timings[0]["source"] == ("engine" if timestamps == "on" else "estimate")
+    fish.reset_calls()
+    assert project.run("build").exit_code == 0 and fish.calls() == []

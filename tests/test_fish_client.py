@@ -64,7 +64,9 @@ def test_request_is_offline_and_keys_everything_that_changes_the_sound(tmp_path,
         != key
     )
     assert engine.request(line("aria"), aria, "Hello there!").cache_key != key
-    other_model = FishEngine(replace(engine.config, fish=replace(engine.config.fish, model="s2-pro")), engine.client)
+    tables = engine.config.engine_tables
+    s2 = replace(engine.config, engine_tables={**tables, "fish": {**tables["fish"], "model": "s2-pro"}})
+    other_model = FishEngine(s2, engine.client)
     assert other_model.request(line("aria"), aria, "Hello there.").cache_key != key
     write_sample(project.root / "characters/voices/aria/02.wav", pitch=151)  # a re-recorded sample
     assert engine.request(line("aria"), aria, "Hello there.").cache_key != key
@@ -75,7 +77,9 @@ def test_request_is_offline_and_keys_everything_that_changes_the_sound(tmp_path,
 def test_synthesize_sends_msgpack_with_the_model_header_and_each_kind_of_voice(tmp_path, fish, fast_retries):
     engine, characters, project = open_engine(tmp_path, fish)
     for character in ("bram", "cleo", "aria"):
-        audio = engine.synthesize(engine.request(line(character), characters[character], f"Line for {character}."))
+        audio = engine.synthesize(
+            engine.request(line(character), characters[character], f"Line for {character}.")
+        ).audio
         assert audio[:4] == b"RIFF"
     bram, cleo, aria = (r.body for r in fish.calls("POST", "/v1/tts"))
     assert all(
@@ -95,7 +99,9 @@ def test_server_errors_dropped_and_truncated_answers_are_retried(tmp_path, fish,
     engine, characters, _ = open_engine(tmp_path, fish)
     for kind in ("500", "drop", "truncate", "503", "502"):
         fish.inject(kind, "/v1/tts")
-    audio = engine.synthesize(engine.request(line("bram"), characters["bram"], "A long enough line to be cut in half."))
+    audio = engine.synthesize(
+        engine.request(line("bram"), characters["bram"], "A long enough line to be cut in half.")
+    ).audio
     assert audio[:4] == b"RIFF"
     assert [r.fault for r in fish.calls("POST", "/v1/tts")] == ["500", "drop", "truncate", "503", "502", ""]
 
@@ -179,7 +185,7 @@ def test_over_the_account_limit_the_client_slows_down_and_every_line_still_succe
         ]
         with ThreadPoolExecutor(6) as pool:
             audio = list(pool.map(engine.synthesize, requests))
-        assert all(a[:4] == b"RIFF" for a in audio)
+        assert all(a.audio[:4] == b"RIFF" for a in audio)
         assert fake.max_in_flight_seen <= 6
         refused = [r for r in fake.calls("POST", "/v1/tts") if r.status == 429]
         assert refused and engine.client.limit.cuts >= 1
@@ -243,5 +249,5 @@ def test_a_self_hosted_server_needs_no_key(tmp_path, fast_retries):
     with FakeFishServer(api_key=None, self_hosted=True) as fake:
         characters = {"cleo": 'name = "Cleo"\n[voice]\nsamples = ["voices/cleo/01.wav"]\nclone = "instant"\n'}
         engine, loaded, _ = open_engine(tmp_path, fake, key=None, characters=characters)
-        assert engine.synthesize(engine.request(line("cleo"), loaded["cleo"], "Hi"))[:4] == b"RIFF"
+        assert engine.synthesize(engine.request(line("cleo"), loaded["cleo"], "Hi")).audio[:4] == b"RIFF"
         assert "authorization" not in fake.calls()[0].headers

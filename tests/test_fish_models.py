@@ -9,8 +9,9 @@ from __future__ import annotations
 from fakes.fixtures import make_project
 
 from charvoice.engines.fish.engine import FishEngine
+from charvoice.engines.fish.settings import FISH_DEFAULT_MODEL
 from charvoice.project.characters import load_characters
-from charvoice.project.config import FISH_DEFAULT_MODEL, load_config
+from charvoice.project.config import load_config
 from charvoice.project.lines import Line
 
 

@@ -8,7 +8,7 @@ import pytest
 from helpers_formats import make_project
 
 from charvoice.engines import Engines
-from charvoice.engines.base import SpeechRequest
+from charvoice.engines.fish.engine import FishEngine
 from charvoice.engines.offline import OfflineEngine
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import Manifest
@@ -24,26 +24,17 @@ from charvoice.project.speech_text import (
 SCENE = "title: Dock\n---\nMara: Get off my boat. #line:dock.1 #angry #shout\nMara: Quietly now. #line:dock.2 #whisper #mood=sad\nMara: Fine. #line:dock.3 #grumpy\nTobin: Grumble. #line:dock.4 #grumpy #neutral\n===\n"
 
 
-class FakeFish:
-    """Stands in for the Fish engine: the plan only needs its name and its request."""
-
-    name = "fish"
-
-    def request(self, line, character, text):
-        return SpeechRequest(engine="fish", text=text, locale=line.locale, voice={"model_id": character.id})
-
-    def close(self):
-        pass
-
-
 def _plan_texts(project_root):
-    for name in ("Mara", "Tobin"):  # a real voice, so the (fake) Fish engine voices them
+    for name in ("Mara", "Tobin"):  # a real voice, so the Fish engine voices them (making requests calls nothing)
         (project_root / f"characters/{name.lower()}.toml").write_text(
             f'name = "{name}"\n[voice]\nmodel_id = "m-{name}"\n'
         )
     project = load_project(root=project_root)
-    engines = Engines(FakeFish(), OfflineEngine())
-    plan = make_plan(project, engines, Manifest(project_root / "m.json"), AudioCache(project_root / "cache"))
+    engines = Engines(FishEngine.from_config(project.config, None), OfflineEngine())
+    try:
+        plan = make_plan(project, engines, Manifest(project_root / "m.json"), AudioCache(project_root / "cache"))
+    finally:
+        engines.close()
     return project, {job.line.id: job.request.text for job in plan.todo}
 
 
@@ -150,7 +141,7 @@ def test_character_lexicon_wins_over_the_projects(tmp_path):
     local = replace(CHARACTER, lexicon={"Kerrowan": "Care-oh-wan"})
     assert prepare("Kerrowan.", local, config) == "Care-oh-wan."
     assert (
-        prepare("Kerrowan.", local, config, direction=("sad",), engine="fish") == "[sad] Care-oh-wan."
+        prepare("Kerrowan.", local, config, direction=("sad",), style="bracket") == "[sad] Care-oh-wan."
     )  # default model: S2
 
 

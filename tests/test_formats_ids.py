@@ -6,7 +6,7 @@ import json
 
 from helpers_formats import assert_rejected, make_project, scan
 
-from charvoice.project.lines import asset_stems, file_stem
+from charvoice.project.lines import file_stem
 
 YARN = """title: Start
 ---
@@ -58,9 +58,9 @@ def test_every_id_the_real_tools_accept_builds_under_its_own_name(tmp_path):
 def test_file_names_are_stable_and_only_hashed_when_needed():
     assert file_stem("intro.greet_01") == "intro.greet_01"  # existing safe ids keep their file names
     assert file_stem("intro/greet") == file_stem("intro/greet") != file_stem("intro:greet")
-    stems = asset_stems(["A", "a", "b", "intro/greet"])
-    assert stems["b"] == "b" and stems["A"] != "A" and stems["a"] != "a" and stems["A"].lower() != stems["a"].lower()
-    assert asset_stems(["A", "b"])["A"] == "A"  # the hash appears only while a case twin exists
+    twins = file_stem("A", clashes=True), file_stem("a", clashes=True)  # ids that differ only by case
+    assert twins[0] != "A" and twins[1] != "a" and twins[0].lower() != twins[1].lower()
+    assert file_stem("A") == "A" and file_stem("b") == "b"  # the hash appears only while a case twin exists
     assert len(file_stem("x" * 400)) < 80
 
 

@@ -1,7 +1,7 @@
 """The addon's manifest reading rules (locale fallback, res:// paths) agree with charvoice's.
 
 One table of cases, game/test/data/manifest_rules_cases.json, is checked three ways: here against
-the Python reference in charvoice/godot.py, here against the GDScript functions of
+the Python reference in tests/addon_rules.py, here against the GDScript functions of
 runtime/charvoice_manifest.gd run by a small evaluator for the subset of GDScript they use
 (parsed with gdtoolkit), and in Godot by the GUT test game/test/test_charvoice_manifest.gd.
 The evaluator implements the Godot String/Array/Dictionary methods those functions call with
@@ -14,11 +14,10 @@ import ast
 import json
 from pathlib import Path
 
+import addon_rules as godot
 import pytest
 from gdtoolkit.parser import parser
 from lark import Token, Tree
-
-from charvoice.godot import install as godot
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = json.loads((REPO / "game/test/data/manifest_rules_cases.json").read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import addon_rules
 import jsonschema
 import pytest
 from gdtoolkit.parser import parser
@@ -145,7 +146,7 @@ def test_every_audio_path_resolves_to_a_file_inside_the_godot_project(built):
     )
     for line_id, line in data["lines"].items():
         for locale, entry in line["audio"].items():
-            res = godot.resolve_audio_path(manifest_res, entry["path"])
+            res = addon_rules.resolve_audio_path(manifest_res, entry["path"])
             assert res.startswith("res://voice/"), res
             assert (godot_project / res.removeprefix("res://")).is_file(), f"{line_id} [{locale}] -> {res}"
 
@@ -156,11 +157,11 @@ def test_every_locale_of_every_line_plays_audio(built):
     for line_id, line in data["lines"].items():
         audio, borrowed = list(line["audio"]), line.get("fallback", {})
         for requested in [*data["locales"], "fr_CA", "de_DE", ""]:
-            chosen = godot.pick_line_locale(requested, audio, borrowed, default)
+            chosen = addon_rules.pick_line_locale(requested, audio, borrowed, default)
             assert chosen in audio, f"{line_id} for {requested!r}"
-    assert godot.pick_line_locale("fr_CA", ["en", "fr"], {}, default) == "fr"
+    assert addon_rules.pick_line_locale("fr_CA", ["en", "fr"], {}, default) == "fr"
     row = data["lines"]["quay.row"]
-    assert godot.pick_line_locale("fr_CA", list(row["audio"]), row["fallback"], default) == "en"
+    assert addon_rules.pick_line_locale("fr_CA", list(row["audio"]), row["fallback"], default) == "en"
 
 
 def test_revision_is_where_the_addon_polls_it(built):

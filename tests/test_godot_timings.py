@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import addon_rules
+import addon_timings as timings
 import pytest
 from lark import Token, Tree
 from test_godot_manifest_rules import GDScriptSubset, _Break, _Continue
 from test_godot_manifest_schema import _gd_constants as _gd_constants_of
-
-from charvoice.godot import install as godot
-from charvoice.godot import timings
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = json.loads((REPO / "game/test/data/timings_cases.json").read_text(encoding="utf-8"))
@@ -173,7 +172,7 @@ def test_a_sample_file_reads_as_a_game_shows_it(tmp_path):
     # Referenced from the manifest like `path`: relative to the manifest's folder.
     manifest = "res://voice/voice_manifest.json"
     assert (
-        godot.resolve_audio_path(manifest, "en/aria/intro.greet.timings.json")
+        addon_rules.resolve_audio_path(manifest, "en/aria/intro.greet.timings.json")
         == "res://voice/en/aria/intro.greet.timings.json"
     )
 

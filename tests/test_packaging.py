@@ -66,6 +66,9 @@ def test_the_wheel_ships_the_godot_addon_templates_and_type_marker(dist):
     }
     assert addon and addon <= names, sorted(addon - names)
     assert {"charvoice/py.typed", "charvoice/manifest.schema.json", "charvoice/templates/charvoice.toml"} <= names
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    modules = {name for name in tracked.splitlines() if name.startswith("charvoice/") and name.endswith(".py")}
+    assert modules and modules <= names, sorted(modules - names)  # every package is listed in pyproject.toml
     assert any(name.endswith("licenses/LICENSE") for name in names)
     assert not [name for name in names if name.startswith("tests/") or "/.venv/" in name]
 

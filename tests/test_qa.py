@@ -28,8 +28,8 @@ from helpers_release import (
     write_ogg,
 )
 
-from charvoice.engines.fish import asr
 from charvoice.release import qa
+from charvoice.release import wer as asr
 
 SCHEMA = json.loads((REPO / "charvoice/manifest.schema.json").read_text(encoding="utf-8"))
 

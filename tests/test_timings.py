@@ -17,8 +17,9 @@ import soundfile
 from audio_check import read
 from conftest import LINES, csv_text
 
-from charvoice.pipeline.timings import SOURCES, LineTimings, align, estimate, timings_path
 from charvoice.text_words import word_spans
+from charvoice.timings.align import align, estimate
+from charvoice.timings.format import SOURCES, LineTimings, timings_path
 from charvoice.visemes import SHAPES, shape_of
 
 FRAME_S = 0.010  # one 10 ms analysis frame
@@ -87,15 +88,13 @@ def assert_starts_agree_with_espeak(project) -> None:
     the raw audio), moved by what trimming cut (found by correlating the cached raw audio with
     the published asset, not from the build's numbers), is where a published word starts,
     within one frame."""
-    from charvoice.pipeline.timings import RawTimingsStore
     from charvoice.pipeline.workspace import Workspace
 
     workspace = Workspace.open(project.root)
-    store = RawTimingsStore(workspace.cache)
     plan = workspace.plan()
     assert plan.fresh and not plan.todo
     for job in plan.fresh:
-        raw_audio, events = workspace.cache.get(job.cache_key), store.get(job.cache_key)
+        raw_audio, events = workspace.cache.get(job.cache_key), workspace.cache.timings(job.cache_key)
         assert raw_audio is not None and events is not None and events.source == "engine"
         shift = _published_offset(raw_audio, job.asset_path, workspace.project.config.audio.sample_rate)
         assert shift <= 0.001  # nothing is ever added before the speech but padding
@@ -331,7 +330,6 @@ def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(projec
     assert project.run("build").exit_code == 0
     assert project.run("take", "intro.greet", "-n", "2").exit_code == 0
     from charvoice.pipeline.cache import AudioCache
-    from charvoice.pipeline.timings import RawTimingsStore
 
     engine_calls.clear()
     assert project.run("approve", "intro.greet", "--take", "2").exit_code == 0
@@ -339,7 +337,7 @@ def test_an_approved_take_keeps_the_timings_espeak_gave_while_speaking_it(projec
     entry, timings = timings_of(project, "intro.greet")
     assert entry["origin"] == "approved" and timings.source == "engine"
     check_well_formed(entry, timings)
-    kept = RawTimingsStore(AudioCache(project.root / ".charvoice/cache")).get(entry["source_key"])
+    kept = AudioCache(project.root / ".charvoice/cache").timings(entry["source_key"])
     assert kept is not None and len(kept.words) == len(timings.words)
 
 
@@ -361,7 +359,7 @@ def test_the_demo_projects_lines_all_get_timings_that_cover_their_speech(demo):
 def test_the_godot_addons_reader_takes_every_file_the_build_writes_as_it_is(project):
     """What the build writes is what the addon reads (charvoice/godot/timings.py is the reference
     for runtime/charvoice_timings.gd): nothing dropped as malformed, nothing reordered."""
-    from charvoice.godot.timings import mouth_at, parse_timings
+    from addon_timings import mouth_at, parse_timings
 
     assert project.run("build").exit_code == 0
     for line_id, _, _ in LINES:

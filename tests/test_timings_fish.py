@@ -20,8 +20,8 @@ from fakes.fish_timestamps import PATH
 from fakes.fixtures import API_KEY, LINES, make_project
 
 from charvoice.engines.fish.timestamps import complete_wav, parse_stream
-from charvoice.pipeline.timings import LineTimings
 from charvoice.text_words import word_spans
+from charvoice.timings.format import LineTimings
 
 FISH_LINES = [line_id for line_id, character, _ in LINES if character != "Dax"]
 ONLY_MODELS = {"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}

@@ -19,15 +19,13 @@ from charvoice.cli.common import (
     open_workspace,
     project_option,
     say_waiting,
-    stale_rows,
 )
 from charvoice.cli.progress import Progress
 from charvoice.errors import Interrupted
-from charvoice.project.config import find_root
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
-    from charvoice.engines.fish.cost import CostPreview
-    from charvoice.pipeline.build import BuildReport, Failure, LineResult
+    from charvoice.api.reports import BuildResult, PlanReport
+    from charvoice.pipeline.build import Failure, LineResult
     from charvoice.pipeline.plan import Plan
     from charvoice.pipeline.uptodate import Verdict
     from charvoice.pipeline.workspace import Workspace
@@ -78,79 +76,37 @@ def build(
 
     TARGETS limit the build to line ids or script files.
     """
+    from charvoice.api import operations
+
     started = time.monotonic()
     whole = not targets and not dry_run and not force and shard is None
-    verdict = _remembered(project_dir, engine) if whole else None
+    verdict = operations.remembered(project_dir, engine) if whole else None
     if verdict is not None:
-        _print_remembered_build(verdict, project_dir, as_json, time.monotonic() - started)
+        result = operations.remembered_build(verdict, project_dir, time.monotonic() - started)
+        if not as_json:
+            _print_warnings(verdict, voices=True)
+        _print_build(result, as_json)
         return
     workspace = open_workspace(project_dir, engine, quiet=as_json, voices=True)
     try:
-        if workspace.cache.remote is not None:  # one cheap request before anything is paid for
-            workspace.cache.remote.preflight()
-        lines = workspace.select(targets)
-        if shard is not None:
-            from charvoice.pipeline.plan import in_shard
-
-            lines = [line for line in (workspace.project.lines if lines is None else lines) if in_shard(line, *shard)]
-            if workspace.cache.remote is None:
-                click.secho(
-                    "warning: --shard without [cache] remote: no other build can use this shard's audio",
-                    err=True,
-                    fg="yellow",
-                )
+        lines = operations.select(workspace, targets, shard)
+        if shard is not None and workspace.cache.remote is None:
+            click.secho(
+                "warning: --shard without [cache] remote: no other build can use this shard's audio",
+                err=True,
+                fg="yellow",
+            )
         if dry_run:
-            _print_dry_run(workspace, workspace.plan(lines, force=force), as_json)
+            _print_dry_run(operations.preview(workspace, lines, force), workspace, as_json)
             return
-        if over_credit and hasattr(workspace.engines.primary, "spend_beyond_credit"):
-            workspace.engines.primary.spend_beyond_credit = True
-        plan, report = _build_with_progress(
-            workspace, lines, force, jobs or workspace.project.config.jobs, show=not as_json
-        )
+        result = _build_with_progress(workspace, lines, force, jobs, over_credit, whole, engine, show=not as_json)
     except KeyboardInterrupt:  # before any line started (planning, cloning a voice)
         raise Interrupted() from None
     finally:
         workspace.close()
-    if whole and not plan.todo and not report.built and not report.failures:
-        _remember(workspace, engine, plan, gate=None)
-    _print_build(workspace, plan, report, as_json)
-    if report.failures:
+    _print_build(result, as_json, _shared_note(workspace))
+    if not result.ok:
         sys.exit(1)
-
-
-def _remembered(project_dir: Path | None, engine: str | None, need_gate: bool = False) -> Verdict | None:
-    """The saved up-to-date verdict when nothing changed since (see pipeline/uptodate.py)."""
-    from charvoice.errors import CharvoiceError
-    from charvoice.pipeline.uptodate import remembered
-    from charvoice.project.config import load_config
-
-    try:
-        config = load_config(find_root(project_dir or Path.cwd()))
-    except CharvoiceError:
-        return None  # the full path reports it
-    verdict = remembered(config, engine, gate=need_gate)
-    return None if verdict is None or (need_gate and not verdict.gate) else verdict
-
-
-def _remember(workspace: Workspace, engine: str | None, plan: Plan, gate: dict | None) -> None:
-    from charvoice.pipeline.uptodate import Verdict, remember
-
-    project = workspace.project
-    verdict = Verdict(
-        engine=workspace.engines.primary.name,
-        total=plan.total,
-        notice=workspace.engines.notice,
-        warnings=list(dict.fromkeys(project.warnings)),
-        voicing_warnings=list(dict.fromkeys(project.voicing_warnings)),
-        skipped=list(dict.fromkeys(project.skipped)),
-        orphans=list(plan.orphans),
-        gate=gate or {},
-    )
-    folders = {job.manifest_path.rpartition("/")[0] for job in plan.fresh}
-    root = project.config.root.resolve()
-    samples = [sample for character in project.characters.values() for sample in character.voice.samples]
-    if all(root in sample.resolve().parents for sample in samples):  # samples elsewhere are not stamped
-        remember(project.config, engine, verdict, folders)
 
 
 def _print_warnings(verdict: Verdict, voices: bool) -> None:
@@ -163,40 +119,11 @@ def _print_warnings(verdict: Verdict, voices: bool) -> None:
         click.secho(verdict.notice, err=True, fg="cyan")
 
 
-def _print_remembered_build(verdict: Verdict, project_dir: Path | None, as_json: bool, seconds: float) -> None:
-    from charvoice.project.config import load_config
-
-    if as_json:
-        config = load_config(find_root(project_dir or Path.cwd()))
-        emit_json(
-            {
-                "engine": verdict.engine,
-                "total": verdict.total,
-                "up_to_date": verdict.total,
-                "built": 0,
-                "synthesized": 0,
-                "from_cache": 0,
-                "failed": [],
-                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in verdict.orphans],
-                "warnings": verdict.warnings,
-                "skipped": verdict.skipped,
-                "seconds": round(seconds, 3),
-                "manifest": config.relative(config.manifest_path),
-            }
-        )
-        return
-    _print_warnings(verdict, voices=True)
-    click.echo(f"{verdict.total} lines up to date.")
-    if verdict.orphans:
-        click.secho(
-            f"{len(verdict.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",
-            fg="yellow",
-        )
-
-
 def _build_with_progress(
-    workspace: Workspace, lines: list[Line] | None, force: bool, jobs: int, show: bool
-) -> tuple[Plan, BuildReport]:
+    workspace: Workspace, lines: list[Line] | None, force: bool, jobs: int | None, over_credit: bool,
+    whole: bool, engine: str | None, show: bool,
+) -> BuildResult:  # fmt: skip
+    from charvoice.api import operations
     from charvoice.pipeline.build import Failure
 
     bar: Progress | None = None
@@ -214,76 +141,37 @@ def _build_with_progress(
             bar.update(result, isinstance(result, Failure))
 
     try:
-        return workspace.build(
-            lines,
-            jobs=jobs,
-            force=force,
-            on_start=start,
-            on_progress=advance,
-            on_wait=say_waiting,
-            notify=notifier(show),
-        )
+        _, result = operations.build(
+            workspace, lines, jobs=jobs, force=force, over_credit=over_credit, whole=whole, engine=engine,
+            on_start=start, on_progress=advance, on_wait=say_waiting, notify=notifier(show),
+        )  # fmt: skip
+        return result
     finally:
         if bar is not None:
             bar.close()
 
 
-def _cost_preview(workspace: Workspace, plan: Plan) -> CostPreview:
-    from charvoice.engines.fish.cost import preview
-    from charvoice.pipeline.timings import cost_of_timings
-    from charvoice.project.config import fish_price
-
-    price = fish_price(workspace.project.config.fish)
-    config = workspace.project.config
-    cost = preview(plan.to_synthesize, workspace.project.characters, workspace.engines.primary.name, price, config)
-    cost.timings = cost_of_timings(plan, workspace.project, workspace.engines)  # what word timings add
-    return cost
-
-
-def _credit(workspace: Workspace, cost: float) -> dict:
-    """The Fish Audio account's credit beside the cost preview (engines that have an account)."""
-    account_credit = getattr(workspace.engines.primary, "account_credit", None)
-    if account_credit is None or cost <= 0:  # nothing to pay for: no need to ask
-        return {}
-    usd, why = account_credit()
-    return {"usd": usd, "enough": None if usd is None else cost <= usd, "unknown_because": why}
-
-
-def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
-    synth = plan.to_synthesize
-    remote, shared = workspace.cache.remote, sum(job.shared for job in plan.todo)
+def _print_dry_run(report: PlanReport, workspace: Workspace, as_json: bool) -> None:
     if as_json:
-        held = {"shared_cache": shared} if remote is not None else {}
-        cost = _cost_preview(workspace, plan)
-        emit_json(
-            {
-                "engine": workspace.engines.primary.name,
-                "total": plan.total,
-                "up_to_date": len(plan.fresh),
-                "to_build": stale_rows(plan),
-                "to_synthesize": len(synth),
-                **held,
-                "cost": cost.as_dict(),
-                "credit": _credit(workspace, cost.price(cost.bytes)),
-                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
-                "skipped": workspace.project.skipped,
-            }
-        )
+        emit_json(report.to_json())
         return
-    for job in plan.todo:
+    todo = report.plan.todo if report.plan is not None else []
+    for job in todo:
         how = "shared" if job.shared else "from cache" if job.cached else "synthesise"
         click.echo(f"{job.label:<40} {how:<11} {job.reason:<34} {job.line.source}")
+    synthesise = report.to_synthesize
     click.echo(
-        f"{len(plan.todo)} to build ({len(synth)} to synthesise, {len(plan.todo) - len(synth)} from cache), {len(plan.fresh)} up to date."
+        f"{len(todo)} to build ({synthesise} to synthesise, {len(todo) - synthesise} from cache), {report.up_to_date} up to date."
     )
+    remote = workspace.cache.remote
     if remote is not None:
         click.echo(
-            f"The shared cache {remote.description} already holds {shared} of the lines to build (they cost nothing)."
+            f"The shared cache {remote.description} already holds {report.shared_cache} of the lines to build (they cost nothing)."
         )
-    cost = _cost_preview(workspace, plan)
+    cost = report.cost
     for row in cost.text():
         click.echo(row)
-    credit = _credit(workspace, cost.price(cost.bytes))
+    credit = report.credit
     if credit and credit["usd"] is None:
         click.echo(f"Account credit: unknown ({credit['unknown_because']})")
     elif credit:
@@ -295,14 +183,6 @@ def _print_dry_run(workspace: Workspace, plan: Plan, as_json: bool) -> None:
         click.echo(f"Account credit: ${credit['usd']:.2f}{short}")
 
 
-def _cache_counts(workspace: Workspace) -> dict:
-    cache = workspace.cache
-    counts = {"damaged_cache_entries": cache.discarded + (cache.remote.refused if cache.remote else 0)}
-    if cache.remote is not None:
-        counts |= {"from_shared_cache": cache.remote_hits, "uploaded": cache.remote.uploaded}
-    return counts
-
-
 def _shared_note(workspace: Workspace) -> str:
     remote = workspace.cache.remote
     return (
@@ -312,55 +192,28 @@ def _shared_note(workspace: Workspace) -> str:
     )
 
 
-def _billed_retries(workspace: Workspace) -> int:
-    """Retries the engine made after an answer it may have been billed for (Fish: paid_retries)."""
-    client = getattr(workspace.engines.primary, "client", None)
-    return int(getattr(client, "billed_retries", 0))
-
-
-def _print_build(workspace: Workspace, plan: Plan, report: BuildReport, as_json: bool) -> None:
-    orphans = plan.orphans
+def _print_build(result: BuildResult, as_json: bool, shared_note: str = "") -> None:
     if as_json:
-        emit_json(
-            {
-                "engine": report.engine,
-                "total": report.total,
-                "up_to_date": report.up_to_date,
-                "built": len(report.built),
-                "synthesized": report.synthesized,
-                "from_cache": report.from_cache,
-                **_cache_counts(workspace),
-                "failed": [
-                    {"id": f.job.line.id, "locale": f.job.line.locale, "source": f.job.line.source, "error": f.message}
-                    for f in report.failures
-                ],
-                "orphans": [{"id": line_id, "locale": locale} for line_id, locale in orphans],
-                "warnings": [*workspace.project.warnings, *workspace.project.voicing_warnings],
-                "skipped": workspace.project.skipped,
-                "seconds": round(report.seconds, 3),
-                "billed_retries": _billed_retries(workspace),
-                "manifest": workspace.project.config.relative(workspace.manifest.path),
-            }
-        )
+        emit_json(result.to_json())
         return
-    if not report.built and not report.failures:
-        click.echo(f"{_count(report.up_to_date, 'line')} up to date.")
+    if not result.built and not result.failed:
+        click.echo(f"{_count(result.up_to_date, 'line')} up to date.")
     else:
         click.echo(
-            f"Built {_count(len(report.built), 'line')} in {report.seconds:.1f} s "
-            f"({report.synthesized} synthesised, {report.from_cache} from cache{_shared_note(workspace)}); {report.up_to_date} up to date."
+            f"Built {_count(result.built, 'line')} in {result.seconds:.1f} s "
+            f"({result.synthesized} synthesised, {result.from_cache} from cache{shared_note}); {result.up_to_date} up to date."
         )
-    for failure in report.failures:
-        click.secho(f"failed: {failure.job.line.source} {failure.job.label}: {failure.message}", err=True, fg="red")
-    billed = _billed_retries(workspace)
-    if billed:
+    for failure in result.failed:
+        click.secho(f"failed: {failure.source} {failure.id} [{failure.locale}]: {failure.error}", err=True, fg="red")
+    if result.billed_retries:
+        retries = "retry" if result.billed_retries == 1 else "retries"
         click.secho(
-            f"{billed} {'retry' if billed == 1 else 'retries'} after a damaged or cut-off answer may have been billed again.",
+            f"{result.billed_retries} {retries} after a damaged or cut-off answer may have been billed again.",
             fg="yellow",
         )
-    if orphans:
+    if result.orphans:
         click.secho(
-            f"{len(orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",
+            f"{len(result.orphans)} manifest entries belong to lines no script has any more: run `charvoice clean`.",
             fg="yellow",
         )
 
@@ -418,39 +271,32 @@ def check(
 ) -> None:
     """Exit 1 when any line's audio is missing or stale, or fails a check asked for (synthesises
     nothing; for CI). Exit 0 means the assets match the scripts and pass every gate given."""
-    plain = not (require_engine or require_qa or missing_locales or require_approval or junit_path or report_path)
-    verdict = _remembered(project_dir, engine, need_gate=as_json) if plain else None  # text needs no gate report
+    from charvoice.api import operations
+
+    checks = operations.GateChecks(require_engine, require_qa, missing_locales, require_approval)
+    plain = not (checks.any or junit_path or report_path)
+    verdict = (
+        operations.remembered(project_dir, engine, need_gate=as_json) if plain else None
+    )  # text needs no gate report
     if verdict is not None:
         if as_json:
-            emit_json(
-                {"ok": True, "total": verdict.total, "up_to_date": verdict.total, "stale": [], "gate": verdict.gate}
-            )
+            emit_json(operations.remembered_check(verdict).to_json())
         else:
             _print_warnings(verdict, voices=False)
             click.echo(f"All {verdict.total} lines up to date.")
         return
 
-    from charvoice.release.gate import GateOptions, run_gate
-
     workspace = open_workspace(project_dir, engine, quiet=as_json)
-    plan = workspace.plan()
-    gate = run_gate(workspace, GateOptions(require_engine, require_qa, missing_locales, require_approval), plan)
-    if plain and gate.ok and not plan.todo:
-        _remember(workspace, engine, plan, gate=gate.to_json())
+    result = operations.check(workspace, checks, engine)
+    gate = result.report
+    assert gate is not None  # a check that planned always has its gate report
+    plan = gate.plan
     if junit_path is not None:
         gate.write_junit(junit_path)
     if report_path is not None:
         gate.write_json(report_path)
     if as_json:
-        emit_json(
-            {
-                "ok": gate.ok,
-                "total": plan.total,
-                "up_to_date": len(plan.fresh),
-                "stale": stale_rows(plan),
-                "gate": gate.to_json(),
-            }
-        )
+        emit_json(result.to_json())
     else:
         for job in plan.todo:
             click.echo(f"{job.line.source}: {job.label}: {job.reason}")
@@ -461,8 +307,8 @@ def check(
             click.secho(f"{len(plan.todo)} of {plan.total} lines need building: run `charvoice build`.", fg="red")
         if failures:
             count = len({id(case) for case, _ in failures})
-            checks = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
-            click.secho(f"{count} line(s) fail the release checks ({checks}).", fg="red")
+            names = ", ".join(gate.gates) or ", ".join(dict.fromkeys(problem.check for _, problem in failures))
+            click.secho(f"{count} line(s) fail the release checks ({names}).", fg="red")
         if gate.ok:
             passed = f"; every line passes {', '.join(gate.gates)}" if gate.gates else ""
             click.echo(f"All {plan.total} lines up to date{passed}.")
@@ -475,25 +321,23 @@ def check(
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @json_option
 def clean(project_dir: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Remove manifest entries of lines no script has any more, and the files charvoice wrote
-    for them (never a file it did not write)."""
+    """Remove assets and manifest entries of lines no script has any more."""
+    from charvoice.api import operations
+
     workspace = open_workspace(project_dir, quiet=as_json)
     try:
-        report = workspace.clean(dry_run, on_wait=None if as_json else say_waiting)
+        result = operations.clean(workspace, dry_run, on_wait=say_waiting)
     finally:
         workspace.close()
-    relative = workspace.project.config.relative
     if as_json:
-        entries = [{"id": line_id, "locale": locale} for line_id, locale in report.entries]
-        files = [relative(path) for path in report.files]
-        click.echo(json.dumps({"dry_run": dry_run, "entries": entries, "files": files}, ensure_ascii=False))
+        emit_json(result.to_json())
         return
     verb = "would remove" if dry_run else "removed"
-    for line_id, locale in report.entries:
+    for line_id, locale in result.entries:
         click.echo(f"{verb} manifest entry {line_id} [{locale}]")
-    for path in report.files:
-        click.echo(f"{verb} {relative(path)}")
-    if not report.entries and not report.files:
+    for path in result.files:
+        click.echo(f"{verb} {path}")
+    if not result.entries and not result.files:
         click.echo("Nothing to clean.")
 
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from charvoice.errors import FileSystemError, InputError, Interrupted
-from charvoice.project.config import ENGINE_NAMES
 
 if TYPE_CHECKING:  # imported where used: a no-op build or check should load nothing it does not need
     from charvoice.engines.base import Notify
@@ -29,9 +28,9 @@ def engine_option(why: str = "") -> Callable[[Callable[..., Any]], Callable[...,
     """`--engine`, as every command that opens the engines takes it (`why`: what it decides there)."""
     return click.option(
         "--engine",
-        type=click.Choice(ENGINE_NAMES),
+        metavar="NAME",
         default=None,
-        help=f"Override engine.name{f' ({why})' if why else ''}.",
+        help=f"Override engine.name: auto, fish or offline{f' ({why})' if why else ''}.",
     )
 
 

@@ -1,16 +1,15 @@
-"""What every engine provides, and the request whose hash is the cache key."""
+"""The values engines and the pipeline exchange: the request whose hash is the cache key, and
+the audio with its timings that comes back."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from charvoice.fsutil import text_sha256
 from charvoice.project.characters import Character
-from charvoice.project.lines import Line
 
 
 def canonical_json(value: Any) -> str:
@@ -71,36 +70,37 @@ class EngineTimings:
     words: list[SpokenWord] = field(default_factory=list)
     phonemes: list[tuple[float, str]] = field(default_factory=list)  # (start_s, IPA), "" = pause
 
+    def to_bytes(self) -> bytes:
+        """As kept in the cache beside the audio (and shared with it)."""
+        document = {
+            "source": self.source,
+            "words": [[w.start_s, w.end_s, w.text, w.char_from, w.char_to] for w in self.words],
+            "phonemes": [[time, name] for time, name in self.phonemes],
+        }
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> EngineTimings | None:
+        """The timings `to_bytes` kept, or None when they are damaged (made again from the audio)."""
+        try:
+            document = json.loads(data)
+            return cls(
+                source=str(document["source"]),
+                words=[SpokenWord(float(a), float(b), str(t), int(f), int(e)) for a, b, t, f, e in document["words"]],
+                phonemes=[(float(time), str(name)) for time, name in document["phonemes"]],
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
 
 @dataclass(frozen=True)
 class TimedAudio:
+    """What an engine makes for one request: the audio file's bytes (WAV preferred) and, when
+    the engine knows them, the times its words were spoken. One value, so the timings can never
+    be matched with another reading's audio."""
+
     audio: bytes
     timings: EngineTimings | None = None
-
-
-class TimingsMemo:
-    """What an engine's `synthesize` heard about word timings, until the build takes it.
-
-    `synthesize` stays the one way to get audio (everything that wraps or counts engine calls
-    keeps working); the timings it learnt on the way wait here, by cache key."""
-
-    LIMIT = 256  # lines in flight are far fewer; anything older was never asked for
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[str, EngineTimings] = {}
-
-    def remember(self, request: SpeechRequest, timings: EngineTimings | None) -> None:
-        if timings is None:
-            return
-        with self._lock:
-            if len(self._items) >= self.LIMIT:
-                self._items.pop(next(iter(self._items)))
-            self._items[request.cache_key] = timings
-
-    def take(self, request: SpeechRequest) -> EngineTimings | None:
-        with self._lock:
-            return self._items.pop(request.cache_key, None)
 
 
 @dataclass(frozen=True)
@@ -109,23 +109,3 @@ class Notify:
 
     echo: Callable[[str], None] = lambda message: None
     warn: Callable[[str], None] = lambda message: None
-
-
-class Engine(Protocol):
-    name: str
-
-    def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
-        """The request that would voice `text` (already prepared) as `character`."""
-
-    def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
-        """Before a build sends anything: get ready to voice `requests` with `jobs` in flight
-        (check samples, clone voices). Raise CharvoiceError when it cannot; build nothing then."""
-
-    def synthesize(self, request: SpeechRequest) -> bytes:
-        """Audio file bytes (WAV preferred) for the request; raise EngineError on failure.
-
-        An engine that knows when each word is spoken keeps those timings in a TimingsMemo
-        and offers `take_timings(request) -> EngineTimings | None` right after."""
-
-    def close(self) -> None:
-        """Release connections and libraries."""

@@ -19,14 +19,18 @@ from typing import Any
 
 import espeakng_loader
 
-from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio, TimingsMemo
-from charvoice.errors import EngineError
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, SpokenWord, TimedAudio
+from charvoice.engines.capabilities import Capabilities
+from charvoice.errors import EngineError, Problem
 from charvoice.locales import normalize_locale
 from charvoice.project.characters import Character
 from charvoice.project.lines import Line
+from charvoice.project.loader import Project
+from charvoice.project.schema import TomlFile
 from charvoice.text_words import word_spans
 
 NAME = "offline"
+RESPEAK_TOLERANCE_SAMPLES = 110  # 5 ms at espeak-ng's 22050 Hz
 # espeak-ng voice variants (espeak-ng-data/voices/!v) that sound clearly different.
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "klatt3", "whisper")
 
@@ -172,6 +176,17 @@ def installed_voices() -> tuple[dict[str, str], frozenset[str]]:
     return languages, variants
 
 
+def check_project(project: Project, problems: list[Problem]) -> None:
+    """A `[scratch] voice` espeak-ng lacks is an error before any line is built, whichever
+    engine runs (otherwise it falls back to another voice without a word)."""
+    for character in project.characters.values():
+        voice = character.scratch.voice
+        message = scratch_voice_problem(voice) if voice else None
+        if message:
+            doc = TomlFile.load(project.config.root / character.file, character.file, [])
+            problems.append(Problem(character.file, message, doc.line_of(("scratch",), "voice") if doc else None))
+
+
 def scratch_voice_problem(voice: str) -> str | None:
     """Why a `[scratch] voice` is not one espeak-ng has (None when it is): an unknown name
     would otherwise fall back to another voice without a word."""
@@ -283,23 +298,29 @@ class OfflineEngine:
             character=character,
         )
 
-    def __init__(self) -> None:
-        self._timings = TimingsMemo()
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(  # no cue style: espeak-ng would read cues out
+            phonemes=self, timing_recovery=self, scratch=True, description="the offline scratch voice"
+        )
 
     def prepare(self, requests: Sequence[SpeechRequest], jobs: int, notify: Notify) -> None:
         """Nothing to prepare: espeak-ng loads on the first line."""
 
-    def synthesize(self, request: SpeechRequest) -> bytes:
-        timed = self.synthesize_timed(request)
-        self._timings.remember(request, timed.timings)
-        return timed.audio
-
-    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
-        """The word and phoneme events of the last `synthesize` of this request."""
-        return self._timings.take(request)
-
-    def synthesize_timed(self, request: SpeechRequest) -> TimedAudio:
+    def synthesize(self, request: SpeechRequest) -> TimedAudio:
         """The speech, with the words and phonemes espeak-ng reported while speaking it."""
+        return self._speak(request)
+
+    def recover_timings(self, request: SpeechRequest, raw: bytes) -> EngineTimings | None:
+        """Timings for audio of `request` kept without them: espeak-ng says a line again almost
+        the same way (a few samples of jitter, words drifting by a frame or two at most), so its
+        events for a new reading fit the kept one; None when the new reading differs."""
+        again = self._speak(request)
+        if again.audio[:4] == raw[:4] and abs(len(again.audio) - len(raw)) < 2 * RESPEAK_TOLERANCE_SAMPLES:
+            return again.timings
+        return None
+
+    def _speak(self, request: SpeechRequest) -> TimedAudio:
         espeak = _espeak()
         voice = self._voice(espeak, request.voice["language"], request.voice["variant"])
         pitch, rate = _take_reading(request.voice["pitch"], request.voice["rate"], request.take)

@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from charvoice.engines import Engines
-from charvoice.engines.base import Engine, EngineTimings, Notify, SpeechRequest
+from charvoice.engines.base import EngineTimings, Notify, SpeechRequest
+from charvoice.engines.capabilities import Engine
 from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError, FileSystemError, Interrupted
 from charvoice.fsutil import file_digest
 from charvoice.pipeline import timings
@@ -89,8 +90,8 @@ class Voiced:
     lufs: float
     size: int
     sha256: str
-    # For the word timings (pipeline/timings.py): the published samples, what the engine said
-    # about its words while speaking, and the raw audio.
+    # For the word timings (pipeline/timings.py): the published samples, the timings that came
+    # with the raw audio (from the engine, or kept with it in the cache), and the raw audio.
     processed: Any = field(default=None, repr=False)
     engine_timings: EngineTimings | None = field(default=None, repr=False)
     raw: bytes | Path | None = field(default=None, repr=False)
@@ -108,19 +109,25 @@ def warm_up_audio(sample_rate: int) -> None:
     threading.Thread(target=warm, name="charvoice-warm-up", daemon=True).start()
 
 
-def fetch_raw(
-    request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None
-) -> tuple[bytes | Path, bool]:
-    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the
-    engine, and whether the engine made it."""
+@dataclass(frozen=True)
+class Fetched:
+    """The request stage's result: raw audio (bytes, or a pinned file) with the timings that
+    came with it, and whether an engine call made it."""
+
+    raw: bytes | Path
+    timings: EngineTimings | None = None
+    synthesized: bool = False
+
+
+def fetch_raw(request: SpeechRequest, engine: Engine, cache: AudioCache, pinned: Path | None = None) -> Fetched:
+    """The request stage: the raw audio from `pinned` (a take or a recording), the cache, or the engine."""
     if pinned is not None:  # an approved take or an actor's recording: no engine call
-        return pinned, False
-    raw = cache.get(request.cache_key)
-    if raw is not None:
-        return raw, False
-    audio, engine_timings = timings.synthesize(engine, request)
-    timings.keep(cache, request.cache_key, engine_timings)  # by key, for the processing stage
-    return audio, True
+        return Fetched(pinned)
+    hit = cache.get_timed(request.cache_key)
+    if hit is not None:
+        return Fetched(hit.audio, hit.timings)
+    made = engine.synthesize(request)
+    return Fetched(made.audio, made.timings, synthesized=True)
 
 
 def silent_entries(lines: list[Line]) -> dict[str, dict[str, str]]:
@@ -135,8 +142,7 @@ def silent_entries(lines: list[Line]) -> dict[str, dict[str, str]]:
 
 
 def publish_raw(
-    raw: bytes | Path,
-    synthesized: bool,
+    fetched: Fetched,
     request: SpeechRequest,
     engine: Engine,
     cache: AudioCache,
@@ -156,20 +162,21 @@ def publish_raw(
     than a truncated file published over a good one."""
     from charvoice import audio  # numpy loads only when there is audio to process
 
-    engine_timings = None  # kept by fetch_raw; only a second synthesis here brings new ones
-    processed = audio.process(raw, settings)
-    if not synthesized and pinned is None and expect_duration_s and processed.duration_s < expect_duration_s / 2:
-        (raw, engine_timings), synthesized = timings.synthesize(engine, request), True
-        processed = audio.process(raw, settings)
-    if synthesized and isinstance(raw, bytes):  # only audio that decoded is worth keeping
-        timings.keep(cache, request.cache_key, engine_timings)  # first: the audio's upload takes them along
-        cache.put(request.cache_key, raw)
+    processed = audio.process(fetched.raw, settings)
+    damaged = expect_duration_s and processed.duration_s < expect_duration_s / 2
+    if not fetched.synthesized and pinned is None and damaged:
+        made = engine.synthesize(request)
+        fetched = Fetched(made.audio, made.timings, synthesized=True)
+        processed = audio.process(fetched.raw, settings)
+    if fetched.synthesized and isinstance(fetched.raw, bytes):  # only audio that decoded is worth keeping
+        cache.put(request.cache_key, fetched.raw, fetched.timings)
     before_publish()
     audio.encode(processed, target, settings, asset_key or request.cache_key, durable=durable)  # key: the Ogg stream
     size, sha256 = file_digest(target)  # recorded in the manifest: `check` notices a damaged file
     return Voiced(
-        synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256, processed, engine_timings, raw
-    )
+        fetched.synthesized, round(processed.duration_s, 3), processed.lufs, size, sha256,
+        processed, fetched.timings, fetched.raw,
+    )  # fmt: skip
 
 
 def voice_to_file(
@@ -184,14 +191,13 @@ def voice_to_file(
     expect_duration_s: float | None = None,
 ) -> Voiced:
     """One line's audio at `target`: both stages, one after the other."""
-    raw, synthesized = fetch_raw(request, engine, cache, pinned)
     return publish_raw(
-        raw, synthesized, request, engine, cache, settings, target,
+        fetch_raw(request, engine, cache, pinned), request, engine, cache, settings, target,
         pinned=pinned, before_publish=before_publish, expect_duration_s=expect_duration_s,
     )  # fmt: skip
 
 
-def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> tuple[bytes | Path, bool]:
+def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> Fetched:
     if job.pinned is not None and not job.pinned.is_file():
         relative = project.config.relative(job.pinned)
         raise EngineError(f"{job.origin} audio {relative} is missing (restore it, or approve another take)")
@@ -201,8 +207,7 @@ def _fetch(job: Job, engines: Engines, project: Project, cache: AudioCache) -> t
 
 def _process(
     job: Job,
-    raw: bytes | Path,
-    synthesized: bool,
+    fetched: Fetched,
     engines: Engines,
     project: Project,
     cache: AudioCache,
@@ -215,7 +220,7 @@ def _process(
 
     engine = engines.for_character(project.characters[job.line.character])
     voiced = publish_raw(
-        raw, synthesized, job.request, engine, cache, project.config.audio, job.asset_path,
+        fetched, job.request, engine, cache, project.config.audio, job.asset_path,
         pinned=job.pinned, before_publish=before_publish, expect_duration_s=expect, asset_key=job.asset_key,
         durable=project.config.fsync_assets,
     )  # fmt: skip
@@ -247,6 +252,17 @@ def record(manifest: Manifest, result: LineResult) -> None:
             sha256=result.sha256,
         ),
     )
+
+
+def _group(leader: Job, followers: dict[str, list[Job]]) -> list[Job]:
+    """The leader and the lines waiting for its audio (none for a pinned take or recording)."""
+    return [leader] if leader.pinned is not None else [leader, *followers.get(leader.cache_key, [])]
+
+
+def _expected(manifest: Manifest, job: Job) -> float | None:
+    """How long this line's sound (same asset key) came out last time, if it was built before."""
+    before = manifest.entry(job.line.id, job.line.locale)
+    return before.duration_s if before is not None and before.key == job.asset_key else None
 
 
 def run_build(
@@ -298,7 +314,18 @@ def run_build(
             changed = []
         last_flush = time.monotonic()
 
-    pending = list(reversed(plan.todo))  # pop() takes them in script order
+    # Identical requests in flight are synthesised once: the first line of each cache key fetches,
+    # the others take its audio (and so its timings) when it arrives.
+    followers: dict[str, list[Job]] = {}
+    leaders: list[Job] = []
+    for job in plan.todo:
+        if job.pinned is None and job.cache_key in followers:
+            followers[job.cache_key].append(job)
+            continue
+        if job.pinned is None:
+            followers[job.cache_key] = []
+        leaders.append(job)
+    pending = list(reversed(leaders))  # pop() takes them in script order
     fetching: dict[Future, tuple[Job, float | None]] = {}
     processing: dict[Future, Job] = {}
     fatal: CharvoiceError | None = None  # dooms every line left: a refused key, a full disk
@@ -344,13 +371,12 @@ def run_build(
     ):
         while pending or fetching or processing:
             if fatal is not None or stop.is_set():
-                report.not_started.extend(reversed(pending))
+                for job in reversed(pending):
+                    report.not_started.extend(_group(job, followers))
                 pending.clear()
             while pending and len(fetching) < jobs and len(fetching) + len(processing) < backlog:
                 job = pending.pop()
-                before = manifest.entry(job.line.id, job.line.locale)
-                expect = before.duration_s if before is not None and before.key == job.asset_key else None
-                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, expect)
+                fetching[requests.submit(_fetch, job, engines, project, cache)] = (job, _expected(manifest, job))
             if not fetching and not processing:
                 break
             try:
@@ -363,14 +389,19 @@ def run_build(
                 done, _ = wait([*fetching, *processing])
             for future in done:
                 if future in fetching:
-                    job, expect = fetching.pop(future)
+                    leader, expect = fetching.pop(future)
                     try:
-                        raw, synthesized = future.result()
+                        fetched = future.result()
                     except Exception as error:
-                        failed(job, error)
+                        for job in _group(leader, followers):  # the same request fails the same way
+                            failed(job, error)
                         continue
-                    work = (job, raw, synthesized, engines, project, cache, stop, expect)
-                    processing[processors.submit(_process, *work)] = job
+                    for job in _group(leader, followers):  # only the leader's audio was paid for
+                        if job is not leader:
+                            expect = _expected(manifest, job)
+                        paid = fetched if job is leader else replace(fetched, synthesized=False)
+                        work = (job, paid, engines, project, cache, stop, expect)
+                        processing[processors.submit(_process, *work)] = job
                     continue
                 job = processing.pop(future)
                 try:

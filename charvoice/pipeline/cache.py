@@ -13,43 +13,16 @@ deleted, so it is voiced again instead of being published as a 0.001 s asset.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import struct
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from charvoice.engines.base import EngineTimings, TimedAudio
 from charvoice.fsutil import atomic_write_bytes
+from charvoice.pipeline.entries import MAGIC, entry_name, seal, unseal
+from charvoice.pipeline.remote_cache import RemoteCache
 
-if TYPE_CHECKING:
-    from charvoice.pipeline.remote_cache import RemoteCache
-
-# magic + format version, sha256 of the audio, audio length in bytes; then the audio itself
-MAGIC = b"CVCACHE1"
-_HEADER = struct.Struct(">8s32sQ")
-
-
-def seal(audio: bytes) -> bytes:
-    """The bytes of a cache entry (local file or remote object) holding `audio`."""
-    return _HEADER.pack(MAGIC, hashlib.sha256(audio).digest(), len(audio)) + audio
-
-
-def unseal(blob: bytes) -> bytes | None:
-    """The audio of a cache entry, or None when the entry is truncated, damaged or unsealed."""
-    if len(blob) < _HEADER.size:
-        return None
-    magic, digest, length = _HEADER.unpack_from(blob)
-    audio = blob[_HEADER.size :]
-    if magic != MAGIC or length != len(audio) or hashlib.sha256(audio).digest() != digest:
-        return None
-    return audio
-
-
-def entry_name(key: str, kind: str = "audio") -> str:
-    """Where an entry lives, relative to the cache folder (or the remote's prefix): the raw
-    audio, or ("timings") the engine's word timings for it, which travel with it to a team."""
-    return f"{key[:2]}/{key}.{kind}"
+__all__ = ["MAGIC", "AudioCache", "entry_name", "seal", "unseal"]
 
 
 class AudioCache:
@@ -98,21 +71,27 @@ class AudioCache:
             atomic_write_bytes(path, seal(fetched))
         with self._lock:
             self.remote_hits += 1
-        self.get_timings(key)  # now, from the request stage's threads, not when the line is processed
+        self._timings_blob(key)  # now, from the request stage's threads, not when the line is processed
         return fetched
 
-    def put(self, key: str, audio: bytes) -> None:
-        """Keep raw audio that decoded: locally, then in the remote (when it has no copy yet),
-        with the timings kept for it."""
+    def get_timed(self, key: str) -> TimedAudio | None:
+        """The entry for `key`: its verified audio and the timings kept with it (None: a miss)."""
+        audio = self.get(key)
+        return None if audio is None else TimedAudio(audio, self.timings(key))
+
+    def put(self, key: str, audio: bytes, timings: EngineTimings | None = None) -> None:
+        """Keep one entry, raw audio that decoded and its timings: locally (the timings first, so
+        an entry is never seen without them), then in the remote (when it has no copy yet)."""
+        blob = timings.to_bytes() if timings is not None else None
+        if blob is not None:
+            atomic_write_bytes(self.timings_path(key), blob, durable=True)
         atomic_write_bytes(self.path(key), seal(audio), durable=True)  # paid for: survives a power cut
         if self.remote is not None:
-            self.remote.put(key, audio)
-            with contextlib.suppress(OSError):
-                self.remote.put(key, self.timings_path(key).read_bytes(), "timings")
+            self.remote.put_entry(key, audio, blob)
 
-    # The engine's raw word timings for an entry: opaque bytes here (pipeline/timings.py reads
-    # them), kept locally as plain files (`timings/`, as before they travelled) and sealed in the
-    # remote, so a teammate or a CI runner assembling from it publishes the same timings.
+    # The engine's raw word timings for an entry, kept locally as plain files (`timings/`, as
+    # before they travelled) and sealed in the remote, so a teammate or a CI runner assembling
+    # from it publishes the same timings.
 
     def timings_path(self, key: str) -> Path:
         return self.folder / "timings" / key[:2] / f"{key}.json"
@@ -120,7 +99,12 @@ class AudioCache:
     def has_timings(self, key: str) -> bool:
         return self.timings_path(key).is_file()
 
-    def get_timings(self, key: str) -> bytes | None:
+    def timings(self, key: str) -> EngineTimings | None:
+        """The raw timings kept for `key` (None: none, or damaged)."""
+        blob = self._timings_blob(key)
+        return EngineTimings.from_bytes(blob) if blob is not None else None
+
+    def _timings_blob(self, key: str) -> bytes | None:
         """The raw timings kept for `key`: local first, then the remote (kept locally)."""
         path = self.timings_path(key)
         try:
@@ -133,9 +117,10 @@ class AudioCache:
                 atomic_write_bytes(path, fetched)
         return fetched
 
-    def put_timings(self, key: str, data: bytes) -> None:
-        """Keep raw timings; they go to the remote with their audio (now, if it is kept already:
-        timings made again for cached audio)."""
+    def add_timings(self, key: str, timings: EngineTimings) -> None:
+        """Keep timings recovered later for audio that came without them (a recording's speech
+        to text, the offline voice's events): locally, and in the remote if it holds the audio."""
+        data = timings.to_bytes()
         atomic_write_bytes(self.timings_path(key), data, durable=True)
         if self.remote is not None and self.has(key):
             self.remote.put(key, data, "timings")

@@ -7,13 +7,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from charvoice.fsutil import remove_stale_temps
+from charvoice.pipeline.manifest import Manifest
 from charvoice.pipeline.published import Published, import_sidecar, manifest_names
-
-if TYPE_CHECKING:
-    from charvoice.pipeline.workspace import Workspace
+from charvoice.project.loader import Project
 
 
 @dataclass
@@ -22,9 +20,8 @@ class CleanReport:
     files: list[Path] = field(default_factory=list)  # every file removed: assets, timings, their .import
 
 
-def clean(workspace: Workspace, *, dry_run: bool) -> CleanReport:
+def clean(project: Project, manifest: Manifest, *, dry_run: bool) -> CleanReport:
     """Find (and unless `dry_run`, remove) orphans; call through Workspace.clean for the lock."""
-    project, manifest = workspace.project, workspace.manifest
     output = project.config.output_dir
     current = {(line.id, line.locale) for line in project.lines}
     orphans = [(line_id, locale) for line_id, locale, _ in manifest.entries() if (line_id, locale) not in current]

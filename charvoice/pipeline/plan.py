@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from charvoice.engines import Engines
-from charvoice.engines.base import Engine, SpeechRequest, canonical_json
+from charvoice.engines.base import SpeechRequest, canonical_json
+from charvoice.engines.capabilities import Engine
 from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
-from charvoice.pipeline.timings import timings_path, timings_problem
+from charvoice.pipeline.timings import timings_problem
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
+from charvoice.timings.format import timings_path
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,10 @@ class Plan:
 
     @property
     def to_synthesize(self) -> list[Job]:
-        return [job for job in self.todo if not job.cached]
+        """The lines that cost an engine call: one per cache key (lines that say the same thing
+        the same way share one reading)."""
+        unique = {job.cache_key: job for job in reversed(self.todo) if not job.cached}
+        return [job for job in self.todo if unique.get(job.cache_key) is job]
 
 
 def asset_key(cache_key: str, project: Project) -> str:
@@ -113,7 +118,12 @@ def speech_request(
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
     text = prepare(
-        line.text, character, project.config, direction=line.direction, engine=engine.name, note=line.direction_note
+        line.text,
+        character,
+        project.config,
+        direction=line.direction,
+        style=engine.capabilities.cue_style,
+        note=line.direction_note,
     )
     request = engine.request(line, character, text)
     return replace(request, take=take) if take else request

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from charvoice.errors import CharvoiceError
 from charvoice.fsutil import atomic_target, temp_path
-from charvoice.pipeline.cache import entry_name, seal, unseal
+from charvoice.pipeline.entries import entry_name, seal, unseal
 from charvoice.pipeline.remote_check import RemoteCacheError, explain, first_line, profile_config
 
 OBJECT_SCHEMES = ("s3", "s3a", "gs", "az", "azure", "abfs", "abfss", "adl")
@@ -317,6 +317,12 @@ class RemoteCache:
             with self._lock:
                 self.uploaded += kind == "audio"  # what users count: lines' audio
                 self._damaged.discard(name)
+
+    def put_entry(self, key: str, audio: bytes, timings: bytes | None) -> None:
+        """One cache entry: its timings first, so a teammate who finds the audio finds them too."""
+        if timings is not None:
+            self.put(key, timings, "timings")
+        self.put(key, audio)
 
     def holds(self, keys: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(keys))

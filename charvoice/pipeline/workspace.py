@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -11,8 +10,8 @@ from pathlib import Path
 
 from charvoice.engines import Engines, select_engines
 from charvoice.engines.base import Notify
-from charvoice.errors import CharvoiceError, FileSystemError, InputError, Problem
-from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, probe_writable, remove_stale_temps
+from charvoice.errors import CharvoiceError, FileSystemError
+from charvoice.fsutil import ProjectLock, probe_writable, remove_stale_temps
 from charvoice.pipeline.approvals import Approvals
 from charvoice.pipeline.build import BuildReport, Failure, LineResult, run_build
 from charvoice.pipeline.cache import AudioCache
@@ -24,9 +23,6 @@ from charvoice.pipeline.remote_cache import open_remote
 from charvoice.project.config import ProjectConfig, api_key
 from charvoice.project.lines import Line
 from charvoice.project.loader import Project, ScriptCache, load_project
-from charvoice.project.schema import TomlFile
-
-SAMPLES_CHECKED = "samples-decoded.json"  # sha256 of every voice sample that decoded, under .charvoice/
 
 OnWait = Callable[[], object] | None  # called once when another process holds the project lock
 
@@ -120,7 +116,7 @@ class Workspace:
         engines = memory.engines(config, engine) if memory else select_engines(config, engine)
         try:
             manifest = _load_manifest(config, memory)
-            _check_voice_settings(project)  # last: it may record samples that decoded
+            engines.check_project(project)  # last: it may record samples that decoded
         except BaseException:
             if memory is None:
                 engines.close()
@@ -163,11 +159,11 @@ class Workspace:
     def clean(self, dry_run: bool, on_wait: OnWait = None) -> CleanReport:
         """Remove orphaned entries and assets, holding the lock (dry runs need no lock)."""
         if dry_run:
-            return clean(self, dry_run=True)
+            return clean(self.project, self.manifest, dry_run=True)
         with self._locked(on_wait):
             if self.memory is not None:
                 self.memory.manifests.changing()
-            report = clean(self, dry_run=False)
+            report = clean(self.project, self.manifest, dry_run=False)
             if self.memory is not None:
                 self.memory.manifests.published(self.manifest)
             return report
@@ -305,64 +301,3 @@ def _not_ours(config: ProjectConfig, job: Job) -> str:
         f"{config.relative(job.asset_path)} (or its .timings.json) exists and charvoice did not write it: "
         "move that file away, or give the line another id; charvoice never writes over a file it did not make"
     )
-
-
-def _check_voice_settings(project: Project) -> None:
-    """What the project's files ask of the engines, checked whichever engine runs: a scratch
-    voice espeak-ng lacks, or a damaged charvoice.lock, is an error before any line is built
-    (otherwise the first falls back to another voice, and the second is ignored until CI)."""
-    from charvoice.engines.fish.voices import LOCK_NAME, VoiceLock
-    from charvoice.engines.offline import scratch_voice_problem
-
-    problems: list[Problem] = []
-    for character in project.characters.values():
-        voice = character.scratch.voice
-        message = scratch_voice_problem(voice) if voice else None
-        if message:
-            doc = TomlFile.load(project.config.root / character.file, character.file, [])
-            problems.append(Problem(character.file, message, doc.line_of(("scratch",), "voice") if doc else None))
-    if (project.config.root / LOCK_NAME).exists():
-        try:
-            VoiceLock.load(project.config)
-        except InputError as error:
-            problems.extend(error.problems)
-    if not problems:
-        _check_samples_decode(project, problems)
-    if problems:
-        raise InputError(problems)
-
-
-def _check_samples_decode(project: Project, problems: list[Problem]) -> None:
-    """Every voice sample decodes as audio, whichever engine runs (a sample that is not audio
-    otherwise passes every keyless build and fails only in CI). Samples that decoded are
-    remembered by content hash in .charvoice/, so each file is decoded once, not every build;
-    a refused build writes nothing."""
-    from charvoice.engines.fish.samples import decode_problem
-
-    config = project.config
-    record = config.state_dir / SAMPLES_CHECKED
-    try:
-        known = set(json.loads(record.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        known = set()  # missing or damaged: check again
-    added = False
-    for character in project.characters.values():
-        for path in character.voice.samples:
-            try:
-                digest = file_sha256(path)
-            except OSError as exc:
-                problems.append(Problem(character.file, f"cannot read voice sample {path.name}: {exc.strerror}"))
-                continue
-            if digest in known:
-                continue
-            why = decode_problem(path)
-            if why is not None:
-                doc = TomlFile.load(config.root / character.file, character.file, [])
-                line = doc.line_of(("voice",), "samples") if doc else None
-                problems.append(Problem(character.file, f"voice sample {path.name} cannot be decoded ({why})", line))
-                continue
-            known.add(digest)
-            added = True
-    if added and not problems:
-        with contextlib.suppress(OSError):  # only a memo: a read-only project checks again next time
-            atomic_write_text(record, json.dumps(sorted(known), indent=0))

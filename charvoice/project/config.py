@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from charvoice.errors import InputError, Problem, ProjectNotFound
 from charvoice.locales import normalize_locale
@@ -16,29 +16,9 @@ from charvoice.project.speakers import SPEAKERS_SCHEMA, SpeakerRules, speaker_ru
 
 CONFIG_NAME = "charvoice.toml"
 AUDIO_FORMATS = ("ogg", "wav", "mp3")
-
-# Fish Audio's TTS models (the `model` header's enum in the API reference, docs.fish.audio
-# "Models Overview") -> the cue syntax each one reads ("Emotion Control"): S1 `(cue)` at a
-# sentence start, the S2 family `[cue]` anywhere, in free words. The service voices any other
-# name with its default model without a word, so charvoice refuses names it does not know
-# unless engine.fish.allow_unlisted_model says the name is newer than this charvoice.
-FISH_MODELS = {"s2.1-pro": "bracket", "s2.1-pro-free": "bracket", "s2-pro": "bracket", "s1": "paren"}
-FISH_DEFAULT_MODEL = "s2.1-pro"  # "our recommended production TTS model"
-FISH_RETIRED_MODELS = {"speech-1.5": "2026-02-28", "speech-1.6": "2026-02-28"}  # "Model Deprecations"
-FISH_LATENCIES = ("normal", "balanced", "low")
-FISH_FREE_MODELS = ("s2.1-pro-free",)  # "$0.00 / M UTF-8 bytes" ("Pricing & Rate Limits")
-# What answers at engine.fish.base_url: Fish Audio's API (the default, also for a proxy or the
-# tests' fake) or a self-hosted Fish Speech server (its own request schema and references API).
-FISH_SERVERS = ("fish-audio", "fish-speech")
-FISH_CUES = ("free", "mapped", "off")  # engine.fish.cues (engines/fish/direction.py)
-
-ENGINE_NAMES = ("auto", "fish", "offline")  # auto: Fish Audio when FISH_API_KEY is set, else offline
-
-
-def fish_cue_style(model: str) -> str:
-    """The cue syntax: "paren" for S1, "bracket" for the S2 family and (unlisted) newer models."""
-    return FISH_MODELS.get(model, "bracket")
-
+# engine.name: checked here with the rest of charvoice.toml, so every mistake is reported at once
+# and the no-op fast path needs no engine code; engines.register adds a name for a new engine.
+ENGINE_NAMES: tuple[str, ...] = ("auto", "fish", "offline")
 
 SCHEMA = Table(
     {
@@ -62,23 +42,6 @@ SCHEMA = Table(
             {
                 "name": Field(str, "auto", choices=ENGINE_NAMES),
                 "jobs": Field(int, 5, minimum=1, maximum=64),
-                "fish": Table(
-                    {
-                        "base_url": Field(str, "https://api.fish.audio"),
-                        "model": Field(str, FISH_DEFAULT_MODEL),
-                        "allow_unlisted_model": Field(bool, False),
-                        "server": Field(str, "fish-audio", choices=FISH_SERVERS),
-                        "price_per_million_bytes": Field(float, 15.0, minimum=0),
-                        "latency": Field(str, "normal", choices=FISH_LATENCIES),
-                        "timeout": Field(float, 120.0, minimum=1.0, maximum=3600.0),
-                        "retries": Field(int, 6, minimum=0, maximum=20),
-                        "busy_wait": Field(float, 300.0, minimum=0.0, maximum=86400.0),
-                        "paid_retries": Field(int, 2, minimum=0, maximum=20),
-                        "cues": Field(str, "free", choices=FISH_CUES),
-                        "train_timeout": Field(float, 600.0, minimum=1.0, maximum=86400.0),
-                        "timestamps": Field(str, "auto", choices=("auto", "on", "off")),
-                    }
-                ),
             }
         ),
         "audio": Table(
@@ -117,6 +80,17 @@ SCHEMA = Table(
 )
 
 
+def allow_engine_names(names: tuple[str, ...]) -> None:
+    """engine.name may be one of `names` ("auto" and the engines registered; engines.register)."""
+    global ENGINE_NAMES
+    ENGINE_NAMES = names
+    engine = SCHEMA.fields["engine"]
+    assert isinstance(engine, Table)
+    field_ = engine.fields["name"]
+    assert isinstance(field_, Field)
+    engine.fields["name"] = replace(field_, choices=names)
+
+
 @dataclass(frozen=True)
 class AudioSettings:
     format: str = "ogg"
@@ -143,31 +117,6 @@ class QASettings:
 
 
 @dataclass(frozen=True)
-class FishSettings:
-    base_url: str = "https://api.fish.audio"
-    model: str = FISH_DEFAULT_MODEL
-    allow_unlisted_model: bool = False  # a model name newer than this charvoice's list
-    server: str = "fish-audio"  # or "fish-speech": a self-hosted Fish Speech server (FISH_SERVERS)
-    price_per_million_bytes: float = 15.0
-    latency: str = "normal"  # "normal" sounds best; "balanced" and "low" answer sooner
-    timeout: float = 120.0  # seconds to wait for one response
-    retries: int = 6  # extra attempts after a 429, 5xx, timeout or dropped connection
-    busy_wait: float = 300.0  # seconds a service answering 503 (high load) is waited for
-    paid_retries: int = 2  # per line: retries after a damaged or cut-off answer (each may be billed)
-    cues: str = "free"  # a line's direction on S2 models: free-form cues, only [direction]-mapped ones, or off
-    train_timeout: float = 600.0  # seconds to wait for a new voice model to be trained
-    timestamps: str = "auto"  # word timings with the audio: auto = on for the official service
-
-
-def fish_price(settings: FishSettings) -> float:
-    """USD per million UTF-8 bytes for the configured model (the free model costs nothing; a
-    self-hosted server bills nobody)."""
-    if settings.server == "fish-speech" or settings.model in FISH_FREE_MODELS:
-        return 0.0
-    return settings.price_per_million_bytes
-
-
-@dataclass(frozen=True)
 class CacheSettings:
     remote: str = ""  # shared by the team; credentials come from the environment, never from here
     endpoint: str = ""
@@ -191,7 +140,6 @@ class ProjectConfig:
     player_character: str
     engine: str
     jobs: int
-    fish: FishSettings
     audio: AudioSettings
     lexicon: dict[str, str] = field(default_factory=dict)
     narrator: str = "narrator"  # who speaks script lines that name no speaker
@@ -204,6 +152,10 @@ class ProjectConfig:
     fsync_assets: bool = True  # each asset reaches the disk before the manifest names it
     speakers: SpeakerRules = field(default_factory=SpeakerRules)
     dialogue_manager: tuple[int, ...] | None = None  # addons/dialogue_manager/plugin.cfg (None: the newest)
+    # Each engine's own table under [engine] ([engine.fish]), as written: the engine validates it
+    # with its own schema (engines/fish/settings.py), against `doc` for file:line in messages.
+    engine_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    doc: TomlFile | None = field(default=None, compare=False, repr=False)
 
     @property
     def cache_dir(self) -> Path:
@@ -242,7 +194,11 @@ def load_config(root: Path) -> ProjectConfig:
     doc = TomlFile.load(root / CONFIG_NAME, CONFIG_NAME, problems)
     if doc is None:
         raise InputError(problems)
-    values = validate(doc, SCHEMA, problems)
+    # Sub-tables of [engine] belong to their engines, which validate them; the rest is ours.
+    written = doc.data.get("engine")
+    tables = {k: v for k, v in written.items() if isinstance(v, dict)} if isinstance(written, dict) else {}
+    own = {k: v for k, v in written.items() if k not in tables} if isinstance(written, dict) else written
+    values = validate(doc, SCHEMA, problems, {**doc.data, "engine": own} if "engine" in doc.data else None)
     project, engine, audio = values["project"], values["engine"], values["audio"]
 
     dialogue = project["dialogue"]
@@ -262,7 +218,6 @@ def load_config(root: Path) -> ProjectConfig:
         )
     locales = _check_locales(doc, locales, problems)
     _check_folders(doc, root, project, dialogue, problems)
-    _check_fish_model(doc, engine["fish"], problems)
     qa = _qa_settings(doc, values["qa"], problems)
     cache = _cache_settings(doc, values["cache"], problems)
     speakers = speaker_rules(doc, values["speakers"], problems)
@@ -280,7 +235,8 @@ def load_config(root: Path) -> ProjectConfig:
         player_character=project["player_character"],
         engine=engine["name"],
         jobs=engine["jobs"],
-        fish=FishSettings(**engine["fish"]),
+        engine_tables=tables,
+        doc=doc,
         audio=AudioSettings(**audio),
         lexicon=dict(values["lexicon"]),
         narrator=project["narrator"],
@@ -294,31 +250,6 @@ def load_config(root: Path) -> ProjectConfig:
         speakers=speakers,
         dialogue_manager=dialogue_manager_version(root / project["godot_project"]),  # "": the project root
     )
-
-
-def _check_fish_model(doc: TomlFile, fish: dict, problems: list[Problem]) -> None:
-    """A model name the service knows; any other would be voiced by its default model, silently."""
-    model = fish["model"]
-    if not re.fullmatch(r"[!-~]{1,100}", model):  # sent as an HTTP header: no spaces or control characters
-        message = f"engine.fish.model must be a model name such as {FISH_DEFAULT_MODEL!r}, not {model!r}"
-        problems.append(doc.problem(("engine", "fish"), "model", message))
-        return
-    known = ", ".join(FISH_MODELS)
-    if model in FISH_RETIRED_MODELS:
-        message = (
-            f"engine.fish.model {model!r} was retired on {FISH_RETIRED_MODELS[model]}: Fish Audio would voice it with "
-            f"{FISH_DEFAULT_MODEL} without saying so. Use one of {known}"
-        )
-        problems.append(doc.problem(("engine", "fish"), "model", message))
-    elif model not in FISH_MODELS and not fish["allow_unlisted_model"]:
-        close = difflib.get_close_matches(model.lower(), list(FISH_MODELS), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        message = (
-            f"engine.fish.model {model!r} is not a Fish Audio model ({known}); {hint}Fish Audio would voice it with "
-            f"{FISH_DEFAULT_MODEL} without saying so. For a model newer than this charvoice, set "
-            "engine.fish.allow_unlisted_model = true"
-        )
-        problems.append(doc.problem(("engine", "fish"), "model", message))
 
 
 # A language tag as Godot and BCP 47 write them: `en`, `pt-BR`, `zh-Hans`, `es-419`, `fr_CA`.

@@ -4,7 +4,8 @@ name a line's audio gets.
 A line id is kept exactly as the script writes it (the game looks lines up by that string), so
 it may be anything the dialogue tool accepts: Unicode, `/`, `:`, spaces in Dialogue Manager
 keys, ids differing only in case. Character ids name files and folders directly and keep the
-strict ID_PATTERN. A line's audio file name is derived from its id by `asset_stems`.
+strict ID_PATTERN. A line's audio file name is derived from its id by `file_stem` (hashed when
+another id of the project differs from it only by case: Project.colliding).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
@@ -54,18 +54,6 @@ def file_stem(line_id: str, clashes: bool = False) -> str:
     ascii_text = unicodedata.normalize("NFKD", line_id).encode("ascii", "ignore").decode("ascii")
     slug = _STEM_UNSAFE.sub("_", ascii_text).strip("_")[:60] or "line"
     return f"{slug}-{hashlib.sha256(line_id.encode('utf-8')).hexdigest()[:8]}"
-
-
-def asset_stems(line_ids: Iterable[str]) -> dict[str, str]:
-    """Line id -> file stem, unique even on case-insensitive file systems (Windows, macOS).
-
-    A stem depends only on its id, except that ids equal but for case all take the hashed form,
-    so adding or removing an unrelated line never renames a file."""
-    ids = set(line_ids)
-    folded: dict[str, int] = {}
-    for line_id in ids:
-        folded[line_id.lower()] = folded.get(line_id.lower(), 0) + 1
-    return {line_id: file_stem(line_id, folded[line_id.lower()] > 1) for line_id in ids}
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ capitals, so it never rewrites "us". The replacement takes the capitalisation th
 Direction: a line's tags (`#angry`, `[#whispering]`, a `direction` column) are looked up in
 `[direction]` (tag -> cue; the defaults below, plus the project's table, which wins; a cue of
 "" silences a tag). `mood=sad`, `tone:sarcastic` and `emotion:angry` look up their value.
-Fish S1 gets `(cue)` at the start of the line, the Fish S2 family `[cue]` (docs.fish.audio, "Emotion Control"),
-free-form unless engine.fish.cues says otherwise: engines/fish/direction.py decides which cues go;
-the offline scratch voice gets no cue. Tags that are not voiced are reported once.
+Cues are written in the engine's style (its capabilities' `cue_style`): `(cue)` at the start of
+the line for Fish S1, `[cue]` for the S2 family (docs.fish.audio, "Emotion Control"), none for the
+offline scratch voice. Which cues go (free-form on S2 unless engine.fish.cues says otherwise, S1's
+listed set) is engines/fish/direction.py's rule. Tags that are not voiced are reported once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, fish_cue_style
+from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 from charvoice.text_words import speakable
 
@@ -142,13 +143,6 @@ def resolve_tag(tag: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def cue_style(engine: str, model: str) -> str:
-    """The cue syntax: "paren" for Fish S1, "bracket" for the S2 family (config.FISH_MODELS), "" for none."""
-    if engine != "fish":
-        return ""
-    return fish_cue_style(model)
-
-
 def render_direction(text: str, cues: list[str], style: str) -> str:
     if not cues or not style:
         return text
@@ -227,15 +221,16 @@ def prepare(
     config: ProjectConfig,
     *,
     direction: tuple[str, ...] = (),
-    engine: str = "offline",
+    style: str = "",
     note: str = "",
 ) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
-    the direction cues in the syntax of `engine` (and, for Fish, of the configured model).
+    the direction cues in `style` ("paren": `(cue)`, "bracket": `[cue]`, "": none), which the
+    engine's capabilities name (Fish: by model).
     `note` (a Yarn `// tentative` comment) is direction too: a free-form cue on S2 models, and
     elsewhere a cue only when the whole note maps through `[direction]` (never reported)."""
     spoken = apply_lexicon(speakable(text), {**config.lexicon, **character.lexicon})  # emoji stay in subtitles
-    if not cue_style(engine, config.fish.model) or not (direction or note):
+    if not style or not (direction or note):
         return spoken
     from charvoice.engines.fish.direction import with_cues  # which cues, per model and engine.fish.cues
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +178,7 @@ class GateReport:
         atomic_write_text(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
 
-def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
+def _problems(status: LineStatus, options: GateOptions, describe: Callable[[str], str]) -> list[GateProblem]:
     problems: list[GateProblem] = []
     if status.state != "fresh":
         problems.append(GateProblem(status.state, f"audio is {status.state}: {status.reason} (run `charvoice build`)"))
@@ -197,7 +198,7 @@ def _problems(status: LineStatus, options: GateOptions) -> list[GateProblem]:
     if options.require_engine and entry is not None and status.origin not in ACCEPTED_ORIGINS:
         engine = entry.engine or "?"
         if engine != options.require_engine:
-            what = "the offline scratch voice" if engine == "offline" else f"the {engine} engine"
+            what = describe(engine)
             problems.append(GateProblem("engine", f"voiced by {what}, not {options.require_engine}"))
     if options.require_approval and status.marks.needs_approval:
         problems.append(
@@ -230,7 +231,14 @@ def run_gate(workspace: Workspace, options: GateOptions, plan: Plan | None = Non
     for status in line_statuses(workspace, plan):
         line = status.line
         cases.append(
-            Case(line.id, line.locale, line.character, line.file, line.line_number, _problems(status, options))
+            Case(
+                line.id,
+                line.locale,
+                line.character,
+                line.file,
+                line.line_number,
+                _problems(status, options, workspace.engines.describe),
+            )
         )
     if options.missing_locales:
         sources = {

@@ -13,7 +13,7 @@ For each asset in the manifest (each line, each locale) it measures the decoded 
                  the line's text by more than `qa.max_wer` (word error rate)
 - `timings`      the line's word timings do not cover its speech: the first word starts too
                  late, the last one ends after the audio, words out of order or not the text's
-                 (pipeline/timings.py), speech no word covers (release/coverage.py), or the
+                 (release/coverage.py), speech no word covers, or the
                  timings file is missing or unreadable
 - `missing`      the manifest lists a file that is not there (`unreadable`: one that does not decode)
 
@@ -37,29 +37,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from charvoice.errors import AudioError, CharvoiceError, FatalEngineError
+from charvoice.engines import Engines
+from charvoice.engines.capabilities import Transcription, TranscriptionUnavailable
+from charvoice.errors import AudioError, CharvoiceError, EngineError, FatalEngineError
 from charvoice.locales import language_of
 from charvoice.pipeline.manifest import AudioEntry, LineEntry
-from charvoice.project.config import AudioSettings, ProjectConfig, QASettings, api_key
+from charvoice.project.config import AudioSettings, ProjectConfig, QASettings
+from charvoice.release.qa_report import FLAG_CODES, Flag, LineQA, QAReport
+from charvoice.release.wer import word_error_rate
+
+__all__ = ["FLAG_CODES", "Flag", "LineQA", "QAReport", "run_qa"]
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     from charvoice.pipeline.workspace import Workspace
-
-FLAG_CODES = (
-    "missing",
-    "unreadable",
-    "silent",
-    "clipping",
-    "true_peak",
-    "loudness",
-    "leading_silence",
-    "trailing_silence",
-    "duration",
-    "asr",
-    "timings",
-)
 
 _SILENCE_FLOOR_DB = -60.0  # a frame quieter than this is silence, however quiet the line
 _SILENCE_BELOW_LOUDEST_DB = 40.0  # ... and so is one this far under the line's loudest frame
@@ -77,90 +67,6 @@ DEFAULT_RATES: dict[str, tuple[float, float]] = {
     "ko": (2.0, 14.0),
     "th": (4.0, 25.0),
 }
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass
-class LineQA:
-    """The verdict on one asset."""
-
-    line_id: str
-    locale: str
-    character: str
-    source: str
-    path: str  # relative to the manifest
-    key: str  # the asset key measured (from the manifest entry)
-    engine: str
-    text: str
-    sha256: str = ""
-    flags: list[Flag] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)  # measurements
-    transcript: str | None = None
-    wer: float | None = None
-    asr_note: str = ""  # why there is no transcript (scratch voice, ...), or the ASR error
-    asr_error: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.line_id} [{self.locale}]"
-
-    def to_manifest(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "key": self.key,
-            "sha256": self.sha256,
-            "flags": [flag.to_json() for flag in self.flags],
-            **self.values,
-        }
-        if self.transcript is not None:
-            data["transcript"] = self.transcript
-            data["wer"] = self.wer
-        return data
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.line_id, "locale": self.locale, "character": self.character, "source": self.source,
-            "path": self.path, "engine": self.engine, "ok": not self.flags,
-            "flags": [flag.to_json() for flag in self.flags], **self.values,
-            "transcript": self.transcript, "wer": self.wer, "asr_note": self.asr_note or None,
-        }  # fmt: skip
-
-
-@dataclass
-class QAReport:
-    results: list[LineQA] = field(default_factory=list)
-    asr: bool = False  # whether the ASR round trip ran
-    asr_note: str = ""  # why it did not, or what stopped it
-    asr_calls: int = 0
-    written: int = 0  # manifest entries whose `qa` changed
-    seconds: float = 0.0
-
-    @property
-    def flagged(self) -> list[LineQA]:
-        return [result for result in self.results if result.flags]
-
-    @property
-    def asr_errors(self) -> list[LineQA]:
-        return [result for result in self.results if result.asr_error]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": not self.flagged and not self.asr_errors,
-            "checked": len(self.results),
-            "flagged": len(self.flagged),
-            "asr": self.asr,
-            "asr_note": self.asr_note or None,
-            "asr_calls": self.asr_calls,
-            "seconds": round(self.seconds, 3),
-            "lines": [result.to_json() for result in self.results],
-        }
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -305,8 +211,7 @@ def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
 class _Asr:
     """The ASR side of a run: the client, and what stopped it if anything did."""
 
-    client: Any
-    owned: bool  # made here (closed here), not the engine's
+    client: Transcription
     required: bool = False  # asked for explicitly: a server without ASR is an error, not a note
     calls: int = 0
     stopped: str = ""
@@ -318,13 +223,10 @@ def _asr_client(workspace: Workspace, mode: str) -> tuple[_Asr | None, str]:
     """The client to transcribe with, or None and why not."""
     if mode == "off":
         return None, 'ASR is off (qa.asr = "off" or --no-asr)'
-    if workspace.engines.primary.name != "fish" and mode == "auto":
+    client = workspace.engines.transcription(required=mode == "on")
+    if client is None:
         return None, 'ASR needs the Fish engine (set FISH_API_KEY, or engine.name = "fish")'
-    from charvoice.engines.fish.client import FishClient
-
-    config: ProjectConfig = workspace.project.config
-    client = FishClient.from_config(config, api_key(), require_key=True)
-    return _Asr(client, owned=True, required=mode == "on" or workspace.engines.primary.name != "fish"), ""
+    return _Asr(client, required=mode == "on"), ""
 
 
 def run_qa(
@@ -340,8 +242,6 @@ def run_qa(
 
     `asr` overrides qa.asr ("auto", "on", "off").
     """
-    from charvoice.engines.fish import asr as asr_module
-
     started = time.monotonic()
     config: ProjectConfig = workspace.project.config
     settings = config.qa
@@ -379,7 +279,7 @@ def run_qa(
                 _timing_flags(entry, manifest.path.parent, samples, config.audio.sample_rate, result.text)
             )
         if recognizer is not None:
-            _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, asr_module)
+            _recognise(result, samples, config.audio.sample_rate, entry, recognizer, settings, workspace.engines)
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, jobs or config.jobs), thread_name_prefix="charvoice-qa") as pool:
@@ -391,8 +291,7 @@ def run_qa(
         report.asr_calls = recognizer.calls
         if recognizer.stopped:
             report.asr_note = recognizer.stopped
-        if recognizer.owned:
-            recognizer.client.close()
+        recognizer.client.close()  # a client of its own only: the engine's stays open
     report.written = _record(workspace, report, on_wait)
     report.seconds = time.monotonic() - started
     if recognizer is not None and recognizer.fatal is not None:
@@ -401,8 +300,8 @@ def run_qa(
 
 
 def _timing_flags(entry: AudioEntry, folder: Path, samples: np.ndarray, rate: int, text: str) -> list[Flag]:
-    from charvoice.pipeline.timings import LineTimings, coverage_problems
-    from charvoice.release.coverage import uncovered_speech
+    from charvoice.release.coverage import coverage_problems, uncovered_speech
+    from charvoice.timings.format import LineTimings
 
     name = entry.timings
     if not name:
@@ -432,9 +331,9 @@ def _recognise(
     entry: AudioEntry,
     recognizer: _Asr,
     settings: QASettings,
-    asr_module: ModuleType,
+    engines: Engines,
 ) -> None:
-    if result.engine == "offline":
+    if engines.is_scratch(result.engine):
         result.asr_note = "scratch voice: not sent for ASR"
         return
     if any(flag.code == "silent" for flag in result.flags):
@@ -450,8 +349,8 @@ def _recognise(
             result.asr_note, result.asr_error = stopped, failed
             return
         try:
-            transcript = asr_module.transcribe(recognizer.client, wav_bytes(samples, rate), result.locale).text
-        except asr_module.AsrUnavailable as error:
+            transcript = recognizer.client.transcribe(wav_bytes(samples, rate), result.locale).text
+        except TranscriptionUnavailable as error:
             with recognizer.lock:
                 recognizer.stopped = recognizer.stopped or str(error)
             result.asr_note, result.asr_error = str(error), recognizer.required
@@ -462,13 +361,13 @@ def _recognise(
                 recognizer.stopped = recognizer.stopped or error.format_message()
             result.asr_note, result.asr_error = error.format_message(), True
             return
-        except (asr_module.FishError, CharvoiceError) as error:
+        except (EngineError, CharvoiceError) as error:
             result.asr_note, result.asr_error = str(error), True
             return
         with recognizer.lock:
             recognizer.calls += 1
     result.transcript = transcript
-    result.wer = round(asr_module.word_error_rate(result.text, transcript, result.locale), 3)
+    result.wer = round(word_error_rate(result.text, transcript, result.locale), 3)
     if result.wer > settings.max_wer:
         result.flags.append(
             Flag(

@@ -298,7 +298,7 @@ def _row(status: LineStatus, manifest_dir: Path, page_dir: Path, wave: str | Non
 
 def _words(entry: AudioEntry, manifest_dir: Path) -> str:
     """The line's text under the waveform, each word a span with its start and end (seconds)."""
-    from charvoice.pipeline.timings import LineTimings
+    from charvoice.timings.format import LineTimings
 
     if not entry.timings:
         return ""

@@ -49,10 +49,7 @@ class LineStatus:
     origin: str = "engine"  # engine | approved | recorded
     qa: dict[str, Any] | None = None  # the QA verdict on the current audio
     marks: ReviewMarks = field(default_factory=ReviewMarks)  # review marks (needs_approval, take, ...)
-
-    @property
-    def scratch(self) -> bool:
-        return self.engine == "offline"
+    scratch: bool = False  # the engine is a placeholder voice (capabilities.scratch)
 
     @property
     def qa_flags(self) -> list[dict[str, str]]:
@@ -128,5 +125,6 @@ def line_statuses(workspace: Workspace, plan: Plan | None = None) -> list[LineSt
         origin = job.origin
         engine = (entry.engine if entry else "") or ("recording" if origin == "recorded" else job.request.engine)
         marks = entry.marks if entry is not None and state == "fresh" else job.marks
-        out.append(LineStatus(line, job, entry, state, job.reason, engine, origin, current_qa(entry), marks))
+        scratch = workspace.engines.is_scratch(engine)
+        out.append(LineStatus(line, job, entry, state, job.reason, engine, origin, current_qa(entry), marks, scratch))
     return out

@@ -782,7 +782,7 @@ class FakeFishServer:
                 engine="offline", text=text, locale="en",
                 voice={"language": "en", "variant": _VARIANTS[digest % len(_VARIANTS)], "pitch": 30 + (digest >> 8) % 40, "rate": int(170 * speed)},
             )  # fmt: skip
-            with wave.open(io.BytesIO(OfflineEngine().synthesize(request))) as reader:
+            with wave.open(io.BytesIO(OfflineEngine().synthesize(request).audio)) as reader:
                 rate = reader.getframerate()
                 pcm = np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2").astype(np.float32) / 32768
         else:

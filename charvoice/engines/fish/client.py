@@ -32,6 +32,7 @@ import msgpack
 
 from charvoice import __version__
 from charvoice.engines.fish.pacing import AdaptiveLimit, BusyWatch, OutageWatch, seconds_text
+from charvoice.engines.fish.settings import fish_settings
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.project.config import ProjectConfig
 
@@ -161,7 +162,7 @@ class FishClient:
         """The client for a project. The official service needs a key, a self-hosted server may
         not; with `require_key=False` a missing key only matters once a request is sent (so
         `check` and an up-to-date build run in CI without the secret)."""
-        settings = config.fish
+        settings = fish_settings(config)
         if not settings.base_url.startswith(("http://", "https://")):
             raise CharvoiceError(
                 f"charvoice.toml: engine.fish.base_url must start with http:// or https://, not {settings.base_url!r}"

@@ -23,7 +23,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from charvoice.project.config import ProjectConfig, fish_cue_style
+from charvoice.engines.fish.settings import FishSettings, fish_cue_style, fish_settings
+from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
 from charvoice.project.speech_text import _VALUE_KEYS, direction_table, render_direction, resolve_tag
 
@@ -77,9 +78,23 @@ def _metadata(tag: str) -> bool:
     return match is not None and match.group(1).lower() not in _VALUE_KEYS
 
 
+_SETTINGS: dict[int, tuple[ProjectConfig, FishSettings]] = {}
+
+
+def _fish(config: ProjectConfig) -> FishSettings:
+    """`[engine.fish]`, validated once per config (line_cues runs for every line)."""
+    held = _SETTINGS.get(id(config))
+    if held is None or held[0] is not config:
+        if len(_SETTINGS) > 8:
+            _SETTINGS.clear()
+        held = _SETTINGS[id(config)] = (config, fish_settings(config))
+    return held[1]
+
+
 def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cues:
-    mode = config.fish.cues
-    style = fish_cue_style(config.fish.model)
+    fish = _fish(config)
+    mode = fish.cues
+    style = fish_cue_style(fish.model)
     if mode == "off":
         return Cues()
     table = direction_table(config)
@@ -114,7 +129,7 @@ def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cue
 def with_cues(text: str, direction: tuple[str, ...], note: str, config: ProjectConfig) -> str:
     """The text sent for a line: its cues, in the model's syntax, open it."""
     cues = line_cues(direction, note, config)
-    return render_direction(text, list(cues.sent), fish_cue_style(config.fish.model))
+    return render_direction(text, list(cues.sent), fish_cue_style(_fish(config).model))
 
 
 def direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> list[str]:

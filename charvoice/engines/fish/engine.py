@@ -9,6 +9,7 @@ only persistent clones need the `/model` API it lacks.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -17,15 +18,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
+from charvoice.engines.base import Notify, SpeechRequest, TimedAudio, canonical_json
+from charvoice.engines.capabilities import Capabilities
+from charvoice.engines.fish.asr import FishTranscription
 from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.cost import FishBilling
 from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
+from charvoice.engines.fish.settings import fish_cue_style, fish_price, fish_settings
 from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, heard_by, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
-from charvoice.project.config import ProjectConfig, fish_price
+from charvoice.project.config import ProjectConfig, api_key
 from charvoice.project.lines import Line
 
 FISH_SPEECH_MIN_SAMPLING = 0.1  # ServeTTSRequest: top_p and temperature ge=0.1
@@ -43,6 +48,7 @@ class FishEngine:
 
     def __init__(self, config: ProjectConfig, client: FishClient) -> None:
         self.config = config
+        self.fish = fish_settings(config)  # [engine.fish], validated
         self.client = client
         self._samples: dict[str, bytes] = {}  # sample sha256 -> prepared reference (instant clones send them)
         self.transcripts: dict[str, str] = {}  # sample sha256 -> what it says (instant clones without texts)
@@ -55,9 +61,8 @@ class FishEngine:
         self._sync = VoiceSync(config, client)
         # Word timings with the audio: on the official service by default (documented there);
         # a self-hosted Fish Speech server has no such endpoint unless told otherwise.
-        mode = getattr(config.fish, "timestamps", "auto")
+        mode = self.fish.timestamps
         self._timestamps = mode == "on" or (mode == "auto" and client.official)
-        self._timings = TimingsMemo()
         self.spend_beyond_credit = False  # `build --over-credit`: go on when the preview exceeds the credit
         self._credit_seen: tuple[float, float] | None = None  # (when read, balance less what was sent since)
 
@@ -65,20 +70,29 @@ class FishEngine:
     def from_config(cls, config: ProjectConfig, api_key: str | None) -> FishEngine:
         return cls(config, FishClient.from_config(config, api_key, require_key=False))
 
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            # speech to text through this engine's client, when a key is set
+            transcription=FishTranscription(self.client) if api_key() else None,
+            billing=FishBilling(self.config, self),
+            cue_style=fish_cue_style(self.fish.model),
+        )
+
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
         voice = voice_fingerprint(character)
         speech = character.speech
         params = {
-            "model": self.config.fish.model,  # sent as the `model` header, the rest as the body
+            "model": self.fish.model,  # sent as the `model` header, the rest as the body
             "format": "wav",  # lossless: our own processing decides the final encoding
-            "latency": self.config.fish.latency,
+            "latency": self.fish.latency,
             "normalize": True,
             "chunk_length": CHUNK_LENGTH,
             "prosody": {"speed": speech.speed, "volume": speech.volume},
             "temperature": speech.temperature,
             "top_p": speech.top_p,
         }
-        if self.config.fish.server == "fish-speech":
+        if self.fish.server == "fish-speech":
             # Fish Speech's ServeTTSRequest has no prosody (nor latency): speed and volume are
             # applied here, to the audio it returns (`local_prosody`); it re-encodes a reference
             # once per server with use_memory_cache, and a seed makes a take reproducible.
@@ -115,7 +129,7 @@ class FishEngine:
             for path in character.voice.samples:
                 self.reference(character, file_sha256(path))
         self._check_credit(mine, notify)
-        if self.config.fish.server == "fish-speech":
+        if self.fish.server == "fish-speech":
             self._check_fish_speech(mine, notify)
         if self.inline_references:
             instant += [c for c in needed if is_persistent(c)]
@@ -185,11 +199,16 @@ class FishEngine:
     @property
     def inline_references(self) -> bool:
         """A Fish Speech server without the references API: persistent clones go inline."""
-        return self.config.fish.server == "fish-speech" and self._sync.references.api is False
+        return self.fish.server == "fish-speech" and self._sync.references.api is False
+
+    @property
+    def billed_retries(self) -> int:
+        """Retries after an answer that may have been billed (bounded by engine.fish.paid_retries)."""
+        return self.client.billed_retries
 
     def account_credit(self) -> tuple[float | None, str]:
         """(USD, "") or (None, why it is unknown): the account's credit, for the cost preview."""
-        if self.config.fish.server != "fish-audio":
+        if self.fish.server != "fish-audio":
             return None, "a self-hosted Fish Speech server bills nobody"
         if self.client.missing_key:
             return None, "FISH_API_KEY is not set"
@@ -203,8 +222,8 @@ class FishEngine:
     def _check_credit(self, requests: Sequence[SpeechRequest], notify: Notify) -> None:
         """Stop before the first request when the build would cost more than the account holds
         (unless told to go on): a build that runs dry halfway leaves half a scene voiced."""
-        cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.config.fish) / 1_000_000
-        if cost <= 0 or self.config.fish.server != "fish-audio":
+        cost = sum(len(request.text.encode("utf-8")) for request in requests) * fish_price(self.fish) / 1_000_000
+        if cost <= 0 or self.fish.server != "fish-audio":
             return
         if self.client.missing_key:
             return  # the first request says so
@@ -277,7 +296,7 @@ class FishEngine:
                 f"{character.file} under [voice]: texts = [{texts}]"
             )
 
-    def synthesize(self, request: SpeechRequest) -> bytes:
+    def synthesize(self, request: SpeechRequest) -> TimedAudio:
         payload = {key: value for key, value in request.params.items() if key not in ("model", "local_prosody")}
         payload["text"] = request.text
         if "local_prosody" in request.params:
@@ -299,7 +318,7 @@ class FishEngine:
                 for index, sha in enumerate(voice["samples"])
             ]  # fmt: skip
         try:
-            audio = self._tts(request, payload)
+            timed = self._tts(request, payload)
         except FishError as error:
             if error.status in (400, 404) and "reference_id" in payload:
                 raise FishError(
@@ -308,13 +327,13 @@ class FishEngine:
                 ) from None
             raise
         if "local_prosody" in request.params:
-            audio = apply_prosody(audio, **request.params["local_prosody"])
-            self._timings.take(request)  # speed changed here, after the server timed the words: estimate instead
-        return audio  # checked by the client: WAV with every byte it declares
+            # Speed changed here, after the server timed the words: their times are estimated instead.
+            return TimedAudio(apply_prosody(timed.audio, **request.params["local_prosody"]))
+        return timed  # checked by the client: WAV with every byte it declares
 
-    def _tts(self, request: SpeechRequest, payload: dict[str, Any]) -> bytes:
+    def _tts(self, request: SpeechRequest, payload: dict[str, Any]) -> TimedAudio:
         """`/v1/tts`, or the same request with word timings (see timestamps.py) where the
-        server has that endpoint; the timings wait in a memo for `take_timings`."""
+        server has that endpoint."""
         from charvoice.engines.fish import timestamps
 
         if self._timestamps:
@@ -327,12 +346,8 @@ class FishEngine:
                     raise
                 self._timestamps = False  # a server without it: plain synthesis from now on
             else:
-                self._timings.remember(request, timings)
-                return audio
-        return self.client.tts(payload, request.params["model"])
-
-    def take_timings(self, request: SpeechRequest) -> EngineTimings | None:
-        return self._timings.take(request)
+                return TimedAudio(audio, timings)
+        return TimedAudio(self.client.tts(payload, request.params["model"]))
 
     @property
     def timestamps(self) -> bool:
@@ -414,7 +429,7 @@ class FishEngine:
                     heard = str(self.client.asr(self.reference(character, sha))["text"])
                 except FishError as error:
                     # Fish Speech has none (404) or, up to v1.5.1, one of another schema (422).
-                    if error.status not in (404, 405) and self.config.fish.server != "fish-speech":
+                    if error.status not in (404, 405) and self.fish.server != "fish-speech":
                         raise
                     heard = ""  # a self-hosted server has no speech to text: the sample goes without
                 with self._lock:

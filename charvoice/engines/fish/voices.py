@@ -31,6 +31,7 @@ from charvoice.engines.fish.client import FishClient, FishError, FishOutage
 from charvoice.engines.fish.reference_cut import Hear
 from charvoice.engines.fish.references import API_SINCE, ServerReferences
 from charvoice.engines.fish.samples import joined_reference, sample_warnings
+from charvoice.engines.fish.settings import fish_settings
 from charvoice.errors import CharvoiceError, FatalEngineError, InputError, Problem
 from charvoice.fsutil import ProjectLock, atomic_write_text, file_sha256, text_sha256
 from charvoice.project.characters import Character, CharacterIndex, load_characters
@@ -272,7 +273,7 @@ class VoiceSync:
                 entry = self._create(character, wanted)
                 lock.entries[character.id] = entry
                 lock.save()
-            elif self.check_references and self.config.fish.server == "fish-speech":
+            elif self.check_references and fish_settings(self.config).server == "fish-speech":
                 held = self.references.held()
                 if held is not None and entry.model_id not in held:
                     self.warn(
@@ -339,7 +340,7 @@ class VoiceSync:
     def _create(self, character: Character, wanted: LockEntry) -> LockEntry:
         voice = character.voice
         self.check_samples(character)
-        if self.config.fish.server == "fish-speech":
+        if fish_settings(self.config).server == "fish-speech":
             return self._add_reference(character, wanted)
         self.echo(f"{character.name}: cloning a voice model from {len(voice.samples)} sample(s)...")
         cover = (voice.cover_image.name, voice.cover_image.read_bytes()) if voice.cover_image else None
@@ -403,7 +404,7 @@ class VoiceSync:
         return replace(wanted, model_id=reference_id, state="trained", created=created)
 
     def _wait_trained(self, character: Character, entry: LockEntry, lock: VoiceLock) -> LockEntry:
-        timeout = self.config.fish.train_timeout
+        timeout = fish_settings(self.config).train_timeout
         deadline = time.monotonic() + timeout
         interval = POLL_INTERVAL_S
         announced = False
@@ -460,7 +461,7 @@ class VoiceSync:
             if entry is None:
                 return
             try:
-                if self.config.fish.server == "fish-speech":
+                if fish_settings(self.config).server == "fish-speech":
                     if entry.model_id not in self.client.references_list():
                         raise FishError(f"reference {entry.model_id!r} is not on the server", 404)
                 else:
@@ -486,7 +487,7 @@ class VoiceSync:
 
 def delete_voice(config: ProjectConfig, client: FishClient, model_id: str) -> None:
     """A voice model on Fish Audio, or a reference on a self-hosted Fish Speech server."""
-    if config.fish.server == "fish-speech":
+    if fish_settings(config).server == "fish-speech":
         client.references_delete(model_id)
     else:
         client.delete_model(model_id)
@@ -611,7 +612,7 @@ class VoicesProject:
         if reason:
             return {"voices": voices, "models": [], "not_on_account": [], "server_error": reason}
         try:
-            if self.config.fish.server == "fish-speech":  # its references stand for models
+            if fish_settings(self.config).server == "fish-speech":  # its references stand for models
                 found = [
                     {"_id": rid, "title": rid, "state": "trained", "visibility": "server"}
                     for rid in self.client.references_list()
@@ -664,7 +665,7 @@ class VoicesProject:
                 info["model"] = {"_id": model_id, "state": "unknown", "error": f"server state unknown: {reason}"}
                 return info
             try:
-                if self.config.fish.server == "fish-speech":
+                if fish_settings(self.config).server == "fish-speech":
                     held = model_id in self.client.references_list()
                     model = {
                         "_id": model_id,

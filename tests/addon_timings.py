@@ -1,5 +1,5 @@
 """How the Godot addon reads a line's timings file (`*.timings.json`, issue 13): the reference
-for `runtime/charvoice_timings.gd`. Both run one table of cases
+for `runtime/charvoice_timings.gd`, a test oracle only (charvoice itself writes these files). Both run one table of cases
 (game/test/data/timings_cases.json), so the subtitle reveal and the mouth shape a game shows at
 a given moment are the ones charvoice means.
 
