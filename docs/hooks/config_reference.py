@@ -16,13 +16,23 @@ from typing import Any
 
 import tomli_w
 
+from charvoice.engines.fish import settings as fish
 from charvoice.project import characters, config
 from charvoice.project.schema import REQUIRED, Field, MapOf, Table
 
 DESCRIPTIONS = Path(__file__).resolve().parents[1] / "reference" / "keys.toml"
 PAGE = "reference/configuration.md"
+
+def _with_engine_tables(schema: Table) -> Table:
+    """charvoice.toml as users write it: each engine validates its own table under [engine]
+    (engines/fish/settings.py), so the reference puts those tables back in place."""
+    engine = schema.fields["engine"]
+    assert isinstance(engine, Table)
+    return Table({**schema.fields, "engine": Table({**engine.fields, "fish": fish.SCHEMA})})
+
+
 FILES = {  # the descriptions' table -> (the file it describes, its schema, its heading)
-    "charvoice": ("charvoice.toml", config.SCHEMA, "`charvoice.toml`"),
+    "charvoice": ("charvoice.toml", _with_engine_tables(config.SCHEMA), "`charvoice.toml`"),
     "character": ("characters/<id>.toml", characters.SCHEMA, "Character files"),
 }
 ABOUT = {
