@@ -190,8 +190,9 @@ func test_words_start_in_order_and_on_time() -> void:
 		assert_eq(heard[i][0], i, "in order")
 		assert_eq(heard[i][1], word[4])
 		var late: float = heard[i][2] - audio_start - float(word[0])
-		# A frame or two either way; before a web mixer starts the stream the wall clock leads.
-		assert_between(late, -0.35, 0.35, "word %d '%s' %.2f s off its time" % [i, word[4], late])
+		# Words fire from _process: a frame or two late on a busy machine; before a web mixer
+		# starts the stream, the wall clock leads it a little.
+		assert_between(late, -0.35, 0.5, "word %d '%s' %.2f s off its time" % [i, word[4], late])
 
 
 func test_voice_subtitle_reveals_a_real_line_with_the_voice() -> void:
