@@ -231,3 +231,35 @@ func test_unimported_voice_plays_from_the_file() -> void:
 	assert_signal_emitted(voice, "lines_preloaded")
 	voice.unload_lines()
 	assert_not_null(voice.get_stream(DEMO_LINE), "unloaded lines load again on demand")
+
+
+func test_voice_lip_sync_moves_a_mouth_with_a_real_line() -> void:
+	var autoload := get_node_or_null(^"/root/CharVoice")
+	if autoload == null or not autoload.call(&"has_line", DEMO_LINE):
+		pending("run `charvoice build` first")
+		return
+	var timings: CharVoiceTimings = autoload.call(&"get_timings", DEMO_LINE)
+	var expected := {}
+	for cue: Array in timings.mouth:
+		expected[CharVoiceTimings.SHAPES.find(cue[1])] = true
+	var mouth := Sprite2D.new()
+	mouth.hframes = CharVoiceTimings.SHAPES.size()
+	add_child_autofree(mouth)
+	var lip_sync := VoiceLipSync.new()
+	lip_sync.mode = VoiceLipSync.Mode.SPRITE_FRAMES
+	add_child_autofree(lip_sync)
+	lip_sync.target = lip_sync.get_path_to(mouth)
+	var rest := CharVoiceTimings.SHAPES.find(CharVoiceTimings.REST_SHAPE)
+	var seen := {}
+	var state := {"finished": false}
+	autoload.line_finished.connect(func(id: String) -> void: state["finished"] = true)
+	autoload.call(&"play", DEMO_LINE)
+	var started := _seconds()
+	while not state["finished"] and _seconds() - started < 8.0:
+		await get_tree().process_frame
+		seen[mouth.frame] = true
+	assert_true(state["finished"])
+	assert_gt(seen.size(), 3, "the mouth moved through several shapes: %s" % [seen.keys()])
+	for frame: int in seen:
+		assert_true(expected.has(frame) or frame == rest, "shape %d is one of the line's" % frame)
+	assert_eq(mouth.frame, rest, "at rest after the line")
