@@ -13,7 +13,7 @@ import re
 
 import pytest
 from conftest import REPO, shared
-from godot_gut import demo_game, gut_tests, run_gut
+from godot_gut import GUT, demo_game, gut_tests, run_gut
 from godot_pck import file_data, folder_files
 
 TESTS = gut_tests(REPO / "game/test")
@@ -23,6 +23,7 @@ SILENT_TESTS = [t for t in TESTS if NEEDS_MIXING not in t[1]]
 
 @pytest.fixture(scope="module")
 def demo(godot, tmp_path_factory):
+    shared(GUT)  # skip before building anything where ../shared is absent
     return demo_game(tmp_path_factory.mktemp("gut"))
 
 
@@ -73,7 +74,7 @@ DIALOGUE_MANAGER_TESTS = gut_tests(REPO / "game/test_dialogue_manager")
 def dialogue_manager(request, godot, demo):
     """The dialogue-manager GUT tests in the demo with Dialogue Manager VERSION and its autoload."""
     addon = shared(f"godot/dialogue_manager-{request.param}/addons/dialogue_manager")
-    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".uid", ".cs"))}
+    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".cs"))}
     project = file_data(demo["project.godot"]).decode()
     project = project.replace(
         "[autoload]\n", '[autoload]\n\nDialogueManager="*res://addons/dialogue_manager/dialogue_manager.gd"\n'
