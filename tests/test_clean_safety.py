@@ -134,7 +134,7 @@ def test_build_never_writes_over_a_file_it_did_not_make(project, engine_calls):
     result = project.run("build")
     assert result.exit_code == 1
     assert (
-        "failed: dialogue/intro.csv:6 my_recording [en]: game/voice/en/wren/my_recording.ogg (or its .timings.json) "
+        "failed: dialogue/intro.csv:6 my_recording [en]: game/voice/en/wren/my_recording.ogg "
         "exists and charvoice did not write it" in result.output
     )
     assert engine_calls == ["New."]  # nothing paid for the refused line

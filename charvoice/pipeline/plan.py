@@ -265,8 +265,8 @@ class PlanMemo:
     def forget_files(self, paths: set[Path]) -> None:
         """Assets or timings touched by someone else: their lines are judged again."""
         if paths:
-            self._drop(lambda verdict: any(not paths.isdisjoint(_files_of(job)) for job in verdict.fresh))
-            self._lines = {line: known for line, known in self._lines.items() if paths.isdisjoint(_files_of(known[2]))}
+            self._drop(lambda verdict: any(not paths.isdisjoint(files_of(job)) for job in verdict.fresh))
+            self._lines = {line: known for line, known in self._lines.items() if paths.isdisjoint(files_of(known[2]))}
 
     def _drop(self, stale: Callable[[_ScriptVerdict], bool]) -> None:
         self._scripts = {key: verdict for key, verdict in self._scripts.items() if not stale(verdict)}
@@ -317,7 +317,8 @@ class PlanMemo:
             self._lines.clear()  # old versions of edited lines pile up; judging them again is cheap
 
 
-def _files_of(job: Job) -> tuple[Path, Path]:
+def files_of(job: Job) -> tuple[Path, Path]:
+    """The files a job writes: its asset and its timings."""
     return job.asset_path, job.asset_path.parent / timings_path(job.asset_path.name)
 
 

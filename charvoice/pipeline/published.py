@@ -18,14 +18,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 from charvoice.fsutil import atomic_write_text
 from charvoice.pipeline.manifest import Manifest
-from charvoice.pipeline.timings import timings_path
-
-if TYPE_CHECKING:
-    from charvoice.pipeline.plan import Job
+from charvoice.pipeline.plan import Job, files_of
 
 RECORD_NAME = ".charvoice-published.json"
 FORMAT = "charvoice-published"
@@ -80,9 +76,6 @@ class Published:
     def name_of(self, path: Path) -> str:
         return Path(os.path.relpath(path, self.output_dir)).as_posix()
 
-    def owns(self, path: Path) -> bool:
-        return self.name_of(path) in self.names
-
     def claim(self, groups: Iterable[tuple[Path, ...]]) -> list[int]:
         """Record each group of paths (one line's files) as charvoice's before they are written,
         and save the record. Returns the indexes of groups with a path that exists already and is
@@ -125,11 +118,7 @@ def claim_jobs(output_dir: Path, manifest: Manifest, jobs: list[Job]) -> list[Jo
     if not named:
         return []
     published = Published.load(output_dir, manifest)
-    return [named[index] for index in published.claim(_files_of(job) for job in named)]
-
-
-def _files_of(job: Job) -> tuple[Path, Path]:
-    return job.asset_path, job.asset_path.with_name(timings_path(job.asset_path.name))
+    return [named[index] for index in published.claim(files_of(job) for job in named)]
 
 
 def import_sidecar(path: Path) -> Path:

@@ -17,7 +17,7 @@ from charvoice.pipeline.build import BuildReport, Failure, LineResult, run_build
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.clean import CleanReport, clean
 from charvoice.pipeline.manifest import Manifest
-from charvoice.pipeline.plan import Job, Plan, PlanMemo, make_plan
+from charvoice.pipeline.plan import Job, Plan, PlanMemo, files_of, make_plan
 from charvoice.pipeline.published import claim_jobs
 from charvoice.pipeline.remote_cache import open_remote
 from charvoice.project.config import ProjectConfig, api_key
@@ -297,7 +297,8 @@ def _without(plan: Plan, jobs: list[Job]) -> Plan:
 
 
 def _not_ours(config: ProjectConfig, job: Job) -> str:
+    taken = next((path for path in files_of(job) if path.exists() or path.is_symlink()), job.asset_path)
     return (
-        f"{config.relative(job.asset_path)} (or its .timings.json) exists and charvoice did not write it: "
-        "move that file away, or give the line another id; charvoice never writes over a file it did not make"
+        f"{config.relative(taken)} exists and charvoice did not write it: move that file away, "
+        "or give the line another id; charvoice never writes over a file it did not make"
     )
