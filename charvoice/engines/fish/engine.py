@@ -19,9 +19,10 @@ from typing import Any
 
 from charvoice.engines.base import EngineTimings, Notify, SpeechRequest, TimingsMemo, canonical_json
 from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.lock import LOCK_NAME, LockedTranscript
 from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
-from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, heard_by, is_persistent
+from charvoice.engines.fish.voices import VoiceSync, heard_by, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
