@@ -194,7 +194,8 @@ def test_no_credit_answers_402(fish):
 
 
 def test_concurrency_cap_answers_429_and_counts_requests_in_flight():
-    with FakeFishServer(api_key=API_KEY, latency=0.3, max_in_flight=2, retry_after="1", audio="tone") as fake:
+    # A second of latency: on a loaded machine five threads may take a few hundred ms to all arrive.
+    with FakeFishServer(api_key=API_KEY, latency=1.0, max_in_flight=2, retry_after="1", audio="tone") as fake:
         statuses: list[int] = []
         retry_after: list[str | None] = []
 

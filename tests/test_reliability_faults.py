@@ -49,9 +49,10 @@ def test_a_storm_of_every_fault_kind_finishes_every_line_and_stores_nothing_bad(
     with FakeFishServer(
         api_key=API_KEY, fault_rate=0.3, faults=faults, stall_seconds=1.6, latency=0.01, audio="tone", seed=30
     ) as fake:
-        project = make_project(
-            tmp_path, fake, characters=VOICES, lines=dock_lines(60), jobs=4, retries=retries, timeout=1.0
-        )
+        project = make_project(  # every retry allowed, even those after an answer that may be billed
+            tmp_path, fake, characters=VOICES, lines=dock_lines(60), jobs=4, retries=retries, timeout=1.0,
+            fish_settings=f"paid_retries = {retries}",
+        )  # fmt: skip
         for kind in faults:  # each kind at least once, whatever the dice say
             fake.inject(kind, "/v1/tts")
         result = project.run("build", "--json")
@@ -115,7 +116,9 @@ def test_a_key_revoked_or_credit_gone_mid_build_stops_the_process_within_a_secon
         audio="tone",
         seed=4,
     ) as fake:
-        project = make_project(tmp_path, fake, characters=VOICES, lines=lines, jobs=4, retries=10)
+        project = make_project(
+            tmp_path, fake, characters=VOICES, lines=lines, jobs=4, retries=10, fish_settings="paid_retries = 10"
+        )
         process = subprocess.Popen(
             cli_command("build", "--project", str(project.root)),
             stdout=subprocess.PIPE,

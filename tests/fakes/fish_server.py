@@ -189,6 +189,7 @@ class FakeFishServer:
         self.max_in_flight = max_in_flight  # the account's concurrency limit; above it: 429
         self.retry_after = retry_after  # Retry-After header value sent with 429 and 503
         self.busy_until = 0.0  # time.monotonic() until which every request is answered 503 (`busy`)
+        self._busy_for: float | None = None  # `busy`: how long, once the next request arrives
         self.fault_rate = fault_rate
         self.faults = faults
         self.fault_paths = fault_paths
@@ -281,9 +282,10 @@ class FakeFishServer:
             self._queued.append([kind, path, count])
 
     def busy(self, seconds: float) -> None:
-        """Answer every request with 503 ("The service is currently under high load", as the
-        reference describes it) for the next `seconds`."""
-        self.busy_until = time.monotonic() + seconds
+        """Answer every request with 503 (openapi.json: "cannot process the request due to a
+        high load") for `seconds` from the next request on."""
+        with self._lock:
+            self._busy_for = seconds
 
     def add_model(
         self, title: str, *, owner: str | None = None, visibility: str = "public", state: str = "trained"
@@ -341,6 +343,9 @@ class FakeFishServer:
             raise ApiError(
                 429, f"Too many concurrent requests (limit {self.max_in_flight})", headers=self._retry_after()
             )
+        with self._lock:
+            if self._busy_for is not None:
+                self.busy_until, self._busy_for = time.monotonic() + self._busy_for, None
         if time.monotonic() < self.busy_until:
             record.fault = "busy"
             raise ApiError(503, "Service is under high load", headers=self._retry_after())

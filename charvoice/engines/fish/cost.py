@@ -75,8 +75,9 @@ class FishBilling:
         _prepare_instant), unless charvoice.lock already holds what it says: (calls, seconds),
         each call billed for the prepared reference (at most REFERENCE_MAX_S), rounded up."""
         from charvoice.audio import decode_file
+        from charvoice.engines.fish.lock import VoiceLock
         from charvoice.engines.fish.samples import REFERENCE_MAX_S
-        from charvoice.engines.fish.voices import VoiceLock, is_persistent
+        from charvoice.engines.fish.voices import is_persistent
         from charvoice.errors import AudioError
         from charvoice.fsutil import file_sha256
 
