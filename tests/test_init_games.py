@@ -48,6 +48,7 @@ Sally.Worried: Are we late? #line:y2
 …  #line:y4
 -> Let's go. #line:y5
     Narrator: They left. #line:y6
+[b]Sally[/b]: Bold name. #line:y7
 ===
 """
 
@@ -127,8 +128,10 @@ def test_a_yarn_spinner_game_builds_and_checks_after_init(tmp_path, monkeypatch)
     (folder / "Assets/Dialogue/Sally.yarn").write_text(YARN)
     output, build, manifest = _init_build_check(folder)
 
-    assert "Found 1 script, 6 lines, 3 speakers (dialogue = Assets/Dialogue/**/*.yarn)" in output
+    assert "Found 1 script, 7 lines, 3 speakers (dialogue = Assets/Dialogue/**/*.yarn)" in output
+    assert tomllib.loads((folder / "charvoice.toml").read_text())["speakers"]["aliases"] == {"[b]Sally[/b]": "sally"}
     lines = manifest["lines"]
+    assert lines["y7"]["character"] == "sally" and lines["y7"]["audio"]["en"]["text"] == "Bold name."
     assert lines["y2"]["character"] == "sally" and lines["y5"]["character"] == "player"
     assert "y3" not in lines and set(manifest["silent"]) == {"y4"}
     assert any("{$catName} (1)" in warning for warning in build["warnings"])

@@ -16,14 +16,19 @@ def _manifest(project) -> dict:
 
 def test_runtime_speakers_are_voiced_through_the_project_mapping(tmp_path):
     yarn = "title: Start\n---\n{$catName}: Mrrp. #line:c1\n{$catName}: Purr. #line:c2\n{$who}: Hm. #line:c3\n===\n"
-    dm = "~ start\n{{ cat_name }}: Meow. [ID:d1]\n=> END\n"
-    extra = '\n[speakers]\nruntime = { "$catName" = "coco", "cat_name" = "Coco" }\n'
+    dm = "~ start\n{{ cat_name }}: Meow. [ID:d1]\nCaptain {{rank}}: Aye. [ID:d2]\n=> END\n"
+    extra = '\n[speakers]\nruntime = { "$catName" = "coco", "cat_name" = "Coco", "Captain {{rank}}" = "nathan" }\n'
     project = make_project(tmp_path / "p", {"a.yarn": yarn, "b.dialogue": dm}, extra=extra)
     result = project.run("build", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     lines = _manifest(project)["lines"]
-    assert {key: lines[key]["character"] for key in ("c1", "c2", "d1")} == {"c1": "coco", "c2": "coco", "d1": "coco"}
+    assert {key: lines[key]["character"] for key in ("c1", "c2", "d1", "d2")} == {
+        "c1": "coco",
+        "c2": "coco",
+        "d1": "coco",
+        "d2": "nathan",  # a name with text around the value is keyed as written
+    }
     assert "c3" not in lines
     assert report["skipped"] == [
         "dialogue/a.yarn:5: speaker {$who} is known only at run time (map it in [speakers] runtime)"

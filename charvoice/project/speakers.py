@@ -55,8 +55,10 @@ def compile_pattern(pattern: str) -> tuple[re.Pattern[str] | None, str]:
 
 
 def runtime_key(expression: str) -> str:
-    """`{$catName}` (Yarn) -> `$catName`, `{{ name }}` (Dialogue Manager) -> `name`."""
-    return expression.strip().strip("{}").strip()
+    """`{$catName}` (Yarn) -> `$catName`, `{{ name }}` (Dialogue Manager) -> `name`; a name with
+    text around the value (`Captain {{name}}`) is kept as written."""
+    match = re.fullmatch(r"\s*\{\{?([^{}]*)\}\}?\s*", expression)
+    return match.group(1).strip() if match else expression.strip()
 
 
 @dataclass(frozen=True)
