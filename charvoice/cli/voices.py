@@ -13,7 +13,7 @@ from charvoice.cli.common import emit_json, json_option, project_option
 from charvoice.errors import CharvoiceError, EngineError
 
 if TYPE_CHECKING:
-    from charvoice.engines.fish.manage import VoicesProject
+    from charvoice.engines.fish.voices import VoicesProject
 
 
 def _echo(message: str) -> None:
@@ -25,7 +25,7 @@ def _warn(message: str) -> None:
 
 
 def open_workspace(project_dir: Path | None, *, require_key: bool = True) -> VoicesProject:
-    from charvoice.engines.fish.manage import (
+    from charvoice.engines.fish.voices import (
         VoicesProject,  # httpx loads only for the voices commands
     )
 

@@ -8,7 +8,7 @@ import contextlib
 import json
 
 from charvoice.engines.fish import samples
-from charvoice.engines.fish.lock import LOCK_NAME, VoiceLock
+from charvoice.engines.fish.voices import LOCK_NAME, VoiceLock
 from charvoice.errors import InputError, Problem
 from charvoice.fsutil import atomic_write_text, file_sha256
 from charvoice.project.loader import Project

@@ -23,10 +23,9 @@ from charvoice.engines.capabilities import Capabilities
 from charvoice.engines.fish.asr import FishTranscription
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.cost import FishBilling
-from charvoice.engines.fish.lock import LOCK_NAME, LockedTranscript
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
 from charvoice.engines.fish.settings import fish_cue_style, fish_price, fish_settings
-from charvoice.engines.fish.voices import VoiceSync, is_persistent
+from charvoice.engines.fish.voices import LOCK_NAME, LockedTranscript, VoiceSync, is_persistent
 from charvoice.errors import CharvoiceError, EngineError, FatalEngineError
 from charvoice.fsutil import file_sha256, text_sha256
 from charvoice.project.characters import Character
