@@ -19,6 +19,14 @@ from conftest import LINES, ProjectDir, csv_text
 from charvoice.pipeline import uptodate
 from charvoice.project.config import load_config
 
+# Part of the fast tier: the builds here only need audio, so the in-memory FakeEngine voices them.
+pytestmark = pytest.mark.fast
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_engine(fake_engine):
+    return fake_engine
+
 
 @pytest.fixture(autouse=True)
 def _no_racy_wait(monkeypatch):

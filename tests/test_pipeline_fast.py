@@ -176,3 +176,27 @@ def test_a_third_engine_plugs_in_through_the_engine_table_alone(tmp_path, monkey
     finally:
         undo()
     assert "fake" not in engines.ENGINES
+
+
+def test_a_refused_request_fails_every_line_waiting_for_it_and_is_asked_once_again(tmp_path, fake_engine):
+    from fakes.fake_engine import speech
+
+    refuse = [True]
+
+    def handler(request) -> TimedAudio:
+        if refuse[0]:
+            raise EngineError("the fake is hoarse")
+        return speech(request)
+
+    fake_engine.handler = handler
+    project = make(tmp_path, lines=[(f"yes.{i}", "Bram", "Yes.") for i in range(5)], jobs=8)
+    result = project.run("build", "--json")
+    assert result.exit_code == 1
+    failed = json.loads(result.stdout)["failed"]
+    assert sorted(f["id"] for f in failed) == [f"yes.{i}" for i in range(5)]
+    assert {f["error"] for f in failed} == {"the fake is hoarse"}
+    assert fake_engine.texts() == ["Yes."]  # the five lines waited for one request; it failed once
+    refuse[0] = False
+    fake_engine.calls.clear()
+    assert project.run("build").exit_code == 0
+    assert fake_engine.texts() == ["Yes."] and len(entries(project)) == 5

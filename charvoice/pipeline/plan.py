@@ -1,13 +1,13 @@
 """Lines + manifest + cache -> what must be done for each line, and why.
 
 Nothing here synthesises or writes: `build` executes a plan, `check` reports one, and
-`build --dry-run` prints one.
+`build --dry-run` prints one. Job and Plan themselves are in jobs.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from charvoice.engines.capabilities import Engine
 from charvoice.fsutil import text_sha256
 from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
 from charvoice.pipeline.cache import AudioCache
+from charvoice.pipeline.jobs import Job, Plan
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
 from charvoice.pipeline.timings import timings_problem
 from charvoice.project.config import AudioSettings
@@ -25,48 +26,6 @@ from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
 from charvoice.project.speech_text import prepare
 from charvoice.timings.format import timings_path
-
-
-@dataclass(frozen=True)
-class Job:
-    """One line in one locale, with everything needed to voice it."""
-
-    line: Line
-    request: SpeechRequest
-    cache_key: str
-    asset_key: str
-    asset_path: Path  # absolute
-    manifest_path: str  # relative to the manifest
-    reason: str  # why it must be built ("" when fresh)
-    cached: bool  # for lines to build: the raw audio is in the cache or pinned (no engine call)
-    origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
-    pinned: Path | None = None  # raw audio to use instead of the engine (approved or recorded)
-    marks: ReviewMarks = field(default_factory=ReviewMarks)  # review state for the manifest (take, needs_approval, ...)
-    recording_sha: str = ""
-    shared: bool = False  # held by the team's remote cache, not (yet) by the local one
-
-    @property
-    def label(self) -> str:
-        return f"{self.line.id} [{self.line.locale}]"
-
-
-@dataclass
-class Plan:
-    todo: list[Job] = field(default_factory=list)  # missing or stale, in script order
-    fresh: list[Job] = field(default_factory=list)  # up to date
-    orphans: list[tuple[str, str]] = field(default_factory=list)  # (id, locale) in the manifest, not in any script
-    moved: list[Job] = field(default_factory=list)  # fresh, but the manifest names an older `file:line`
-
-    @property
-    def total(self) -> int:
-        return len(self.todo) + len(self.fresh)
-
-    @property
-    def to_synthesize(self) -> list[Job]:
-        """The lines that cost an engine call: one per cache key (lines that say the same thing
-        the same way share one reading)."""
-        unique = {job.cache_key: job for job in reversed(self.todo) if not job.cached}
-        return [job for job in self.todo if unique.get(job.cache_key) is job]
 
 
 def asset_key(cache_key: str, project: Project) -> str:
