@@ -22,7 +22,7 @@ from typing import Any
 from click.testing import CliRunner
 from conftest import REPO, shared
 from godot_engine import EngineRun, Godot
-from godot_pck import folder_files
+from godot_pck import file_data, folder_files
 
 from charvoice.cli import cli
 
@@ -142,9 +142,9 @@ def run_gut(
     """Runs the GUT suite of `files` (a project with a `.gutconfig.json`) in the engine."""
     gut = folder_files(shared(GUT), "addons/gut")
     files = {**files, **gut, **_fonts(gut)}
-    gutconfig = json.loads(Path(files[".gutconfig.json"]).read_text()) if ".gutconfig.json" in files else {}
+    gutconfig = json.loads(file_data(files[".gutconfig.json"])) if ".gutconfig.json" in files else {}
     gutconfig.update(config or {}, should_exit=True, post_run_script="res://charvoice_test/gut_report.gd")
-    project = Path(files["project.godot"]).read_text()
+    project = file_data(files["project.godot"]).decode()
     project = re.sub(r'^run/main_scene=".*"$', f'run/main_scene="{LAUNCHER}"', project, flags=re.M)
     files.update(
         {

@@ -31,7 +31,8 @@ CLASS_CACHE = ".godot/global_script_class_cache.cfg"
 Files = Mapping[str, bytes | str | Path]
 
 
-def _data(content: bytes | str | Path) -> bytes:
+def file_data(content: bytes | str | Path) -> bytes:
+    """The bytes of one entry of `Files`."""
     if isinstance(content, Path):
         return content.read_bytes()
     return content.encode() if isinstance(content, str) else content
@@ -43,7 +44,7 @@ def _pad(size: int, to: int) -> int:
 
 def write_pck(files: Files, out: Path) -> None:
     """Writes `files` as a format-3 pack at `out`."""
-    entries = sorted((path.removeprefix("res://"), _data(content)) for path, content in files.items())
+    entries = sorted((path.removeprefix("res://"), file_data(content)) for path, content in files.items())
     header_size = 4 + 4 + 12 + 4 + 8 + 8 + 16 * 4
     file_base = header_size + _pad(header_size, ALIGN)
     body = bytearray()
@@ -112,7 +113,7 @@ def _base(path: str, sources: Mapping[str, str], seen: frozenset[str] = frozense
 def global_class_cache(files: Files) -> str:
     """The `.godot/global_script_class_cache.cfg` the editor would write for the `.gd` files."""
     sources = {
-        "res://" + path.removeprefix("res://"): _data(content).decode("utf-8", "replace")
+        "res://" + path.removeprefix("res://"): file_data(content).decode("utf-8", "replace")
         for path, content in files.items()
         if path.endswith(".gd")
     }

@@ -77,14 +77,14 @@ def test_a_written_pack_runs_in_godot_4_6(godot) -> None:
 
 def test_a_script_that_does_not_compile_is_reported(godot) -> None:
     broken = 'extends Node\nconst NAMES := PackedStringArray(["a"])\nfunc _ready() -> void:\n\tget_tree().quit(3)\n'
-    run = godot.run({**hello(), "main.gd": broken}, timeout=20)
+    run = godot.run({**hello(), "main.gd": broken}, timeout=20, idle=5)
     assert run.exit_code is None  # the main script never ran
     assert any("res://main.gd" in line for line in run.errors), run.errors
     assert run.script_errors
 
 
 def test_without_the_class_list_class_names_are_unknown(godot) -> None:
-    run = godot.run({**hello(), CLASS_CACHE: "list=[]\n"}, timeout=20)
+    run = godot.run({**hello(), CLASS_CACHE: "list=[]\n"}, timeout=20, idle=5)
     assert run.exit_code != 7
     assert "greetings, pack" not in run.lines
 

@@ -95,4 +95,9 @@ def test_the_readme_points_to_the_engine_api_fact_sheet():
     class reference; the README says so and says which versions each part was checked against."""
     readme = (ADDON / "README.md").read_text(encoding="utf-8")
     assert "tests/data/godot_4_3_api.json" in readme
-    assert "## Versions checked" in readme
+    versions = readme.split("## Versions\n", 1)[1].split("\n## ", 1)[0]
+    rows = [row for row in versions.splitlines() if row.startswith("| ") and not row.startswith(("| Part", "| ---"))]
+    assert rows and all(
+        ("ran in 4.6" in row or "read against 4." in row or "rule in" in row or "gdtoolkit" in row) for row in rows
+    )
+    assert "tests/test_godot_gut.py" in readme  # how to run the suite in the engine

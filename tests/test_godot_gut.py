@@ -12,8 +12,9 @@ import csv
 import re
 
 import pytest
-from conftest import REPO
-from godot_gut import demo_game, gut_tests, run_gut
+from conftest import REPO, shared
+from godot_gut import GUT, demo_game, gut_tests, run_gut
+from godot_pck import file_data, folder_files
 
 TESTS = gut_tests(REPO / "game/test")
 NEEDS_MIXING = "_when_audio_mixes"
@@ -22,6 +23,7 @@ SILENT_TESTS = [t for t in TESTS if NEEDS_MIXING not in t[1]]
 
 @pytest.fixture(scope="module")
 def demo(godot, tmp_path_factory):
+    shared(GUT)  # skip before building anything where ../shared is absent
     return demo_game(tmp_path_factory.mktemp("gut"))
 
 
@@ -63,3 +65,25 @@ def test_the_demo_plays_every_line_to_the_end_and_quits(godot, demo) -> None:
     assert spoken[: len(conversation)] == [lines[i] for i in conversation]
     assert spoken[len(conversation)] == lines["lighthouse.narr_end"]
     assert run.lines[-1] == "The end."
+
+
+DIALOGUE_MANAGER_TESTS = gut_tests(REPO / "game/test_dialogue_manager")
+
+
+@pytest.fixture(scope="module", params=["3.9.1", "4.0.3"])
+def dialogue_manager(request, godot, demo):
+    """The dialogue-manager GUT tests in the demo with Dialogue Manager VERSION and its autoload."""
+    addon = shared(f"godot/dialogue_manager-{request.param}/addons/dialogue_manager")
+    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".uid", ".cs"))}
+    project = file_data(demo["project.godot"]).decode()
+    project = project.replace(
+        "[autoload]\n", '[autoload]\n\nDialogueManager="*res://addons/dialogue_manager/dialogue_manager.gd"\n'
+    )
+    files["project.godot"] = project
+    return run_gut(godot, files, config={"dirs": ["res://test_dialogue_manager/"]})
+
+
+@pytest.mark.parametrize(("script", "test"), DIALOGUE_MANAGER_TESTS, ids=[t for _, t in DIALOGUE_MANAGER_TESTS])
+def test_dialogue_manager(dialogue_manager, script: str, test: str) -> None:
+    assert dialogue_manager.status(script, test) == "pass", dialogue_manager.explain(script, test)
+    assert dialogue_manager.engine.script_errors == []

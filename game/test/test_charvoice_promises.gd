@@ -190,8 +190,9 @@ func test_words_start_in_order_and_on_time() -> void:
 		assert_eq(heard[i][0], i, "in order")
 		assert_eq(heard[i][1], word[4])
 		var late: float = heard[i][2] - audio_start - float(word[0])
-		# A frame or two either way; before a web mixer starts the stream the wall clock leads.
-		assert_between(late, -0.35, 0.35, "word %d '%s' %.2f s off its time" % [i, word[4], late])
+		# Words fire from _process: a frame or two late on a busy machine; before a web mixer
+		# starts the stream, the wall clock leads it a little.
+		assert_between(late, -0.35, 0.5, "word %d '%s' %.2f s off its time" % [i, word[4], late])
 
 
 func test_voice_subtitle_reveals_a_real_line_with_the_voice() -> void:
@@ -230,3 +231,35 @@ func test_unimported_voice_plays_from_the_file() -> void:
 	assert_signal_emitted(voice, "lines_preloaded")
 	voice.unload_lines()
 	assert_not_null(voice.get_stream(DEMO_LINE), "unloaded lines load again on demand")
+
+
+func test_voice_lip_sync_moves_a_mouth_with_a_real_line() -> void:
+	var autoload := get_node_or_null(^"/root/CharVoice")
+	if autoload == null or not autoload.call(&"has_line", DEMO_LINE):
+		pending("run `charvoice build` first")
+		return
+	var timings: CharVoiceTimings = autoload.call(&"get_timings", DEMO_LINE)
+	var expected := {}
+	for cue: Array in timings.mouth:
+		expected[CharVoiceTimings.SHAPES.find(cue[1])] = true
+	var mouth := Sprite2D.new()
+	mouth.hframes = CharVoiceTimings.SHAPES.size()
+	add_child_autofree(mouth)
+	var lip_sync := VoiceLipSync.new()
+	lip_sync.mode = VoiceLipSync.Mode.SPRITE_FRAMES
+	add_child_autofree(lip_sync)
+	lip_sync.target = lip_sync.get_path_to(mouth)
+	var rest := CharVoiceTimings.SHAPES.find(CharVoiceTimings.REST_SHAPE)
+	var seen := {}
+	var state := {"finished": false}
+	autoload.line_finished.connect(func(id: String) -> void: state["finished"] = true)
+	autoload.call(&"play", DEMO_LINE)
+	var started := _seconds()
+	while not state["finished"] and _seconds() - started < 8.0:
+		await get_tree().process_frame
+		seen[mouth.frame] = true
+	assert_true(state["finished"])
+	assert_gt(seen.size(), 3, "the mouth moved through several shapes: %s" % [seen.keys()])
+	for frame: int in seen:
+		assert_true(expected.has(frame) or frame == rest, "shape %d is one of the line's" % frame)
+	assert_eq(mouth.frame, rest, "at rest after the line")
