@@ -48,6 +48,11 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     ),
     "timings": ("timings", ["--lines", "200"], ["--lines", "20"]),
     "remote_assemble": ("remote_assemble", ["--lines", "2000", "--runs", "1"], ["--lines", "100", "--runs", "1"]),
+    "godot_startup": (  # in Godot 4.6 (web template, headless Chromium); skipped without them
+        "godot_startup",
+        ["--lines", "50000", "--locales", "10", "--runs", "3"],
+        ["--lines", "2000", "--locales", "2", "--runs", "1"],
+    ),
 }
 
 

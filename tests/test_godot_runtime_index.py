@@ -14,7 +14,7 @@ from helpers_formats import make_project
 
 from charvoice.pipeline import runtime_index
 from charvoice.pipeline.manifest import AudioEntry, Manifest
-from charvoice.pipeline.runtime_index import chunk_count, chunk_of, runtime_dir
+from charvoice.pipeline.runtime_index import HISTORY_IDS, chunk_count, chunk_name, chunk_of, runtime_dir
 
 REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "game/test/data/runtime_chunk_cases.json"
@@ -29,14 +29,21 @@ def _index(manifest_path: Path) -> dict:
     return json.loads((runtime_dir(manifest_path) / "index.json").read_text(encoding="utf-8"))
 
 
+def _history(manifest_path: Path) -> dict:
+    return json.loads((runtime_dir(manifest_path) / "history.json").read_text(encoding="utf-8"))
+
+
 def _lookup(manifest_path: Path, line_id: str, locale: str) -> list | None:
-    """A line's entry as the addon finds it: its chunk by FNV-1a, then the chunk file."""
+    """A line's entry as the addon finds it: its chunk by FNV-1a, the chunk's hash in the index's
+    string for the locale, then the chunk file."""
     index = _index(manifest_path)
-    name = index["locales"].get(locale, [""] * index["chunks"])[chunk_of(line_id, index["chunks"])]
-    if not name:
+    number = chunk_of(line_id, index["chunks"])
+    hashes = index["locales"].get(locale, "").split()
+    if not hashes or hashes[number] == "-":
         return None
-    chunk = json.loads((runtime_dir(manifest_path) / locale / name).read_text(encoding="utf-8"))
-    return chunk.get(line_id)
+    assert len(hashes) == index["chunks"]
+    chunk = runtime_dir(manifest_path) / locale / chunk_name(number, hashes[number])
+    return json.loads(chunk.read_text(encoding="utf-8")).get(line_id)
 
 
 def _files(folder: Path) -> dict[str, int]:
@@ -97,7 +104,7 @@ def test_a_publish_rewrites_only_the_chunk_that_changed_and_removes_the_old_file
     manifest.publish([f"l{n}" for n in range(1500)])
     folder = runtime_dir(manifest.path)
     before = _files(folder)
-    assert len(before) == 1 + 2 * 4
+    assert len(before) == 2 + 2 * 4  # index, history, 4 chunks in each locale
     manifest.set_entry("l7", "aria", "d.csv:1", "fr", _entry("l7", "fr", "Salut.", "z"))
     manifest.publish(["l7"])
     after = _files(folder)
@@ -106,7 +113,8 @@ def test_a_publish_rewrites_only_the_chunk_that_changed_and_removes_the_old_file
     assert len(gone) == 1 and len(new) == 1, (gone, new)
     assert next(iter(new)).startswith(f"fr/{chunk:04d}-") and next(iter(gone)).startswith(f"fr/{chunk:04d}-")
     assert _lookup(manifest.path, "l7", "fr")[4] == "Salut."
-    assert _index(manifest.path)["history"][-1] == [2, ["l7"]]
+    assert _history(manifest.path)["history"][-1] == [2, ["l7"]]
+    assert _history(manifest.path)["revision"] == 2
     assert not [p for p in folder.rglob(".*")], "no temporary file is left"
 
 
@@ -132,7 +140,8 @@ def test_growing_past_a_chunk_boundary_rewrites_every_chunk_and_leaves_no_stale_
     manifest.publish(["l512"])
     index = _index(manifest.path)
     assert index["chunks"] == 2
-    assert sorted(p.name for p in (runtime_dir(manifest.path) / "en").iterdir()) == sorted(index["locales"]["en"])
+    named = [chunk_name(n, h) for n, h in enumerate(index["locales"]["en"].split())]
+    assert sorted(p.name for p in (runtime_dir(manifest.path) / "en").iterdir()) == sorted(named)
     for number in range(513):
         assert _lookup(manifest.path, f"l{number}", "en") is not None
 
@@ -186,3 +195,19 @@ def test_the_addon_fixture_runtime_form_is_what_the_writer_makes_of_the_fixture_
 
 def _files_text(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_index_stays_small_and_a_huge_publish_empties_the_history(tmp_path):
+    """The game reads the index at every start: its size must not grow with the lines' count
+    beyond one short hash per chunk, and no list of changed ids goes into it."""
+    manifest = _manifest(tmp_path, 5000, locales=("en",))
+    manifest.publish([f"l{n}" for n in range(5000)])  # a first build: every line changed
+    index_text = (runtime_dir(manifest.path) / "index.json").read_text(encoding="utf-8")
+    assert len(index_text) < 1000 and "l4999" not in index_text
+    assert HISTORY_IDS < 5000  # the first build changed more lines than the history keeps
+    history = _history(manifest.path)
+    assert history["history"] == [] and history["history_from"] == manifest.revision
+    manifest.set_entry("l5", "aria", "d.csv:1", "en", _entry("l5", "en", "New.", "n"))
+    manifest.publish(["l5"])
+    history = _history(manifest.path)
+    assert history["history"] == [[2, ["l5"]]] and history["history_from"] == 1

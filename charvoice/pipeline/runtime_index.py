@@ -6,8 +6,13 @@ the speaker and the asset key; reading the whole manifest at every start costs t
 with the dialogue (a 50,000-line manifest takes over a second to parse in the engine). So every
 publish also writes, beside the manifest:
 
-  voice_manifest.runtime/index.json       small: revision, default locale, characters, chunk files
+  voice_manifest.runtime/index.json       small: revision, default locale, characters, chunk hashes
   voice_manifest.runtime/<locale>/<n>-<hash>.json   the lines of chunk n in that locale
+  voice_manifest.runtime/history.json     the ids recent publishes changed (read by hot reload only)
+
+The index stays small whatever the dialogue's size (it is read at every game start): per locale
+one string of the chunks' content hashes ("-" for a chunk without lines), from which the file
+names follow.
 
 A line id's chunk is FNV-1a (32 bit) of its UTF-8 bytes modulo the chunk count, a power of two
 chosen from the number of lines; the addon (runtime/charvoice_runtime_index.gd) computes the same
@@ -16,9 +21,10 @@ key, text, timings] (audio in that locale) or [character, locale] (no text in th
 plays that locale's audio, the manifest's `fallback`). Paths are relative to the manifest's folder.
 
 Chunk files are named by their content, so the index never names a file that is not yet
-complete: new chunks first, then the index (atomically), then files no index names are removed.
-The index keeps the ids each recent publish changed, so a running game learns exactly which
-lines changed even when it missed a publish.
+complete: new chunks first, then the history, then the index (each atomically), then files no
+index names are removed. The history keeps the ids each recent publish changed, so a running game
+learns exactly which lines changed even when it missed a publish; a publish that changed more than
+HISTORY_IDS lines empties it (the game then compares chunks).
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ if TYPE_CHECKING:
 FORMAT = "charvoice-runtime"
 VERSION = 1
 INDEX_NAME = "index.json"
+HISTORY_NAME = "history.json"
+NO_CHUNK = "-"
 LINES_PER_CHUNK = 512  # a chunk parses in about a millisecond in the engine
 HISTORY_IDS = 4096  # changed ids kept across recent publishes (older publishes: compare chunks)
 
@@ -63,6 +71,15 @@ def chunk_of(line_id: str, count: int) -> int:
     for byte in line_id.encode("utf-8"):
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
     return value & (count - 1)
+
+
+def chunk_name(chunk: int, content_hash: str) -> str:
+    """The file of chunk `chunk` whose content hashes to `content_hash` (in its locale's folder)."""
+    return f"{chunk:04d}-{content_hash}.json"
+
+
+def _hash_of(name: str) -> str:
+    return name[5:-5] if name else NO_CHUNK
 
 
 def runtime_entry(line: LineEntry, locale: str) -> list[Any] | None:
@@ -135,20 +152,24 @@ class RuntimeIndex:
                 files[locale][chunk] = self._write_chunk(lines, ids, locale, chunk)
         changed_ids = sorted(set(changed))
         history = [*state.history, [revision, changed_ids]] if changed_ids else list(state.history)
-        while sum(len(ids) for _, ids in history) > HISTORY_IDS and len(history) > 1:
+        while history and sum(len(ids) for _, ids in history) > HISTORY_IDS:
             history.pop(0)
+        # The oldest revision `history` covers completely: a reader at an older one compares chunks.
+        covered_from = history[0][0] - 1 if history else revision
+        if changed_ids and not history:  # this publish alone was too big to list
+            covered_from = revision
+        log = {"revision": revision, "history_from": covered_from, "history": history}
+        with atomic_target(self.folder / HISTORY_NAME) as temp:
+            temp.write_text(json.dumps(log, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         index = {
             "format": FORMAT,
             "version": VERSION,
             "revision": revision,
             "default_locale": default_locale,
             "chunks": count,
-            # The oldest revision `history` covers completely: a reader at an older one compares chunks.
-            "history_from": history[0][0] - 1 if history else revision,
             "characters": dict(sorted(characters.items())),
             "silent": sorted(silent),  # lines with no voice on purpose (`...`): few, so kept in the index
-            "locales": files,
-            "history": history,
+            "locales": {locale: " ".join(_hash_of(name) for name in names) for locale, names in files.items()},
         }
         text = "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in index.items())
         with atomic_target(self.index_path) as temp:
@@ -161,7 +182,7 @@ class RuntimeIndex:
         if not entries:
             return ""
         data = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        name = f"{chunk:04d}-{hashlib.sha256(data).hexdigest()[:12]}.json"
+        name = chunk_name(chunk, hashlib.sha256(data).hexdigest()[:12])
         target = self.folder / locale / name
         if not target.is_file() or target.stat().st_size != len(data):
             with atomic_target(target) as temp:
@@ -171,7 +192,7 @@ class RuntimeIndex:
     def _remove_unnamed(self, files: Mapping[str, list[str]]) -> None:
         """Remove chunk files and locale folders the index just written does not name."""
         for entry in os.scandir(self.folder):
-            if not entry.is_dir() or entry.name.startswith("."):
+            if not entry.is_dir() or entry.name.startswith("."):  # index.json, history.json
                 continue
             named = set(files.get(entry.name, ()))
             for chunk in os.scandir(entry.path):
@@ -188,11 +209,16 @@ class RuntimeIndex:
             data = json.loads(self.index_path.read_text(encoding="utf-8"))
             if data.get("format") != FORMAT or data.get("version") != VERSION:
                 return None
-            files = {str(locale): [str(name) for name in names] for locale, names in data["locales"].items()}
+            files = {
+                str(locale): [chunk_name(n, h) if h != NO_CHUNK else "" for n, h in enumerate(hashes.split())]
+                for locale, hashes in data["locales"].items()
+            }
             count = int(data["chunks"])
             if any(len(names) != count for names in files.values()):
                 return None
-            return _State(int(data["revision"]), count, files, list(data.get("history", [])))
+            log = json.loads((self.folder / HISTORY_NAME).read_text(encoding="utf-8"))
+            history = list(log.get("history", [])) if log.get("revision") == data["revision"] else []
+            return _State(int(data["revision"]), count, files, history)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -202,4 +228,4 @@ class RuntimeIndex:
         )
 
 
-__all__ = ["RuntimeIndex", "chunk_count", "chunk_of", "runtime_dir", "runtime_entry"]
+__all__ = ["RuntimeIndex", "chunk_count", "chunk_name", "chunk_of", "runtime_dir", "runtime_entry"]

@@ -100,15 +100,14 @@ func test_yarn_advance_skips_a_voiced_line() -> void:
 	if not CharVoice.has_line(DEMO_LINE):
 		pending("the demo voice is needed (charvoice build)")
 		return
-	var timer := Timer.new()
-	timer.one_shot = true
-	timer.timeout.connect(voice.advance)
-	add_child_autofree(timer)
-	timer.start(0.3)
+	# Deferred, and a frame before the end: GUT frees the nodes as soon as the test returns,
+	# which must not happen inside the timer's or the presenter's own signal.
+	get_tree().create_timer(0.3).timeout.connect(voice.advance, CONNECT_DEFERRED)
 	var started := Time.get_ticks_msec()
 	await voice.run_line_async({"text_id": "line:" + DEMO_LINE, "metadata": []})
 	assert_lt(Time.get_ticks_msec() - started, 1500, "advance() ends the presenter's line")
 	assert_false(CharVoice.is_playing(DEMO_LINE))
+	await wait_frames(1)
 
 
 func test_yarn_voice_stops_when_its_node_leaves_the_tree() -> void:

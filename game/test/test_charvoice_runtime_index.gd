@@ -67,8 +67,9 @@ func test_lazy_answers_are_the_whole_manifests() -> void:
 	assert_eq(ids, PackedStringArray(["greet", "only_en"]))
 
 
-## Copies the fixture's runtime form to user://, with [param edit] applied to its index.
-func _copy_runtime(edit: Callable) -> String:
+## Copies the fixture's runtime form to user://, with [param edit] applied to its index and
+## [param edit_history] to its history.
+func _copy_runtime(edit: Callable, edit_history: Callable = Callable()) -> String:
 	var source := RuntimeIndex.folder_of(FIXTURE_PATH)
 	var target := WORK.path_join("fixture_manifest.runtime")
 	for locale: String in DirAccess.get_directories_at(source):
@@ -78,11 +79,13 @@ func _copy_runtime(edit: Callable) -> String:
 			var copy := FileAccess.open(target.path_join(locale).path_join(file_name), FileAccess.WRITE)
 			copy.store_buffer(bytes)
 			copy.close()
-	var index: Dictionary = _json(source.path_join("index.json"))
-	edit.call(index)
-	var file := FileAccess.open(target.path_join("index.json"), FileAccess.WRITE)
-	file.store_string(JSON.stringify(index, " "))
-	file.close()
+	for pair in [["index.json", edit], ["history.json", edit_history]]:
+		var data: Dictionary = _json(source.path_join(pair[0]))
+		if (pair[1] as Callable).is_valid():
+			(pair[1] as Callable).call(data)
+		var file := FileAccess.open(target.path_join(pair[0]), FileAccess.WRITE)
+		file.store_string(JSON.stringify(data, " "))
+		file.close()
 	return WORK.path_join("fixture_manifest.json")
 
 
@@ -91,9 +94,10 @@ func test_hot_reload_reads_the_index_revision_and_its_history_of_changed_ids() -
 	before.load_file(FIXTURE_PATH)
 	before.has_line("greet")
 	var path := _copy_runtime(
-		func(index: Dictionary) -> void:
-			index["revision"] = 8
-			index["history"] = [[8, ["only_en"]]]
+		func(index: Dictionary) -> void: index["revision"] = 8,
+		func(history: Dictionary) -> void:
+			history["revision"] = 8
+			history["history"] = [[8, ["only_en"]]]
 	)
 	assert_eq(Manifest.read_revision(path), 8, "the runtime index, with no manifest beside it")
 	var after := Manifest.new()
@@ -108,8 +112,10 @@ func test_a_missed_publish_falls_back_to_the_chunks_that_changed() -> void:
 	var path := _copy_runtime(
 		func(index: Dictionary) -> void:
 			index["revision"] = 12
-			index["history_from"] = 10  # publishes 8 and 9 are no longer listed
-			index["locales"]["fr_CA"] = [""]  # fr_CA's only line went away
+			index["locales"]["fr_CA"] = "-",  # fr_CA's only line went away
+		func(history: Dictionary) -> void:
+			history["revision"] = 12
+			history["history_from"] = 10  # publishes 8 and 9 are no longer listed
 	)
 	var after := Manifest.new()
 	assert_true(after.load_file(path), after.error)

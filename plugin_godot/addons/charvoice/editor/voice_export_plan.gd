@@ -68,6 +68,8 @@ func _plan_game_files(manifest: Manifest, all_locales: PackedStringArray) -> voi
 	if not manifest.is_lazy():
 		return
 	left_out[manifest.path] = true
+	var history := Manifest.RuntimeIndex.folder_of(manifest.path).path_join("history.json")
+	left_out[history] = true  # only hot reload reads it, and exported games never hot-reload
 	for locale in all_locales:
 		for chunk in manifest.runtime_files(locale):
 			if locales.has(locale):

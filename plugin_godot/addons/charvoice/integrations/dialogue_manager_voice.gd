@@ -267,14 +267,16 @@ func _on_word_started(line_id: String, index: int, _word: String) -> void:
 
 func _stop_current() -> void:
 	_restore_label()
+	var line_id := _line_id
+	var others := _concurrent_ids
+	_line_id = ""  # first: the stop's signals find nothing of this node's to act on
+	_concurrent_ids = PackedStringArray()
 	if _voice == null or not is_instance_valid(_voice):
 		return
-	if not _line_id.is_empty():
-		_voice.stop(_line_id)
-	for other_id in _concurrent_ids:
+	if not line_id.is_empty():
+		_voice.stop(line_id)
+	for other_id in others:
 		_voice.stop(other_id)
-	_concurrent_ids.clear()
-	_line_id = ""
 
 
 func _on_line_finished(line_id: String) -> void:

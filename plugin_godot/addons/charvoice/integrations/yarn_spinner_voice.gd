@@ -102,7 +102,7 @@ func run_line(line: Dictionary, on_finished: Callable = Callable()) -> void:
 ## The player asked to continue: the voice fades out ([member interrupt_fade_s]) and
 ## [method run_line_async] returns. Call it where your continue button calls the runner.
 func advance() -> void:
-	if _voice != null and not _line_id.is_empty():
+	if _voice != null and is_instance_valid(_voice) and not _line_id.is_empty():
 		_voice.stop(_line_id, interrupt_fade_s)
 
 
@@ -184,7 +184,12 @@ func _input(event: InputEvent) -> void:
 
 
 func _exit_tree() -> void:
-	advance()  # a presenter that leaves takes its voice with it
+	# A presenter that leaves takes its voice with it, quietly: nothing is emitted from a node
+	# that may be on its way to being freed.
+	if _voice != null and is_instance_valid(_voice) and not _line_id.is_empty():
+		var line_id := _line_id
+		_line_id = ""
+		_voice.stop(line_id, interrupt_fade_s)
 
 
 ## The Yarn line id whose audio [param text_id] plays: the id after [code]shadow:[/code] in

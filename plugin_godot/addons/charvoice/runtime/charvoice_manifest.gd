@@ -68,13 +68,18 @@ const RuntimeIndex := preload("charvoice_runtime_index.gd")
 var path: String = ""
 ## The publish counter, or -1 when no manifest is loaded.
 var revision: int = -1
-## Ids of the lines the last publish touched.
-var changed: PackedStringArray = PackedStringArray()
+## Ids of the lines the last publish touched (from the runtime form: read when first asked).
+var changed: PackedStringArray:
+	get:
+		return _runtime.changed_now() if _runtime != null else _changed
+	set(value):
+		_changed = value
 ## The locale used when neither the requested locale nor its prefixes have audio.
 var default_locale: String = "en"
 ## Why the manifest could not be used, or "" when it loaded.
 var error: String = ""
 
+var _changed: PackedStringArray = PackedStringArray()
 var _characters: Dictionary = {}
 var _lines: Dictionary = {}
 var _silent: Dictionary = {}
@@ -175,7 +180,6 @@ func _load_runtime(manifest_path: String) -> bool:
 		return _fail(runtime.error)
 	_runtime = runtime
 	revision = runtime.revision
-	changed = runtime.changed_now()
 	default_locale = runtime.default_locale
 	_characters = {}
 	for character_id: String in runtime.characters:

@@ -2,7 +2,10 @@ extends RefCounted
 ## The runtime form of the manifest that [code]charvoice build[/code] writes beside it
 ## ([code]voice_manifest.runtime/[/code]), read lazily: a small index at start, then only the
 ## chunk of each line played, in the locale it plays in. Start-up and memory do not grow with
-## the dialogue. The layout is described in charvoice's [code]pipeline/runtime_index.py[/code].
+## the dialogue: the index holds per locale one string of chunk hashes, split when that locale
+## is first asked about; the ids recent publishes changed are in [code]history.json[/code], read
+## by hot reload only. The layout is described in charvoice's
+## [code]pipeline/runtime_index.py[/code].
 ##
 ## A line's chunk is FNV-1a (32 bit) of its UTF-8 bytes modulo the chunk count; both sides run
 ## the table [code]game/test/data/runtime_chunk_cases.json[/code]. A chunk maps a line id to
@@ -15,6 +18,10 @@ const FORMAT := "charvoice-runtime"
 const VERSION := 1
 ## The index's file name inside the runtime folder.
 const INDEX_NAME := "index.json"
+## The file of the ids recent publishes changed, beside the index.
+const HISTORY_NAME := "history.json"
+## A chunk hash that means "no lines in this chunk".
+const NO_CHUNK := "-"
 ## Entry field: the character id.
 const FIELD_CHARACTER := 0
 ## Entry field: the audio path, relative to the manifest's folder.
@@ -48,8 +55,9 @@ var silent: Dictionary = {}
 var error: String = ""
 
 var _chunks: int = 1
-var _files: Dictionary = {}  # locale -> Array of chunk file names ("" for none)
-var _history: Array = []  # [revision, [ids]] of recent publishes
+var _hashes: Dictionary = {}  # locale -> its chunks' hashes, as the index has them (one String)
+var _files: Dictionary = {}  # locale -> PackedStringArray of chunk file names ("" for none)
+var _history: Variant = null  # [revision, [ids]] of recent publishes, once read
 var _history_from: int = 0
 var _loaded: Dictionary = {}  # "locale/file" -> Dictionary (line id -> Array)
 var _root: Dictionary = {}  # the index as read
@@ -122,19 +130,14 @@ func load_index(manifest_path: String) -> bool:
 	revision = int(root.get("revision", 0))
 	default_locale = str(root.get("default_locale", "en"))
 	_chunks = maxi(1, int(root.get("chunks", 1)))
-	_history_from = int(root.get("history_from", revision))
-	_history = root.get("history", []) if root.get("history") is Array else []
 	characters = root.get("characters", {}) if root.get("characters") is Dictionary else {}
 	silent = {}
 	if root.get("silent") is Array:
 		for line_id: Variant in root["silent"]:
 			silent[str(line_id)] = true
-	_files = root.get("locales", {}) if root.get("locales") is Dictionary else {}
+	_hashes = root.get("locales", {}) if root.get("locales") is Dictionary else {}
 	locales = PackedStringArray()
-	for locale: String in _files:
-		if (_files[locale] as Array).size() != _chunks:
-			error = "%s lists %s with the wrong number of chunks" % [index_path, locale]
-			return false
+	for locale: String in _hashes:
 		if locale == default_locale:
 			locales.insert(0, locale)  # most lines have it: looked at first
 		else:
@@ -193,7 +196,7 @@ func all_ids() -> PackedStringArray:
 ## The ids that the publishes after revision [param since] changed, from the index's history,
 ## or [code]null[/code] when it does not reach back that far.
 func changed_after(since: int) -> Variant:
-	if since < _history_from:
+	if since < _read_history():
 		return null
 	var result := {}
 	for item: Variant in _history:
@@ -205,6 +208,7 @@ func changed_after(since: int) -> Variant:
 
 ## The ids the publish that wrote this index changed.
 func changed_now() -> PackedStringArray:
+	_read_history()
 	var result := PackedStringArray()
 	for item: Variant in _history:
 		if item is Array and int(item[0]) == revision:
@@ -217,11 +221,12 @@ func changed_now() -> PackedStringArray:
 func ids_in_changed_chunks(previous: RefCounted) -> PackedStringArray:
 	var result := {}
 	var same_layout := previous != null and int(previous.get(&"_chunks")) == _chunks
-	var old_files: Dictionary = previous.get(&"_files") if same_layout else {}
 	var old_loaded: Dictionary = previous.get(&"_loaded") if same_layout else {}
-	for locale: String in _files:
-		var names: Array = _files[locale]
-		var old_names: Array = old_files.get(locale, [])
+	for locale in locales:
+		var names := _names(locale)
+		var old_names := PackedStringArray()
+		if same_layout:
+			old_names = previous.call(&"_names", locale)
 		for chunk in names.size():
 			var old_name: String = str(old_names[chunk]) if chunk < old_names.size() else ""
 			if same_layout and names[chunk] == old_name:
@@ -234,9 +239,9 @@ func ids_in_changed_chunks(previous: RefCounted) -> PackedStringArray:
 ## The res:// chunk files of [param locale].
 func chunk_paths(locale: String) -> PackedStringArray:
 	var result := PackedStringArray()
-	for file_name: Variant in _files.get(locale, []):
-		if not str(file_name).is_empty():
-			result.append(folder.path_join(locale).path_join(str(file_name)))
+	for file_name in _names(locale):
+		if not file_name.is_empty():
+			result.append(folder.path_join(locale).path_join(file_name))
 	return result
 
 
@@ -256,14 +261,37 @@ func loaded_chunks() -> int:
 
 
 func _chunk(locale: String, chunk: int) -> Dictionary:
-	var names: Array = _files.get(locale, [])
-	if chunk >= names.size() or str(names[chunk]).is_empty():
+	var names := _names(locale)
+	if chunk >= names.size() or names[chunk].is_empty():
 		return {}
 	var key := "%s/%s" % [locale, names[chunk]]
 	if not _loaded.has(key):
 		# A file a newer publish removed reads as empty; the hot-reload poll then reloads.
-		_loaded[key] = _read_json(folder.path_join(locale).path_join(str(names[chunk])))
+		_loaded[key] = _read_json(folder.path_join(locale).path_join(names[chunk]))
 	return _loaded[key]
+
+
+## The chunk file names of [param locale] ("" for a chunk without lines), from its hashes.
+func _names(locale: String) -> PackedStringArray:
+	if not _files.has(locale):
+		var names := PackedStringArray()
+		var hashes := str(_hashes.get(locale, "")).split(" ", false)
+		for chunk in hashes.size():
+			var known := hashes[chunk] != NO_CHUNK and hashes.size() == _chunks
+			names.append("%04d-%s.json" % [chunk, hashes[chunk]] if known else "")
+		_files[locale] = names
+	return _files[locale]
+
+
+## Reads history.json once; the oldest revision its list covers (later than any when it is
+## missing or from another publish than the index: the chunks are compared instead).
+func _read_history() -> int:
+	if _history == null:
+		var log := _read_json(folder.path_join(HISTORY_NAME))
+		var fits := int(log.get("revision", -1)) == revision and log.get("history") is Array
+		_history = log["history"] if fits else []
+		_history_from = int(log.get("history_from", revision)) if fits else revision + 1
+	return _history_from
 
 
 func _read_json(file_path: String) -> Dictionary:
