@@ -117,16 +117,17 @@ def test_the_settings_classes_default_to_the_schema_defaults():
     they must be the schema's, the one place the reference and the validator read them from."""
     import dataclasses
 
+    from charvoice.engines.fish import settings as fish
     from charvoice.project import config
 
     pairs = [
-        (config.AudioSettings, ("audio",)),
-        (config.QASettings, ("qa",)),
-        (config.FishSettings, ("engine", "fish")),
-        (config.CacheSettings, ("cache",)),
+        (config.AudioSettings, config.SCHEMA, ("audio",)),
+        (config.QASettings, config.SCHEMA, ("qa",)),
+        (fish.FishSettings, fish.SCHEMA, ()),  # [engine.fish]: Fish validates its own table
+        (config.CacheSettings, config.SCHEMA, ("cache",)),
     ]
-    for settings, path in pairs:
-        table = config.SCHEMA
+    for settings, schema, path in pairs:
+        table = schema
         for name in path:
             table = table.fields[name]
         for item in dataclasses.fields(settings):

@@ -31,7 +31,7 @@ func test_chunk_of_follows_the_shared_table() -> void:
 func test_the_fixture_loads_lazily_and_reads_nothing_before_a_question() -> void:
 	var lazy := Manifest.new()
 	assert_true(lazy.load_file(FIXTURE_PATH), lazy.error)
-	assert_true(lazy.is_lazy())
+	assert_true(lazy.lazy)
 	assert_eq(lazy.loaded_chunks(), 0)
 	assert_eq(lazy.revision, 7)
 	assert_true(lazy.has_line("greet"))
@@ -42,7 +42,7 @@ func test_lazy_answers_are_the_whole_manifests() -> void:
 	var lazy := Manifest.new()
 	lazy.load_file(FIXTURE_PATH)
 	var whole := _whole()
-	assert_false(whole.is_lazy())
+	assert_false(whole.lazy)
 	for line_id in ["greet", "only_en", "nope"]:
 		assert_eq(lazy.has_line(line_id), whole.has_line(line_id), line_id)
 		assert_eq(lazy.get_character(line_id), whole.get_character(line_id), line_id)

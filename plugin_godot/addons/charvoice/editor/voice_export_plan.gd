@@ -65,7 +65,7 @@ func _all_locales(manifest: Manifest) -> PackedStringArray:
 ## chunks of those locales ship and the full manifest (for tools) stays out.
 func _plan_game_files(manifest: Manifest, all_locales: PackedStringArray) -> void:
 	rewritten = manifest.export_json(locales)
-	if not manifest.is_lazy():
+	if not manifest.lazy:
 		return
 	left_out[manifest.path] = true
 	var history := Manifest.RuntimeIndex.folder_of(manifest.path).path_join("history.json")

@@ -78,6 +78,10 @@ var changed: PackedStringArray:
 var default_locale: String = "en"
 ## Why the manifest could not be used, or "" when it loaded.
 var error: String = ""
+## True when the lines are read lazily from the runtime form (see the class description).
+var lazy: bool:
+	get:
+		return _runtime != null
 
 var _changed: PackedStringArray = PackedStringArray()
 var _characters: Dictionary = {}
@@ -138,11 +142,6 @@ func parse(text: String, manifest_path: String) -> bool:
 	_runtime = null
 	error = ""
 	return true
-
-
-## True when the lines are read lazily from the runtime form (see the class description).
-func is_lazy() -> bool:
-	return _runtime != null
 
 
 ## What the game reads at start, limited to the locales [param keep] (an export shipping only
