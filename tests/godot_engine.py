@@ -53,7 +53,7 @@ WORKLETS = ("index.audio.worklet.js", "index.audio.position.worklet.js")
 
 # The page: starts the engine on index.pck and keeps what it prints for the test to read.
 PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>charvoice engine test</title></head>
+<html><head><meta charset="utf-8"><title>charvoice engine test</title><link rel="icon" href="data:,"></head>
 <body><canvas id="canvas" width="320" height="180"></canvas>
 <script src="index.js"></script>
 <script>
@@ -188,6 +188,7 @@ class Godot:
                 return self._watch(f"http://127.0.0.1:{server.server_address[1]}/index.html", timeout, idle)
             finally:
                 self.driver.get("about:blank")  # stops the engine before its files go
+                self.driver.get_log("browser")  # the next user of the shared browser starts clean
                 server.shutdown()
                 server.server_close()
                 thread.join()

@@ -22,18 +22,23 @@ SILENT_TESTS = [t for t in TESTS if NEEDS_MIXING not in t[1]]
 
 
 @pytest.fixture(scope="module")
+def gut(godot):
+    """GUT from ../shared: asked for before `demo`, so a clone without it skips before building."""
+    return shared(GUT)
+
+
+@pytest.fixture(scope="module")
 def demo(godot, tmp_path_factory):
-    shared(GUT)  # skip before building anything where ../shared is absent
     return demo_game(tmp_path_factory.mktemp("gut"))
 
 
 @pytest.fixture(scope="module")
-def suite(godot, demo):
+def suite(godot, gut, demo):
     return run_gut(godot, demo)
 
 
 @pytest.fixture(scope="module")
-def silent(godot, demo):
+def silent(godot, gut, demo):
     return run_gut(godot, demo, audio=False)
 
 
@@ -71,7 +76,7 @@ DIALOGUE_MANAGER_TESTS = gut_tests(REPO / "game/test_dialogue_manager")
 
 
 @pytest.fixture(scope="module", params=["3.9.1", "4.0.3"])
-def dialogue_manager(request, godot, demo):
+def dialogue_manager(request, godot, gut, demo):
     """The dialogue-manager GUT tests in the demo with Dialogue Manager VERSION and its autoload."""
     addon = shared(f"godot/dialogue_manager-{request.param}/addons/dialogue_manager")
     files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".cs"))}
