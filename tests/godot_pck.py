@@ -9,7 +9,9 @@ from the file base, size, MD5, flags). Flag 2 makes the file base relative to th
 Text resources (`project.godot`, `.tscn`, `.tres`, `.gd`, `.json`) load from a pack as they are;
 nothing is imported. Without an editor there is no global class list either:
 `global_class_cache()` writes the `.godot/global_script_class_cache.cfg` the editor would, so
-`class_name` types resolve.
+`class_name` types resolve; nor a UID list: `uid_cache()` writes `.godot/uid_cache.bin` from the
+`.uid` files, the scenes' and resources' headers and the `.import` files, so `uid://` references
+resolve without a warning (as `core/io/resource_uid.cpp` reads it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ENGINE = (4, 6, 0)
 REL_FILEBASE = 2
 ALIGN = 16  # where each file's data starts, as the editor's packer aligns it
 CLASS_CACHE = ".godot/global_script_class_cache.cfg"
+UID_CACHE = ".godot/uid_cache.bin"
 
 # A project's files: res:// path (with or without the prefix) -> content.
 Files = Mapping[str, bytes | str | Path]
@@ -137,7 +140,7 @@ def global_class_cache(files: Files) -> str:
     return "list=[" + ", ".join(entries) + "]\n"
 
 
-def folder_files(folder: Path, res_prefix: str, *, skip: tuple[str, ...] = (".import", ".uid")) -> dict[str, Path]:
+def folder_files(folder: Path, res_prefix: str, *, skip: tuple[str, ...] = (".import",)) -> dict[str, Path]:
     """Every file under `folder` as `res_prefix/relative` -> path (a folder installed in a project)."""
     prefix = res_prefix.removeprefix("res://").strip("/")
     return {
@@ -145,3 +148,39 @@ def folder_files(folder: Path, res_prefix: str, *, skip: tuple[str, ...] = (".im
         for path in sorted(folder.rglob("*"))
         if path.is_file() and not path.name.endswith(skip)
     }
+
+
+_UID_CHARS = "abcdefghijklmnopqrstuvwxy012345678"  # base 34, as ResourceUID::text_to_id reads it
+_HEADER_UID = re.compile(r'^\[gd_(?:scene|resource)\b[^\]\n]*\buid="(uid://[a-z0-9]+)"', re.M)
+_IMPORT_UID = re.compile(r'^uid="(uid://[a-z0-9]+)"', re.M)
+
+
+def uid_to_id(uid: str) -> int:
+    value = 0
+    for char in uid.removeprefix("uid://"):
+        value = value * 34 + _UID_CHARS.index(char)
+    return value & 0x7FFFFFFFFFFFFFFF
+
+
+def uid_cache(files: Files) -> bytes:
+    """The `.godot/uid_cache.bin` the editor would write: count, then per entry the id, the
+    length of the path and the res:// path."""
+    entries: dict[int, str] = {}
+    for name, content in files.items():
+        path = "res://" + name.removeprefix("res://")
+        if path.endswith(".uid"):
+            found = re.match(r"\s*(uid://[a-z0-9]+)", file_data(content).decode("utf-8", "replace"))
+            target = path.removesuffix(".uid")
+        elif path.endswith((".tscn", ".tres", ".import")):
+            head = file_data(content)[:4096].decode("utf-8", "replace")
+            found = (_IMPORT_UID if path.endswith(".import") else _HEADER_UID).search(head)
+            target = path.removesuffix(".import")
+        else:
+            continue
+        if found:
+            entries[uid_to_id(found.group(1))] = target
+    out = bytearray(struct.pack("<I", len(entries)))
+    for uid, target in entries.items():
+        encoded = target.encode()
+        out += struct.pack("<QI", uid, len(encoded)) + encoded
+    return bytes(out)

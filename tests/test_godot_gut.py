@@ -74,7 +74,7 @@ DIALOGUE_MANAGER_TESTS = gut_tests(REPO / "game/test_dialogue_manager")
 def dialogue_manager(request, godot, demo):
     """The dialogue-manager GUT tests in the demo with Dialogue Manager VERSION and its autoload."""
     addon = shared(f"godot/dialogue_manager-{request.param}/addons/dialogue_manager")
-    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".uid", ".cs"))}
+    files = {**demo, **folder_files(addon, "addons/dialogue_manager", skip=(".import", ".cs"))}
     project = file_data(demo["project.godot"]).decode()
     project = project.replace(
         "[autoload]\n", '[autoload]\n\nDialogueManager="*res://addons/dialogue_manager/dialogue_manager.gd"\n'

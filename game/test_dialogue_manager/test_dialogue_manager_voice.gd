@@ -8,6 +8,7 @@ extends GutTest
 const MANIFEST := "user://dm_voice/voice_manifest.json"
 const SCRIPT := """~ start
 Nathan: [[Hi there.|Hello there.]] [ID:dm.greet]
+## A note for the actor: Dialogue Manager keeps it as the line's notes.
 Nathan: A [b]bold[/b] line. [#happy] [ID:dm.bold]
 Coco: Together. [ID:dm.first]
 | Nathan: At once. [ID:dm.second]
@@ -141,6 +142,8 @@ func test_an_untagged_line_has_no_voice_and_the_previous_one_is_cut() -> void:
 		line = await _next(str(line.get(&"next_id")))
 	assert_eq(str(line.get(&"text")), "A line nobody tagged.")
 	assert_false(_playing(""), "nothing plays: the previous voice was cut, this one has none")
+	await _next(str(line.get(&"key" if line.get(&"id") == null else &"id")))  # the same line again
+	assert_push_warning_count(1, "one warning for the untagged line, however often it comes")
 
 
 func test_a_response_plays_and_its_jump_leads_to_a_voiced_line() -> void:
@@ -171,3 +174,36 @@ func test_the_voice_stops_when_the_dialogue_ends() -> void:
 	var ended: RefCounted = await _next(str(responses[1].get(&"next_id")))
 	assert_null(ended, "No thanks ends the dialogue")
 	assert_false(_playing(""), "dialogue_ended stopped the voice")
+
+
+func test_the_example_balloon_advances_on_voice_finished() -> void:
+	# The balloon's own code, wired as the addon README says: voiced lines move on when their
+	# voice ends; the untagged line has no voice and waits for the player, as before.
+	var voice := _voice()
+	if voice == null:
+		return
+	var scene := load("res://addons/dialogue_manager/example_balloon/example_balloon.tscn")
+	var balloon: Node = scene.instantiate()
+	add_child_autofree(balloon)
+	voice.voice_finished.connect(
+		func(line: RefCounted) -> void:
+			var current: RefCounted = balloon.get(&"dialogue_line")
+			if line == current and (current.get(&"responses") as Array).is_empty():
+				balloon.call(&"next", current.get(&"next_id"))
+	)
+	var texts: Array = []
+	voice.voice_started.connect(func(line: RefCounted) -> void: texts.append(line.get(&"text")))
+	balloon.call(&"start", _resource, "start")
+	var started := Time.get_ticks_msec()
+	while Time.get_ticks_msec() - started < 12000:
+		await get_tree().process_frame
+		var current: RefCounted = balloon.get(&"dialogue_line")
+		if current != null and str(current.get(&"text")) == "A line nobody tagged.":
+			break
+	var current: RefCounted = balloon.get(&"dialogue_line")
+	assert_not_null(current)
+	if current != null:
+		assert_eq(str(current.get(&"text")), "A line nobody tagged.", "three voiced lines went by")
+	assert_eq(texts.size(), 3, "each voiced line played: %s" % [texts])
+	await wait_seconds(1.0)
+	assert_eq(str(balloon.get(&"dialogue_line").get(&"text")), "A line nobody tagged.", "it waits")

@@ -124,6 +124,8 @@ func play_response(response: RefCounted) -> AudioStreamPlayer:
 ## [code][[A|B]][/code]; "" (with one warning per line) when it has no usable id.
 func voice_id_of(line: Object) -> String:
 	var key := static_id_of(line)
+	if key.is_empty() and line != null:
+		key = str(line.get(&"text"))  # untagged: Dialogue Manager 4 leaves static_id empty
 	if key.is_empty() or _voice == null:
 		return ""
 	if _voice.has_line(key):
