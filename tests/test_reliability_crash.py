@@ -63,8 +63,8 @@ def assert_whole(root, fake) -> int:
     output = root / "game/voice"
     for path in output.rglob("*") if output.exists() else []:
         if path.is_file() and not path.name.startswith("."):  # hidden: temporary files, swept by the next build
-            if "voice_manifest.runtime" in path.parts:  # the addon's lazy form: every file whole JSON
-                json.loads(path.read_text(encoding="utf-8"))
+            if "voice_manifest.runtime" in path.parts:  # the manifest's runtime form: whole JSON files
+                assert path.suffix == ".json" and isinstance(json.loads(path.read_text()), dict), path
                 continue
             assert path.suffix == ".wav" or path.name == "voice_manifest.json" or path.name.endswith(".timings.json"), (
                 path

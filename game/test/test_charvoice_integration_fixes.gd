@@ -80,6 +80,24 @@ func test_yarn_0_2_adapter_interrupt_line_answers_its_callback() -> void:
 	voice.callv(&"user_requested_view_advancement", [])
 
 
+func test_yarn_0_2_interrupted_line_answers_once_through_interrupt_line() -> void:
+	var voice: YarnSpinnerVoice = YarnVoice.new()
+	add_child_autofree(voice)
+	if not CharVoice.has_line(DEMO_LINE):
+		pending("the demo voice is needed (charvoice build)")
+		return
+	var calls := {"run": 0, "interrupt": 0}
+	var line := {"text_id": "line:" + DEMO_LINE, "metadata": []}
+	var on_run := func() -> void: calls["run"] += 1
+	var on_interrupt := func() -> void: calls["interrupt"] += 1
+	get_tree().create_timer(0.3).timeout.connect(
+		voice.interrupt_line.bind(line, on_interrupt), CONNECT_DEFERRED
+	)
+	await voice.run_line(line, on_run)
+	await wait_frames(1)  # run_line resumes inside the interrupt, before its callback is called
+	assert_eq(calls, {"run": 0, "interrupt": 1}, "the runner hears of the line once")
+
+
 func test_yarn_0_3_hooks_have_the_runners_names_and_stop_the_voice() -> void:
 	var voice: YarnSpinnerVoice = YarnVoice.new()
 	add_child_autofree(voice)
@@ -269,3 +287,11 @@ func test_a_locale_change_replays_the_line_that_plays_not_line_id() -> void:
 	assert_eq(CharVoice.get_line_on(player), DEMO_LINE)
 	assert_false(CharVoice.is_playing("lighthouse.knock"))
 	CharVoice.stop()
+
+
+func test_the_inspector_reads_the_manifest_again_only_after_a_publish() -> void:
+	const Common := preload("res://addons/charvoice/runtime/voice_line_player_common.gd")
+	var first: Manifest = Common.current_manifest()
+	assert_same(Common.current_manifest(), first, "same revision: the same parsed manifest")
+	assert_eq(Common.warnings(DEMO_LINE).size(), 0 if first.has_line(DEMO_LINE) else 1)
+	assert_same(Common.current_manifest(), first)

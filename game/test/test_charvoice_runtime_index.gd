@@ -132,3 +132,23 @@ func test_a_broken_index_is_an_unusable_manifest_that_says_why() -> void:
 	assert_false(manifest.load_file(path))
 	assert_string_contains(manifest.error, "update the addon")
 	assert_false(manifest.has_line("greet"))
+
+
+func test_a_running_game_reloads_a_republished_runtime_form() -> void:
+	var path := _copy_runtime(func(_index: Dictionary) -> void: pass)
+	var voice: Node = load("res://addons/charvoice/runtime/charvoice.gd").new()
+	voice.set(&"manifest_path", path)
+	voice.set(&"hot_reload", true)  # what a game run from the editor does
+	voice.set(&"warn_on_missing_lines", false)
+	add_child_autofree(voice)
+	watch_signals(voice)
+	_copy_runtime(
+		func(index: Dictionary) -> void: index["revision"] = 8,
+		func(history: Dictionary) -> void:
+			history["revision"] = 8
+			history["history"] = [[8, ["only_en"]]]
+	)
+	await wait_for_signal(voice.get(&"manifest_reloaded"), 3.0)
+	assert_signal_emitted_with_parameters(
+		voice, "manifest_reloaded", [8, PackedStringArray(["only_en"])]
+	)
