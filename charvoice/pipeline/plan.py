@@ -76,13 +76,15 @@ def speech_request(
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
+    capabilities = engine.capabilities
     text = prepare(
         line.text,
         character,
         project.config,
         direction=line.direction,
-        style=engine.capabilities.cue_style,
+        style=capabilities.cue_style,
         note=line.direction_note,
+        write_cues=capabilities.direction.with_cues if capabilities.direction else None,
     )
     request = engine.request(line, character, text)
     return replace(request, take=take) if take else request

@@ -45,6 +45,8 @@ class Project:
     # Lines charvoice plays nothing for: no words (`...`, `???`), or voiced by their own [#voice]
     # file; the manifest marks them silent.
     silent: list[Line] = field(default_factory=list)
+    # Lines with direction tags or a note: an engine with its own rule for direction warns about them.
+    directed: list[Line] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -327,12 +329,14 @@ def load_project(
     else:
         fallbacks, locale_warnings = _locale_coverage(lines, config)
         warnings.extend(locale_warnings)
-    voicing = unknown_direction_warnings((line for read in reads.values() for line in read.directed), config)
+    directed = [line for read in reads.values() for line in read.directed]
+    voicing = unknown_direction_warnings(directed, config)
     by_script = {script: read.lines for script, read in reads.items()}
     silent = [line for read in reads.values() for line in read.silent]
     return Project(
-        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent
-    )
+        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent,
+        directed,
+    )  # fmt: skip
 
 
 def _check_ids_across_scripts(lines: list[Line], problems: list[Problem], warnings: list[str]) -> None:
