@@ -16,7 +16,7 @@ from charvoice.engines import Engines
 from charvoice.engines.base import SpeechRequest, canonical_json
 from charvoice.engines.capabilities import Engine
 from charvoice.fsutil import text_sha256
-from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
+from charvoice.pipeline.approvals import Approvals, FileHashes
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.jobs import Job, Plan
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
@@ -24,6 +24,7 @@ from charvoice.pipeline.timings import timings_problem
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
+from charvoice.project.recordings import find_recordings
 from charvoice.project.speech_text import prepare
 from charvoice.timings.format import timings_path
 

@@ -19,6 +19,7 @@ from charvoice.project.formats import (
 )
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
+from charvoice.project.recordings import find_recordings
 from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
 from charvoice.project.speech_text import direction_table, resolve_tag, unknown_direction_warnings
 from charvoice.project.voice_files import VoiceFiles
@@ -238,8 +239,6 @@ def _voice_files(config: ProjectConfig) -> VoiceFiles:
 def _voiced_on_purpose(line: Line, config: ProjectConfig) -> bool:
     """A line with no words is voiced when an actor's recording is there for it, or when the
     project's engine is Fish (it takes cues) and the line's direction maps to a cue (`... #sigh`)."""
-    from charvoice.pipeline.approvals import find_recordings  # the pipeline's rule for where recordings sit
-
     if config.engine == "fish":
         table = direction_table(config)
         if any(resolve_tag(tag, table) for tag in (*line.direction, line.direction_note) if tag):
