@@ -31,6 +31,9 @@ def _plan_texts(project_root):
         )
     project = load_project(root=project_root)
     engines = Engines(FishEngine.from_config(project.config, None), OfflineEngine())
+    rule = engines.direction()
+    assert rule is not None  # Fish's own rule, as Workspace.open applies it
+    project.voicing_warnings = rule.warnings(project.directed)
     try:
         plan = make_plan(project, engines, Manifest(project_root / "m.json"), AudioCache(project_root / "cache"))
     finally:

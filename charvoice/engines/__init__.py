@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from charvoice.engines.base import SpeechRequest
-from charvoice.engines.capabilities import Billing, Capabilities, Engine, Transcription
+from charvoice.engines.capabilities import Billing, Capabilities, Direction, Engine, Transcription
 from charvoice.errors import CharvoiceError, InputError, Problem
 from charvoice.project import config as project_config
 from charvoice.project.characters import Character
@@ -75,6 +75,12 @@ def _fish_billing(config: ProjectConfig) -> Billing:
     return FishBilling(config, None, billed=False)
 
 
+def _fish_direction(config: ProjectConfig) -> Direction:
+    from charvoice.engines.fish.direction import FishDirection
+
+    return FishDirection(config)
+
+
 def _offline_checks(project: Project, problems: list[Problem]) -> None:
     from charvoice.engines.offline import check_project
 
@@ -98,6 +104,9 @@ CHECKS: dict[str, Callable[[Project, list[Problem]], None]] = {"offline": _offli
 # for `qa --asr on` with the offline voice, and what the lines would cost on a paid engine.
 TRANSCRIPTION: Callable[[ProjectConfig], Transcription] = _fish_transcription
 PRICE_LIST: Callable[[ProjectConfig], Billing] = _fish_billing
+# ...and how the paid engine would voice the writers' direction, so the scratch voice warns
+# about the same tags the real voice will drop.
+DIRECTION: Callable[[ProjectConfig], Direction] = _fish_direction
 
 
 @dataclass
@@ -153,6 +162,16 @@ class Engines:
         if required and self.config is not None:
             return TRANSCRIPTION(self.config)
         return None
+
+    def direction(self) -> Direction | None:
+        """The rule for direction of the engine the project is voiced with: the primary's, or
+        the paid engine's (DIRECTION) while the scratch voice stands in; None: the project's
+        [direction] table decides alone."""
+        for engine in (self.primary, *self.kept):
+            rule = engine.capabilities.direction
+            if rule is not None:
+                return rule
+        return DIRECTION(self.config) if self.config is not None else None
 
     def billing(self) -> Billing | None:
         """What the build costs: the primary engine's bill, or what a paid engine would charge."""

@@ -8,7 +8,7 @@ and touches nothing outside engines/.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -97,6 +97,19 @@ class Billing(Protocol):
         ...
 
 
+class Direction(Protocol):
+    """An engine's own rule for a line's direction (Fish: per model and engine.fish.cues), in
+    place of the project's [direction] table written in `cue_style`."""
+
+    def with_cues(self, text: str, direction: tuple[str, ...], note: str) -> str:
+        """The text sent for a line: `text` with the cues its direction tags and note give."""
+        ...
+
+    def warnings(self, lines: Iterable[Line]) -> list[str]:
+        """One warning for each tag (or cue) of `lines` that this engine will not voice."""
+        ...
+
+
 @dataclass(frozen=True)
 class Capabilities:
     phonemes: Phonemes | None = None
@@ -104,6 +117,7 @@ class Capabilities:
     transcription: Transcription | None = None  # None also when it cannot run now (no key)
     billing: Billing | None = None
     cue_style: str = ""  # how direction cues are written into the text: "paren", "bracket", "" (none)
+    direction: Direction | None = None  # the engine's own rule for direction (else [direction] in cue_style)
     # A placeholder voice (the offline scratch voice): never sent to speech to text by QA, shown
     # as "scratch" by status; `description` names it in messages.
     scratch: bool = False

@@ -38,7 +38,6 @@ from charvoice.project.config import ProjectConfig
 from charvoice.project.schema import Field, MapOf, Table, TomlFile, validate
 
 APPROVALS_NAME = "charvoice.approvals.toml"
-RECORDING_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus")
 
 
 @dataclass(frozen=True)
@@ -151,21 +150,3 @@ class FileHashes:
         if self._dirty:
             atomic_write_text(self.path, json.dumps(self._known))
             self._dirty = False
-
-
-def find_recordings(config: ProjectConfig) -> dict[tuple[str, str], Path]:
-    """(line id, locale) -> the recording that replaces synthesis."""
-    folder = config.recordings_dir
-    found: dict[tuple[str, str], Path] = {}
-    if folder is None or not folder.is_dir():
-        return found
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in RECORDING_EXTENSIONS:
-            found[(path.stem, config.default_locale)] = path
-    for locale in config.locales:
-        locale_dir = folder / locale
-        if locale_dir.is_dir():
-            for path in sorted(locale_dir.iterdir()):
-                if path.is_file() and path.suffix.lower() in RECORDING_EXTENSIONS:
-                    found[(path.stem, locale)] = path
-    return found

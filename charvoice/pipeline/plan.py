@@ -16,7 +16,7 @@ from charvoice.engines import Engines
 from charvoice.engines.base import SpeechRequest, canonical_json
 from charvoice.engines.capabilities import Engine
 from charvoice.fsutil import text_sha256
-from charvoice.pipeline.approvals import Approvals, FileHashes, find_recordings
+from charvoice.pipeline.approvals import Approvals, FileHashes
 from charvoice.pipeline.cache import AudioCache
 from charvoice.pipeline.jobs import Job, Plan
 from charvoice.pipeline.manifest import AudioEntry, Manifest, ReviewMarks
@@ -24,6 +24,7 @@ from charvoice.pipeline.timings import timings_problem
 from charvoice.project.config import AudioSettings
 from charvoice.project.lines import Line, file_stem
 from charvoice.project.loader import Project
+from charvoice.project.recordings import find_recordings
 from charvoice.project.speech_text import prepare
 from charvoice.timings.format import timings_path
 
@@ -76,13 +77,15 @@ def speech_request(
     """What the engine is asked for this line (the cache key is its hash)."""
     character = project.characters[line.character]
     engine = engine or engines.for_character(character)
+    capabilities = engine.capabilities
     text = prepare(
         line.text,
         character,
         project.config,
         direction=line.direction,
-        style=engine.capabilities.cue_style,
+        style=capabilities.cue_style,
         note=line.direction_note,
+        write_cues=capabilities.direction.with_cues if capabilities.direction else None,
     )
     request = engine.request(line, character, text)
     return replace(request, take=take) if take else request

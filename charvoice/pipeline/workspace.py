@@ -117,6 +117,9 @@ class Workspace:
         try:
             manifest = _load_manifest(config, memory)
             engines.check_project(project)  # last: it may record samples that decoded
+            rule = engines.direction()
+            if rule is not None:  # the engine's own rule says which tags it will not voice
+                project.voicing_warnings = rule.warnings(project.directed)
         except BaseException:
             if memory is None:
                 engines.close()

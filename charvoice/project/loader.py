@@ -19,6 +19,7 @@ from charvoice.project.formats import (
 )
 from charvoice.project.id_index import IdIndex
 from charvoice.project.lines import Line, ParsedScript, line_id_problem
+from charvoice.project.recordings import find_recordings
 from charvoice.project.speakers import check_speaker_targets, find_speaker, has_words, unmapped_warning
 from charvoice.project.speech_text import direction_table, resolve_tag, unknown_direction_warnings
 from charvoice.project.voice_files import VoiceFiles
@@ -45,6 +46,8 @@ class Project:
     # Lines charvoice plays nothing for: no words (`...`, `???`), or voiced by their own [#voice]
     # file; the manifest marks them silent.
     silent: list[Line] = field(default_factory=list)
+    # Lines with direction tags or a note: an engine with its own rule for direction warns about them.
+    directed: list[Line] = field(default_factory=list)
 
     def lines_from(self, script: Path) -> list[Line]:
         display = self.config.relative(script)
@@ -236,8 +239,6 @@ def _voice_files(config: ProjectConfig) -> VoiceFiles:
 def _voiced_on_purpose(line: Line, config: ProjectConfig) -> bool:
     """A line with no words is voiced when an actor's recording is there for it, or when the
     project's engine is Fish (it takes cues) and the line's direction maps to a cue (`... #sigh`)."""
-    from charvoice.pipeline.approvals import find_recordings  # the pipeline's rule for where recordings sit
-
     if config.engine == "fish":
         table = direction_table(config)
         if any(resolve_tag(tag, table) for tag in (*line.direction, line.direction_note) if tag):
@@ -327,12 +328,14 @@ def load_project(
     else:
         fallbacks, locale_warnings = _locale_coverage(lines, config)
         warnings.extend(locale_warnings)
-    voicing = unknown_direction_warnings((line for read in reads.values() for line in read.directed), config)
+    directed = [line for read in reads.values() for line in read.directed]
+    voicing = unknown_direction_warnings(directed, config)
     by_script = {script: read.lines for script, read in reads.items()}
     silent = [line for read in reads.values() for line in read.silent]
     return Project(
-        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent
-    )
+        config, characters, lines, scripts, warnings, skipped, fallbacks, voicing, by_script, ids.colliding, silent,
+        directed,
+    )  # fmt: skip
 
 
 def _check_ids_across_scripts(lines: list[Line], problems: list[Problem], warnings: list[str]) -> None:

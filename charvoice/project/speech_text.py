@@ -14,14 +14,14 @@ Direction: a line's tags (`#angry`, `[#whispering]`, a `direction` column) are l
 "" silences a tag). `mood=sad`, `tone:sarcastic` and `emotion:angry` look up their value.
 Cues are written in the engine's style (its capabilities' `cue_style`): `(cue)` at the start of
 the line for Fish S1, `[cue]` for the S2 family (docs.fish.audio, "Emotion Control"), none for the
-offline scratch voice. Which cues go (free-form on S2 unless engine.fish.cues says otherwise, S1's
-listed set) is engines/fish/direction.py's rule. Tags that are not voiced are reported once.
+offline scratch voice. An engine may have its own rule for which cues go (its capabilities'
+`direction`: Fish sends free-form cues on S2 models). Tags that are not voiced are reported once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from charvoice.project.characters import Character
@@ -151,11 +151,22 @@ def render_direction(text: str, cues: list[str], style: str) -> str:
 
 
 def unknown_direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> list[str]:
-    """One warning per tag that is not voiced (how many lines, where the first is), and the
-    cues the configured Fish model cannot take (engines/fish/direction.py decides)."""
-    from charvoice.engines.fish.direction import direction_warnings
-
-    return direction_warnings(lines, config)
+    """One warning per tag [direction] does not map: how many lines use it and where the first
+    one is. An engine with a rule of its own (Fish) replaces these (Workspace.open)."""
+    table = direction_table(config)
+    found: dict[str, list[str]] = {}
+    for line in lines:
+        for tag in line.direction:
+            if resolve_tag(tag, table) is None:
+                found.setdefault(tag.lower(), []).append(line.source)
+    warnings = []
+    for tag, sources in found.items():
+        count = "1 line" if len(sources) == 1 else f"{len(sources)} lines"
+        warnings.append(
+            f"direction tag {tag!r} ({count}, first at {sources[0]}) has no cue and is not voiced; "
+            f'map it in charvoice.toml: [direction] {tag.split(":")[0].split("=")[0]} = "angry" (or "" to silence it)'
+        )
+    return warnings
 
 
 def _is_unspaced(ch: str) -> bool:
@@ -223,15 +234,24 @@ def prepare(
     direction: tuple[str, ...] = (),
     style: str = "",
     note: str = "",
+    write_cues: Callable[[str, tuple[str, ...], str], str] | None = None,
 ) -> str:
     """The text to send for a line: project lexicon, then the character's (which wins), then
-    the direction cues in `style` ("paren": `(cue)`, "bracket": `[cue]`, "": none), which the
-    engine's capabilities name (Fish: by model).
-    `note` (a Yarn `// tentative` comment) is direction too: a free-form cue on S2 models, and
-    elsewhere a cue only when the whole note maps through `[direction]` (never reported)."""
+    the direction cues. An engine with its own rule for direction passes it as `write_cues`
+    (Fish: free-form cues on S2 models, S1's tag set); otherwise the tags map through
+    `[direction]` and are written in `style` ("paren": `(cue)`, "bracket": `[cue]`, "": none),
+    and `note` (a Yarn `// tentative` comment) adds a cue only when the whole note maps."""
     spoken = apply_lexicon(speakable(text), {**config.lexicon, **character.lexicon})  # emoji stay in subtitles
-    if not style or not (direction or note):
+    if write_cues is not None:
+        return write_cues(spoken, direction, note) if direction or note else spoken
+    table = direction_table(config)
+    if note and resolve_tag(note, table):
+        direction = (*direction, note)
+    if not style or not direction:
         return spoken
-    from charvoice.engines.fish.direction import with_cues  # which cues, per model and engine.fish.cues
-
-    return with_cues(spoken, direction, note, config)
+    cues: list[str] = []
+    for tag in direction:
+        cue = resolve_tag(tag, table)
+        if cue and cue not in cues:
+            cues.append(cue)
+    return render_direction(spoken, cues, style)

@@ -126,6 +126,19 @@ def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cue
     return Cues(tuple(sent), tuple(unknown), tuple(changed), tuple(dropped))
 
 
+class FishDirection:
+    """The Direction capability of the Fish engine (engines/capabilities.py)."""
+
+    def __init__(self, config: ProjectConfig) -> None:
+        self.config = config
+
+    def with_cues(self, text: str, direction: tuple[str, ...], note: str) -> str:
+        return with_cues(text, direction, note, self.config)
+
+    def warnings(self, lines: Iterable[Line]) -> list[str]:
+        return direction_warnings(lines, self.config)
+
+
 def with_cues(text: str, direction: tuple[str, ...], note: str, config: ProjectConfig) -> str:
     """The text sent for a line: its cues, in the model's syntax, open it."""
     cues = line_cues(direction, note, config)

@@ -23,6 +23,7 @@ from charvoice.engines.capabilities import Capabilities
 from charvoice.engines.fish.asr import FishTranscription
 from charvoice.engines.fish.client import NAME, FishClient, FishError
 from charvoice.engines.fish.cost import FishBilling
+from charvoice.engines.fish.direction import FishDirection
 from charvoice.engines.fish.lock import LOCK_NAME, LockedTranscript
 from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint
@@ -60,6 +61,7 @@ class FishEngine:
         self._model_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._sync = VoiceSync(config, client)
+        self.direction = FishDirection(config)  # which cues a line's direction becomes, per model
         # Word timings with the audio: on the official service by default (documented there);
         # a self-hosted Fish Speech server has no such endpoint unless told otherwise.
         mode = self.fish.timestamps
@@ -78,6 +80,7 @@ class FishEngine:
             transcription=FishTranscription(self.client) if api_key() else None,
             billing=FishBilling(self.config, self),
             cue_style=fish_cue_style(self.fish.model),
+            direction=self.direction,
         )
 
     def request(self, line: Line, character: Character, text: str) -> SpeechRequest:
