@@ -188,6 +188,7 @@ class Godot:
                 return self._watch(f"http://127.0.0.1:{server.server_address[1]}/index.html", timeout, idle)
             finally:
                 self.driver.get("about:blank")  # stops the engine before its files go
+                self.driver.get_log("browser")  # read through onPrint: leave the session's log empty for the next page
                 self.driver.get_log("browser")  # the next user of the shared browser starts clean
                 server.shutdown()
                 server.server_close()
