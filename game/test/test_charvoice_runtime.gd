@@ -268,3 +268,36 @@ func test_a_bark_never_cuts_story_dialogue() -> void:
 	assert_not_null(voice.play("lighthouse.knock", null, "", Runtime.Priority.CRITICAL))
 	assert_false(voice.is_playing(DEMO_LINE), "a critical line may cut dialogue")
 	voice.stop()
+
+
+# A line with no words (`...`) is in the manifest's `silent` map: playing it plays nothing,
+# warns nothing, and still finishes, so dialogue waiting on it goes on.
+func _assert_silent_line_finishes(voice: Runtime) -> void:
+	voice.warn_on_missing_lines = true
+	watch_signals(voice)
+	assert_false(voice.has_line("pause"), "a silent line has no audio")
+	assert_null(voice.play("pause"))
+	assert_null(voice.play("nope"))  # a line the manifest does not know, for contrast
+	await get_tree().process_frame  # line_finished is deferred to the next frame
+	await get_tree().process_frame
+	assert_signal_emitted_with_parameters(voice, "line_finished", ["pause"], 0)
+	assert_signal_not_emitted(voice, "line_started")
+	assert_false(voice._warned.has("pause"), "no missing-line warning for a silent line")
+	assert_true(voice._warned.has("nope"), "an unknown line is still warned about")
+
+
+func test_a_line_with_no_words_finishes_silently_from_the_runtime_form() -> void:
+	var voice := _voice(FIXTURE_PATH)  # the fixture's runtime form lies beside it: read lazily
+	assert_true(voice.manifest.lazy)
+	await _assert_silent_line_finishes(voice)
+
+
+func test_a_line_with_no_words_finishes_silently_from_the_whole_manifest() -> void:
+	DirAccess.make_dir_recursive_absolute("user://charvoice_silent_test")
+	var whole := "user://charvoice_silent_test/voice_manifest.json"  # no runtime form beside it
+	var file := FileAccess.open(whole, FileAccess.WRITE)
+	file.store_string(FileAccess.get_file_as_string(FIXTURE_PATH))
+	file.close()
+	var voice := _voice(whole)
+	assert_false(voice.manifest.lazy)
+	await _assert_silent_line_finishes(voice)
