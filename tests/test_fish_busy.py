@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from fakes.fixtures import make_project
 
-from charvoice.engines.fish.client import FishClient, FishError
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError
 
 BRAM_ONLY = {"bram": 'name = "Bram"\n[voice]\nmodel_id = "{bram_model}"\n'}
 LINES = [(f"dock.{i}", "Bram", f"Line number {i} of the harbour scene.") for i in range(8)]

@@ -13,16 +13,12 @@ import pytest
 from fakes.fish_server import FakeFishServer
 from fakes.fixtures import API_KEY, make_project, write_sample
 
-from charvoice.engines.fish import client as fish_module
-from charvoice.engines.fish.client import (
-    AdaptiveLimit,
-    FishClient,
-    FishError,
-    FishFatalError,
-    backoff_delay,
-    parse_retry_after,
-)
+from charvoice.engines.fish import retry as fish_module
+from charvoice.engines.fish.client import FishClient
 from charvoice.engines.fish.engine import FishEngine
+from charvoice.engines.fish.errors import FishError, FishFatalError
+from charvoice.engines.fish.pacing import AdaptiveLimit
+from charvoice.engines.fish.retry import backoff_delay, parse_retry_after
 from charvoice.errors import FatalEngineError
 from charvoice.project.characters import load_characters
 from charvoice.project.config import load_config

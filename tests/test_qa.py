@@ -190,12 +190,12 @@ def test_speaking_rates_per_locale():
 @pytest.fixture(scope="module")
 def fish_built(tmp_path_factory):
     """A Fish project (five Fish lines, one scratch line) built once against one fake server."""
-    from charvoice.engines.fish import client as fish_engine
+    from charvoice.engines.fish import retry as fish_retry
 
     with FakeFishServer(api_key=API_KEY) as fake, pytest.MonkeyPatch.context() as patch:
         patch.setenv("FISH_API_KEY", API_KEY)
-        patch.setattr(fish_engine, "BACKOFF_BASE_S", 0.005)
-        patch.setattr(fish_engine, "BACKOFF_CAP_S", 0.04)
+        patch.setattr(fish_retry, "BACKOFF_BASE_S", 0.005)
+        patch.setattr(fish_retry, "BACKOFF_CAP_S", 0.04)
         project = make_project(tmp_path_factory.mktemp("fishqa") / "p", fake)
         result = project.run("build")
         assert result.exit_code == 0, result.output
@@ -205,12 +205,12 @@ def fish_built(tmp_path_factory):
 
 @pytest.fixture
 def fish_copy(fish_built, tmp_path, monkeypatch):
-    from charvoice.engines.fish import client as fish_engine
+    from charvoice.engines.fish import retry as fish_retry
 
     fake, project = fish_built
     monkeypatch.setenv("FISH_API_KEY", API_KEY)
-    monkeypatch.setattr(fish_engine, "BACKOFF_BASE_S", 0.005)
-    monkeypatch.setattr(fish_engine, "BACKOFF_CAP_S", 0.04)
+    monkeypatch.setattr(fish_retry, "BACKOFF_BASE_S", 0.005)
+    monkeypatch.setattr(fish_retry, "BACKOFF_CAP_S", 0.04)
     copied = copy_project(project, tmp_path / "p")
     copied.fake = fake
     fake.reset_calls()

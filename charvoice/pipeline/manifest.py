@@ -14,6 +14,9 @@ an audio entry (charvoice/qa.py: flags and measurements, tied to the asset key i
 rebuild replaces the entry, so a verdict never outlives the audio it was about.
 `revision` grows by one with every publish and `changed` lists the line ids that publish
 touched, so a running game can reload just those.
+
+Manifest reads, edits and publishes the file; its typed entries (AudioEntry, LineEntry,
+ReviewMarks) live in manifest_entries.py and are importable from here too.
 """
 
 from __future__ import annotations
@@ -25,144 +28,18 @@ from typing import Any
 
 from charvoice.errors import InputError, Problem
 from charvoice.fsutil import atomic_target
+from charvoice.pipeline.manifest_entries import (
+    AudioEntry,
+    LineEntry,
+    Malformed,
+    ReviewMarks,
+    as_object,
+    typed_value,
+)
 from charvoice.pipeline.runtime_index import RuntimeIndex
 
 FORMAT = "charvoice-manifest"
 VERSION = 1
-ORIGINS = ("engine", "approved", "recorded")
-
-
-@dataclass(frozen=True)
-class ReviewMarks:
-    """Where a line stands in review: an approved take, or text that moved on since approval/recording."""
-
-    take: int | None = None
-    needs_approval: bool = False
-    text_changed_since_recording: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.take is not None:
-            out["take"] = self.take
-        if self.needs_approval:
-            out["needs_approval"] = True
-        if self.text_changed_since_recording:
-            out["text_changed_since_recording"] = True
-        return out
-
-
-@dataclass(frozen=True)
-class AudioEntry:
-    """One published asset: a line in one locale."""
-
-    path: str  # relative to the manifest, '/' separated
-    text: str
-    duration_s: float
-    key: str  # the asset key: changes whenever the published audio changes
-    source_key: str = ""  # cache key of the raw engine audio (or of the pinned take / recording)
-    lufs: float | None = None
-    engine: str = ""
-    origin: str = "engine"  # engine | approved (a pinned take) | recorded (an actor's file)
-    marks: ReviewMarks = field(default_factory=ReviewMarks)
-    qa: dict[str, Any] | None = None  # charvoice qa's verdict (release/qa.py owns its layout)
-    timings: str = ""  # word timings and mouth shapes beside the asset (pipeline/timings.py); "" = none
-    notes: str = ""  # the writer's notes on the line (Dialogue Manager `##`, Yarn `//`, CSV column); "" = absent
-    # The published file as written: `build` compares the size, `check` the hash, so a file
-    # changed or damaged on disk (or left newer than its entry by a failed write) is noticed.
-    size: int | None = None
-    sha256: str = ""
-    timings_size: int | None = None  # of the timings file: a damaged one is noticed as the asset is
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "path": self.path,
-            "text": self.text,
-            "duration_s": self.duration_s,
-            "lufs": self.lufs,
-            "key": self.key,
-            "source_key": self.source_key,
-            "engine": self.engine,
-            "origin": self.origin,
-            **self.marks.to_json(),
-        }
-        if self.timings:
-            out["timings"] = self.timings
-            if self.timings_size is not None:
-                out["timings_size"] = self.timings_size
-        if self.notes:
-            out["notes"] = self.notes
-        if self.size is not None:
-            out["size"] = self.size
-        if self.sha256:
-            out["sha256"] = self.sha256
-        if self.qa is not None:
-            out["qa"] = self.qa
-        return out
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> AudioEntry:
-        obj = _object(data, where)
-        marks = ReviewMarks(
-            take=_typed(obj, "take", int, where, optional=True),
-            needs_approval=bool(_typed(obj, "needs_approval", bool, where, optional=True)),
-            text_changed_since_recording=bool(_typed(obj, "text_changed_since_recording", bool, where, optional=True)),
-        )
-        origin = _typed(obj, "origin", str, where, optional=True) or "engine"
-        if origin not in ORIGINS:
-            raise _Malformed(f"{where}.origin is {origin!r}, not one of {', '.join(ORIGINS)}")
-        return cls(
-            path=_typed(obj, "path", str, where),
-            text=_typed(obj, "text", str, where),
-            duration_s=float(_typed(obj, "duration_s", (int, float), where)),
-            key=_typed(obj, "key", str, where),
-            source_key=_typed(obj, "source_key", str, where, optional=True) or "",
-            lufs=_typed(obj, "lufs", (int, float), where, optional=True),
-            engine=_typed(obj, "engine", str, where, optional=True) or "",
-            timings=_typed(obj, "timings", str, where, optional=True) or "",
-            origin=origin,
-            marks=marks,
-            qa=_typed(obj, "qa", dict, where, optional=True),
-            notes=_typed(obj, "notes", str, where, optional=True) or "",
-            size=_typed(obj, "size", int, where, optional=True),
-            sha256=_typed(obj, "sha256", str, where, optional=True) or "",
-            timings_size=_typed(obj, "timings_size", int, where, optional=True),
-        )
-
-
-@dataclass
-class LineEntry:
-    """A line id's entry: who says it, where it is written, and its audio per locale. Changed
-    only through the Manifest's methods, which know what to write again."""
-
-    character: str
-    source: str  # "file:line", relative to the project root
-    audio: dict[str, AudioEntry] = field(default_factory=dict)
-    fallback: dict[str, str] = field(default_factory=dict)  # locale without text -> locale whose audio it plays
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "character": self.character,
-            "source": self.source,
-            # by locale, not by build order: the same scripts give the same bytes
-            "audio": {locale: self.audio[locale].to_json() for locale in sorted(self.audio)},
-        }
-        if self.fallback:
-            out["fallback"] = dict(self.fallback)
-        return out
-
-    @classmethod
-    def from_json(cls, data: Any, where: str) -> LineEntry:
-        obj = _object(data, where)
-        audio = _object(obj.get("audio", {}), f"{where}.audio")
-        fallback = _object(obj.get("fallback", {}), f"{where}.fallback")
-        if not all(isinstance(value, str) for value in fallback.values()):
-            raise _Malformed(f"{where}.fallback must map locales to locales")
-        return cls(
-            character=_typed(obj, "character", str, where),
-            source=_typed(obj, "source", str, where),
-            audio={locale: AudioEntry.from_json(value, f"{where}.audio.{locale}") for locale, value in audio.items()},
-            fallback=dict(fallback),
-        )
 
 
 @dataclass
@@ -223,27 +100,27 @@ class Manifest:
                 ]
             )
         try:
-            characters = _object(data.get("characters", {}), "characters")
+            characters = as_object(data.get("characters", {}), "characters")
             return cls(
                 path=path,
-                default_locale=_typed(data, "default_locale", str, "manifest", optional=True) or "en",
-                locales=[str(locale) for locale in _typed(data, "locales", list, "manifest", optional=True) or []],
-                revision=_typed(data, "revision", int, "manifest", optional=True) or 0,
-                last_changed=[str(i) for i in _typed(data, "changed", list, "manifest", optional=True) or []],
+                default_locale=typed_value(data, "default_locale", str, "manifest", optional=True) or "en",
+                locales=[str(locale) for locale in typed_value(data, "locales", list, "manifest", optional=True) or []],
+                revision=typed_value(data, "revision", int, "manifest", optional=True) or 0,
+                last_changed=[str(i) for i in typed_value(data, "changed", list, "manifest", optional=True) or []],
                 characters={
-                    cid: _typed(_object(value, f"characters.{cid}"), "name", str, f"characters.{cid}")
+                    cid: typed_value(as_object(value, f"characters.{cid}"), "name", str, f"characters.{cid}")
                     for cid, value in characters.items()
                 },
                 lines={
                     line_id: LineEntry.from_json(value, f"lines.{line_id}")
-                    for line_id, value in _object(data.get("lines", {}), "lines").items()
+                    for line_id, value in as_object(data.get("lines", {}), "lines").items()
                 },
                 silent={
-                    line_id: {key: str(text) for key, text in _object(value, f"silent.{line_id}").items()}
-                    for line_id, value in _object(data.get("silent", {}), "silent").items()
+                    line_id: {key: str(text) for key, text in as_object(value, f"silent.{line_id}").items()}
+                    for line_id, value in as_object(data.get("silent", {}), "silent").items()
                 },
             )
-        except _Malformed as exc:
+        except Malformed as exc:
             # A damaged manifest is never silently replaced: its revision would go back and a
             # running game would miss the next publish.
             raise InputError([Problem(display, f"{exc} {_RECREATE}")]) from None
@@ -435,27 +312,6 @@ class Manifest:
 
 
 _RECREATE = "(delete it and run `charvoice build` to recreate it)"
-
-
-class _Malformed(Exception):
-    """A manifest value of the wrong type; the message names it."""
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Malformed(f"{where} must be an object, not {type(value).__name__}")
-    return value
-
-
-def _typed(obj: dict[str, Any], key: str, kind: Any, where: str, *, optional: bool = False) -> Any:
-    value = obj.get(key)
-    if value is None:
-        if optional:
-            return None
-        raise _Malformed(f"{where} has no {key!r}")
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise _Malformed(f"{where}.{key} has the wrong type ({type(value).__name__})")
-    return value
 
 
 __all__ = ["AudioEntry", "LineEntry", "Manifest", "ReviewMarks"]

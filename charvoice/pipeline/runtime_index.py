@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from charvoice.fsutil import TEMP_SUFFIX, atomic_target
 
 if TYPE_CHECKING:
-    from charvoice.pipeline.manifest import LineEntry
+    from charvoice.pipeline.manifest_entries import LineEntry
 
 FORMAT = "charvoice-runtime"
 VERSION = 1

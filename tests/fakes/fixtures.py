@@ -29,11 +29,11 @@ def fish():
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Backoff and polling in milliseconds instead of seconds (same logic, shorter waits)."""
-    from charvoice.engines.fish import client as fish_engine
+    from charvoice.engines.fish import retry as fish_retry
     from charvoice.engines.fish import voices
 
-    monkeypatch.setattr(fish_engine, "BACKOFF_BASE_S", 0.005)
-    monkeypatch.setattr(fish_engine, "BACKOFF_CAP_S", 0.04)
+    monkeypatch.setattr(fish_retry, "BACKOFF_BASE_S", 0.005)
+    monkeypatch.setattr(fish_retry, "BACKOFF_CAP_S", 0.04)
     monkeypatch.setattr(voices, "POLL_INTERVAL_S", 0.02)
     monkeypatch.setattr(voices, "POLL_INTERVAL_MAX_S", 0.05)
 

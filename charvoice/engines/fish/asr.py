@@ -10,7 +10,8 @@ auth, retries (429, 5xx, timeouts), concurrency limit and key redaction.
 from __future__ import annotations
 
 from charvoice.engines.capabilities import Transcript, TranscriptionUnavailable
-from charvoice.engines.fish.client import FishClient, FishError
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError
 from charvoice.locales import language_of
 
 

@@ -21,9 +21,10 @@ from typing import Any
 from charvoice.engines.base import Notify, SpeechRequest, TimedAudio, canonical_json
 from charvoice.engines.capabilities import Capabilities
 from charvoice.engines.fish.asr import FishTranscription
-from charvoice.engines.fish.client import NAME, FishClient, FishError
+from charvoice.engines.fish.client import NAME, FishClient
 from charvoice.engines.fish.cost import FishBilling
 from charvoice.engines.fish.direction import FishDirection
+from charvoice.engines.fish.errors import FishError
 from charvoice.engines.fish.lock import LOCK_NAME, LockedTranscript
 from charvoice.engines.fish.references import API_SINCE
 from charvoice.engines.fish.samples import apply_prosody, prepare_reference, voice_fingerprint

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 
-from charvoice.engines.fish.client import FishClient, FishError
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError
 
 API_SINCE = "2025-09-21"  # fish-speech b25daed, "API extension for reference voices"
 

@@ -25,7 +25,9 @@ from typing import Any
 import msgpack
 
 from charvoice.engines.base import EngineTimings, SpokenWord
-from charvoice.engines.fish.client import FishClient, FishError, audio_problem
+from charvoice.engines.fish.audio_check import audio_problem
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError
 
 PATH = "/v1/tts/stream/with-timestamp"
 

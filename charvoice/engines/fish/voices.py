@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from charvoice.engines.fish.client import FishClient, FishError
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError
 from charvoice.engines.fish.lock import LOCK_NAME, LockEntry, VoiceLock  # LOCK_NAME, VoiceLock: pipeline/workspace.py
 from charvoice.engines.fish.reference_cut import Hear
 from charvoice.engines.fish.references import API_SINCE, ServerReferences

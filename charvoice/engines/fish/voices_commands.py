@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from charvoice.engines.fish.client import FishClient, FishError, FishOutage
+from charvoice.engines.fish.client import FishClient
+from charvoice.engines.fish.errors import FishError, FishOutage
 from charvoice.engines.fish.lock import LOCK_NAME, VoiceLock
 from charvoice.engines.fish.settings import fish_settings
 from charvoice.engines.fish.voices import (
