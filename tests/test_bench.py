@@ -1,6 +1,6 @@
 """The benchmark scripts keep working: `bench/run_all.py --quick` runs every one of them at small
 sizes (about 75 s on a 2-core machine) and each must end with its JSON result. No figure is
-judged here; the README section Benchmarks reports a full run against the targets."""
+judged here; docs/development.md, Benchmarks, reports a full run against the targets."""
 
 from __future__ import annotations
 

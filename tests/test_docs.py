@@ -136,3 +136,14 @@ def test_the_settings_classes_default_to_the_schema_defaults():
                 assert item.default == spec.default, (
                     f"{settings.__name__}.{item.name}: {item.default!r} != {spec.default!r}"
                 )
+
+
+def test_the_readme_is_a_front_page_whose_links_all_lead_somewhere():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 300
+    quick_start = "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[test]' && pytest"
+    assert quick_start in readme and quick_start in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    local = [target for target in targets if "://" not in target]
+    assert len(local) >= 15
+    assert not [target for target in local if not (REPO / target).exists()]
