@@ -68,7 +68,7 @@ def explain(error: BaseException, url: str, endpoint: str) -> str:
     text = str(error)
     kind = kind_of(url)
     if any(host in text for host in METADATA_HOSTS) or "credential" in text.lower().split("debug source")[0]:
-        return f"no credentials for {kind} ({CREDENTIAL_HINTS.get(kind, 'see the README, Teams and CI')})"
+        return f"no credentials for {kind} ({CREDENTIAL_HINTS.get(kind, 'see docs/teams-and-ci.md')})"
     if any(marker in text for marker in _MISSING_BUCKET):
         return f"bucket `{bucket_of(url)}` does not exist at {endpoint_of(url, endpoint)}"
     if any(marker in text.lower() for marker in _UNREACHABLE):
