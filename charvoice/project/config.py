@@ -34,7 +34,7 @@ SCHEMA = Table(
                 "narrator": Field(str, "narrator"),
                 "recordings": Field(str, "recordings"),
                 "approved": Field(str, "approved"),
-                # fsync each asset before the manifest names it (README, Output: power loss)
+                # fsync each asset before the manifest names it (docs/how-builds-work.md, power loss)
                 "fsync_assets": Field(bool, True),
             }
         ),
