@@ -159,14 +159,16 @@ def unknown_direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> 
         for tag in line.direction:
             if resolve_tag(tag, table) is None:
                 found.setdefault(tag.lower(), []).append(line.source)
-    warnings = []
-    for tag, sources in found.items():
-        count = "1 line" if len(sources) == 1 else f"{len(sources)} lines"
-        warnings.append(
-            f"direction tag {tag!r} ({count}, first at {sources[0]}) has no cue and is not voiced; "
-            f'map it in charvoice.toml: [direction] {tag.split(":")[0].split("=")[0]} = "angry" (or "" to silence it)'
-        )
-    return warnings
+    return [unknown_tag_warning(tag, sources) for tag, sources in found.items()]
+
+
+def unknown_tag_warning(tag: str, sources: list[str]) -> str:
+    """The warning for a direction tag no cue voices, used at `sources` (file:line, in order)."""
+    count = "1 line" if len(sources) == 1 else f"{len(sources)} lines"
+    return (
+        f"direction tag {tag!r} ({count}, first at {sources[0]}) has no cue and is not voiced; "
+        f'map it in charvoice.toml: [direction] {tag.split(":")[0].split("=")[0]} = "angry" (or "" to silence it)'
+    )
 
 
 def _is_unspaced(ch: str) -> bool:

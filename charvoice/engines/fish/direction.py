@@ -23,10 +23,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from charvoice.engines.fish.settings import FishSettings, fish_cue_style, fish_settings
+from charvoice.engines.fish.settings import fish_cue_style, fish_settings
 from charvoice.project.config import ProjectConfig
 from charvoice.project.lines import Line
-from charvoice.project.speech_text import _VALUE_KEYS, direction_table, render_direction, resolve_tag
+from charvoice.project.speech_text import (
+    _VALUE_KEYS,
+    direction_table,
+    render_direction,
+    resolve_tag,
+    unknown_tag_warning,
+)
 
 # models-overview.mdx, "S1 Voice Styles and Emotions": basic, advanced, tone markers, audio effects.
 S1_TAGS = frozenset(
@@ -78,26 +84,11 @@ def _metadata(tag: str) -> bool:
     return match is not None and match.group(1).lower() not in _VALUE_KEYS
 
 
-_SETTINGS: dict[int, tuple[ProjectConfig, FishSettings]] = {}
-
-
-def _fish(config: ProjectConfig) -> FishSettings:
-    """`[engine.fish]`, validated once per config (line_cues runs for every line)."""
-    held = _SETTINGS.get(id(config))
-    if held is None or held[0] is not config:
-        if len(_SETTINGS) > 8:
-            _SETTINGS.clear()
-        held = _SETTINGS[id(config)] = (config, fish_settings(config))
-    return held[1]
-
-
-def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cues:
-    fish = _fish(config)
-    mode = fish.cues
-    style = fish_cue_style(fish.model)
+def line_cues(direction: Iterable[str], note: str, mode: str, style: str, table: dict[str, str]) -> Cues:
+    """What `direction` and `note` become in `mode` (engine.fish.cues) for a model whose cues
+    are written in `style`, with the project's [direction] `table`."""
     if mode == "off":
         return Cues()
-    table = direction_table(config)
     free = style == "bracket" and mode == "free"
     sent: list[str] = []
     unknown: list[str] = []
@@ -127,49 +118,42 @@ def line_cues(direction: Iterable[str], note: str, config: ProjectConfig) -> Cue
 
 
 class FishDirection:
-    """The Direction capability of the Fish engine (engines/capabilities.py)."""
+    """The Direction capability of the Fish engine (engines/capabilities.py): the settings and
+    the [direction] table are read once, not for every line."""
 
     def __init__(self, config: ProjectConfig) -> None:
-        self.config = config
+        fish = fish_settings(config)
+        self.mode = fish.cues
+        self.style = fish_cue_style(fish.model)
+        self.table = direction_table(config)
+
+    def cues(self, direction: Iterable[str], note: str) -> Cues:
+        return line_cues(direction, note, self.mode, self.style, self.table)
 
     def with_cues(self, text: str, direction: tuple[str, ...], note: str) -> str:
-        return with_cues(text, direction, note, self.config)
+        """The text sent for a line: its cues, in the model's syntax, open it."""
+        return render_direction(text, list(self.cues(direction, note).sent), self.style)
 
     def warnings(self, lines: Iterable[Line]) -> list[str]:
-        return direction_warnings(lines, self.config)
-
-
-def with_cues(text: str, direction: tuple[str, ...], note: str, config: ProjectConfig) -> str:
-    """The text sent for a line: its cues, in the model's syntax, open it."""
-    cues = line_cues(direction, note, config)
-    return render_direction(text, list(cues.sent), fish_cue_style(_fish(config).model))
-
-
-def direction_warnings(lines: Iterable[Line], config: ProjectConfig) -> list[str]:
-    """One warning per tag that is not voiced, and one for the cues S1 does not list."""
-    unknown: dict[str, list[str]] = {}
-    s1: dict[str, list[str]] = {}
-    for line in lines:
-        cues = line_cues(line.direction, line.direction_note, config)
-        for tag in cues.unknown:
-            unknown.setdefault(tag.lower(), []).append(line.source)
-        for cue, substitute in cues.changed:
-            s1.setdefault(f"{cue} -> {substitute}", []).append(line.source)
-        for cue in cues.dropped:
-            s1.setdefault(f"{cue} (dropped)", []).append(line.source)
-    warnings = []
-    for tag, sources in unknown.items():
-        warnings.append(
-            f"direction tag {tag!r} ({_lines(sources)}, first at {sources[0]}) has no cue and is not voiced; "
-            f'map it in charvoice.toml: [direction] {tag.split(":")[0].split("=")[0]} = "angry" (or "" to silence it)'
-        )
-    if s1:
-        listed = "; ".join(f"{what} ({_lines(sources)}, first at {sources[0]})" for what, sources in s1.items())
-        warnings.append(
-            f"Fish S1 takes only the tags its model overview lists, and not these cues: {listed}. Map them in "
-            "charvoice.toml [direction] to a listed tag, or use an S2 model (free-form cues)"
-        )
-    return warnings
+        """One warning per tag that is not voiced, and one for the cues S1 does not list."""
+        unknown: dict[str, list[str]] = {}
+        s1: dict[str, list[str]] = {}
+        for line in lines:
+            cues = self.cues(line.direction, line.direction_note)
+            for tag in cues.unknown:
+                unknown.setdefault(tag.lower(), []).append(line.source)
+            for cue, substitute in cues.changed:
+                s1.setdefault(f"{cue} -> {substitute}", []).append(line.source)
+            for cue in cues.dropped:
+                s1.setdefault(f"{cue} (dropped)", []).append(line.source)
+        warnings = [unknown_tag_warning(tag, sources) for tag, sources in unknown.items()]
+        if s1:
+            listed = "; ".join(f"{what} ({_lines(sources)}, first at {sources[0]})" for what, sources in s1.items())
+            warnings.append(
+                f"Fish S1 takes only the tags its model overview lists, and not these cues: {listed}. Map them in "
+                "charvoice.toml [direction] to a listed tag, or use an S2 model (free-form cues)"
+            )
+        return warnings
 
 
 def _lines(sources: list[str]) -> str:
